@@ -1,0 +1,221 @@
+"""MySQL access shared by the services that own a schema (fir, jobs).
+
+- A lazily opened aiomysql pool: nothing connects at construction; the
+  readiness check and the first query open it, and a pool lost with the
+  server is rebuilt by itself.
+- Every statement has a name (:class:`Statement`), used in logs, metrics and
+  the query plan checks; slow statements are logged with their name.
+- Transient failures (lost connection, deadlock, lock wait timeout) are
+  retried with exponential backoff and jitter (tenacity), a whole transaction
+  at a time; when the database stays down the caller gets
+  :class:`~afirgen_runtime.errors.Unavailable`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import aiomysql
+import pymysql
+from loguru import logger
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+from afirgen_runtime.errors import Unavailable
+from afirgen_runtime.settings import MySQLSettings
+
+T = TypeVar("T")
+
+# Connection-level failures: the server went away or never answered.
+CONNECTION_ERRORS = frozenset({2003, 2006, 2013, 2055, 1927, 1053})
+# Statement-level failures that succeed on retry.
+RETRYABLE_ERRORS = CONNECTION_ERRORS | {1213, 1205}
+
+QueryObserver = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A named SQL statement (``%s`` placeholders). Names are ``area.verb_what``."""
+
+    name: str
+    sql: str
+
+
+def _error_code(exc: BaseException) -> int | None:
+    if isinstance(exc, pymysql.err.MySQLError) and exc.args and isinstance(exc.args[0], int):
+        return exc.args[0]
+    return None
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for failures worth retrying."""
+    if isinstance(exc, ConnectionError | asyncio.TimeoutError | OSError):
+        return True
+    return _error_code(exc) in RETRYABLE_ERRORS
+
+
+class Connection:
+    """One connection, inside or outside a transaction."""
+
+    def __init__(self, conn: aiomysql.Connection, db: Database) -> None:
+        self._conn = conn
+        self._db = db
+
+    async def _run(self, stmt: Statement, args: Sequence[Any] | None, fetch: str) -> Any:
+        started = time.perf_counter()
+        async with self._conn.cursor() as cur:
+            await cur.execute(stmt.sql, args)
+            if fetch == "all":
+                result = await cur.fetchall()
+            elif fetch == "one":
+                result = await cur.fetchone()
+            else:
+                result = cur.rowcount if fetch == "rowcount" else cur.lastrowid
+        self._db.observe(stmt.name, time.perf_counter() - started)
+        return result
+
+    async def fetch_all(self, stmt: Statement, args: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """All rows."""
+        return list(await self._run(stmt, args, "all"))
+
+    async def fetch_one(self, stmt: Statement, args: Sequence[Any] | None = None) -> tuple[Any, ...] | None:
+        """The first row or ``None``."""
+        row: tuple[Any, ...] | None = await self._run(stmt, args, "one")
+        return row
+
+    async def execute(self, stmt: Statement, args: Sequence[Any] | None = None) -> int:
+        """Affected row count."""
+        count: int = await self._run(stmt, args, "rowcount")
+        return count
+
+    async def insert(self, stmt: Statement, args: Sequence[Any] | None = None) -> int:
+        """The AUTO_INCREMENT id of the inserted row."""
+        last_id: int = await self._run(stmt, args, "lastrowid")
+        return last_id
+
+    async def execute_many(self, stmt: Statement, rows: Sequence[Sequence[Any]]) -> int:
+        """One statement for many rows (multi-row INSERT)."""
+        if not rows:
+            return 0
+        started = time.perf_counter()
+        async with self._conn.cursor() as cur:
+            await cur.executemany(stmt.sql, rows)
+            count: int = cur.rowcount
+        self._db.observe(stmt.name, time.perf_counter() - started)
+        return count
+
+
+class Database:
+    """A pool over one schema, opened on first use."""
+
+    def __init__(self, settings: MySQLSettings, observers: Sequence[QueryObserver] = ()) -> None:
+        self.settings = settings
+        self._pool: aiomysql.Pool | None = None
+        self._lock = asyncio.Lock()
+        self._observers = list(observers)
+
+    def observe(self, name: str, seconds: float) -> None:
+        """Record one statement's duration (slow-query log and metrics)."""
+        if seconds >= self.settings.slow_query_seconds:
+            logger.warning("slow statement", statement=name, duration_ms=round(seconds * 1000, 1))
+        for observer in self._observers:
+            observer(name, seconds)
+
+    def add_observer(self, observer: QueryObserver) -> None:
+        """Call ``observer(name, seconds)`` after every statement."""
+        self._observers.append(observer)
+
+    @property
+    def pool(self) -> aiomysql.Pool | None:
+        """The pool, once opened (for pool metrics)."""
+        return self._pool
+
+    async def _open(self) -> aiomysql.Pool:
+        async with self._lock:
+            if self._pool is None or self._pool.closed:
+                s = self.settings
+                self._pool = await aiomysql.create_pool(
+                    host=s.host,
+                    port=s.port,
+                    user=s.user,
+                    password=s.password,
+                    db=s.database,
+                    minsize=min(s.pool_min, s.pool_max),
+                    maxsize=s.pool_max,
+                    connect_timeout=s.connect_timeout_seconds,
+                    autocommit=True,
+                    charset="utf8mb4",
+                    init_command="SET time_zone = '+00:00'",
+                    pool_recycle=600,
+                )
+            return self._pool
+
+    async def _attempt(self, work: Callable[[Connection], Awaitable[T]], transaction: bool) -> T:
+        pool = self._pool if self._pool is not None and not self._pool.closed else await self._open()
+        conn = await pool.acquire()
+        try:
+            if transaction:
+                await conn.begin()
+            try:
+                result = await work(Connection(conn, self))
+                if transaction:
+                    await conn.commit()
+                return result
+            except BaseException:
+                if transaction and not conn.closed:
+                    try:
+                        await conn.rollback()
+                    except Exception:  # noqa: BLE001 - the connection is dropped below
+                        conn.close()
+                raise
+        except BaseException as exc:
+            if _error_code(exc) in CONNECTION_ERRORS or isinstance(exc, OSError | ConnectionError):
+                conn.close()  # a closed connection is discarded by release()
+            raise
+        finally:
+            pool.release(conn)
+
+    async def run(self, work: Callable[[Connection], Awaitable[T]], *, transaction: bool = False) -> T:
+        """Run ``work`` on one connection (in a transaction if asked), retrying transient failures."""
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception(is_transient),
+                stop=stop_after_attempt(self.settings.query_retries),
+                wait=wait_random_exponential(multiplier=0.05, max=1.0),
+                reraise=True,
+            ):
+                with attempt:
+                    return await self._attempt(work, transaction)
+        except BaseException as exc:
+            if is_transient(exc):
+                logger.error("database unavailable", error=type(exc).__name__, code=_error_code(exc))
+                raise Unavailable("the database is unavailable; retry later") from exc
+            raise
+        raise AssertionError("unreachable")
+
+    async def fetch_all(self, stmt: Statement, args: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run one read statement outside a transaction."""
+        return await self.run(lambda c: c.fetch_all(stmt, args))
+
+    async def fetch_one(self, stmt: Statement, args: Sequence[Any] | None = None) -> tuple[Any, ...] | None:
+        """Run one read statement and return its first row."""
+        return await self.run(lambda c: c.fetch_one(stmt, args))
+
+    async def ping(self) -> bool:
+        """Readiness: True when a connection answers."""
+        try:
+            row = await self.fetch_one(Statement("health.ping", "SELECT 1"))
+        except Exception:  # noqa: BLE001
+            return False
+        return row == (1,)
+
+    async def close(self) -> None:
+        """Close the pool after in-flight statements finished."""
+        if self._pool is not None:
+            self._pool.close()
+            await self._pool.wait_closed()
+            self._pool = None

@@ -1,0 +1,101 @@
+"""The one place where errors cross the gRPC boundary, both ways.
+
+Outgoing: :func:`to_status` turns an :class:`AfirgenError` into a
+``google.rpc.Status`` with ``ErrorInfo`` (reason, domain, metadata) and, for bad
+input, ``BadRequest`` field violations. Incoming: :func:`translate_rpc_errors`
+turns a downstream ``grpc.aio.AioRpcError`` back into the matching
+``AfirgenError`` so callers handle one exception tree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+from afirgen_runtime import errors
+
+STATUS_DETAILS_KEY = "grpc-status-details-bin"
+
+_BY_CODE: dict[grpc.StatusCode, type[errors.AfirgenError]] = {
+    grpc.StatusCode.INVALID_ARGUMENT: errors.InvalidArgument,
+    grpc.StatusCode.NOT_FOUND: errors.NotFound,
+    grpc.StatusCode.ALREADY_EXISTS: errors.AlreadyExists,
+    grpc.StatusCode.FAILED_PRECONDITION: errors.FailedPrecondition,
+    grpc.StatusCode.ABORTED: errors.Aborted,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: errors.ResourceExhausted,
+    grpc.StatusCode.UNAVAILABLE: errors.Unavailable,
+    grpc.StatusCode.DEADLINE_EXCEEDED: errors.DeadlineExceeded,
+    grpc.StatusCode.UNIMPLEMENTED: errors.Unimplemented,
+}
+
+
+def grpc_code(error: errors.AfirgenError) -> grpc.StatusCode:
+    """The gRPC status code of ``error``."""
+    return grpc.StatusCode[error.code_name]
+
+
+def to_status(error: errors.AfirgenError, domain: str) -> status_pb2.Status:
+    """Build the ``google.rpc.Status`` sent for ``error``."""
+    code = grpc_code(error)
+    status = status_pb2.Status(code=code.value[0], message=error.message)
+    info = any_pb2.Any()
+    info.Pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=domain, metadata=error.metadata))
+    status.details.append(info)
+    if isinstance(error, errors.InvalidArgument) and error.violations:
+        bad = error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+                for v in error.violations
+            ]
+        )
+        detail = any_pb2.Any()
+        detail.Pack(bad)
+        status.details.append(detail)
+    return status
+
+
+def internal_status(message: str) -> status_pb2.Status:
+    """Status for an unexpected error: no internals leak to the client."""
+    status = status_pb2.Status(code=code_pb2.INTERNAL, message=message)
+    info = any_pb2.Any()
+    info.Pack(error_details_pb2.ErrorInfo(reason="INTERNAL", domain="afirgen"))
+    status.details.append(info)
+    return status
+
+
+def from_rpc_error(exc: grpc.aio.AioRpcError) -> errors.AfirgenError:
+    """Rebuild the domain error a downstream service raised."""
+    reason: str | None = None
+    metadata: dict[str, str] = {}
+    violations: list[errors.FieldViolation] = []
+    for key, value in exc.trailing_metadata() or ():
+        if key != STATUS_DETAILS_KEY:
+            continue
+        status = status_pb2.Status.FromString(value)  # type: ignore[arg-type]
+        for detail in status.details:
+            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                info = error_details_pb2.ErrorInfo()
+                detail.Unpack(info)
+                reason, metadata = info.reason, dict(info.metadata)
+            elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+                bad = error_details_pb2.BadRequest()
+                detail.Unpack(bad)
+                violations = [errors.FieldViolation(v.field, v.description) for v in bad.field_violations]
+    cls = _BY_CODE.get(exc.code(), errors.AfirgenError)
+    message = exc.details() or exc.code().name
+    if cls is errors.InvalidArgument:
+        return errors.InvalidArgument(message, violations=violations, reason=reason, metadata=metadata)
+    return cls(message, reason=reason, metadata=metadata)
+
+
+@contextmanager
+def translate_rpc_errors() -> Iterator[None]:
+    """Re-raise downstream gRPC failures as :class:`AfirgenError`."""
+    try:
+        yield
+    except grpc.aio.AioRpcError as exc:
+        raise from_rpc_error(exc) from exc

@@ -1,0 +1,206 @@
+"""Server and client interceptors shared by every service.
+
+Server side, one interceptor does, in this order, for every call:
+request id (Envoy's ``x-request-id`` or a new one, in a contextvar, echoed in
+the response headers), the caller's deadline (in a contextvar, so downstream
+calls inherit it), error mapping (:mod:`afirgen_runtime.grpc_errors`) and an
+access log line. Client side, :class:`ClientContextInterceptor` passes the
+request id on and applies a default deadline capped by the inherited one.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+from loguru import logger
+
+from afirgen_runtime import errors
+from afirgen_runtime.context import REQUEST_ID_HEADER, new_request_id, request_id_var
+from afirgen_runtime.grpc_errors import STATUS_DETAILS_KEY, grpc_code, internal_status, to_status
+
+# Absolute deadline (time.monotonic()) of the call being served, if any.
+deadline_var: contextvars.ContextVar[float | None] = contextvars.ContextVar("deadline", default=None)
+# Response headers a servicer wants sent (etag, cache-control...).
+_headers_var: contextvars.ContextVar[list[tuple[str, str]] | None] = contextvars.ContextVar(
+    "response_headers", default=None
+)
+
+CallObserver = Callable[[str, str, float], None]
+
+
+def set_response_header(key: str, value: str) -> None:
+    """Ask for ``key: value`` in the response's initial metadata (HTTP headers at the edge)."""
+    headers = _headers_var.get()
+    if headers is not None:
+        headers.append((key.lower(), value))
+
+
+def remaining_seconds() -> float | None:
+    """Seconds left before the served call's deadline, or ``None`` without one."""
+    deadline = deadline_var.get()
+    return None if deadline is None else deadline - time.monotonic()
+
+
+def _metadata_value(metadata: Any, key: str) -> str:
+    for item in metadata or ():
+        if item[0] == key:
+            value = item[1]
+            return value.decode() if isinstance(value, bytes) else str(value)
+    return ""
+
+
+class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """Request id, deadline, error mapping and access logging for every call."""
+
+    def __init__(self, service: str, observers: tuple[CallObserver, ...] = ()) -> None:
+        self._domain = f"{service}.afirgen"
+        self._observers = observers
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        if handler is None:
+            return None
+        method = details.method
+        incoming_id = _metadata_value(details.invocation_metadata, REQUEST_ID_HEADER)
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                self._wrap_unary(handler.unary_unary, method, incoming_id),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                self._wrap_stream(handler.unary_stream, method, incoming_id),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler  # client/bidi streaming: not used by the mesh
+
+    def _enter(self, context: grpc.aio.ServicerContext, incoming_id: str) -> str:
+        request_id = incoming_id or new_request_id()
+        request_id_var.set(request_id)
+        remaining = context.time_remaining()
+        deadline_var.set(None if remaining is None else time.monotonic() + remaining)
+        _headers_var.set([(REQUEST_ID_HEADER, request_id)])
+        return request_id
+
+    async def _send_headers(self, context: grpc.aio.ServicerContext) -> None:
+        headers = _headers_var.get()
+        if headers:
+            _headers_var.set(None)  # at most once per call
+            await context.send_initial_metadata(tuple(headers))
+
+    async def _fail(self, context: grpc.aio.ServicerContext, exc: BaseException, request_id: str) -> str:
+        if isinstance(exc, errors.AfirgenError):
+            status = to_status(exc, self._domain)
+            code = grpc_code(exc)
+            logger.info("call failed: {}", exc.message, reason=exc.reason, code=code.name)
+        else:
+            logger.opt(exception=exc).error("unhandled error")
+            status = internal_status(f"internal error; quote request id {request_id}")
+            code = grpc.StatusCode.INTERNAL
+        await self._send_headers(context)
+        await context.abort(code, status.message, trailing_metadata=((STATUS_DETAILS_KEY, status.SerializeToString()),))
+        return code.name  # not reached: abort raises
+
+    def _finish(self, method: str, code: str, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        logger.debug("rpc", method=method, code=code, duration_ms=round(elapsed * 1000, 3))
+        for observe in self._observers:
+            observe(method, code, elapsed)
+
+    def _wrap_unary(self, behavior: Any, method: str, incoming_id: str) -> Any:
+        async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            started = time.perf_counter()
+            request_id = self._enter(context, incoming_id)
+            code = "OK"
+            try:
+                response = await behavior(request, context)
+                await self._send_headers(context)
+                return response
+            except grpc.aio.AbortError:
+                code = context.code().name if context.code() else "UNKNOWN"
+                raise
+            except Exception as exc:  # noqa: BLE001 - mapped to a status here, once
+                code = "UNKNOWN"
+                code = await self._fail(context, exc, request_id)
+            finally:
+                if code == "UNKNOWN" and context.code() is not None:
+                    code = context.code().name
+                self._finish(method, code, started)
+
+        return wrapper
+
+    def _wrap_stream(self, behavior: Any, method: str, incoming_id: str) -> Any:
+        async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            started = time.perf_counter()
+            request_id = self._enter(context, incoming_id)
+            code = "OK"
+            try:
+                async for item in behavior(request, context):
+                    await self._send_headers(context)
+                    yield item
+            except grpc.aio.AbortError:
+                code = context.code().name if context.code() else "UNKNOWN"
+                raise
+            except Exception as exc:  # noqa: BLE001
+                code = "UNKNOWN"
+                await self._fail(context, exc, request_id)
+            finally:
+                if code == "UNKNOWN" and context.code() is not None:
+                    code = context.code().name
+                self._finish(method, code, started)
+
+        return wrapper
+
+
+class _ClientBase:
+    def __init__(self, default_timeout: float) -> None:
+        self._default_timeout = default_timeout
+
+    def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+        metadata = grpc.aio.Metadata(*(tuple(details.metadata) if details.metadata else ()))
+        request_id = request_id_var.get()
+        if request_id and REQUEST_ID_HEADER not in metadata:
+            metadata.add(REQUEST_ID_HEADER, request_id)
+        timeout = details.timeout if details.timeout is not None else self._default_timeout
+        left = remaining_seconds()
+        if left is not None:
+            timeout = max(0.001, min(timeout, left))
+        return grpc.aio.ClientCallDetails(
+            method=details.method,
+            timeout=timeout,
+            metadata=metadata,
+            credentials=details.credentials,
+            wait_for_ready=details.wait_for_ready,
+        )
+
+
+class UnaryUnaryClientContextInterceptor(_ClientBase, grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    """Request id and deadline for unary calls."""
+
+    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await continuation(self._details(details), request)
+
+
+class UnaryStreamClientContextInterceptor(_ClientBase, grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
+    """Request id and deadline for server-streaming calls."""
+
+    async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await continuation(self._details(details), request)
+
+
+def client_interceptors(default_timeout: float) -> list[Any]:
+    """The interceptors every service-to-service channel carries."""
+    return [
+        UnaryUnaryClientContextInterceptor(default_timeout),
+        UnaryStreamClientContextInterceptor(default_timeout),
+    ]

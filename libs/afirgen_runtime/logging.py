@@ -1,0 +1,106 @@
+"""JSON logging with loguru: one object per line, redacted, with request ids.
+
+Call :func:`configure` once at start-up. Fields of every line: ``timestamp``,
+``level``, ``service``, ``module``, ``request_id``, ``trace_id``, ``message``,
+``context`` (the ``extra`` of ``logger.bind``/keyword arguments) and, for
+errors, ``exception`` with type, message and stack trace. Standard-library
+logging (grpc, aiomysql, tenacity) is routed into the same pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from loguru import logger
+
+from afirgen_runtime.context import request_id_var
+from afirgen_runtime.redaction import redact_record, redact_text
+from afirgen_runtime.settings import LogSettings
+
+TraceIdProvider = Callable[[], str]
+_trace_id_provider: TraceIdProvider = lambda: ""  # noqa: E731
+
+
+def set_trace_id_provider(provider: TraceIdProvider) -> None:
+    """Tracing installs a function returning the current trace id (hex) here."""
+    global _trace_id_provider
+    _trace_id_provider = provider
+
+
+def _patch(record: Any) -> None:
+    record["extra"].setdefault("request_id", request_id_var.get())
+    record["extra"].setdefault("trace_id", _trace_id_provider())
+    redact_record(record)
+
+
+def _serialize(record: Any) -> str:
+    extra = dict(record["extra"])
+    line: dict[str, Any] = {
+        "timestamp": record["time"].isoformat(),
+        "level": record["level"].name,
+        "service": extra.pop("service", ""),
+        "module": record["name"],
+        "request_id": extra.pop("request_id", ""),
+        "trace_id": extra.pop("trace_id", ""),
+        "message": record["message"],
+        "context": extra,
+    }
+    exc = record["exception"]
+    if exc is not None and exc.type is not None:
+        line["exception"] = {
+            "type": exc.type.__name__,
+            "message": redact_text(str(exc.value)),
+            "stack": redact_text("".join(traceback.format_exception(exc.type, exc.value, exc.traceback))),
+        }
+    return json.dumps(line, default=str, ensure_ascii=False)
+
+
+class _InterceptHandler(logging.Handler):
+    """Send standard-library log records to loguru."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            level: str | int = logger.level(record.levelname).name
+        except ValueError:
+            level = record.levelno
+        logger.patch(lambda r: r.update(name=record.name)).opt(exception=record.exc_info).log(  # type: ignore[call-arg]
+            level, record.getMessage()
+        )
+
+
+def _level_filter(settings: LogSettings) -> Callable[[Any], bool]:
+    default = logger.level(settings.level.upper()).no
+    overrides = sorted(
+        ((mod, logger.level(lvl.upper()).no) for mod, lvl in settings.module_levels.items()),
+        key=lambda item: -len(item[0]),
+    )
+
+    def accept(record: Any) -> bool:
+        name = record["name"] or ""
+        for module, level in overrides:
+            if name == module or name.startswith(module + "."):
+                return bool(record["level"].no >= level)
+        return bool(record["level"].no >= default)
+
+    return accept
+
+
+def configure(service: str, settings: LogSettings, stream: TextIO | None = None) -> None:
+    """Install the JSON sink for ``service``; replaces any earlier configuration."""
+    out = stream or sys.stdout
+
+    def sink(message: Any) -> None:
+        record = message.record
+        text = _serialize(record) if settings.json else f"{record['time']:%H:%M:%S} {record['level'].name:<7} {record['message']} {record['extra']}"
+        out.write(text + "\n")
+        out.flush()
+
+    logger.remove()
+    logger.configure(extra={"service": service}, patcher=_patch)
+    logger.add(sink, level=0, filter=_level_filter(settings), backtrace=False, diagnose=False)
+    logging.basicConfig(handlers=[_InterceptHandler()], level=logging.INFO, force=True)

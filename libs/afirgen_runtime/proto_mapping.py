@@ -1,0 +1,125 @@
+"""Dataclass <-> protobuf message mapping by field name.
+
+Domain dataclasses mirror their messages field for field, so one generic
+mapper serves every service instead of hand-written copies per message:
+nested dataclasses map to sub-messages, lists to repeated fields, dicts to
+maps, ``datetime`` to ``google.protobuf.Timestamp``, and a ``str`` Enum whose
+values are the proto value names without the enum's prefix (``DRAFT`` <->
+``FIR_STATUS_DRAFT``). Fields present on only one side are skipped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing
+from datetime import UTC, datetime
+from enum import Enum
+from functools import cache
+from typing import Any, TypeVar
+
+from google.protobuf import timestamp_pb2
+from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
+from google.protobuf.message import Message
+
+T = TypeVar("T")
+M = TypeVar("M", bound=Message)
+_DEFAULT = object()  # "keep the dataclass default"
+
+
+def _enum_prefix(desc: EnumDescriptor) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", desc.name).upper() + "_"
+
+
+@cache
+def _hints(cls: type[Any]) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+@cache
+def _fields(cls: type[Any]) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def _unwrap_optional(kind: Any) -> Any:
+    if typing.get_origin(kind) in (typing.Union, __import__("types").UnionType):
+        args = [a for a in typing.get_args(kind) if a is not type(None)]
+        return args[0]
+    return kind
+
+
+def to_message(obj: Any, message: M) -> M:
+    """Copy the dataclass ``obj`` into ``message`` (returned for chaining)."""
+    desc: Descriptor = message.DESCRIPTOR
+    for name in _fields(type(obj)):
+        field = desc.fields_by_name.get(name)
+        if field is None:
+            continue
+        value = getattr(obj, name)
+        if value is None:
+            continue
+        _set(message, field, value)
+    return message
+
+
+def _set(message: Message, field: FieldDescriptor, value: Any) -> None:
+    name = field.name
+    if field.message_type is not None and field.message_type.GetOptions().map_entry:
+        getattr(message, name).update(value)
+    elif field.is_repeated:
+        target = getattr(message, name)
+        if field.message_type is not None:
+            for item in value:
+                to_message(item, target.add())
+        else:
+            target.extend(value)
+    elif field.message_type is not None:
+        if isinstance(value, datetime):
+            getattr(message, name).FromDatetime(value.astimezone(UTC) if value.tzinfo else value)
+        else:
+            to_message(value, getattr(message, name))
+    elif field.enum_type is not None:
+        setattr(message, name, field.enum_type.values_by_name[_enum_prefix(field.enum_type) + value.value].number)
+    else:
+        setattr(message, name, value)
+
+
+def from_message(message: Message, cls: type[T]) -> T:
+    """Build the dataclass ``cls`` from ``message``; unset sub-messages become None/defaults."""
+    desc: Descriptor = message.DESCRIPTOR
+    hints = _hints(cls)
+    values: dict[str, Any] = {}
+    for name in _fields(cls):
+        field = desc.fields_by_name.get(name)
+        if field is None:
+            continue
+        kind = _unwrap_optional(hints[name])
+        value = _get(message, field, kind, optional=kind is not hints[name])
+        if value is not _DEFAULT:
+            values[name] = value
+    return cls(**values)
+
+
+def _get(message: Message, field: FieldDescriptor, kind: Any, *, optional: bool) -> Any:
+    name = field.name
+    raw = getattr(message, name)
+    if field.message_type is not None and field.message_type.GetOptions().map_entry:
+        return dict(raw)
+    if field.is_repeated:
+        (item_kind,) = typing.get_args(kind)
+        if field.message_type is not None:
+            return [from_message(item, item_kind) for item in raw]
+        return list(raw)
+    if field.message_type is not None:
+        if not message.HasField(name):
+            return None if optional else kind()
+        if isinstance(raw, timestamp_pb2.Timestamp):
+            return raw.ToDatetime(tzinfo=UTC)
+        return from_message(raw, kind)
+    if field.enum_type is not None and isinstance(kind, type) and issubclass(kind, Enum):
+        value_name = field.enum_type.values_by_number[raw].name
+        try:
+            return kind(value_name.removeprefix(_enum_prefix(field.enum_type)))
+        except ValueError:  # e.g. *_UNSPECIFIED where the domain has no such value
+            return _DEFAULT
+    return raw

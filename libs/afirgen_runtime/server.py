@@ -1,0 +1,157 @@
+"""gRPC server bootstrap shared by every service.
+
+:func:`run` serves a :class:`ServiceApp` until SIGTERM/SIGINT:
+
+- ``grpc.health.v1``: NOT_SERVING until the app's readiness check passes
+  (its dependencies are reachable), re-checked periodically; NOT_SERVING as
+  soon as draining starts, so Envoy stops routing before the port closes.
+- server reflection for every registered service;
+- graceful shutdown: stop accepting, let in-flight calls finish within the
+  grace period, then close the app's pools;
+- message size limits, keepalive, a cap on concurrent calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+from loguru import logger
+
+from afirgen_runtime.interceptors import CallObserver, ServerInterceptor
+from afirgen_runtime.settings import ServerSettings
+
+READINESS_INTERVAL_SECONDS = 2.0
+
+
+async def _always_ready() -> bool:
+    return True
+
+
+async def _nothing() -> None:
+    return None
+
+
+@dataclass
+class ServiceApp:
+    """What a service's composition root hands to the runtime."""
+
+    name: str
+    """Short service name (``fir``, ``jobs``...): logs, error domain, metrics."""
+    register: Callable[[grpc.aio.Server], None]
+    """Adds the servicers to the server."""
+    service_names: Sequence[str]
+    """Full names of the gRPC services, for health and reflection."""
+    readiness: Callable[[], Awaitable[bool]] = _always_ready
+    """True when every dependency is reachable."""
+    on_start: Callable[[], Awaitable[None]] = _nothing
+    """Runs after the port is bound (background tasks)."""
+    on_stop: Callable[[], Awaitable[None]] = _nothing
+    """Closes pools and channels after the last call finished."""
+    observers: tuple[CallObserver, ...] = field(default_factory=tuple)
+    """Called with (method, code, seconds) after every call (metrics)."""
+
+
+class RunningServer:
+    """A started server; :meth:`stop` drains it."""
+
+    def __init__(self, app: ServiceApp, settings: ServerSettings) -> None:
+        self.app = app
+        self.settings = settings
+        self.health = HealthServicer()
+        self.server = grpc.aio.server(
+            interceptors=[ServerInterceptor(app.name, app.observers)],
+            options=[
+                ("grpc.max_send_message_length", settings.max_message_bytes),
+                ("grpc.max_receive_message_length", settings.max_message_bytes),
+                ("grpc.keepalive_time_ms", int(settings.keepalive_time_seconds * 1000)),
+                ("grpc.keepalive_timeout_ms", int(settings.keepalive_timeout_seconds * 1000)),
+                ("grpc.http2.min_ping_interval_without_data_ms", 5_000),
+                ("grpc.keepalive_permit_without_calls", 1),
+                ("grpc.so_reuseport", 0),
+            ],
+            maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
+        )
+        self.port = 0
+        self._draining = False
+        self._ready_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Bind, register and start serving (health NOT_SERVING until ready)."""
+        self.app.register(self.server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        names = [*self.app.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name]
+        if self.settings.reflection:
+            reflection.enable_server_reflection([*names, reflection.SERVICE_NAME], self.server)
+        self.port = self.server.add_insecure_port(f"{self.settings.host}:{self.settings.port}")
+        await self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self.server.start()
+        await self.app.on_start()
+        self._ready_task = asyncio.create_task(self._watch_readiness())
+        logger.info("serving", port=self.port, services=list(self.app.service_names))
+
+    async def _set_all(self, status: int) -> None:
+        for name in ("", *self.app.service_names):
+            await self.health.set(name, status)
+
+    async def _watch_readiness(self) -> None:
+        serving: bool | None = None
+        while not self._draining:
+            try:
+                ready = await asyncio.wait_for(self.app.readiness(), timeout=5)
+            except Exception as exc:  # noqa: BLE001 - a failing check means not ready
+                logger.warning("readiness check failed: {}", type(exc).__name__)
+                ready = False
+            if ready != serving and not self._draining:
+                serving = ready
+                await self._set_all(
+                    health_pb2.HealthCheckResponse.SERVING if ready else health_pb2.HealthCheckResponse.NOT_SERVING
+                )
+                logger.info("health changed", serving=ready)
+            await asyncio.sleep(READINESS_INTERVAL_SECONDS if ready else 0.2)
+
+    async def stop(self) -> None:
+        """Report NOT_SERVING, drain in-flight calls, then close the app."""
+        if self._draining:
+            return
+        self._draining = True
+        logger.info("draining", grace_seconds=self.settings.shutdown_grace_seconds)
+        await self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
+        if self._ready_task:
+            self._ready_task.cancel()
+        await self.server.stop(self.settings.shutdown_grace_seconds)
+        await self.app.on_stop()
+        logger.info("stopped")
+
+
+async def run(app: ServiceApp, settings: ServerSettings) -> None:
+    """Serve ``app`` until SIGTERM or SIGINT, then shut down gracefully."""
+    running = RunningServer(app, settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await running.start()
+    await stop.wait()
+    await running.stop()
+
+
+def main(build: Callable[[], tuple[ServiceApp, ServerSettings]]) -> None:
+    """Entry point of a service process: ``build`` is its composition root.
+
+    It runs inside the event loop (pools and channels bind to it) but must not
+    connect: connections are opened lazily and by the readiness check.
+    """
+    import uvloop
+
+    async def _main() -> None:
+        app, settings = build()
+        await run(app, settings)
+
+    uvloop.run(_main())

@@ -1,0 +1,54 @@
+"""Ports, paths and secrets of one local stack."""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+VENV = REPO / ".venv"
+
+
+def free_port() -> int:
+    """A TCP port that is free on the loopback interface right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Everything that differs between two stacks on one machine."""
+
+    run_dir: Path
+    envoy_port: int = 8080
+    envoy_admin_port: int = 9901
+    fir_port: int = 50051
+    inference_port: int = 50052
+    cache_port: int = 50053
+    jobs_port: int = 50054
+    mysql_port: int = 3307
+    redis_port: int = 6380
+    supervisor_port: int = 9001
+    page_token_secret: str = "local-dev-page-token-secret-change-me"
+    log_level: str = "INFO"
+    mysql_password: str = "afirgen-local"
+
+    @classmethod
+    def for_tests(cls, run_dir: Path) -> StackConfig:
+        """A stack on free ports, so tests never collide with `make up`."""
+        ports = {
+            f.name: free_port() for f in dataclasses.fields(cls) if f.name.endswith("_port")
+        }
+        return cls(run_dir=run_dir, **ports)
+
+    @property
+    def mysql_socket(self) -> Path:
+        return self.run_dir / "mariadb" / "mysqld.sock"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.envoy_port}"

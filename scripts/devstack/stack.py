@@ -1,0 +1,216 @@
+"""Bring one local stack up and down (``python -m scripts.devstack up|down|status``)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import grpc
+import pymysql
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from scripts.devstack.config import REPO, VENV, StackConfig
+from scripts.devstack.supervisor import programs, write_configs
+
+SCHEMAS = ("fir",)
+SERVICES = {"fir": "fir_port"}
+
+
+class StackError(RuntimeError):
+    """The stack did not come up; the message says which part and where its log is."""
+
+
+class Stack:
+    """One supervisord with MariaDB, the services and Envoy below it."""
+
+    def __init__(self, cfg: StackConfig) -> None:
+        self.cfg = cfg
+        self.conf = cfg.run_dir / "supervisord.conf"
+
+    # --- supervisord -------------------------------------------------------
+    def ctl(self, *args: str, check: bool = True) -> str:
+        """Run supervisorctl against this stack."""
+        proc = subprocess.run(
+            [str(VENV / "bin" / "supervisorctl"), "-c", str(self.conf), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if check and proc.returncode not in (0,):
+            raise StackError(f"supervisorctl {' '.join(args)} failed: {proc.stdout}{proc.stderr}")
+        return proc.stdout
+
+    def supervisor_running(self) -> bool:
+        if not (self.cfg.run_dir / "supervisor.sock").exists():
+            return False
+        return "RUNNING" in self.ctl("pid", check=False) or self.ctl("pid", check=False).strip().isdigit()
+
+    def _start_supervisor(self) -> None:
+        write_configs(self.cfg)
+        if self.supervisor_running():
+            self.ctl("reread")
+            self.ctl("update")
+            return
+        subprocess.run([str(VENV / "bin" / "supervisord"), "-c", str(self.conf)], check=True)
+        self._wait(lambda: self.supervisor_running(), 15, "supervisord")
+
+    def start(self, *names: str) -> None:
+        out = self.ctl("start", *names, check=False)
+        if "ERROR" in out and "already started" not in out:
+            raise StackError(f"could not start {names}: {out.strip()}; logs in {self.cfg.run_dir / 'logs'}")
+
+    # --- waiting ------------------------------------------------------------
+    @staticmethod
+    def _wait(probe: object, timeout: float, what: str, log: Path | None = None) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if probe():  # type: ignore[operator]
+                    return
+            except Exception:  # noqa: BLE001,S110 - not up yet
+                pass
+            time.sleep(0.2)
+        tail = ""
+        if log and log.exists():
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+        raise StackError(f"{what} not ready after {timeout:.0f}s" + (f"; last log lines:\n{tail}" if tail else ""))
+
+    def grpc_serving(self, port: int) -> bool:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
+            return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+    def envoy_ready(self) -> bool:
+        with urllib.request.urlopen(f"{self.cfg.base_url}/healthz", timeout=1) as resp:  # noqa: S310 - loopback
+            return bool(resp.status == 200)
+
+    # --- MariaDB ------------------------------------------------------------
+    def _init_mariadb(self) -> None:
+        data = self.cfg.run_dir / "mariadb" / "data"
+        if (data / "mysql").exists():
+            return
+        data.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                "mariadb-install-db",
+                "--no-defaults",
+                f"--datadir={data}",
+                "--user=root",
+                "--auth-root-authentication-method=socket",
+                "--skip-test-db",
+            ],
+            check=True,
+            capture_output=True,
+        )
+
+    def root_connection(self) -> pymysql.connections.Connection:
+        return pymysql.connect(unix_socket=str(self.cfg.mysql_socket), user="root", autocommit=True)
+
+    def _bootstrap_databases(self) -> None:
+        conn = self.root_connection()
+        with conn.cursor() as cur:
+            pw = self.cfg.mysql_password
+            for user_host in ("'afirgen'@'127.0.0.1'", "'afirgen'@'localhost'"):
+                cur.execute(f"CREATE USER IF NOT EXISTS {user_host} IDENTIFIED BY %s", (pw,))
+                cur.execute(f"ALTER USER {user_host} IDENTIFIED BY %s", (pw,))
+            for schema in SCHEMAS:
+                cur.execute(f"CREATE DATABASE IF NOT EXISTS `{schema}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+                for user_host in ("'afirgen'@'127.0.0.1'", "'afirgen'@'localhost'"):
+                    cur.execute(f"GRANT ALL PRIVILEGES ON `{schema}`.* TO {user_host}")
+        conn.close()
+
+    def migrate(self) -> None:
+        env = os.environ | {
+            "AFIRGEN_MYSQL_HOST": "127.0.0.1",
+            "AFIRGEN_MYSQL_PORT": str(self.cfg.mysql_port),
+            "AFIRGEN_MYSQL_USER": "afirgen",
+            "AFIRGEN_MYSQL_PASSWORD": self.cfg.mysql_password,
+        }
+        for schema in SCHEMAS:
+            proc = subprocess.run(
+                [str(VENV / "bin" / "python"), "-m", "afirgen_runtime.migrate", "up", "--schema", schema],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if proc.returncode != 0:
+                raise StackError(f"migrations of {schema} failed:\n{proc.stdout}{proc.stderr}")
+            print(proc.stdout.strip())
+
+    # --- whole stack --------------------------------------------------------
+    def up(self) -> None:
+        """Start everything and wait until healthy (idempotent)."""
+        started = time.monotonic()
+        logs = self.cfg.run_dir / "logs"
+        self._init_mariadb()
+        self._start_supervisor()
+        self.start("infra:*")
+        self._wait(lambda: self.root_connection().close() or True, 60, "MariaDB", logs / "mariadb.log")
+        self._bootstrap_databases()
+        self.migrate()
+        self.start("services:*")
+        for name, attr in SERVICES.items():
+            self._wait(lambda p=getattr(self.cfg, attr): self.grpc_serving(p), 60, f"service {name}", logs / f"{name}.log")
+        self.start("edge:*")
+        self._wait(self.envoy_ready, 30, "Envoy", logs / "envoy.log")
+        print(f"stack up in {time.monotonic() - started:.1f}s")
+
+    def down(self) -> None:
+        """Stop every process (services drain first, MariaDB last)."""
+        if not self.supervisor_running():
+            print("stack is not running")
+            return
+        self.ctl("stop", "edge:*", check=False)
+        self.ctl("stop", "services:*", check=False)
+        self.ctl("stop", "infra:*", check=False)
+        self.ctl("shutdown", check=False)
+        self._wait(lambda: not (self.cfg.run_dir / "supervisord.pid").exists(), 30, "supervisord shutdown")
+        print("stack down")
+
+    def destroy(self) -> None:
+        """Stop and delete all data of the stack."""
+        self.down()
+        shutil.rmtree(self.cfg.run_dir, ignore_errors=True)
+
+    def status(self) -> str:
+        return self.ctl("status", check=False)
+
+    def urls(self) -> str:
+        c = self.cfg
+        return "\n".join(
+            [
+                f"REST + gRPC (Envoy):  {c.base_url}",
+                f"Envoy admin:          http://127.0.0.1:{c.envoy_admin_port}",
+                f"fir (gRPC, direct):   127.0.0.1:{c.fir_port}",
+                f"MariaDB:              127.0.0.1:{c.mysql_port} (socket {c.mysql_socket})",
+                f"logs:                 {c.run_dir / 'logs'}",
+            ]
+        )
+
+
+def main(argv: list[str]) -> int:
+    cfg = StackConfig(run_dir=REPO / ".run" / "stack")
+    stack = Stack(cfg)
+    action = argv[0] if argv else "status"
+    if action == "up":
+        stack.up()
+        print(stack.status())
+        print(stack.urls())
+    elif action == "down":
+        stack.down()
+    elif action == "status":
+        print(stack.status() if stack.supervisor_running() else "stack is not running")
+    elif action == "programs":
+        for p in programs(cfg):
+            print(p.name, p.command)
+    else:
+        print("usage: python -m scripts.devstack up|down|status", file=sys.stderr)
+        return 2
+    return 0

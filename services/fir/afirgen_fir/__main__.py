@@ -1,0 +1,16 @@
+"""``python -m afirgen_fir``: run the FIR service until SIGTERM."""
+
+from afirgen_runtime import logging, server, settings
+
+from afirgen_fir.bootstrap import build
+from afirgen_fir.settings import FirSettings
+
+
+def _build() -> tuple[server.ServiceApp, settings.ServerSettings]:
+    config = settings.load(FirSettings)
+    logging.configure("fir", config.log)
+    return build(config).app, config.server
+
+
+if __name__ == "__main__":
+    server.main(_build)

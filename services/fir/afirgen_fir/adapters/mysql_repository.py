@@ -1,0 +1,334 @@
+"""FIR storage in MySQL (schema created by ``migrations/fir``)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pymysql
+from afirgen_runtime.db import Connection, Database
+from afirgen_runtime.errors import AlreadyExists, NotFound
+
+from afirgen_fir.adapters import sql
+from afirgen_fir.adapters.json_codec import dumps, loads
+from afirgen_fir.domain.model import (
+    Complainant,
+    Complaint,
+    ComplaintSource,
+    Fir,
+    FirStatus,
+    GenerationInfo,
+    Incident,
+    LegalSectionRef,
+    Officer,
+    Person,
+    Property,
+    Station,
+    fir_number,
+)
+from afirgen_fir.domain.queries import FirFilter, ListQuery
+from afirgen_fir.service_layer.ports import Change, FirCounts, FirEvent, IdempotencyKey
+
+DUPLICATE_KEY = 1062
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None else None
+
+
+def row_to_fir(columns: Sequence[str], row: Sequence[Any]) -> tuple[int, Fir]:
+    """Build a (possibly partial) FIR from selected columns; returns (pk, fir)."""
+    r = dict(zip(columns, row, strict=True))
+    fir = Fir(
+        id=r["id"],
+        status=FirStatus(sql.STATUS_NAMES[r["status"]]),
+        revision=r["revision"],
+        create_time=_aware(r["created_at"]),
+        update_time=_aware(r["updated_at"]),
+    )
+    if "fir_number" in r:
+        fir.fir_number = r["fir_number"]
+    if "station_code" in r:
+        fir.station = Station(r["station_code"], r["station_name"], r["station_district"], r["station_state"])
+    if "complainant" in r:
+        fir.complainant = loads(r["complainant"], Complainant)
+    if "incident" in r:
+        fir.incident = loads(r["incident"], Incident)
+    if "accused" in r:
+        fir.accused = loads(r["accused"], list[Person])
+    if "witnesses" in r:
+        fir.witnesses = loads(r["witnesses"], list[Person])
+    if "properties" in r:
+        fir.properties = loads(r["properties"], list[Property])
+    if "complaint_text" in r:
+        fir.complaint = Complaint(
+            ComplaintSource(sql.SOURCE_NAMES[r["complaint_source"]]), r["complaint_text"], r["complaint_language"]
+        )
+    for name in ("summary", "narrative", "action_taken"):
+        if name in r:
+            setattr(fir, name, r[name])
+    if "legal_sections" in r:
+        fir.legal_sections = loads(r["legal_sections"], list[LegalSectionRef])
+    if "officer_name" in r:
+        fir.investigating_officer = Officer(r["officer_name"], r["officer_rank"])
+    if "generation" in r:
+        fir.generation = loads(r["generation"], GenerationInfo)
+    if "finalized_at" in r:
+        fir.finalize_time = _aware(r["finalized_at"])
+    return r["pk"], fir
+
+
+def _mutable_values(fir: Fir) -> list[Any]:
+    return [
+        dumps(fir.complainant),
+        dumps(fir.incident),
+        dumps(fir.accused),
+        dumps(fir.witnesses),
+        dumps(fir.properties),
+        fir.summary,
+        fir.narrative,
+        dumps(fir.legal_sections),
+        fir.action_taken,
+        fir.investigating_officer.name,
+        fir.investigating_officer.rank,
+        dumps(fir.generation) if fir.generation else None,
+        sql.STATUS_CODES[fir.status.value],
+        sql.to_db_time(fir.finalize_time) if fir.finalize_time else None,
+    ]
+
+
+class MySQLFirRepository:
+    """:class:`~afirgen_fir.service_layer.ports.FirRepository` on MySQL."""
+
+    def __init__(self, db: Database, *, clock: Callable[[], datetime], numbering_utc_offset: timedelta) -> None:
+        self._db = db
+        self._clock = clock
+        self._offset = numbering_utc_offset
+
+    async def ping(self) -> bool:
+        return await self._db.ping()
+
+    # --- create ---------------------------------------------------------------
+    async def create(
+        self, fir: Fir, *, action: str, idempotency: IdempotencyKey | None, change: Change
+    ) -> tuple[Fir, bool]:
+        now = self._clock()
+        fir.id = fir.id or str(uuid.uuid4())
+        fir.create_time = fir.update_time = now
+        fir.revision = 1
+        fir.status = FirStatus.DRAFT
+        year = (now + self._offset).year
+
+        async def work(conn: Connection) -> tuple[int, Fir]:
+            db_now = sql.to_db_time(now)
+            if idempotency is not None:
+                await conn.execute(sql.CLAIM_IDEMPOTENCY, (idempotency.key, idempotency.request_hash, db_now))
+            await conn.execute(sql.NEXT_SEQ, (fir.station.code, year))
+            row = await conn.fetch_one(sql.LAST_ID)
+            seq = int(row[0]) if row else 0
+            fir.fir_number = fir_number(fir.station.code, year, seq)
+            st = fir.station
+            pk = await conn.insert(
+                sql.INSERT_FIR,
+                (
+                    fir.id,
+                    st.code,
+                    st.name,
+                    st.district,
+                    st.state,
+                    year,
+                    seq,
+                    fir.fir_number,
+                    sql.STATUS_CODES[fir.status.value],
+                    dumps(fir.complainant),
+                    dumps(fir.incident),
+                    dumps(fir.accused),
+                    dumps(fir.witnesses),
+                    dumps(fir.properties),
+                    sql.SOURCE_CODES[fir.complaint.source.value],
+                    fir.complaint.language,
+                    fir.complaint.text,
+                    fir.summary,
+                    fir.narrative,
+                    dumps(fir.legal_sections),
+                    fir.action_taken,
+                    fir.investigating_officer.name,
+                    fir.investigating_officer.rank,
+                    dumps(fir.generation) if fir.generation else None,
+                    fir.revision,
+                    db_now,
+                    db_now,
+                ),
+            )
+            await conn.execute_many(
+                sql.INSERT_SECTIONS, [(pk, ref.act, ref.section, db_now) for ref in fir.legal_sections]
+            )
+            if idempotency is not None:
+                await conn.execute(sql.BIND_IDEMPOTENCY, (pk, idempotency.key))
+            await self._audit(conn, pk, action, change, sorted(_filled_fields(fir)), fir.revision, db_now)
+            return pk, fir
+
+        try:
+            _, stored = await self._db.run(work, transaction=True)
+            return stored, True
+        except pymysql.err.IntegrityError as exc:
+            if idempotency is None or exc.args[0] != DUPLICATE_KEY:
+                raise
+        # The key was used before (possibly by a request that committed while
+        # this one waited on the key's row lock): answer with its FIR.
+        return await self._replay(idempotency), False
+
+    async def _replay(self, idempotency: IdempotencyKey) -> Fir:
+        row = await self._db.fetch_one(sql.GET_IDEMPOTENCY, (idempotency.key,))
+        if row is None:  # the first request rolled back after all; rare, let the client retry
+            raise AlreadyExists("the idempotency key is in use by a request that did not finish; retry")
+        request_hash, pk = row
+        if request_hash != idempotency.request_hash:
+            raise AlreadyExists(
+                "the idempotency key was used before with a different request",
+                reason="IDEMPOTENCY_KEY_REUSED",
+            )
+        columns = sql.ALL_COLUMNS
+        found = await self._db.fetch_one(sql.get_by_pk(columns), (pk,))
+        if found is None:
+            raise NotFound("the FIR of this idempotency key no longer exists", reason="FIR_NOT_FOUND")
+        return row_to_fir(columns, found)[1]
+
+    # --- reads ----------------------------------------------------------------
+    async def get(self, fir_id: str, fields: frozenset[str] = frozenset()) -> Fir | None:
+        columns = sql.select_columns(fields)
+        row = await self._db.fetch_one(sql.get_by_id(columns), (fir_id,))
+        return None if row is None else row_to_fir(columns, row)[1]
+
+    async def list(self, query: ListQuery) -> tuple[list[Fir], tuple[str, int] | None]:
+        columns = sql.select_columns(query.fields)
+        after = None
+        if query.after is not None:
+            after = (sql.to_db_time(datetime.fromisoformat(query.after[0])), int(query.after[1]))
+        stmt, args = sql.list_page(
+            columns, query.filter, query.order_field, query.descending, after, query.page_size + 1
+        )
+        rows = await self._db.fetch_all(stmt, args)
+        page = [row_to_fir(columns, row) for row in rows[: query.page_size]]
+        next_key = None
+        if len(rows) > query.page_size and page:
+            pk, last = page[-1]
+            when = last.create_time if query.order_field == "create_time" else last.update_time
+            assert when is not None
+            next_key = (when.isoformat(), pk)
+        return [fir for _, fir in page], next_key
+
+    async def count(self, flt: FirFilter) -> int:
+        stmt, args = sql.count(flt)
+        row = await self._db.fetch_one(stmt, args)
+        return int(row[0]) if row else 0
+
+    async def stats(self, flt: FirFilter, days: int, now: datetime) -> FirCounts:
+        since = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        results: dict[str, list[tuple[str, int]]] = {}
+        for key, stmt, args in sql.stats(flt, since):
+            rows = await self._db.fetch_all(stmt, args)
+            if key == "status":
+                results[key] = [(sql.STATUS_NAMES[int(s)], int(n)) for s, n in rows]
+            elif key == "day":
+                results[key] = [(d.isoformat(), int(n)) for d, n in rows]
+            else:
+                results[key] = [(str(k), int(n)) for k, n in rows]
+        return FirCounts(
+            total=sum(n for _, n in results["status"]),
+            by_status=results["status"],
+            by_station=results["station"],
+            by_section=results["section"],
+            by_day=results["day"],
+        )
+
+    async def events(self, fir_id: str, after_pk: int, limit: int) -> list[FirEvent]:
+        rows = await self._db.fetch_all(sql.LIST_EVENTS, (fir_id, after_pk, limit))
+        if not rows and after_pk == 0 and await self._db.fetch_one(sql.FIR_EXISTS, (fir_id,)) is None:
+            raise NotFound("no FIR with this id", reason="FIR_NOT_FOUND")
+        return [
+            FirEvent(
+                event_pk=pk,
+                action=action,
+                actor=actor,
+                changed_fields=json.loads(changed),
+                revision=revision,
+                request_id=request_id,
+                time=created.replace(tzinfo=UTC),
+            )
+            for pk, action, actor, changed, revision, request_id, created in rows
+        ]
+
+    # --- changes --------------------------------------------------------------
+    async def modify(
+        self,
+        fir_id: str,
+        mutate: Callable[[Fir], list[str]],
+        *,
+        action: str,
+        change: Change,
+    ) -> Fir:
+        columns = sql.ALL_COLUMNS
+
+        async def work(conn: Connection) -> Fir:
+            row = await conn.fetch_one(sql.get_by_id(columns, for_update=True), (fir_id,))
+            if row is None:
+                raise NotFound("no FIR with this id", reason="FIR_NOT_FOUND")
+            pk, fir = row_to_fir(columns, row)
+            before_sections = [(s.act, s.section) for s in fir.legal_sections]
+            changed = mutate(fir)
+            if not changed:
+                return fir
+            now = self._clock()
+            db_now = sql.to_db_time(now)
+            updated = await conn.execute(sql.update_fir(), (*_mutable_values(fir), db_now, pk, fir.revision))
+            if updated != 1:  # cannot happen under the row lock; refuse rather than guess
+                raise NotFound("the FIR changed while it was being edited", reason="FIR_NOT_FOUND")
+            fir.revision += 1
+            fir.update_time = now
+            if [(s.act, s.section) for s in fir.legal_sections] != before_sections:
+                await conn.execute(sql.DELETE_SECTIONS, (pk,))
+                created = sql.to_db_time(fir.create_time) if fir.create_time else db_now
+                await conn.execute_many(
+                    sql.INSERT_SECTIONS, [(pk, s.act, s.section, created) for s in fir.legal_sections]
+                )
+            await self._audit(conn, pk, action, change, changed, fir.revision, db_now)
+            return fir
+
+        return await self._db.run(work, transaction=True)
+
+    async def _audit(
+        self,
+        conn: Connection,
+        pk: int,
+        action: str,
+        change: Change,
+        fields: list[str],
+        revision: int,
+        when: datetime,
+    ) -> None:
+        await conn.execute(
+            sql.INSERT_EVENT,
+            (pk, action, change.actor[:128], json.dumps(fields), revision, change.request_id[:64], when),
+        )
+
+
+def _filled_fields(fir: Fir) -> set[str]:
+    """Top-level fields a new FIR was created with (for the audit trail)."""
+    filled = {"station", "complainant"}
+    for name in ("summary", "narrative", "action_taken"):
+        if getattr(fir, name):
+            filled.add(name)
+    for name in ("accused", "witnesses", "properties", "legal_sections"):
+        if getattr(fir, name):
+            filled.add(name)
+    if fir.complaint.text:
+        filled.add("complaint")
+    if fir.investigating_officer.name:
+        filled.add("investigating_officer")
+    if fir.incident != Incident():
+        filled.add("incident")
+    return filled

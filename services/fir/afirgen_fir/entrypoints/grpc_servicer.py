@@ -1,0 +1,220 @@
+"""gRPC servicers of the FIR service: proto -> use case -> proto.
+
+Errors are raised as domain errors and mapped to ``google.rpc.Status`` by the
+shared interceptor; nothing here builds a status by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+from afirgen.fir.v1 import fir_pb2, fir_pb2_grpc
+from afirgen_runtime.context import current_request_id
+from afirgen_runtime.errors import InvalidArgument, Unimplemented
+from afirgen_runtime.interceptors import set_response_header
+from afirgen_runtime.proto_mapping import from_message, to_message
+from google.protobuf import field_mask_pb2, timestamp_pb2
+
+from afirgen_fir.domain.model import ALL_FIELDS, Fir, FirStatus
+from afirgen_fir.service_layer.fir_service import FirService
+from afirgen_fir.service_layer.ports import Change, IdempotencyKey
+
+IDEMPOTENCY_HEADER = "idempotency-key"
+ACTOR_HEADER = "x-actor"
+# Drafts change: clients must revalidate. Finalized FIRs never change. Both hold
+# personal data, so only the client may store them, never a shared cache.
+CACHE_DRAFT = "private, no-cache"
+CACHE_FINALIZED = "private, max-age=86400, immutable"
+CACHE_NONE = "no-store"
+
+
+def fir_to_proto(fir: Fir, mask: field_mask_pb2.FieldMask | None = None) -> fir_pb2.Fir:
+    """Domain FIR -> message, trimmed to ``mask`` when it has paths."""
+    message = to_message(fir, fir_pb2.Fir())
+    if fir.id:
+        message.etag = fir.etag
+    if mask is None or not mask.paths:
+        return message
+    trimmed = fir_pb2.Fir()
+    mask.MergeMessage(message, trimmed)
+    return trimmed
+
+
+def mask_fields(mask: field_mask_pb2.FieldMask, field: str) -> frozenset[str]:
+    """Check a read/update mask; returns its top-level field names."""
+    if not mask.paths:
+        return frozenset()
+    if not mask.IsValidForDescriptor(fir_pb2.Fir.DESCRIPTOR):
+        bad = [p for p in mask.paths if p.split(".", 1)[0] not in ALL_FIELDS]
+        detail = f"unknown field(s): {', '.join(bad)}" if bad else "names a field FIRs do not have"
+        raise InvalidArgument.for_field(field, detail)
+    return frozenset(p.split(".", 1)[0] for p in mask.paths)
+
+
+def _metadata(context: grpc.aio.ServicerContext, key: str) -> str:
+    for item in context.invocation_metadata() or ():
+        if item.key == key:
+            return str(item.value)
+    return ""
+
+
+def _change(context: grpc.aio.ServicerContext, actor: str) -> Change:
+    return Change(actor=actor or _metadata(context, ACTOR_HEADER), request_id=current_request_id())
+
+
+def _timestamp(value: Any) -> timestamp_pb2.Timestamp:
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
+class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
+    """``afirgen.fir.v1.FirService``."""
+
+    def __init__(self, service: FirService) -> None:
+        self._svc = service
+
+    async def CreateFir(self, request: fir_pb2.CreateFirRequest, context: grpc.aio.ServicerContext) -> fir_pb2.Fir:
+        if not request.HasField("fir"):
+            raise InvalidArgument.for_field("fir", "is required")
+        key = request.request_id or _metadata(context, IDEMPOTENCY_HEADER)
+        idempotency = None
+        if key:
+            digest = hashlib.sha256(request.fir.SerializeToString(deterministic=True)).hexdigest()
+            idempotency = IdempotencyKey(key, digest)
+        fir, _ = await self._svc.create(
+            from_message(request.fir, Fir), change=_change(context, request.actor), idempotency=idempotency
+        )
+        self._cache_headers(fir)
+        return fir_to_proto(fir)
+
+    async def GetFir(self, request: fir_pb2.GetFirRequest, context: grpc.aio.ServicerContext) -> fir_pb2.Fir:
+        if not request.id:
+            raise InvalidArgument.for_field("id", "is required")
+        fields = mask_fields(request.read_mask, "read_mask")
+        fir = await self._svc.get(request.id, fields)
+        self._cache_headers(fir)
+        return fir_to_proto(fir, request.read_mask)
+
+    async def ListFirs(
+        self, request: fir_pb2.ListFirsRequest, context: grpc.aio.ServicerContext
+    ) -> fir_pb2.ListFirsResponse:
+        fields = mask_fields(request.read_mask, "read_mask")
+        page = await self._svc.list(
+            size=request.page_size,
+            token=request.page_token,
+            filter_text=request.filter,
+            order_by=request.order_by,
+            fields=fields,
+        )
+        set_response_header("cache-control", CACHE_NONE)
+        return fir_pb2.ListFirsResponse(
+            firs=[fir_to_proto(f, request.read_mask) for f in page.firs],
+            next_page_token=page.next_page_token,
+            total_size=page.total_size,
+        )
+
+    async def UpdateFir(self, request: fir_pb2.UpdateFirRequest, context: grpc.aio.ServicerContext) -> fir_pb2.Fir:
+        if not request.HasField("fir"):
+            raise InvalidArgument.for_field("fir", "is required")
+        mask_fields(request.update_mask, "update_mask")
+        patch = request.fir
+
+        def apply(current: Fir) -> Fir:
+            message = to_message(current, fir_pb2.Fir())
+            request.update_mask.MergeMessage(patch, message, replace_message_field=True, replace_repeated_field=True)
+            return from_message(message, Fir)
+
+        fir = await self._svc.update(
+            request.fir.id,
+            request.fir.etag,
+            list(request.update_mask.paths),
+            apply,
+            change=_change(context, request.actor),
+        )
+        self._cache_headers(fir)
+        return fir_to_proto(fir)
+
+    async def FinalizeFir(
+        self, request: fir_pb2.FinalizeFirRequest, context: grpc.aio.ServicerContext
+    ) -> fir_pb2.Fir:
+        fir = await self._svc.finalize(request.id, request.etag, change=_change(context, request.actor))
+        self._cache_headers(fir)
+        return fir_to_proto(fir)
+
+    async def GetFirStats(
+        self, request: fir_pb2.GetFirStatsRequest, context: grpc.aio.ServicerContext
+    ) -> fir_pb2.FirStats:
+        counts = await self._svc.stats(request.filter, request.days)
+        set_response_header("cache-control", CACHE_NONE)
+
+        def rows(items: list[tuple[str, int]]) -> list[fir_pb2.FirCount]:
+            return [fir_pb2.FirCount(key=k, count=n) for k, n in items]
+
+        return fir_pb2.FirStats(
+            total=counts.total,
+            by_status=rows(counts.by_status),
+            by_station=rows(counts.by_station),
+            by_section=rows(counts.by_section),
+            by_day=rows(counts.by_day),
+        )
+
+    async def ListFirEvents(
+        self, request: fir_pb2.ListFirEventsRequest, context: grpc.aio.ServicerContext
+    ) -> fir_pb2.ListFirEventsResponse:
+        events, token = await self._svc.events(request.id, request.page_size, request.page_token)
+        set_response_header("cache-control", CACHE_NONE)
+        return fir_pb2.ListFirEventsResponse(
+            events=[
+                fir_pb2.FirEvent(
+                    action=e.action,
+                    actor=e.actor,
+                    changed_fields=e.changed_fields,
+                    time=_timestamp(e.time),
+                    etag=_etag(request.id, e.revision),
+                    request_id=e.request_id,
+                )
+                for e in events
+            ],
+            next_page_token=token,
+        )
+
+    async def GenerateFir(self, request: fir_pb2.GenerateFirRequest, context: grpc.aio.ServicerContext) -> fir_pb2.Fir:
+        raise Unimplemented("AI generation is not available in this build yet")
+
+    async def StreamGenerateFir(
+        self, request: fir_pb2.GenerateFirRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[fir_pb2.GenerateFirEvent]:
+        raise Unimplemented("AI generation is not available in this build yet")
+        yield  # pragma: no cover - makes this an async generator
+
+    async def RegenerateFir(
+        self, request: fir_pb2.RegenerateFirRequest, context: grpc.aio.ServicerContext
+    ) -> fir_pb2.Fir:
+        raise Unimplemented("AI generation is not available in this build yet")
+
+    async def GetFirDocument(self, request: fir_pb2.GetFirDocumentRequest, context: grpc.aio.ServicerContext) -> Any:
+        raise Unimplemented("FIR documents are not available in this build yet", reason="NOT_IMPLEMENTED")
+
+    @staticmethod
+    def _cache_headers(fir: Fir) -> None:
+        set_response_header("etag", f'"{fir.etag}"')
+        set_response_header("cache-control", CACHE_FINALIZED if fir.status is FirStatus.FINALIZED else CACHE_DRAFT)
+
+
+def _etag(fir_id: str, revision: int) -> str:
+    from afirgen_fir.domain.model import etag_for
+
+    return etag_for(fir_id, revision)
+
+
+class LegalSectionServicer(fir_pb2_grpc.LegalSectionServiceServicer):  # type: ignore[misc]
+    """``afirgen.fir.v1.LegalSectionService``."""
+
+    async def SearchLegalSections(
+        self, request: fir_pb2.SearchLegalSectionsRequest, context: grpc.aio.ServicerContext
+    ) -> fir_pb2.SearchLegalSectionsResponse:
+        raise Unimplemented("the legal knowledge base is not available in this build yet")

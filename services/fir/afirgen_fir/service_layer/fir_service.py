@@ -1,0 +1,196 @@
+"""Use cases of the FIR records service."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from afirgen_runtime.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound
+from afirgen_runtime.pagination import PageTokens, page_size
+
+from afirgen_fir.domain import validation
+from afirgen_fir.domain.model import EDITABLE_FIELDS, ComplaintSource, Fir, FirStatus
+from afirgen_fir.domain.queries import ListQuery, parse_fir_filter, parse_order
+from afirgen_fir.service_layer.ports import Change, Clock, FirCounts, FirEvent, FirRepository, IdempotencyKey
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+DEFAULT_EVENTS_PAGE = 100
+MAX_STATS_DAYS = 366
+MAX_IDEMPOTENCY_KEY = 128
+
+
+@dataclass(frozen=True)
+class FirPage:
+    """One page of ListFirs."""
+
+    firs: list[Fir]
+    next_page_token: str
+    total_size: int
+
+
+def check_id(fir_id: str, field: str = "id") -> str:
+    """FIR ids are UUIDs; anything else is INVALID_ARGUMENT, not NOT_FOUND."""
+    try:
+        return str(uuid.UUID(fir_id))
+    except (ValueError, AttributeError, TypeError):
+        raise InvalidArgument.for_field(field, "must be an FIR id (a UUID)") from None
+
+
+def check_idempotency_key(key: str) -> str:
+    """Keys are printable ASCII of at most 128 characters."""
+    if len(key) > MAX_IDEMPOTENCY_KEY or not key.isascii() or not key.isprintable():
+        raise InvalidArgument.for_field("request_id", "must be at most 128 printable ASCII characters")
+    return key
+
+
+def _ensure_editable(fir: Fir, etag: str) -> None:
+    if fir.status is FirStatus.FINALIZED:
+        raise FailedPrecondition("the FIR is finalized and can no longer change", reason="FIR_FINALIZED")
+    if etag != fir.etag:
+        raise Aborted(
+            "the FIR changed since it was read (etag mismatch); re-read it and retry",
+            reason="ETAG_MISMATCH",
+            metadata={"current_etag": fir.etag},
+        )
+
+
+class FirService:
+    """FIR records: create, read, list, edit, finalize, statistics, audit."""
+
+    def __init__(self, repo: FirRepository, tokens: PageTokens, clock: Clock) -> None:
+        self._repo = repo
+        self._tokens = tokens
+        self._clock = clock
+
+    async def create(
+        self,
+        fir: Fir,
+        *,
+        change: Change,
+        idempotency: IdempotencyKey | None = None,
+        action: str = "CREATED",
+    ) -> tuple[Fir, bool]:
+        """Validate and store a new DRAFT; ``(fir, created)``."""
+        fir.id = ""
+        fir.status = FirStatus.DRAFT
+        if fir.complaint.source is ComplaintSource.UNSPECIFIED:
+            fir.complaint.source = ComplaintSource.MANUAL
+        validation.ensure_valid(fir, self._clock())
+        if idempotency is not None:
+            check_idempotency_key(idempotency.key)
+        return await self._repo.create(fir, action=action, idempotency=idempotency, change=change)
+
+    async def get(self, fir_id: str, fields: frozenset[str] = frozenset()) -> Fir:
+        """One FIR (``fields``: top-level fields to load, all when empty)."""
+        fir = await self._repo.get(check_id(fir_id), fields)
+        if fir is None:
+            raise NotFound("no FIR with this id", reason="FIR_NOT_FOUND")
+        return fir
+
+    async def list(
+        self,
+        *,
+        size: int,
+        token: str,
+        filter_text: str,
+        order_by: str,
+        fields: frozenset[str] = frozenset(),
+    ) -> FirPage:
+        """A keyset page; tokens are bound to the filter and order."""
+        flt = parse_fir_filter(filter_text)
+        order_field, descending = parse_order(order_by)
+        limit = page_size(size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
+        digest = PageTokens.query_digest("firs", flt, order_field, descending)
+        after = None
+        if token:
+            keyset = self._tokens.parse(token, digest)
+            if len(keyset) != 2 or not isinstance(keyset[0], str) or not isinstance(keyset[1], int):
+                raise InvalidArgument.for_field("page_token", "malformed page token", reason="INVALID_PAGE_TOKEN")
+            after = (keyset[0], keyset[1])
+        query = ListQuery(flt, order_field, descending, limit, after, fields)
+        firs, next_key = await self._repo.list(query)
+        total = await self._repo.count(flt)
+        next_token = self._tokens.issue(digest, list(next_key)) if next_key else ""
+        return FirPage(firs, next_token, total)
+
+    async def update(
+        self,
+        fir_id: str,
+        etag: str,
+        paths: list[str],
+        apply: Callable[[Fir], Fir],
+        *,
+        change: Change,
+    ) -> Fir:
+        """Officer edit of a DRAFT: ``apply`` returns the FIR with the masked fields replaced."""
+        fir_id = check_id(fir_id, "fir.id")
+        if not etag:
+            raise InvalidArgument.for_field("fir.etag", "is required: send the etag of the FIR you edited")
+        if not paths:
+            raise InvalidArgument.for_field("update_mask", "is required: name the fields to change")
+        top = sorted({p.split(".", 1)[0] for p in paths})
+        bad = [p for p in top if p not in EDITABLE_FIELDS]
+        if bad:
+            raise InvalidArgument.for_field(
+                "update_mask", f"cannot change {', '.join(bad)}; editable: {', '.join(sorted(EDITABLE_FIELDS))}"
+            )
+        now = self._clock()
+
+        def mutate(current: Fir) -> list[str]:
+            _ensure_editable(current, etag)
+            edited = apply(current)
+            validation.ensure_valid(edited, now)
+            changed = [name for name in top if getattr(edited, name) != getattr(current, name)]
+            for name in changed:
+                setattr(current, name, getattr(edited, name))
+            return changed
+
+        return await self._repo.modify(fir_id, mutate, action="UPDATED", change=change)
+
+    async def finalize(self, fir_id: str, etag: str, *, change: Change) -> Fir:
+        """DRAFT -> FINALIZED, after which the FIR never changes."""
+        fir_id = check_id(fir_id)
+        if not etag:
+            raise InvalidArgument.for_field("etag", "is required: send the etag of the FIR you reviewed")
+        now = self._clock()
+
+        def mutate(current: Fir) -> list[str]:
+            _ensure_editable(current, etag)
+            if not current.summary.strip() and not current.narrative.strip():
+                raise FailedPrecondition(
+                    "an FIR needs a summary or a narrative before it is finalized", reason="FAILED_PRECONDITION"
+                )
+            current.status = FirStatus.FINALIZED
+            current.finalize_time = now
+            return ["status", "finalize_time"]
+
+        return await self._repo.modify(fir_id, mutate, action="FINALIZED", change=change)
+
+    async def stats(self, filter_text: str, days: int) -> FirCounts:
+        """Aggregates computed by SQL GROUP BY."""
+        flt = parse_fir_filter(filter_text, allow_section=False)
+        if days < 0 or days > MAX_STATS_DAYS:
+            raise InvalidArgument.for_field("days", f"must be between 0 and {MAX_STATS_DAYS}")
+        return await self._repo.stats(flt, days or 30, self._clock())
+
+    async def events(self, fir_id: str, size: int, token: str) -> tuple[list[FirEvent], str]:
+        """Audit trail page, oldest first."""
+        fir_id = check_id(fir_id)
+        limit = page_size(size, default=DEFAULT_EVENTS_PAGE, maximum=MAX_PAGE_SIZE)
+        digest = PageTokens.query_digest("events", fir_id)
+        after = 0
+        if token:
+            keyset = self._tokens.parse(token, digest)
+            if len(keyset) != 1 or not isinstance(keyset[0], int):
+                raise InvalidArgument.for_field("page_token", "malformed page token", reason="INVALID_PAGE_TOKEN")
+            after = keyset[0]
+        events = await self._repo.events(fir_id, after, limit + 1)
+        next_token = self._tokens.issue(digest, [events[limit - 1].event_pk]) if len(events) > limit else ""
+        return events[:limit], next_token
+
+    def now(self) -> datetime:
+        """The service clock."""
+        return self._clock()
