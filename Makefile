@@ -1,0 +1,42 @@
+# AFIRGen mesh: `make up` runs it, `make test` proves it. Both install what is
+# missing first and are safe to run twice.
+SHELL := /bin/bash
+PY := .venv/bin/python
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: install up down status test test-unit proto proto-check lint bench clean
+
+install:
+	bash scripts/install/system.sh
+	bash scripts/install/python.sh
+	bash scripts/install/tools.sh
+
+up: install
+	$(PY) -m scripts.devstack up
+
+down:
+	@if [[ -x $(PY) ]]; then $(PY) -m scripts.devstack down; else echo "nothing to stop"; fi
+
+status:
+	$(PY) -m scripts.devstack status
+
+test: install
+	$(PY) -m pytest
+
+test-unit: install
+	$(PY) -m pytest tests/unit
+
+proto:
+	$(PY) scripts/codegen.py
+
+proto-check:
+	$(PY) scripts/codegen.py --check
+
+lint:
+	node_modules/.bin/buf lint
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+clean: down
+	rm -rf .run
