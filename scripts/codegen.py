@@ -84,9 +84,7 @@ def _tree(base: Path, rel: Path) -> dict[str, Path]:
     if root.is_file():
         return {str(rel): root}
     return {
-        str(p.relative_to(base)): p
-        for p in root.rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts
+        str(p.relative_to(base)): p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts
     }
 
 
@@ -98,9 +96,11 @@ def check() -> int:
         for rel in (GEN_PYTHON, DESCRIPTOR, THIRD_PARTY):
             fresh, committed = _tree(Path(scratch), rel), _tree(ROOT, rel)
             for name in sorted(fresh.keys() | committed.keys()):
-                if name not in fresh or name not in committed:
-                    stale.append(name)
-                elif not filecmp.cmp(fresh[name], committed[name], shallow=False):
+                if (
+                    name not in fresh
+                    or name not in committed
+                    or not filecmp.cmp(fresh[name], committed[name], shallow=False)
+                ):
                     stale.append(name)
     if stale:
         print("stale generated files (run `make proto`):", *stale, sep="\n  ")

@@ -35,6 +35,9 @@ CONNECTION_ERRORS = frozenset({2003, 2006, 2013, 2055, 1927, 1053})
 RETRYABLE_ERRORS = CONNECTION_ERRORS | {1213, 1205}
 
 QueryObserver = Callable[[str, float], None]
+ISOLATION_LEVELS = {
+    name: name for name in ("READ UNCOMMITTED", "READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE")
+}
 
 
 @dataclass(frozen=True)
@@ -154,11 +157,16 @@ class Database:
                 )
             return self._pool
 
-    async def _attempt(self, work: Callable[[Connection], Awaitable[T]], transaction: bool) -> T:
+    async def _attempt(
+        self, work: Callable[[Connection], Awaitable[T]], transaction: bool, isolation: str | None = None
+    ) -> T:
         pool = self._pool if self._pool is not None and not self._pool.closed else await self._open()
         conn = await pool.acquire()
         try:
             if transaction:
+                if isolation:
+                    async with conn.cursor() as cur:  # applies to the next transaction only
+                        await cur.execute(f"SET TRANSACTION ISOLATION LEVEL {ISOLATION_LEVELS[isolation]}")
                 await conn.begin()
             try:
                 result = await work(Connection(conn, self))
@@ -169,7 +177,7 @@ class Database:
                 if transaction and not conn.closed:
                     try:
                         await conn.rollback()
-                    except Exception:  # noqa: BLE001 - the connection is dropped below
+                    except Exception:
                         conn.close()
                 raise
         except BaseException as exc:
@@ -179,8 +187,18 @@ class Database:
         finally:
             pool.release(conn)
 
-    async def run(self, work: Callable[[Connection], Awaitable[T]], *, transaction: bool = False) -> T:
-        """Run ``work`` on one connection (in a transaction if asked), retrying transient failures."""
+    async def run(
+        self,
+        work: Callable[[Connection], Awaitable[T]],
+        *,
+        transaction: bool = False,
+        isolation: str | None = None,
+    ) -> T:
+        """Run ``work`` on one connection (in a transaction if asked), retrying transient failures.
+
+        ``isolation`` (``"READ COMMITTED"``...) sets the level of that one
+        transaction; queues use READ COMMITTED so ``FOR UPDATE SKIP LOCKED``
+        scans take no gap locks that would block concurrent inserts."""
         try:
             async for attempt in AsyncRetrying(
                 retry=retry_if_exception(is_transient),
@@ -189,7 +207,7 @@ class Database:
                 reraise=True,
             ):
                 with attempt:
-                    return await self._attempt(work, transaction)
+                    return await self._attempt(work, transaction, isolation)
         except BaseException as exc:
             if is_transient(exc):
                 logger.error("database unavailable", error=type(exc).__name__, code=_error_code(exc))
@@ -209,7 +227,7 @@ class Database:
         """Readiness: True when a connection answers."""
         try:
             row = await self.fetch_one(Statement("health.ping", "SELECT 1"))
-        except Exception:  # noqa: BLE001
+        except Exception:
             return False
         return row == (1,)
 

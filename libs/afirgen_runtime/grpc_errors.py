@@ -75,7 +75,7 @@ def from_rpc_error(exc: grpc.aio.AioRpcError) -> errors.AfirgenError:
     for key, value in exc.trailing_metadata() or ():
         if key != STATUS_DETAILS_KEY:
             continue
-        status = status_pb2.Status.FromString(value)  # type: ignore[arg-type]
+        status = status_pb2.Status.FromString(value)
         for detail in status.details:
             if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
                 info = error_details_pb2.ErrorInfo()

@@ -108,8 +108,10 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             status = internal_status(f"internal error; quote request id {request_id}")
             code = grpc.StatusCode.INTERNAL
         await self._send_headers(context)
-        await context.abort(code, status.message, trailing_metadata=((STATUS_DETAILS_KEY, status.SerializeToString()),))
-        return code.name  # not reached: abort raises
+        await context.abort(
+            code, status.message, trailing_metadata=((STATUS_DETAILS_KEY, status.SerializeToString()),)
+        )
+        return str(code.name)  # not reached: abort raises
 
     def _finish(self, method: str, code: str, started: float) -> None:
         elapsed = time.perf_counter() - started
@@ -129,7 +131,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             except grpc.aio.AbortError:
                 code = context.code().name if context.code() else "UNKNOWN"
                 raise
-            except Exception as exc:  # noqa: BLE001 - mapped to a status here, once
+            except Exception as exc:
                 code = "UNKNOWN"
                 code = await self._fail(context, exc, request_id)
             finally:
@@ -151,7 +153,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             except grpc.aio.AbortError:
                 code = context.code().name if context.code() else "UNKNOWN"
                 raise
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 code = "UNKNOWN"
                 await self._fail(context, exc, request_id)
             finally:

@@ -96,7 +96,11 @@ def configure(service: str, settings: LogSettings, stream: TextIO | None = None)
 
     def sink(message: Any) -> None:
         record = message.record
-        text = _serialize(record) if settings.json else f"{record['time']:%H:%M:%S} {record['level'].name:<7} {record['message']} {record['extra']}"
+        text = (
+            _serialize(record)
+            if settings.json
+            else f"{record['time']:%H:%M:%S} {record['level'].name:<7} {record['message']} {record['extra']}"
+        )
         out.write(text + "\n")
         out.flush()
 

@@ -15,11 +15,10 @@ import re
 import typing
 from datetime import UTC, datetime
 from enum import Enum
-from functools import cache
 from typing import Any, TypeVar
 
 from google.protobuf import timestamp_pb2
-from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
+from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 T = TypeVar("T")
@@ -31,14 +30,20 @@ def _enum_prefix(desc: EnumDescriptor) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", desc.name).upper() + "_"
 
 
-@cache
+_HINTS: dict[type[Any], dict[str, Any]] = {}
+_FIELDS: dict[type[Any], tuple[str, ...]] = {}
+
+
 def _hints(cls: type[Any]) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
 
 
-@cache
 def _fields(cls: type[Any]) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls))
+    if cls not in _FIELDS:
+        _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return _FIELDS[cls]
 
 
 def _unwrap_optional(kind: Any) -> Any:
@@ -50,7 +55,7 @@ def _unwrap_optional(kind: Any) -> Any:
 
 def to_message(obj: Any, message: M) -> M:
     """Copy the dataclass ``obj`` into ``message`` (returned for chaining)."""
-    desc: Descriptor = message.DESCRIPTOR
+    desc: Any = message.DESCRIPTOR
     for name in _fields(type(obj)):
         field = desc.fields_by_name.get(name)
         if field is None:
@@ -79,14 +84,16 @@ def _set(message: Message, field: FieldDescriptor, value: Any) -> None:
         else:
             to_message(value, getattr(message, name))
     elif field.enum_type is not None:
-        setattr(message, name, field.enum_type.values_by_name[_enum_prefix(field.enum_type) + value.value].number)
+        setattr(
+            message, name, field.enum_type.values_by_name[_enum_prefix(field.enum_type) + value.value].number
+        )
     else:
         setattr(message, name, value)
 
 
 def from_message(message: Message, cls: type[T]) -> T:
     """Build the dataclass ``cls`` from ``message``; unset sub-messages become None/defaults."""
-    desc: Descriptor = message.DESCRIPTOR
+    desc: Any = message.DESCRIPTOR
     hints = _hints(cls)
     values: dict[str, Any] = {}
     for name in _fields(cls):

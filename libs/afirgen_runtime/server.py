@@ -54,6 +54,9 @@ class ServiceApp:
     """Runs after the port is bound (background tasks)."""
     on_stop: Callable[[], Awaitable[None]] = _nothing
     """Closes pools and channels after the last call finished."""
+    on_drain: Callable[[], Awaitable[None]] = _nothing
+    """Runs when draining starts, before in-flight calls are awaited: ends
+    long-lived streams so they do not hold shutdown for the whole grace period."""
     observers: tuple[CallObserver, ...] = field(default_factory=tuple)
     """Called with (method, code, seconds) after every call (metrics)."""
 
@@ -105,13 +108,15 @@ class RunningServer:
         while not self._draining:
             try:
                 ready = await asyncio.wait_for(self.app.readiness(), timeout=5)
-            except Exception as exc:  # noqa: BLE001 - a failing check means not ready
+            except Exception as exc:
                 logger.warning("readiness check failed: {}", type(exc).__name__)
                 ready = False
             if ready != serving and not self._draining:
                 serving = ready
                 await self._set_all(
-                    health_pb2.HealthCheckResponse.SERVING if ready else health_pb2.HealthCheckResponse.NOT_SERVING
+                    health_pb2.HealthCheckResponse.SERVING
+                    if ready
+                    else health_pb2.HealthCheckResponse.NOT_SERVING
                 )
                 logger.info("health changed", serving=ready)
             await asyncio.sleep(READINESS_INTERVAL_SECONDS if ready else 0.2)
@@ -125,6 +130,7 @@ class RunningServer:
         await self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
         if self._ready_task:
             self._ready_task.cancel()
+        await self.app.on_drain()
         await self.server.stop(self.settings.shutdown_grace_seconds)
         await self.app.on_stop()
         logger.info("stopped")

@@ -75,10 +75,40 @@ def load(cls: type[T], environ: Mapping[str, str] | None = None, prefix: str = P
         kind = hints[field.name]
         name = f"{prefix}_{field.name.upper()}"
         if dataclasses.is_dataclass(kind):
-            values[field.name] = load(kind, env, name)  # type: ignore[arg-type]
+            # Start from the enclosing default (it may differ from the nested
+            # class's own defaults), then apply the variables that are set.
+            base = _default(field)
+            nested = load(kind, env, name)  # type: ignore[arg-type]
+            nested_hints = hints_of(typing.cast(type[Any], kind))
+            overrides = {
+                f.name: getattr(nested, f.name)
+                for f in dataclasses.fields(kind)
+                if _is_set(env, f"{name}_{f.name.upper()}", f, nested_hints)
+            }
+            values[field.name] = dataclasses.replace(base, **overrides) if base is not None else nested
         elif name in env:
             values[field.name] = _parse(env[name], kind, name)
     return cls(**values)
+
+
+def _default(field: dataclasses.Field[Any]) -> Any:
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return None
+
+
+def hints_of(cls: type[Any]) -> dict[str, Any]:
+    """Resolved type hints of a settings class."""
+    return typing.get_type_hints(cls)
+
+
+def _is_set(env: Mapping[str, str], name: str, field: dataclasses.Field[Any], hints: dict[str, Any]) -> bool:
+    """True when ``field`` (or, for a nested class, any of its fields) has a variable."""
+    if dataclasses.is_dataclass(hints[field.name]):
+        return any(key.startswith(name + "_") for key in env)
+    return name in env
 
 
 def describe(cls: type[Any], prefix: str = PREFIX) -> list[tuple[str, str]]:
@@ -90,8 +120,7 @@ def describe(cls: type[Any], prefix: str = PREFIX) -> list[tuple[str, str]]:
         if dataclasses.is_dataclass(hints[field.name]):
             rows.extend(describe(hints[field.name], name))
         else:
-            default = field.default if field.default is not dataclasses.MISSING else field.default_factory()  # type: ignore[misc]
-            rows.append((name, str(default)))
+            rows.append((name, str(_default(field))))
     return rows
 
 

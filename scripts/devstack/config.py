@@ -40,9 +40,7 @@ class StackConfig:
     @classmethod
     def for_tests(cls, run_dir: Path) -> StackConfig:
         """A stack on free ports, so tests never collide with `make up`."""
-        ports = {
-            f.name: free_port() for f in dataclasses.fields(cls) if f.name.endswith("_port")
-        }
+        ports = {f.name: free_port() for f in dataclasses.fields(cls) if f.name.endswith("_port")}
         return cls(run_dir=run_dir, **ports)
 
     @property

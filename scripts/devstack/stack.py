@@ -72,13 +72,15 @@ class Stack:
             try:
                 if probe():  # type: ignore[operator]
                     return
-            except Exception:  # noqa: BLE001,S110 - not up yet
+            except Exception:  # noqa: S110 - not up yet
                 pass
             time.sleep(0.2)
         tail = ""
         if log and log.exists():
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
-        raise StackError(f"{what} not ready after {timeout:.0f}s" + (f"; last log lines:\n{tail}" if tail else ""))
+        raise StackError(
+            f"{what} not ready after {timeout:.0f}s" + (f"; last log lines:\n{tail}" if tail else "")
+        )
 
     def grpc_serving(self, port: int) -> bool:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
@@ -120,7 +122,9 @@ class Stack:
                 cur.execute(f"CREATE USER IF NOT EXISTS {user_host} IDENTIFIED BY %s", (pw,))
                 cur.execute(f"ALTER USER {user_host} IDENTIFIED BY %s", (pw,))
             for schema in SCHEMAS:
-                cur.execute(f"CREATE DATABASE IF NOT EXISTS `{schema}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+                cur.execute(
+                    f"CREATE DATABASE IF NOT EXISTS `{schema}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+                )
                 for user_host in ("'afirgen'@'127.0.0.1'", "'afirgen'@'localhost'"):
                     cur.execute(f"GRANT ALL PRIVILEGES ON `{schema}`.* TO {user_host}")
         conn.close()
@@ -157,7 +161,12 @@ class Stack:
         self.migrate()
         self.start("services:*")
         for name, attr in SERVICES.items():
-            self._wait(lambda p=getattr(self.cfg, attr): self.grpc_serving(p), 60, f"service {name}", logs / f"{name}.log")
+            self._wait(
+                lambda p=getattr(self.cfg, attr): self.grpc_serving(p),
+                60,
+                f"service {name}",
+                logs / f"{name}.log",
+            )
         self.start("edge:*")
         self._wait(self.envoy_ready, 30, "Envoy", logs / "envoy.log")
         print(f"stack up in {time.monotonic() - started:.1f}s")

@@ -23,7 +23,14 @@ from loguru import logger
 def test_free_text_personal_data_is_masked(text: str) -> None:
     out = redact_text(text)
     assert MASK in out
-    for secret in ("9876543210", "98765 43210", "ravi.kumar@example.co.in", "2345 6789 0123", "234567890123", "ABCDE1234F"):
+    for secret in (
+        "9876543210",
+        "98765 43210",
+        "ravi.kumar@example.co.in",
+        "2345 6789 0123",
+        "234567890123",
+        "ABCDE1234F",
+    ):
         assert secret not in out
 
 

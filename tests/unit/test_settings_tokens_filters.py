@@ -37,13 +37,17 @@ def test_settings_load_nested_and_typed() -> None:
         "AFIRGEN_OPTIONAL": "7",
     }
     s = load(Outer, env)
-    assert s == Outer(Inner("db", 3306), True, 0.25, ("a", "b", "c"), {"x": "DEBUG", "y.z": "INFO"}, Path("/data"), 7)
+    assert s == Outer(
+        Inner("db", 3306), True, 0.25, ("a", "b", "c"), {"x": "DEBUG", "y.z": "INFO"}, Path("/data"), 7
+    )
     assert load(Outer, {}) == Outer()
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.debug = False  # type: ignore[misc]
 
 
-@pytest.mark.parametrize(("key", "value"), [("AFIRGEN_INNER_PORT", "x"), ("AFIRGEN_DEBUG", "maybe"), ("AFIRGEN_LEVELS", "novalue")])
+@pytest.mark.parametrize(
+    ("key", "value"), [("AFIRGEN_INNER_PORT", "x"), ("AFIRGEN_DEBUG", "maybe"), ("AFIRGEN_LEVELS", "novalue")]
+)
 def test_settings_reject_malformed_values(key: str, value: str) -> None:
     with pytest.raises(SettingsError, match=key):
         load(Outer, {key: value})
@@ -79,16 +83,38 @@ ALLOWED = {"station": frozenset({"="}), "create_time": frozenset({">=", "<"})}
 
 def test_filter_parses_conditions() -> None:
     got = parse_filter('station = "DL-CP-01" AND create_time >= 2026-01-01T00:00:00Z', ALLOWED)
-    assert got == [Condition("station", "=", "DL-CP-01"), Condition("create_time", ">=", "2026-01-01T00:00:00Z")]
+    assert got == [
+        Condition("station", "=", "DL-CP-01"),
+        Condition("create_time", ">=", "2026-01-01T00:00:00Z"),
+    ]
     assert parse_filter("", ALLOWED) == []
     assert parse_filter('station="a \\"b\\""', ALLOWED) == [Condition("station", "=", 'a "b"')]
 
 
 @pytest.mark.parametrize(
     "text",
-    ["station", "station =", "nope = 1", "station > 1", "station = 1 OR station = 2", "station = 1 station = 2", "station = 'x'", "x" * 2000],
+    [
+        "station",
+        "station =",
+        "nope = 1",
+        "station > 1",
+        "station = 1 OR station = 2",
+        "station = 1 station = 2",
+        "station = 'x'",
+        "x" * 2000,
+    ],
 )
 def test_filter_rejects_bad_expressions(text: str) -> None:
     with pytest.raises(InvalidArgument) as exc:
         parse_filter(text, ALLOWED)
     assert exc.value.reason == "INVALID_FILTER"
+
+
+@dataclasses.dataclass(frozen=True)
+class WithNestedDefault:
+    inner: Inner = dataclasses.field(default_factory=lambda: Inner(host="primary", port=99))
+
+
+def test_nested_defaults_of_the_enclosing_class_are_kept() -> None:
+    assert load(WithNestedDefault, {}).inner == Inner("primary", 99)
+    assert load(WithNestedDefault, {"AFIRGEN_INNER_PORT": "5"}).inner == Inner("primary", 5)

@@ -45,7 +45,9 @@ def build(
     if repository is None:
         database = Database(settings.mysql)
         repository = MySQLFirRepository(
-            database, clock=clock, numbering_utc_offset=timedelta(minutes=settings.numbering_utc_offset_minutes)
+            database,
+            clock=clock,
+            numbering_utc_offset=timedelta(minutes=settings.numbering_utc_offset_minutes),
         )
     service = FirService(repository, PageTokens(settings.page_token_secret.encode()), clock)
     repo = repository

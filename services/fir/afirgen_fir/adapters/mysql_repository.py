@@ -65,7 +65,9 @@ def row_to_fir(columns: Sequence[str], row: Sequence[Any]) -> tuple[int, Fir]:
         fir.properties = loads(r["properties"], list[Property])
     if "complaint_text" in r:
         fir.complaint = Complaint(
-            ComplaintSource(sql.SOURCE_NAMES[r["complaint_source"]]), r["complaint_text"], r["complaint_language"]
+            ComplaintSource(sql.SOURCE_NAMES[r["complaint_source"]]),
+            r["complaint_text"],
+            r["complaint_language"],
         )
     for name in ("summary", "narrative", "action_taken"):
         if name in r:
@@ -103,7 +105,9 @@ def _mutable_values(fir: Fir) -> list[Any]:
 class MySQLFirRepository:
     """:class:`~afirgen_fir.service_layer.ports.FirRepository` on MySQL."""
 
-    def __init__(self, db: Database, *, clock: Callable[[], datetime], numbering_utc_offset: timedelta) -> None:
+    def __init__(
+        self, db: Database, *, clock: Callable[[], datetime], numbering_utc_offset: timedelta
+    ) -> None:
         self._db = db
         self._clock = clock
         self._offset = numbering_utc_offset
@@ -203,7 +207,7 @@ class MySQLFirRepository:
         row = await self._db.fetch_one(sql.get_by_id(columns), (fir_id,))
         return None if row is None else row_to_fir(columns, row)[1]
 
-    async def list(self, query: ListQuery) -> tuple[list[Fir], tuple[str, int] | None]:
+    async def list_page(self, query: ListQuery) -> tuple[list[Fir], tuple[str, int] | None]:
         columns = sql.select_columns(query.fields)
         after = None
         if query.after is not None:

@@ -201,7 +201,11 @@ def stats(flt: FirFilter, since: datetime) -> list[tuple[str, Statement, list[An
     fcond = (" AND " + " AND ".join(fclauses)) if fclauses else ""
     day_cond = cond + (" AND " if cond else " WHERE ") + "created_at >= %s"
     return [
-        ("status", Statement("fir.stats_by_status", f"SELECT status, COUNT(*) FROM firs{cond} GROUP BY status"), args),
+        (
+            "status",
+            Statement("fir.stats_by_status", f"SELECT status, COUNT(*) FROM firs{cond} GROUP BY status"),
+            args,
+        ),
         (
             "station",
             Statement(

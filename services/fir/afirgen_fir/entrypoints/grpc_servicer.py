@@ -47,7 +47,8 @@ def mask_fields(mask: field_mask_pb2.FieldMask, field: str) -> frozenset[str]:
     """Check a read/update mask; returns its top-level field names."""
     if not mask.paths:
         return frozenset()
-    if not mask.IsValidForDescriptor(fir_pb2.Fir.DESCRIPTOR):
+    descriptor: Any = fir_pb2.Fir.DESCRIPTOR
+    if not mask.IsValidForDescriptor(descriptor):
         bad = [p for p in mask.paths if p.split(".", 1)[0] not in ALL_FIELDS]
         detail = f"unknown field(s): {', '.join(bad)}" if bad else "names a field FIRs do not have"
         raise InvalidArgument.for_field(field, detail)
@@ -77,7 +78,9 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
     def __init__(self, service: FirService) -> None:
         self._svc = service
 
-    async def CreateFir(self, request: fir_pb2.CreateFirRequest, context: grpc.aio.ServicerContext) -> fir_pb2.Fir:
+    async def CreateFir(
+        self, request: fir_pb2.CreateFirRequest, context: grpc.aio.ServicerContext
+    ) -> fir_pb2.Fir:
         if not request.HasField("fir"):
             raise InvalidArgument.for_field("fir", "is required")
         key = request.request_id or _metadata(context, IDEMPOTENCY_HEADER)
@@ -103,7 +106,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
         self, request: fir_pb2.ListFirsRequest, context: grpc.aio.ServicerContext
     ) -> fir_pb2.ListFirsResponse:
         fields = mask_fields(request.read_mask, "read_mask")
-        page = await self._svc.list(
+        page = await self._svc.list_firs(
             size=request.page_size,
             token=request.page_token,
             filter_text=request.filter,
@@ -117,7 +120,9 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
             total_size=page.total_size,
         )
 
-    async def UpdateFir(self, request: fir_pb2.UpdateFirRequest, context: grpc.aio.ServicerContext) -> fir_pb2.Fir:
+    async def UpdateFir(
+        self, request: fir_pb2.UpdateFirRequest, context: grpc.aio.ServicerContext
+    ) -> fir_pb2.Fir:
         if not request.HasField("fir"):
             raise InvalidArgument.for_field("fir", "is required")
         mask_fields(request.update_mask, "update_mask")
@@ -125,7 +130,9 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
 
         def apply(current: Fir) -> Fir:
             message = to_message(current, fir_pb2.Fir())
-            request.update_mask.MergeMessage(patch, message, replace_message_field=True, replace_repeated_field=True)
+            request.update_mask.MergeMessage(
+                patch, message, replace_message_field=True, replace_repeated_field=True
+            )
             return from_message(message, Fir)
 
         fir = await self._svc.update(
@@ -182,7 +189,9 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
             next_page_token=token,
         )
 
-    async def GenerateFir(self, request: fir_pb2.GenerateFirRequest, context: grpc.aio.ServicerContext) -> fir_pb2.Fir:
+    async def GenerateFir(
+        self, request: fir_pb2.GenerateFirRequest, context: grpc.aio.ServicerContext
+    ) -> fir_pb2.Fir:
         raise Unimplemented("AI generation is not available in this build yet")
 
     async def StreamGenerateFir(
@@ -196,13 +205,17 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
     ) -> fir_pb2.Fir:
         raise Unimplemented("AI generation is not available in this build yet")
 
-    async def GetFirDocument(self, request: fir_pb2.GetFirDocumentRequest, context: grpc.aio.ServicerContext) -> Any:
+    async def GetFirDocument(
+        self, request: fir_pb2.GetFirDocumentRequest, context: grpc.aio.ServicerContext
+    ) -> Any:
         raise Unimplemented("FIR documents are not available in this build yet", reason="NOT_IMPLEMENTED")
 
     @staticmethod
     def _cache_headers(fir: Fir) -> None:
         set_response_header("etag", f'"{fir.etag}"')
-        set_response_header("cache-control", CACHE_FINALIZED if fir.status is FirStatus.FINALIZED else CACHE_DRAFT)
+        set_response_header(
+            "cache-control", CACHE_FINALIZED if fir.status is FirStatus.FINALIZED else CACHE_DRAFT
+        )
 
 
 def _etag(fir_id: str, revision: int) -> str:

@@ -90,7 +90,7 @@ class FirService:
             raise NotFound("no FIR with this id", reason="FIR_NOT_FOUND")
         return fir
 
-    async def list(
+    async def list_firs(
         self,
         *,
         size: int,
@@ -108,10 +108,12 @@ class FirService:
         if token:
             keyset = self._tokens.parse(token, digest)
             if len(keyset) != 2 or not isinstance(keyset[0], str) or not isinstance(keyset[1], int):
-                raise InvalidArgument.for_field("page_token", "malformed page token", reason="INVALID_PAGE_TOKEN")
+                raise InvalidArgument.for_field(
+                    "page_token", "malformed page token", reason="INVALID_PAGE_TOKEN"
+                )
             after = (keyset[0], keyset[1])
         query = ListQuery(flt, order_field, descending, limit, after, fields)
-        firs, next_key = await self._repo.list(query)
+        firs, next_key = await self._repo.list_page(query)
         total = await self._repo.count(flt)
         next_token = self._tokens.issue(digest, list(next_key)) if next_key else ""
         return FirPage(firs, next_token, total)
@@ -135,7 +137,8 @@ class FirService:
         bad = [p for p in top if p not in EDITABLE_FIELDS]
         if bad:
             raise InvalidArgument.for_field(
-                "update_mask", f"cannot change {', '.join(bad)}; editable: {', '.join(sorted(EDITABLE_FIELDS))}"
+                "update_mask",
+                f"cannot change {', '.join(bad)}; editable: {', '.join(sorted(EDITABLE_FIELDS))}",
             )
         now = self._clock()
 
@@ -161,7 +164,8 @@ class FirService:
             _ensure_editable(current, etag)
             if not current.summary.strip() and not current.narrative.strip():
                 raise FailedPrecondition(
-                    "an FIR needs a summary or a narrative before it is finalized", reason="FAILED_PRECONDITION"
+                    "an FIR needs a summary or a narrative before it is finalized",
+                    reason="FAILED_PRECONDITION",
                 )
             current.status = FirStatus.FINALIZED
             current.finalize_time = now
@@ -185,7 +189,9 @@ class FirService:
         if token:
             keyset = self._tokens.parse(token, digest)
             if len(keyset) != 1 or not isinstance(keyset[0], int):
-                raise InvalidArgument.for_field("page_token", "malformed page token", reason="INVALID_PAGE_TOKEN")
+                raise InvalidArgument.for_field(
+                    "page_token", "malformed page token", reason="INVALID_PAGE_TOKEN"
+                )
             after = keyset[0]
         events = await self._repo.events(fir_id, after, limit + 1)
         next_token = self._tokens.issue(digest, [events[limit - 1].event_pk]) if len(events) > limit else ""

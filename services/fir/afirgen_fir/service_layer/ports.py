@@ -67,7 +67,7 @@ class FirRepository(Protocol):
         """One FIR with ``fields`` loaded (all when empty)."""
         ...
 
-    async def list(self, query: ListQuery) -> tuple[list[Fir], tuple[str, int] | None]:
+    async def list_page(self, query: ListQuery) -> tuple[list[Fir], tuple[str, int] | None]:
         """A page and the keyset after its last row (None on the last page)."""
         ...
 

@@ -27,7 +27,7 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x61\x66irgen/cache/v1/cache.proto\x12\x10\x61\x66irgen.cache.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\"=\n\x0fGetEntryRequest\x12\x17\n\tnamespace\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\x03key\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"H\n\x10GetEntryResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\r\n\x05value\x18\x02 \x01(\x0c\x12\x16\n\x0eshould_refresh\x18\x03 \x01(\x08\"E\n\x16\x42\x61tchGetEntriesRequest\x12\x17\n\tnamespace\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04keys\x18\x02 \x03(\tB\x04\xe2\x41\x01\x02\"\x8f\x01\n\x17\x42\x61tchGetEntriesResponse\x12\x45\n\x06values\x18\x01 \x03(\x0b\x32\x35.afirgen.cache.v1.BatchGetEntriesResponse.ValuesEntry\x1a-\n\x0bValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\"\xa5\x01\n\x0fSetEntryRequest\x12\x17\n\tnamespace\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\x03key\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\r\n\x05value\x18\x03 \x01(\x0c\x12&\n\x03ttl\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12/\n\x0c\x63ompute_time\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\"\x12\n\x10SetEntryResponse\"\xd4\x01\n\x16\x42\x61tchSetEntriesRequest\x12\x17\n\tnamespace\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12J\n\x06values\x18\x02 \x03(\x0b\x32\x34.afirgen.cache.v1.BatchSetEntriesRequest.ValuesEntryB\x04\xe2\x41\x01\x02\x12&\n\x03ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x1a-\n\x0bValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\"\x19\n\x17\x42\x61tchSetEntriesResponse\"C\n\x14\x44\x65leteEntriesRequest\x12\x17\n\tnamespace\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04keys\x18\x02 \x03(\tB\x04\xe2\x41\x01\x02\"(\n\x15\x44\x65leteEntriesResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x05\"5\n\x1aInvalidateNamespaceRequest\x12\x17\n\tnamespace\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\".\n\x1bInvalidateNamespaceResponse\x12\x0f\n\x07version\x18\x01 \x01(\x03\"\x16\n\x14GetCacheStatsRequest\"\xb9\x01\n\x0eNamespaceStats\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04hits\x18\x02 \x01(\x03\x12\x0e\n\x06misses\x18\x03 \x01(\x03\x12\x11\n\thit_ratio\x18\x04 \x01(\x01\x12\x0c\n\x04sets\x18\x05 \x01(\x03\x12\x15\n\rinvalidations\x18\x06 \x01(\x03\x12\x0e\n\x06\x65rrors\x18\x07 \x01(\x03\x12.\n\x0b\x64\x65\x66\x61ult_ttl\x18\x08 \x01(\x0b\x32\x19.google.protobuf.Duration\"\xa6\x01\n\nCacheStats\x12\x34\n\nnamespaces\x18\x01 \x03(\x0b\x32 .afirgen.cache.v1.NamespaceStats\x12\x19\n\x11used_memory_bytes\x18\x02 \x01(\x03\x12\x18\n\x10max_memory_bytes\x18\x03 \x01(\x03\x12\x17\n\x0f\x65viction_policy\x18\x04 \x01(\t\x12\x14\n\x0c\x65victed_keys\x18\x05 \x01(\x03\x32\xca\x05\n\x0c\x43\x61\x63heService\x12Q\n\x08GetEntry\x12!.afirgen.cache.v1.GetEntryRequest\x1a\".afirgen.cache.v1.GetEntryResponse\x12\x66\n\x0f\x42\x61tchGetEntries\x12(.afirgen.cache.v1.BatchGetEntriesRequest\x1a).afirgen.cache.v1.BatchGetEntriesResponse\x12Q\n\x08SetEntry\x12!.afirgen.cache.v1.SetEntryRequest\x1a\".afirgen.cache.v1.SetEntryResponse\x12\x66\n\x0f\x42\x61tchSetEntries\x12(.afirgen.cache.v1.BatchSetEntriesRequest\x1a).afirgen.cache.v1.BatchSetEntriesResponse\x12`\n\rDeleteEntries\x12&.afirgen.cache.v1.DeleteEntriesRequest\x1a\'.afirgen.cache.v1.DeleteEntriesResponse\x12r\n\x13InvalidateNamespace\x12,.afirgen.cache.v1.InvalidateNamespaceRequest\x1a-.afirgen.cache.v1.InvalidateNamespaceResponse\x12n\n\rGetCacheStats\x12&.afirgen.cache.v1.GetCacheStatsRequest\x1a\x1c.afirgen.cache.v1.CacheStats\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/cache:statsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x61\x66irgen/cache/v1/cache.proto\x12\x10\x61\x66irgen.cache.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\"j\n\x0fGetEntryRequest\x12\x17\n\tnamespace\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\x03key\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12+\n\x08max_wait\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"W\n\x10GetEntryResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\r\n\x05value\x18\x02 \x01(\x0c\x12\x16\n\x0eshould_refresh\x18\x03 \x01(\x08\x12\r\n\x05lease\x18\x04 \x01(\x03\"E\n\x16\x42\x61tchGetEntriesRequest\x12\x17\n\tnamespace\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04keys\x18\x02 \x03(\tB\x04\xe2\x41\x01\x02\"\x9e\x01\n\x17\x42\x61tchGetEntriesResponse\x12\x45\n\x06values\x18\x01 \x03(\x0b\x32\x35.afirgen.cache.v1.BatchGetEntriesResponse.ValuesEntry\x12\r\n\x05lease\x18\x02 \x01(\x03\x1a-\n\x0bValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\"\xb4\x01\n\x0fSetEntryRequest\x12\x17\n\tnamespace\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\x03key\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\r\n\x05value\x18\x03 \x01(\x0c\x12&\n\x03ttl\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12/\n\x0c\x63ompute_time\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\r\n\x05lease\x18\x06 \x01(\x03\"\"\n\x10SetEntryResponse\x12\x0e\n\x06stored\x18\x01 \x01(\x08\"\xe3\x01\n\x16\x42\x61tchSetEntriesRequest\x12\x17\n\tnamespace\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12J\n\x06values\x18\x02 \x03(\x0b\x32\x34.afirgen.cache.v1.BatchSetEntriesRequest.ValuesEntryB\x04\xe2\x41\x01\x02\x12&\n\x03ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\r\n\x05lease\x18\x04 \x01(\x03\x1a-\n\x0bValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\")\n\x17\x42\x61tchSetEntriesResponse\x12\x0e\n\x06stored\x18\x01 \x01(\x05\"C\n\x14\x44\x65leteEntriesRequest\x12\x17\n\tnamespace\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04keys\x18\x02 \x03(\tB\x04\xe2\x41\x01\x02\"(\n\x15\x44\x65leteEntriesResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x05\"5\n\x1aInvalidateNamespaceRequest\x12\x17\n\tnamespace\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\".\n\x1bInvalidateNamespaceResponse\x12\x0f\n\x07version\x18\x01 \x01(\x03\"\x16\n\x14GetCacheStatsRequest\"\x8b\x02\n\x0eNamespaceStats\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04hits\x18\x02 \x01(\x03\x12\x0e\n\x06misses\x18\x03 \x01(\x03\x12\x11\n\thit_ratio\x18\x04 \x01(\x01\x12\x0c\n\x04sets\x18\x05 \x01(\x03\x12\x15\n\rinvalidations\x18\x06 \x01(\x03\x12\x0e\n\x06\x65rrors\x18\x07 \x01(\x03\x12.\n\x0b\x64\x65\x66\x61ult_ttl\x18\x08 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07\x64\x65letes\x18\t \x01(\x03\x12\x12\n\nstale_sets\x18\n \x01(\x03\x12\x17\n\x0f\x65\x61rly_refreshes\x18\x0b \x01(\x03\x12\x12\n\nfill_waits\x18\x0c \x01(\x03\"\xfd\x01\n\nCacheStats\x12\x34\n\nnamespaces\x18\x01 \x03(\x0b\x32 .afirgen.cache.v1.NamespaceStats\x12\x19\n\x11used_memory_bytes\x18\x02 \x01(\x03\x12\x18\n\x10max_memory_bytes\x18\x03 \x01(\x03\x12\x17\n\x0f\x65viction_policy\x18\x04 \x01(\t\x12\x14\n\x0c\x65victed_keys\x18\x05 \x01(\x03\x12\x14\n\x0c\x65xpired_keys\x18\x06 \x01(\x03\x12\x1a\n\x12\x65viction_policy_ok\x18\x07 \x01(\x08\x12\x15\n\rredis_version\x18\x08 \x01(\t\x12\x0c\n\x04keys\x18\t \x01(\x03\x32\xca\x05\n\x0c\x43\x61\x63heService\x12Q\n\x08GetEntry\x12!.afirgen.cache.v1.GetEntryRequest\x1a\".afirgen.cache.v1.GetEntryResponse\x12\x66\n\x0f\x42\x61tchGetEntries\x12(.afirgen.cache.v1.BatchGetEntriesRequest\x1a).afirgen.cache.v1.BatchGetEntriesResponse\x12Q\n\x08SetEntry\x12!.afirgen.cache.v1.SetEntryRequest\x1a\".afirgen.cache.v1.SetEntryResponse\x12\x66\n\x0f\x42\x61tchSetEntries\x12(.afirgen.cache.v1.BatchSetEntriesRequest\x1a).afirgen.cache.v1.BatchSetEntriesResponse\x12`\n\rDeleteEntries\x12&.afirgen.cache.v1.DeleteEntriesRequest\x1a\'.afirgen.cache.v1.DeleteEntriesResponse\x12r\n\x13InvalidateNamespace\x12,.afirgen.cache.v1.InvalidateNamespaceRequest\x1a-.afirgen.cache.v1.InvalidateNamespaceResponse\x12n\n\rGetCacheStats\x12&.afirgen.cache.v1.GetCacheStatsRequest\x1a\x1c.afirgen.cache.v1.CacheStats\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/cache:statsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -63,39 +63,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CACHESERVICE'].methods_by_name['GetCacheStats']._loaded_options = None
   _globals['_CACHESERVICE'].methods_by_name['GetCacheStats']._serialized_options = b'\202\323\344\223\002\021\022\017/v1/cache:stats'
   _globals['_GETENTRYREQUEST']._serialized_start=145
-  _globals['_GETENTRYREQUEST']._serialized_end=206
-  _globals['_GETENTRYRESPONSE']._serialized_start=208
-  _globals['_GETENTRYRESPONSE']._serialized_end=280
-  _globals['_BATCHGETENTRIESREQUEST']._serialized_start=282
-  _globals['_BATCHGETENTRIESREQUEST']._serialized_end=351
-  _globals['_BATCHGETENTRIESRESPONSE']._serialized_start=354
-  _globals['_BATCHGETENTRIESRESPONSE']._serialized_end=497
-  _globals['_BATCHGETENTRIESRESPONSE_VALUESENTRY']._serialized_start=452
-  _globals['_BATCHGETENTRIESRESPONSE_VALUESENTRY']._serialized_end=497
-  _globals['_SETENTRYREQUEST']._serialized_start=500
-  _globals['_SETENTRYREQUEST']._serialized_end=665
-  _globals['_SETENTRYRESPONSE']._serialized_start=667
-  _globals['_SETENTRYRESPONSE']._serialized_end=685
-  _globals['_BATCHSETENTRIESREQUEST']._serialized_start=688
-  _globals['_BATCHSETENTRIESREQUEST']._serialized_end=900
-  _globals['_BATCHSETENTRIESREQUEST_VALUESENTRY']._serialized_start=452
-  _globals['_BATCHSETENTRIESREQUEST_VALUESENTRY']._serialized_end=497
-  _globals['_BATCHSETENTRIESRESPONSE']._serialized_start=902
-  _globals['_BATCHSETENTRIESRESPONSE']._serialized_end=927
-  _globals['_DELETEENTRIESREQUEST']._serialized_start=929
-  _globals['_DELETEENTRIESREQUEST']._serialized_end=996
-  _globals['_DELETEENTRIESRESPONSE']._serialized_start=998
-  _globals['_DELETEENTRIESRESPONSE']._serialized_end=1038
-  _globals['_INVALIDATENAMESPACEREQUEST']._serialized_start=1040
-  _globals['_INVALIDATENAMESPACEREQUEST']._serialized_end=1093
-  _globals['_INVALIDATENAMESPACERESPONSE']._serialized_start=1095
-  _globals['_INVALIDATENAMESPACERESPONSE']._serialized_end=1141
-  _globals['_GETCACHESTATSREQUEST']._serialized_start=1143
-  _globals['_GETCACHESTATSREQUEST']._serialized_end=1165
-  _globals['_NAMESPACESTATS']._serialized_start=1168
-  _globals['_NAMESPACESTATS']._serialized_end=1353
-  _globals['_CACHESTATS']._serialized_start=1356
-  _globals['_CACHESTATS']._serialized_end=1522
-  _globals['_CACHESERVICE']._serialized_start=1525
-  _globals['_CACHESERVICE']._serialized_end=2239
+  _globals['_GETENTRYREQUEST']._serialized_end=251
+  _globals['_GETENTRYRESPONSE']._serialized_start=253
+  _globals['_GETENTRYRESPONSE']._serialized_end=340
+  _globals['_BATCHGETENTRIESREQUEST']._serialized_start=342
+  _globals['_BATCHGETENTRIESREQUEST']._serialized_end=411
+  _globals['_BATCHGETENTRIESRESPONSE']._serialized_start=414
+  _globals['_BATCHGETENTRIESRESPONSE']._serialized_end=572
+  _globals['_BATCHGETENTRIESRESPONSE_VALUESENTRY']._serialized_start=527
+  _globals['_BATCHGETENTRIESRESPONSE_VALUESENTRY']._serialized_end=572
+  _globals['_SETENTRYREQUEST']._serialized_start=575
+  _globals['_SETENTRYREQUEST']._serialized_end=755
+  _globals['_SETENTRYRESPONSE']._serialized_start=757
+  _globals['_SETENTRYRESPONSE']._serialized_end=791
+  _globals['_BATCHSETENTRIESREQUEST']._serialized_start=794
+  _globals['_BATCHSETENTRIESREQUEST']._serialized_end=1021
+  _globals['_BATCHSETENTRIESREQUEST_VALUESENTRY']._serialized_start=527
+  _globals['_BATCHSETENTRIESREQUEST_VALUESENTRY']._serialized_end=572
+  _globals['_BATCHSETENTRIESRESPONSE']._serialized_start=1023
+  _globals['_BATCHSETENTRIESRESPONSE']._serialized_end=1064
+  _globals['_DELETEENTRIESREQUEST']._serialized_start=1066
+  _globals['_DELETEENTRIESREQUEST']._serialized_end=1133
+  _globals['_DELETEENTRIESRESPONSE']._serialized_start=1135
+  _globals['_DELETEENTRIESRESPONSE']._serialized_end=1175
+  _globals['_INVALIDATENAMESPACEREQUEST']._serialized_start=1177
+  _globals['_INVALIDATENAMESPACEREQUEST']._serialized_end=1230
+  _globals['_INVALIDATENAMESPACERESPONSE']._serialized_start=1232
+  _globals['_INVALIDATENAMESPACERESPONSE']._serialized_end=1278
+  _globals['_GETCACHESTATSREQUEST']._serialized_start=1280
+  _globals['_GETCACHESTATSREQUEST']._serialized_end=1302
+  _globals['_NAMESPACESTATS']._serialized_start=1305
+  _globals['_NAMESPACESTATS']._serialized_end=1572
+  _globals['_CACHESTATS']._serialized_start=1575
+  _globals['_CACHESTATS']._serialized_end=1828
+  _globals['_CACHESERVICE']._serialized_start=1831
+  _globals['_CACHESERVICE']._serialized_end=2545
 # @@protoc_insertion_point(module_scope)

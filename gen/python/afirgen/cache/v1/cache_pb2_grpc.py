@@ -28,6 +28,12 @@ if _version_not_supported:
 class CacheServiceStub:
     """Namespaced key-value cache over Redis. Values are opaque bytes. Only
     GetCacheStats is public through the edge; the rest is for the mesh.
+
+    Cache-aside with leases: every read returns a `lease`; a value computed
+    after that read is stored only if its SetEntry carries the lease and no
+    delete or namespace invalidation happened since (otherwise `stored` is
+    false). A slow reader therefore never puts back a value that a concurrent
+    write already made stale.
     """
 
     def __init__(self, channel):
@@ -76,6 +82,12 @@ class CacheServiceStub:
 class CacheServiceServicer:
     """Namespaced key-value cache over Redis. Values are opaque bytes. Only
     GetCacheStats is public through the edge; the rest is for the mesh.
+
+    Cache-aside with leases: every read returns a `lease`; a value computed
+    after that read is stored only if its SetEntry carries the lease and no
+    delete or namespace invalidation happened since (otherwise `stored` is
+    false). A slow reader therefore never puts back a value that a concurrent
+    write already made stale.
     """
 
     def GetEntry(self, request, context):
@@ -176,6 +188,12 @@ def add_CacheServiceServicer_to_server(servicer, server):
 class CacheService:
     """Namespaced key-value cache over Redis. Values are opaque bytes. Only
     GetCacheStats is public through the edge; the rest is for the mesh.
+
+    Cache-aside with leases: every read returns a `lease`; a value computed
+    after that read is stored only if its SetEntry carries the lease and no
+    delete or namespace invalidation happened since (otherwise `stored` is
+    false). A slow reader therefore never puts back a value that a concurrent
+    write already made stale.
     """
 
     @staticmethod

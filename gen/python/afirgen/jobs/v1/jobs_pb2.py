@@ -29,7 +29,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x61\x66irgen/jobs/v1/jobs.proto\x12\x0f\x61\x66irgen.jobs.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaa\x01\n\nJobAttempt\x12\x0e\n\x06number\x18\x01 \x01(\x05\x12\x0e\n\x06worker\x18\x02 \x01(\t\x12.\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07outcome\x18\x05 \x01(\t\x12\r\n\x05\x65rror\x18\x06 \x01(\t\"\xec\x03\n\x03Job\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04type\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12(\n\x07payload\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x10\n\x08priority\x18\x04 \x01(\x05\x12,\n\x08run_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cmax_attempts\x18\x06 \x01(\x05\x12\x17\n\x0fidempotency_key\x18\x07 \x01(\t\x12\x30\n\x06status\x18\x08 \x01(\x0e\x32\x1a.afirgen.jobs.v1.JobStatusB\x04\xe2\x41\x01\x03\x12\x1b\n\rattempt_count\x18\t \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x33\n\x08\x61ttempts\x18\n \x03(\x0b\x32\x1b.afirgen.jobs.v1.JobAttemptB\x04\xe2\x41\x01\x03\x12\x18\n\nlast_error\x18\x0b \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1a\n\x0ctrace_parent\x18\x0e \x01(\tB\x04\xe2\x41\x01\x03\";\n\x10\x43reateJobRequest\x12\'\n\x03job\x18\x01 \x01(\x0b\x32\x14.afirgen.jobs.v1.JobB\x04\xe2\x41\x01\x02\"!\n\rGetJobRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"H\n\x0fListJobsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\"c\n\x10ListJobsResponse\x12\"\n\x04jobs\x18\x01 \x03(\x0b\x32\x14.afirgen.jobs.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x03\"$\n\x10\x43\x61ncelJobRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"#\n\x0fRetryJobRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\xad\x01\n\x10HandleJobRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12(\n\x07payload\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0f\n\x07\x61ttempt\x18\x04 \x01(\x05\x12+\n\x08\x64\x65\x61\x64line\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x17\n\x0fidempotency_key\x18\x06 \x01(\t\"#\n\x11HandleJobResponse\x12\x0e\n\x06\x64\x65tail\x18\x01 \x01(\t*\xb6\x01\n\tJobStatus\x12\x1a\n\x16JOB_STATUS_UNSPECIFIED\x10\x00\x12\x15\n\x11JOB_STATUS_QUEUED\x10\x01\x12\x16\n\x12JOB_STATUS_RUNNING\x10\x02\x12\x18\n\x14JOB_STATUS_SUCCEEDED\x10\x03\x12\x15\n\x11JOB_STATUS_FAILED\x10\x04\x12\x13\n\x0fJOB_STATUS_DEAD\x10\x05\x12\x18\n\x14JOB_STATUS_CANCELLED\x10\x06\x32\xee\x03\n\nJobService\x12[\n\tCreateJob\x12!.afirgen.jobs.v1.CreateJobRequest\x1a\x14.afirgen.jobs.v1.Job\"\x15\x82\xd3\xe4\x93\x02\x0f\"\x08/v1/jobs:\x03job\x12U\n\x06GetJob\x12\x1e.afirgen.jobs.v1.GetJobRequest\x1a\x14.afirgen.jobs.v1.Job\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/jobs/{id}\x12\x61\n\x08ListJobs\x12 .afirgen.jobs.v1.ListJobsRequest\x1a!.afirgen.jobs.v1.ListJobsResponse\"\x10\x82\xd3\xe4\x93\x02\n\x12\x08/v1/jobs\x12\x65\n\tCancelJob\x12!.afirgen.jobs.v1.CancelJobRequest\x1a\x14.afirgen.jobs.v1.Job\"\x1f\x82\xd3\xe4\x93\x02\x19\"\x14/v1/jobs/{id}:cancel:\x01*\x12\x62\n\x08RetryJob\x12 .afirgen.jobs.v1.RetryJobRequest\x1a\x14.afirgen.jobs.v1.Job\"\x1e\x82\xd3\xe4\x93\x02\x18\"\x13/v1/jobs/{id}:retry:\x01*2g\n\x11JobHandlerService\x12R\n\tHandleJob\x12!.afirgen.jobs.v1.HandleJobRequest\x1a\".afirgen.jobs.v1.HandleJobResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x61\x66irgen/jobs/v1/jobs.proto\x12\x0f\x61\x66irgen.jobs.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xba\x01\n\nJobAttempt\x12\x0e\n\x06number\x18\x01 \x01(\x05\x12\x0e\n\x06worker\x18\x02 \x01(\t\x12.\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07outcome\x18\x05 \x01(\t\x12\r\n\x05\x65rror\x18\x06 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x07 \x01(\t\"\x94\x04\n\x03Job\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04type\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12(\n\x07payload\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x15\n\x08priority\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12,\n\x08run_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x0cmax_attempts\x18\x06 \x01(\x05H\x01\x88\x01\x01\x12\x17\n\x0fidempotency_key\x18\x07 \x01(\t\x12\x30\n\x06status\x18\x08 \x01(\x0e\x32\x1a.afirgen.jobs.v1.JobStatusB\x04\xe2\x41\x01\x03\x12\x1b\n\rattempt_count\x18\t \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x33\n\x08\x61ttempts\x18\n \x03(\x0b\x32\x1b.afirgen.jobs.v1.JobAttemptB\x04\xe2\x41\x01\x03\x12\x18\n\nlast_error\x18\x0b \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1a\n\x0ctrace_parent\x18\x0e \x01(\tB\x04\xe2\x41\x01\x03\x42\x0b\n\t_priorityB\x0f\n\r_max_attempts\";\n\x10\x43reateJobRequest\x12\'\n\x03job\x18\x01 \x01(\x0b\x32\x14.afirgen.jobs.v1.JobB\x04\xe2\x41\x01\x02\"!\n\rGetJobRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"H\n\x0fListJobsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\"c\n\x10ListJobsResponse\x12\"\n\x04jobs\x18\x01 \x03(\x0b\x32\x14.afirgen.jobs.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x03\"$\n\x10\x43\x61ncelJobRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"#\n\x0fRetryJobRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"#\n\x11WatchQueueRequest\x12\x0e\n\x06worker\x18\x01 \x01(\t\"b\n\x12WatchQueueResponse\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x10\n\x08priority\x18\x02 \x01(\x05\x12,\n\x08run_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xad\x01\n\x10HandleJobRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12(\n\x07payload\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0f\n\x07\x61ttempt\x18\x04 \x01(\x05\x12+\n\x08\x64\x65\x61\x64line\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x17\n\x0fidempotency_key\x18\x06 \x01(\t\"#\n\x11HandleJobResponse\x12\x0e\n\x06\x64\x65tail\x18\x01 \x01(\t*\xb6\x01\n\tJobStatus\x12\x1a\n\x16JOB_STATUS_UNSPECIFIED\x10\x00\x12\x15\n\x11JOB_STATUS_QUEUED\x10\x01\x12\x16\n\x12JOB_STATUS_RUNNING\x10\x02\x12\x18\n\x14JOB_STATUS_SUCCEEDED\x10\x03\x12\x15\n\x11JOB_STATUS_FAILED\x10\x04\x12\x13\n\x0fJOB_STATUS_DEAD\x10\x05\x12\x18\n\x14JOB_STATUS_CANCELLED\x10\x06\x32\xee\x03\n\nJobService\x12[\n\tCreateJob\x12!.afirgen.jobs.v1.CreateJobRequest\x1a\x14.afirgen.jobs.v1.Job\"\x15\x82\xd3\xe4\x93\x02\x0f\"\x08/v1/jobs:\x03job\x12U\n\x06GetJob\x12\x1e.afirgen.jobs.v1.GetJobRequest\x1a\x14.afirgen.jobs.v1.Job\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/jobs/{id}\x12\x61\n\x08ListJobs\x12 .afirgen.jobs.v1.ListJobsRequest\x1a!.afirgen.jobs.v1.ListJobsResponse\"\x10\x82\xd3\xe4\x93\x02\n\x12\x08/v1/jobs\x12\x65\n\tCancelJob\x12!.afirgen.jobs.v1.CancelJobRequest\x1a\x14.afirgen.jobs.v1.Job\"\x1f\x82\xd3\xe4\x93\x02\x19\"\x14/v1/jobs/{id}:cancel:\x01*\x12\x62\n\x08RetryJob\x12 .afirgen.jobs.v1.RetryJobRequest\x1a\x14.afirgen.jobs.v1.Job\"\x1e\x82\xd3\xe4\x93\x02\x18\"\x13/v1/jobs/{id}:retry:\x01*2j\n\x0fJobQueueService\x12W\n\nWatchQueue\x12\".afirgen.jobs.v1.WatchQueueRequest\x1a#.afirgen.jobs.v1.WatchQueueResponse0\x01\x32g\n\x11JobHandlerService\x12R\n\tHandleJob\x12!.afirgen.jobs.v1.HandleJobRequest\x1a\".afirgen.jobs.v1.HandleJobResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -72,30 +72,36 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_JOBSERVICE'].methods_by_name['CancelJob']._serialized_options = b'\202\323\344\223\002\031\"\024/v1/jobs/{id}:cancel:\001*'
   _globals['_JOBSERVICE'].methods_by_name['RetryJob']._loaded_options = None
   _globals['_JOBSERVICE'].methods_by_name['RetryJob']._serialized_options = b'\202\323\344\223\002\030\"\023/v1/jobs/{id}:retry:\001*'
-  _globals['_JOBSTATUS']._serialized_start=1433
-  _globals['_JOBSTATUS']._serialized_end=1615
+  _globals['_JOBSTATUS']._serialized_start=1626
+  _globals['_JOBSTATUS']._serialized_end=1808
   _globals['_JOBATTEMPT']._serialized_start=206
-  _globals['_JOBATTEMPT']._serialized_end=376
-  _globals['_JOB']._serialized_start=379
-  _globals['_JOB']._serialized_end=871
-  _globals['_CREATEJOBREQUEST']._serialized_start=873
-  _globals['_CREATEJOBREQUEST']._serialized_end=932
-  _globals['_GETJOBREQUEST']._serialized_start=934
-  _globals['_GETJOBREQUEST']._serialized_end=967
-  _globals['_LISTJOBSREQUEST']._serialized_start=969
-  _globals['_LISTJOBSREQUEST']._serialized_end=1041
-  _globals['_LISTJOBSRESPONSE']._serialized_start=1043
-  _globals['_LISTJOBSRESPONSE']._serialized_end=1142
-  _globals['_CANCELJOBREQUEST']._serialized_start=1144
-  _globals['_CANCELJOBREQUEST']._serialized_end=1180
-  _globals['_RETRYJOBREQUEST']._serialized_start=1182
-  _globals['_RETRYJOBREQUEST']._serialized_end=1217
-  _globals['_HANDLEJOBREQUEST']._serialized_start=1220
-  _globals['_HANDLEJOBREQUEST']._serialized_end=1393
-  _globals['_HANDLEJOBRESPONSE']._serialized_start=1395
-  _globals['_HANDLEJOBRESPONSE']._serialized_end=1430
-  _globals['_JOBSERVICE']._serialized_start=1618
-  _globals['_JOBSERVICE']._serialized_end=2112
-  _globals['_JOBHANDLERSERVICE']._serialized_start=2114
-  _globals['_JOBHANDLERSERVICE']._serialized_end=2217
+  _globals['_JOBATTEMPT']._serialized_end=392
+  _globals['_JOB']._serialized_start=395
+  _globals['_JOB']._serialized_end=927
+  _globals['_CREATEJOBREQUEST']._serialized_start=929
+  _globals['_CREATEJOBREQUEST']._serialized_end=988
+  _globals['_GETJOBREQUEST']._serialized_start=990
+  _globals['_GETJOBREQUEST']._serialized_end=1023
+  _globals['_LISTJOBSREQUEST']._serialized_start=1025
+  _globals['_LISTJOBSREQUEST']._serialized_end=1097
+  _globals['_LISTJOBSRESPONSE']._serialized_start=1099
+  _globals['_LISTJOBSRESPONSE']._serialized_end=1198
+  _globals['_CANCELJOBREQUEST']._serialized_start=1200
+  _globals['_CANCELJOBREQUEST']._serialized_end=1236
+  _globals['_RETRYJOBREQUEST']._serialized_start=1238
+  _globals['_RETRYJOBREQUEST']._serialized_end=1273
+  _globals['_WATCHQUEUEREQUEST']._serialized_start=1275
+  _globals['_WATCHQUEUEREQUEST']._serialized_end=1310
+  _globals['_WATCHQUEUERESPONSE']._serialized_start=1312
+  _globals['_WATCHQUEUERESPONSE']._serialized_end=1410
+  _globals['_HANDLEJOBREQUEST']._serialized_start=1413
+  _globals['_HANDLEJOBREQUEST']._serialized_end=1586
+  _globals['_HANDLEJOBRESPONSE']._serialized_start=1588
+  _globals['_HANDLEJOBRESPONSE']._serialized_end=1623
+  _globals['_JOBSERVICE']._serialized_start=1811
+  _globals['_JOBSERVICE']._serialized_end=2305
+  _globals['_JOBQUEUESERVICE']._serialized_start=2307
+  _globals['_JOBQUEUESERVICE']._serialized_end=2413
+  _globals['_JOBHANDLERSERVICE']._serialized_start=2415
+  _globals['_JOBHANDLERSERVICE']._serialized_end=2518
 # @@protoc_insertion_point(module_scope)

@@ -32,20 +32,22 @@ JOB_STATUS_DEAD: JobStatus
 JOB_STATUS_CANCELLED: JobStatus
 
 class JobAttempt(_message.Message):
-    __slots__ = ("number", "worker", "start_time", "end_time", "outcome", "error")
+    __slots__ = ("number", "worker", "start_time", "end_time", "outcome", "error", "detail")
     NUMBER_FIELD_NUMBER: _ClassVar[int]
     WORKER_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
     number: int
     worker: str
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
     outcome: str
     error: str
-    def __init__(self, number: _Optional[int] = ..., worker: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., outcome: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
+    detail: str
+    def __init__(self, number: _Optional[int] = ..., worker: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., outcome: _Optional[str] = ..., error: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class Job(_message.Message):
     __slots__ = ("id", "type", "payload", "priority", "run_time", "max_attempts", "idempotency_key", "status", "attempt_count", "attempts", "last_error", "create_time", "update_time", "trace_parent")
@@ -122,6 +124,22 @@ class RetryJobRequest(_message.Message):
     ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class WatchQueueRequest(_message.Message):
+    __slots__ = ("worker",)
+    WORKER_FIELD_NUMBER: _ClassVar[int]
+    worker: str
+    def __init__(self, worker: _Optional[str] = ...) -> None: ...
+
+class WatchQueueResponse(_message.Message):
+    __slots__ = ("type", "priority", "run_time")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    RUN_TIME_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    priority: int
+    run_time: _timestamp_pb2.Timestamp
+    def __init__(self, type: _Optional[str] = ..., priority: _Optional[int] = ..., run_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class HandleJobRequest(_message.Message):
     __slots__ = ("id", "type", "payload", "attempt", "deadline", "idempotency_key")

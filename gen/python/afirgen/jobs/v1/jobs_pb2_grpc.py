@@ -81,21 +81,25 @@ class JobServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListJobs(self, request, context):
-        """Lists jobs, newest first, with keyset pagination.
+        """Lists jobs, newest first, with keyset pagination. Attempts are left out
+        of listed jobs (`attempt_count` says how many); GetJob has them.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CancelJob(self, request, context):
-        """Cancels a job that has not finished.
+        """Cancels a job that has not finished. A RUNNING job's worker notices at
+        its next lease renewal and abandons the attempt. Cancelling a CANCELLED
+        job returns it; a SUCCEEDED or DEAD job cannot be cancelled.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RetryJob(self, request, context):
-        """Puts a DEAD (or FAILED) job back in the queue with fresh attempts.
+        """Puts a DEAD, FAILED or CANCELLED job back in the queue, to run now with a
+        fresh budget of `max_attempts` attempts (earlier attempts are kept).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -266,6 +270,87 @@ class JobService:
             '/afirgen.jobs.v1.JobService/RetryJob',
             afirgen_dot_jobs_dot_v1_dot_jobs__pb2.RetryJobRequest.SerializeToString,
             afirgen_dot_jobs_dot_v1_dot_jobs__pb2.Job.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class JobQueueServiceStub:
+    """Internal to the jobs service (not routed by the edge): workers subscribe to
+    hear about new work at once instead of waiting for their next poll.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.WatchQueue = channel.unary_stream(
+                '/afirgen.jobs.v1.JobQueueService/WatchQueue',
+                request_serializer=afirgen_dot_jobs_dot_v1_dot_jobs__pb2.WatchQueueRequest.SerializeToString,
+                response_deserializer=afirgen_dot_jobs_dot_v1_dot_jobs__pb2.WatchQueueResponse.FromString,
+                _registered_method=True)
+
+
+class JobQueueServiceServicer:
+    """Internal to the jobs service (not routed by the edge): workers subscribe to
+    hear about new work at once instead of waiting for their next poll.
+    """
+
+    def WatchQueue(self, request, context):
+        """Streams a signal whenever a job is enqueued or retried on this replica.
+        A signal is a hint, not a delivery: workers still claim from MySQL, and
+        poll on their own when the stream is down or the job landed elsewhere.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_JobQueueServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'WatchQueue': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchQueue,
+                    request_deserializer=afirgen_dot_jobs_dot_v1_dot_jobs__pb2.WatchQueueRequest.FromString,
+                    response_serializer=afirgen_dot_jobs_dot_v1_dot_jobs__pb2.WatchQueueResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'afirgen.jobs.v1.JobQueueService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('afirgen.jobs.v1.JobQueueService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class JobQueueService:
+    """Internal to the jobs service (not routed by the edge): workers subscribe to
+    hear about new work at once instead of waiting for their next poll.
+    """
+
+    @staticmethod
+    def WatchQueue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/afirgen.jobs.v1.JobQueueService/WatchQueue',
+            afirgen_dot_jobs_dot_v1_dot_jobs__pb2.WatchQueueRequest.SerializeToString,
+            afirgen_dot_jobs_dot_v1_dot_jobs__pb2.WatchQueueResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,1 @@
+"""Pure cache logic: no grpc, no redis."""

@@ -1,0 +1,1 @@
+"""Use cases of the cache service and the port they need."""

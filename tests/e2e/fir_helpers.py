@@ -1,0 +1,58 @@
+"""Builders shared by the FIR end-to-end tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+def fir_body(station: str, **overrides: Any) -> dict[str, Any]:
+    """A valid CreateFir REST body (the `fir` resource) for ``station``."""
+    body: dict[str, Any] = {
+        "station": {"code": station, "name": "Test Station", "district": "Test District", "state": "Delhi"},
+        "complainant": {
+            "name": "Asha Verma",
+            "parent_or_spouse_name": "Mohan Verma",
+            "phone": "+91 98100 12345",
+            "email": "asha@example.org",
+            "address": "17 Park Street, New Delhi",
+            "date_of_birth": {"year": 1990, "month": 4, "day": 12},
+        },
+        "incident": {
+            "occurred_from": "2026-11-01T18:30:00Z",
+            "occurred_to": "2026-11-01T18:45:00Z",
+            "place": "bus stop",
+        },
+        "accused": [{"description": "two men on a motorcycle"}],
+        "properties": [{"description": "mobile phone", "value_inr": 18000}],
+        "summary": "Mobile phone snatched at the bus stop",
+        "legal_sections": [
+            {"act": "BNS", "section": "304", "title": "Snatching", "reason": "phone snatched"}
+        ],
+    }
+    body.update(overrides)
+    return body
+
+
+async def create_fir(rest: httpx.AsyncClient, station: str, **overrides: Any) -> dict[str, Any]:
+    """POST /v1/firs and return the created FIR."""
+    resp = await rest.post("/v1/firs", json=fir_body(station, **overrides))
+    assert resp.status_code == 200, resp.text
+    return dict(resp.json())
+
+
+def error_reason(body: dict[str, Any]) -> str:
+    """ErrorInfo.reason of a google.rpc.Status JSON body."""
+    for detail in body.get("details", []):
+        if detail.get("@type", "").endswith("google.rpc.ErrorInfo"):
+            return str(detail.get("reason", ""))
+    return ""
+
+
+def violations(body: dict[str, Any]) -> list[str]:
+    """Fields named by BadRequest details."""
+    for detail in body.get("details", []):
+        if detail.get("@type", "").endswith("google.rpc.BadRequest"):
+            return [v["field"] for v in detail.get("field_violations", [])]
+    return []
