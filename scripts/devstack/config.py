@@ -36,6 +36,9 @@ class StackConfig:
     page_token_secret: str = "local-dev-page-token-secret-change-me"
     log_level: str = "INFO"
     mysql_password: str = "afirgen-local"
+    webhook_port: int = 0
+    """Port of a local receiver of FIR webhooks (0: no webhook); tests run one."""
+    webhook_secret: str = "local-dev-webhook-secret-change-me"
 
     @classmethod
     def for_tests(cls, run_dir: Path) -> StackConfig:

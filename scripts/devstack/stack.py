@@ -17,8 +17,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from scripts.devstack.config import REPO, VENV, StackConfig
 from scripts.devstack.supervisor import programs, write_configs
 
-SCHEMAS = ("fir",)
-SERVICES = {"fir": "fir_port"}
+SCHEMAS = ("fir", "jobs")
+SERVICES = {"fir": "fir_port", "jobs": "jobs_port"}
 
 
 class StackError(RuntimeError):
@@ -136,16 +136,19 @@ class Stack:
             "AFIRGEN_MYSQL_USER": "afirgen",
             "AFIRGEN_MYSQL_PASSWORD": self.cfg.mysql_password,
         }
-        for schema in SCHEMAS:
+        steps = [(schema, ["-m", "afirgen_runtime.migrate", "up", "--schema", schema]) for schema in SCHEMAS]
+        # The legal knowledge base ships a curated seed (an idempotent upsert).
+        steps.append(("legal seed", ["-m", "afirgen_fir.entrypoints.legal_import", "--seed"]))
+        for what, args in steps:
             proc = subprocess.run(
-                [str(VENV / "bin" / "python"), "-m", "afirgen_runtime.migrate", "up", "--schema", schema],
-                env=env,
+                [str(VENV / "bin" / "python"), *args],
+                env=env | {"AFIRGEN_MYSQL_DATABASE": "fir"},
                 capture_output=True,
                 text=True,
                 check=False,
             )
             if proc.returncode != 0:
-                raise StackError(f"migrations of {schema} failed:\n{proc.stdout}{proc.stderr}")
+                raise StackError(f"{what} failed:\n{proc.stdout}{proc.stderr}")
             print(proc.stdout.strip())
 
     # --- whole stack --------------------------------------------------------

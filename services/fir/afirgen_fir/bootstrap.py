@@ -11,10 +11,12 @@ from afirgen_runtime.db import Database
 from afirgen_runtime.pagination import PageTokens
 from afirgen_runtime.server import ServiceApp
 
+from afirgen_fir.adapters.legal_repository import MySQLLegalRepository
 from afirgen_fir.adapters.mysql_repository import MySQLFirRepository
 from afirgen_fir.entrypoints.grpc_servicer import FirServicer, LegalSectionServicer
 from afirgen_fir.service_layer.fir_service import FirService
-from afirgen_fir.service_layer.ports import FirRepository
+from afirgen_fir.service_layer.legal_service import LegalService
+from afirgen_fir.service_layer.ports import FirRepository, LegalRepository
 from afirgen_fir.settings import FirSettings
 
 
@@ -29,36 +31,36 @@ class FirContainer:
 
     app: ServiceApp
     service: FirService
-    database: Database | None
+    database: Database
 
 
 def build(
     settings: FirSettings,
     *,
     repository: FirRepository | None = None,
+    legal_repository: LegalRepository | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> FirContainer:
-    """Wire the service. Tests pass a fake ``repository`` and ``clock``."""
+    """Wire the service. Tests pass fake repositories and a fake ``clock``."""
     if len(settings.page_token_secret.encode()) < 16:
         raise ValueError("AFIRGEN_PAGE_TOKEN_SECRET must be set to at least 16 bytes")
-    database = None
+    database = Database(settings.mysql)  # opens its pool on first use only
     if repository is None:
-        database = Database(settings.mysql)
         repository = MySQLFirRepository(
             database,
             clock=clock,
             numbering_utc_offset=timedelta(minutes=settings.numbering_utc_offset_minutes),
         )
+    legal = LegalService(legal_repository or MySQLLegalRepository(database))
     service = FirService(repository, PageTokens(settings.page_token_secret.encode()), clock)
     repo = repository
 
     def register(server: object) -> None:
         fir_pb2_grpc.add_FirServiceServicer_to_server(FirServicer(service), server)
-        fir_pb2_grpc.add_LegalSectionServiceServicer_to_server(LegalSectionServicer(), server)
+        fir_pb2_grpc.add_LegalSectionServiceServicer_to_server(LegalSectionServicer(legal), server)
 
     async def on_stop() -> None:
-        if database is not None:
-            await database.close()
+        await database.close()
 
     app = ServiceApp(
         name="fir",

@@ -20,6 +20,7 @@ from google.protobuf import field_mask_pb2, timestamp_pb2
 
 from afirgen_fir.domain.model import ALL_FIELDS, Fir, FirStatus
 from afirgen_fir.service_layer.fir_service import FirService
+from afirgen_fir.service_layer.legal_service import LegalService
 from afirgen_fir.service_layer.ports import Change, IdempotencyKey
 
 IDEMPOTENCY_HEADER = "idempotency-key"
@@ -227,7 +228,25 @@ def _etag(fir_id: str, revision: int) -> str:
 class LegalSectionServicer(fir_pb2_grpc.LegalSectionServiceServicer):  # type: ignore[misc]
     """``afirgen.fir.v1.LegalSectionService``."""
 
+    def __init__(self, service: LegalService) -> None:
+        self._svc = service
+
     async def SearchLegalSections(
         self, request: fir_pb2.SearchLegalSectionsRequest, context: grpc.aio.ServicerContext
     ) -> fir_pb2.SearchLegalSectionsResponse:
-        raise Unimplemented("the legal knowledge base is not available in this build yet")
+        found = await self._svc.search(request.query, request.page_size)
+        return fir_pb2.SearchLegalSectionsResponse(
+            sections=[
+                fir_pb2.LegalSection(
+                    act=s.act,
+                    section=s.section,
+                    title=s.title,
+                    description=s.description,
+                    punishment=s.punishment,
+                    cognizable=bool(s.cognizable),
+                    bailable=bool(s.bailable),
+                    score=s.score,
+                )
+                for s in found
+            ]
+        )

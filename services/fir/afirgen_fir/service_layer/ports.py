@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from afirgen_fir.domain.legal import LegalSection
 from afirgen_fir.domain.model import Fir
 from afirgen_fir.domain.queries import FirFilter, ListQuery
 
@@ -104,3 +105,11 @@ class Clock(Protocol):
     """Current time (injectable for tests)."""
 
     def __call__(self) -> datetime: ...
+
+
+class LegalRepository(Protocol):
+    """The legal knowledge base."""
+
+    async def search(self, query: str, limit: int) -> list[LegalSection]:
+        """Sections most relevant to ``query``, best first."""
+        ...

@@ -31,13 +31,17 @@ class Routes:
     """Job type prefix -> gRPC target of the service that owns those types."""
 
     def __init__(self, table: Mapping[str, str]) -> None:
-        self._table = {prefix.strip().rstrip("."): target.strip() for prefix, target in table.items() if target}
+        self._table = {
+            prefix.strip().rstrip("."): target.strip() for prefix, target in table.items() if target
+        }
 
     def target_for(self, job_type: str) -> str | None:
         """The owning service's target: longest prefix of whole words wins."""
         best: str | None = None
         for prefix in self._table:
-            if (job_type == prefix or job_type.startswith(prefix + ".")) and (best is None or len(prefix) > len(best)):
+            if (job_type == prefix or job_type.startswith(prefix + ".")) and (
+                best is None or len(prefix) > len(best)
+            ):
                 best = prefix
         return None if best is None else self._table[best]
 
@@ -93,7 +97,9 @@ def validate(new: NewJob, routes: Routes, limits: Limits, now: datetime) -> Vali
     if not new.type:
         bad.append(FieldViolation("job.type", "is required"))
     elif len(new.type) > MAX_TYPE_LENGTH or not TYPE_PATTERN.match(new.type):
-        bad.append(FieldViolation("job.type", "must be dot-separated lower-case words, e.g. fir.render_document"))
+        bad.append(
+            FieldViolation("job.type", "must be dot-separated lower-case words, e.g. fir.render_document")
+        )
     elif routes.target_for(new.type) is None:
         known = ", ".join(routes.prefixes) or "none configured"
         bad.append(FieldViolation("job.type", f"no service handles {new.type!r} (known prefixes: {known})"))
@@ -135,7 +141,9 @@ def ensure_cancellable(status: JobStatus) -> None:
     """Only jobs that have not finished can be cancelled."""
     if status in (JobStatus.SUCCEEDED, JobStatus.DEAD):
         raise FailedPrecondition(
-            f"a {status.value} job cannot be cancelled", reason="JOB_STATE_CONFLICT", metadata={"status": status.value}
+            f"a {status.value} job cannot be cancelled",
+            reason="JOB_STATE_CONFLICT",
+            metadata={"status": status.value},
         )
 
 
@@ -159,7 +167,7 @@ class Backoff:
     def delay(self, attempt: int, rand: Callable[[], float]) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
         ceiling = min(self.cap_seconds, self.base_seconds * 2 ** max(0, attempt - 1))
-        return ceiling / 2 + rand() * ceiling / 2
+        return float(ceiling / 2 + rand() * ceiling / 2)
 
 
 @dataclass(frozen=True)
@@ -172,7 +180,13 @@ class Decision:
 
 
 def decide(
-    code: str, message: str, *, attempts_used: int, max_attempts: int, backoff: Backoff, rand: Callable[[], float]
+    code: str,
+    message: str,
+    *,
+    attempts_used: int,
+    max_attempts: int,
+    backoff: Backoff,
+    rand: Callable[[], float],
 ) -> Decision:
     """OK succeeds; a retryable code retries until attempts run out; anything else is DEAD at once."""
     if code == "OK":

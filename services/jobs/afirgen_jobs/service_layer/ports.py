@@ -80,7 +80,7 @@ class Queue(Protocol):
 class Delivery(Protocol):
     """Calls the owning service's ``JobHandler``."""
 
-    async def deliver(self, job: ClaimedJob, timeout: float) -> HandlerResult:
+    async def deliver(self, job: ClaimedJob, deadline_seconds: float) -> HandlerResult:
         """Run one attempt; failures come back as a status code, never raised."""
         ...
 

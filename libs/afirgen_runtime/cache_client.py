@@ -1,0 +1,405 @@
+"""Client of the cache service for every other service: a cache failure is a miss.
+
+Rules it keeps, so that no request ever fails or hangs because of the cache:
+
+- every call has a tight deadline (``timeout_seconds``, 50 ms by default);
+  an error, a timeout or an open circuit is answered as a miss, never raised;
+- a circuit breaker (``purgatory``) opens after ``failure_threshold`` failures
+  in a row: while it is open the cache is not called at all, so a dead cache
+  adds no latency; after ``recovery_seconds`` one call probes it and, if it
+  answers, the circuit closes again. Transitions are logged and counted;
+- an invalidation that could not be delivered is remembered per namespace:
+  until a whole-namespace invalidation has gone through, reads of that
+  namespace bypass the cache, so an entry a write made stale is never served
+  once the cache is back;
+- :meth:`CacheClient.get_or_load` runs one load per key at a time in this
+  process (single flight), asks the cache service to coordinate with other
+  processes (fill lock, short wait) and stores the result with the read's
+  lease, so a value computed from data older than a concurrent write is
+  refused by the cache.
+
+Only this module touches the cache's generated gRPC types; services depend on
+the :class:`Cache` protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+import grpc
+from afirgen.cache.v1 import cache_pb2, cache_pb2_grpc
+from google.protobuf import duration_pb2
+from loguru import logger
+from purgatory import AsyncCircuitBreakerFactory
+from purgatory.domain.model import OpenedState
+
+from afirgen_runtime.channels import ChannelSettings, create_channel
+from afirgen_runtime.errors import InvalidArgument
+from afirgen_runtime.grpc_errors import translate_rpc_errors
+
+T = TypeVar("T")
+CIRCUIT = "cache"
+
+
+@dataclass(frozen=True)
+class CacheClientSettings(ChannelSettings):
+    """How a service reaches the cache (``AFIRGEN_CACHE_*``); an empty ``target`` turns caching off."""
+
+    timeout_seconds: float = 0.05
+    """Deadline of one cache call: a slower answer is a miss."""
+    fill_wait_seconds: float = 0.1
+    """On a miss that another process is filling, wait this long for its value."""
+    failure_threshold: int = 5
+    """Failures in a row that open the circuit."""
+    recovery_seconds: float = 2.0
+    """Time the circuit stays open before one call probes the cache again."""
+
+
+@dataclass(frozen=True)
+class Fill:
+    """What a loader may return instead of plain bytes: the value and its own TTL."""
+
+    value: bytes
+    ttl: float | None = None
+    """Seconds; ``None``: the TTL given to ``get_or_load`` (or the namespace default)."""
+
+
+Loader = Callable[[], Awaitable[bytes | Fill | None]]
+"""Computes a value on a miss; ``None`` means "nothing to cache" (e.g. not found)."""
+
+
+class Cache(Protocol):
+    """What services need from a cache. Implementations never raise for cache failures."""
+
+    async def get(self, namespace: str, key: str) -> bytes | None:
+        """The cached value, or ``None`` on a miss or any failure."""
+        ...
+
+    async def set(self, namespace: str, key: str, value: bytes, ttl: float | None = None) -> bool:
+        """Store ``value``; ``False`` if it was not stored."""
+        ...
+
+    async def get_or_load(
+        self, namespace: str, key: str, loader: Loader, ttl: float | None = None
+    ) -> bytes | None:
+        """The cached value, or the loader's (stored for the next reader)."""
+        ...
+
+    async def delete(self, namespace: str, *keys: str) -> None:
+        """Make ``keys`` stale before the caller answers its own client."""
+        ...
+
+    async def invalidate(self, namespace: str) -> None:
+        """Make every entry of ``namespace`` stale."""
+        ...
+
+    async def close(self) -> None:
+        """Release the connection."""
+        ...
+
+
+@dataclass
+class ClientCounters:
+    """What the client saw, for metrics and tests."""
+
+    hits: int = 0
+    misses: int = 0
+    loads: int = 0
+    coalesced: int = 0
+    """Callers that shared another caller's load in this process."""
+    sets: int = 0
+    stale_sets: int = 0
+    errors: int = 0
+    """Failed or timed-out cache calls (each one answered as a miss)."""
+    short_circuits: int = 0
+    """Calls skipped because the circuit was open."""
+    bypasses: int = 0
+    """Reads that skipped the cache because an invalidation is still owed."""
+    lost_invalidations: int = 0
+    circuit_opened: int = 0
+    circuit_closed: int = 0
+    early_refreshes: int = 0
+
+
+def _duration(seconds: float) -> duration_pb2.Duration:
+    out = duration_pb2.Duration()
+    out.FromNanoseconds(max(0, round(seconds * 1e9)))
+    return out
+
+
+def _fill(result: bytes | Fill | None, ttl: float | None) -> Fill | None:
+    if result is None or isinstance(result, Fill):
+        return result
+    return Fill(result, ttl)
+
+
+class CacheClient:
+    """:class:`Cache` over the cache service's gRPC API."""
+
+    def __init__(self, settings: CacheClientSettings, *, channel: grpc.aio.Channel | None = None) -> None:
+        self._settings = settings
+        self._owns_channel = channel is None
+        self._channel = channel if channel is not None else create_channel(settings)
+        self._stub = cache_pb2_grpc.CacheServiceStub(self._channel)
+        # purgatory counts every exception raised inside the breaker as a
+        # failure, except these: bad input is our bug, not the cache's health,
+        # and a cancelled caller says nothing about the cache either.
+        self._breakers = AsyncCircuitBreakerFactory(
+            default_threshold=settings.failure_threshold,
+            default_ttl=settings.recovery_seconds,
+            exclude=[InvalidArgument, asyncio.CancelledError],
+        )
+        self._breakers.add_listener(self._on_breaker_event)
+        self._flights: dict[tuple[str, str], asyncio.Task[bytes | None]] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        self._owed: set[str] = set()
+        self.counters = ClientCounters()
+        self.circuit_state = "closed"
+
+    # --- the safety net -------------------------------------------------------
+    def _on_breaker_event(self, name: str, event_type: str, event: Any) -> None:
+        if event_type != "state_changed":
+            return
+        self.circuit_state = str(event.state)
+        if event.state == "opened":
+            self.counters.circuit_opened += 1
+            logger.warning(
+                "cache circuit opened: cache calls are skipped (answered as misses) for {}s",
+                self._settings.recovery_seconds,
+            )
+        elif event.state == "closed":
+            self.counters.circuit_closed += 1
+            logger.info("cache circuit closed: the cache answers again")
+
+    async def _call(self, rpc: Callable[..., Awaitable[T]], request: Any, timeout: float) -> T | None:
+        """One guarded call: the reply, or ``None`` for any failure (never raises, except cancellation)."""
+        try:
+            breaker = await self._breakers.get_breaker(CIRCUIT)
+            async with breaker:
+                with translate_rpc_errors():
+                    return await rpc(request, timeout=timeout)
+        except OpenedState:
+            self.counters.short_circuits += 1
+        except InvalidArgument as exc:
+            self.counters.errors += 1
+            logger.warning("cache refused a request: {}", exc.message)
+        except Exception as exc:  # noqa: BLE001 - a cache failure is a miss, whatever it is
+            self.counters.errors += 1
+            logger.debug("cache call failed: {}", type(exc).__name__, reason=getattr(exc, "reason", ""))
+        return None
+
+    async def _settle_debts(self, namespace: str) -> bool:
+        """True when no invalidation of ``namespace`` is owed (paying it now if possible)."""
+        if namespace not in self._owed:
+            return True
+        reply = await self._call(
+            self._stub.InvalidateNamespace,
+            cache_pb2.InvalidateNamespaceRequest(namespace=namespace),
+            self._settings.timeout_seconds,
+        )
+        if reply is None:
+            self.counters.bypasses += 1
+            return False
+        self._owed.discard(namespace)
+        logger.info("owed cache invalidation delivered", namespace=namespace)
+        return True
+
+    def _owe(self, namespace: str) -> None:
+        self.counters.lost_invalidations += 1
+        if namespace not in self._owed:
+            logger.warning(
+                "cache invalidation lost; the namespace is bypassed until it can be invalidated whole",
+                namespace=namespace,
+            )
+        self._owed.add(namespace)
+
+    # --- reads ----------------------------------------------------------------
+    async def get(self, namespace: str, key: str) -> bytes | None:
+        """The cached value, or ``None`` on a miss or any failure."""
+        if not await self._settle_debts(namespace):
+            return None
+        reply = await self._call(
+            self._stub.GetEntry,
+            cache_pb2.GetEntryRequest(namespace=namespace, key=key),
+            self._settings.timeout_seconds,
+        )
+        if reply is None or not reply.found:
+            self.counters.misses += 1
+            return None
+        self.counters.hits += 1
+        return bytes(reply.value)
+
+    async def get_or_load(
+        self, namespace: str, key: str, loader: Loader, ttl: float | None = None
+    ) -> bytes | None:
+        """The cached value; on a miss the loader's, stored for the next reader.
+
+        Concurrent callers for one key in this process share one load; the
+        loader's exceptions reach every one of them (a cache failure never does).
+        """
+        flight = (namespace, key)
+        task = self._flights.get(flight)
+        if task is None:
+            task = asyncio.create_task(self._read_through(namespace, key, loader, ttl))
+            self._flights[flight] = task
+            task.add_done_callback(lambda done: self._land(flight, done))
+        else:
+            self.counters.coalesced += 1
+        # shield: a caller that gives up does not cancel the others' load
+        return await asyncio.shield(task)
+
+    def _land(self, flight: tuple[str, str], task: asyncio.Task[bytes | None]) -> None:
+        if self._flights.get(flight) is task:
+            del self._flights[flight]
+        if not task.cancelled():
+            task.exception()  # retrieved: every waiter may have gone
+
+    async def _read_through(self, namespace: str, key: str, loader: Loader, ttl: float | None) -> bytes | None:
+        reply = None
+        if await self._settle_debts(namespace):
+            reply = await self._call(
+                self._stub.GetEntry,
+                cache_pb2.GetEntryRequest(
+                    namespace=namespace, key=key, max_wait=_duration(self._settings.fill_wait_seconds)
+                ),
+                self._settings.timeout_seconds + self._settings.fill_wait_seconds,
+            )
+        if reply is not None and reply.found:
+            self.counters.hits += 1
+            if reply.should_refresh:
+                self._refresh_in_background(namespace, key, loader, ttl, reply.lease)
+            return bytes(reply.value)
+        self.counters.misses += 1
+        fill, elapsed = await self._load(loader, ttl)
+        if fill is None:
+            return None
+        if reply is not None:  # the cache answered: store with the read's lease
+            await self._store(namespace, key, fill, elapsed, reply.lease)
+        return fill.value
+
+    async def _load(self, loader: Loader, ttl: float | None) -> tuple[Fill | None, float]:
+        self.counters.loads += 1
+        started = time.perf_counter()
+        fill = _fill(await loader(), ttl)
+        return fill, time.perf_counter() - started
+
+    async def _store(self, namespace: str, key: str, fill: Fill, compute_time: float, lease: int) -> bool:
+        request = cache_pb2.SetEntryRequest(
+            namespace=namespace, key=key, value=fill.value, compute_time=_duration(compute_time), lease=lease
+        )
+        if fill.ttl is not None:
+            request.ttl.CopyFrom(_duration(fill.ttl))
+        reply = await self._call(self._stub.SetEntry, request, self._settings.timeout_seconds)
+        if reply is None:
+            return False
+        if reply.stored:
+            self.counters.sets += 1
+        else:
+            self.counters.stale_sets += 1
+        return bool(reply.stored)
+
+    def _refresh_in_background(
+        self, namespace: str, key: str, loader: Loader, ttl: float | None, lease: int
+    ) -> None:
+        """Early refresh (XFetch): this caller already has a value; recompute it off the request path."""
+
+        async def refresh() -> None:
+            try:
+                fill, elapsed = await self._load(loader, ttl)
+                if fill is not None:
+                    await self._store(namespace, key, fill, elapsed, lease)
+            except Exception as exc:  # noqa: BLE001 - the entry simply expires later
+                logger.debug("early cache refresh failed: {}", type(exc).__name__)
+
+        self.counters.early_refreshes += 1
+        task = asyncio.create_task(refresh())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # --- writes ---------------------------------------------------------------
+    async def set(self, namespace: str, key: str, value: bytes, ttl: float | None = None) -> bool:
+        """Store ``value`` unconditionally; ``False`` if it was not stored."""
+        if namespace in self._owed:
+            return False
+        return await self._store(namespace, key, Fill(value, ttl), 0.0, 0)
+
+    async def delete(self, namespace: str, *keys: str) -> None:
+        """Make ``keys`` stale; if the cache cannot be told, the namespace is owed an invalidation."""
+        if not keys:
+            return
+        if namespace in self._owed and not await self._settle_debts(namespace):
+            return  # still owed: the whole namespace goes once the cache is back
+        reply = await self._call(
+            self._stub.DeleteEntries,
+            cache_pb2.DeleteEntriesRequest(namespace=namespace, keys=list(keys)),
+            self._settings.timeout_seconds,
+        )
+        if reply is None:
+            self._owe(namespace)
+
+    async def invalidate(self, namespace: str) -> None:
+        """Make every entry of ``namespace`` stale (or owe it, see :meth:`delete`)."""
+        reply = await self._call(
+            self._stub.InvalidateNamespace,
+            cache_pb2.InvalidateNamespaceRequest(namespace=namespace),
+            self._settings.timeout_seconds,
+        )
+        if reply is None:
+            self._owe(namespace)
+        else:
+            self._owed.discard(namespace)
+
+    async def close(self) -> None:
+        """Stop background refreshes and close the channel (if this client opened it)."""
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        if self._owns_channel:
+            await self._channel.close()
+
+
+@dataclass
+class InMemoryCache:
+    """A process-local :class:`Cache` without expiry, for unit tests of the services that cache."""
+
+    entries: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    loads: int = 0
+
+    async def get(self, namespace: str, key: str) -> bytes | None:
+        """The stored value."""
+        return self.entries.get((namespace, key))
+
+    async def set(self, namespace: str, key: str, value: bytes, ttl: float | None = None) -> bool:
+        """Store ``value``."""
+        self.entries[(namespace, key)] = value
+        return True
+
+    async def get_or_load(
+        self, namespace: str, key: str, loader: Loader, ttl: float | None = None
+    ) -> bytes | None:
+        """Cache-aside without single flight."""
+        if (namespace, key) in self.entries:
+            return self.entries[(namespace, key)]
+        self.loads += 1
+        fill = _fill(await loader(), ttl)
+        if fill is None:
+            return None
+        self.entries[(namespace, key)] = fill.value
+        return fill.value
+
+    async def delete(self, namespace: str, *keys: str) -> None:
+        """Drop ``keys``."""
+        for key in keys:
+            self.entries.pop((namespace, key), None)
+
+    async def invalidate(self, namespace: str) -> None:
+        """Drop the namespace."""
+        for entry in [e for e in self.entries if e[0] == namespace]:
+            del self.entries[entry]
+
+    async def close(self) -> None:
+        """Nothing to release."""

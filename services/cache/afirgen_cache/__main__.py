@@ -1,0 +1,16 @@
+"""``python -m afirgen_cache``: run the cache service until SIGTERM."""
+
+from afirgen_runtime import logging, server, settings
+
+from afirgen_cache.bootstrap import build
+from afirgen_cache.settings import CacheSettings
+
+
+def _build() -> tuple[server.ServiceApp, settings.ServerSettings]:
+    config = settings.load(CacheSettings)
+    logging.configure("cache", config.log)
+    return build(config).app, config.server
+
+
+if __name__ == "__main__":
+    server.main(_build)

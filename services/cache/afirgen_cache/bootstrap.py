@@ -1,0 +1,104 @@
+"""Composition root of the cache service: the only place that wires adapters."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import grpc
+from afirgen.cache.v1 import cache_pb2, cache_pb2_grpc
+from afirgen_runtime.errors import Unavailable
+from afirgen_runtime.server import ServiceApp
+from loguru import logger
+from redis import asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from afirgen_cache.adapters.redis_store import RedisStore
+from afirgen_cache.domain.namespaces import parse_namespaces
+from afirgen_cache.domain.policy import Policy, Random
+from afirgen_cache.domain.validation import Limits
+from afirgen_cache.entrypoints.grpc_servicer import CacheServicer
+from afirgen_cache.service_layer.cache_service import CacheService
+from afirgen_cache.service_layer.ports import CacheStore
+from afirgen_cache.settings import CacheSettings, RedisSettings
+
+SERVICE_NAME = cache_pb2.DESCRIPTOR.services_by_name["CacheService"].full_name
+
+
+@dataclass
+class CacheContainer:
+    """What ``build`` wired, for the server and for tests."""
+
+    app: ServiceApp
+    service: CacheService
+    store: CacheStore
+
+
+def redis_client(settings: RedisSettings) -> aioredis.Redis:
+    """A client on a blocking pool: beyond ``max_connections`` calls wait (up to
+    ``pool_timeout_seconds``) instead of failing as the default pool does.
+
+    One retry without backoff reconnects a pooled connection that Redis closed
+    (e.g. after a restart); more retries would only make a dead Redis slower."""
+    pool = aioredis.BlockingConnectionPool(
+        host=settings.host,
+        port=settings.port,
+        db=settings.db,
+        password=settings.password or None,
+        max_connections=settings.max_connections,
+        timeout=settings.pool_timeout_seconds,
+        socket_timeout=settings.socket_timeout_seconds,
+        socket_connect_timeout=settings.connect_timeout_seconds,
+        retry=Retry(NoBackoff(), 1),
+    )
+    return aioredis.Redis(connection_pool=pool)
+
+
+def build(settings: CacheSettings, *, store: CacheStore | None = None, rand: Random = random.random) -> CacheContainer:
+    """Wire the service. Tests may pass their own ``store`` and ``rand``."""
+    spaces = parse_namespaces(settings.namespaces)
+    if store is None:
+        store = RedisStore(redis_client(settings.redis))
+    service = CacheService(
+        store,
+        spaces,
+        limits=Limits(
+            max_key_bytes=settings.max_key_bytes,
+            max_value_bytes=settings.max_value_bytes,
+            max_batch=settings.max_batch_keys,
+            max_ttl_seconds=settings.max_ttl_seconds,
+        ),
+        policy=Policy(
+            ttl_jitter=settings.ttl_jitter,
+            early_refresh_beta=settings.early_refresh_beta,
+            fill_lock_seconds=settings.fill_lock_seconds,
+            max_fill_wait_seconds=settings.max_fill_wait_seconds,
+            lease_seconds=settings.lease_seconds,
+            expected_eviction_policy=settings.expected_eviction_policy,
+        ),
+        rand=rand,
+    )
+    owned_store = store
+
+    def register(server: grpc.aio.Server) -> None:
+        cache_pb2_grpc.add_CacheServiceServicer_to_server(CacheServicer(service), server)
+
+    async def on_start() -> None:
+        try:
+            await service.check_memory_policy()
+        except Unavailable:
+            logger.warning("redis is unreachable at start-up; memory policy not checked yet")
+
+    async def readiness() -> bool:
+        return await owned_store.ping()
+
+    app = ServiceApp(
+        name="cache",
+        register=register,
+        service_names=[SERVICE_NAME],
+        readiness=readiness,
+        on_start=on_start,
+        on_stop=owned_store.close,
+    )
+    return CacheContainer(app=app, service=service, store=store)

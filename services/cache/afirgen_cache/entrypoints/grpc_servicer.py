@@ -1,0 +1,113 @@
+"""gRPC servicer of ``afirgen.cache.v1.CacheService``: proto -> use case -> proto."""
+
+from __future__ import annotations
+
+import grpc
+from afirgen.cache.v1 import cache_pb2, cache_pb2_grpc
+from google.protobuf import duration_pb2
+
+from afirgen_cache.service_layer.cache_service import CacheService
+
+# Answer a waiting GetEntry this long before the caller's deadline.
+DEADLINE_MARGIN_SECONDS = 0.01
+
+
+def _seconds(value: duration_pb2.Duration) -> float:
+    return value.seconds + value.nanos / 1e9
+
+
+def _duration(seconds: float) -> duration_pb2.Duration:
+    out = duration_pb2.Duration()
+    out.FromNanoseconds(round(seconds * 1e9))
+    return out
+
+
+class CacheServicer(cache_pb2_grpc.CacheServiceServicer):  # type: ignore[misc]
+    """``afirgen.cache.v1.CacheService``."""
+
+    def __init__(self, service: CacheService) -> None:
+        self._svc = service
+
+    async def GetEntry(
+        self, request: cache_pb2.GetEntryRequest, context: grpc.aio.ServicerContext
+    ) -> cache_pb2.GetEntryResponse:
+        wait = _seconds(request.max_wait)
+        left = context.time_remaining()
+        if wait > 0 and left is not None:
+            wait = max(0.0, min(wait, left - DEADLINE_MARGIN_SECONDS))
+        found = await self._svc.get(request.namespace, request.key, wait)
+        return cache_pb2.GetEntryResponse(
+            found=found.found, value=found.value, should_refresh=found.should_refresh, lease=found.lease
+        )
+
+    async def BatchGetEntries(
+        self, request: cache_pb2.BatchGetEntriesRequest, context: grpc.aio.ServicerContext
+    ) -> cache_pb2.BatchGetEntriesResponse:
+        values, lease = await self._svc.batch_get(request.namespace, list(request.keys))
+        return cache_pb2.BatchGetEntriesResponse(values=values, lease=lease)
+
+    async def SetEntry(
+        self, request: cache_pb2.SetEntryRequest, context: grpc.aio.ServicerContext
+    ) -> cache_pb2.SetEntryResponse:
+        stored = await self._svc.set(
+            request.namespace,
+            request.key,
+            request.value,
+            ttl=_seconds(request.ttl),
+            compute_time=_seconds(request.compute_time),
+            lease=request.lease,
+        )
+        return cache_pb2.SetEntryResponse(stored=stored)
+
+    async def BatchSetEntries(
+        self, request: cache_pb2.BatchSetEntriesRequest, context: grpc.aio.ServicerContext
+    ) -> cache_pb2.BatchSetEntriesResponse:
+        stored = await self._svc.batch_set(
+            request.namespace, dict(request.values), ttl=_seconds(request.ttl), lease=request.lease
+        )
+        return cache_pb2.BatchSetEntriesResponse(stored=stored)
+
+    async def DeleteEntries(
+        self, request: cache_pb2.DeleteEntriesRequest, context: grpc.aio.ServicerContext
+    ) -> cache_pb2.DeleteEntriesResponse:
+        deleted = await self._svc.delete(request.namespace, list(request.keys))
+        return cache_pb2.DeleteEntriesResponse(deleted=deleted)
+
+    async def InvalidateNamespace(
+        self, request: cache_pb2.InvalidateNamespaceRequest, context: grpc.aio.ServicerContext
+    ) -> cache_pb2.InvalidateNamespaceResponse:
+        version = await self._svc.invalidate(request.namespace)
+        return cache_pb2.InvalidateNamespaceResponse(version=version)
+
+    async def GetCacheStats(
+        self, request: cache_pb2.GetCacheStatsRequest, context: grpc.aio.ServicerContext
+    ) -> cache_pb2.CacheStats:
+        report = await self._svc.report()
+        server = report.server
+        return cache_pb2.CacheStats(
+            namespaces=[
+                cache_pb2.NamespaceStats(
+                    namespace=space.name,
+                    hits=c.hits,
+                    misses=c.misses,
+                    hit_ratio=c.hit_ratio,
+                    sets=c.sets,
+                    invalidations=c.invalidations,
+                    errors=c.errors,
+                    default_ttl=_duration(space.default_ttl),
+                    deletes=c.deletes,
+                    stale_sets=c.stale_sets,
+                    early_refreshes=c.early_refreshes,
+                    fill_waits=c.fill_waits,
+                )
+                for space, c in report.namespaces
+            ],
+            used_memory_bytes=server.used_memory_bytes,
+            max_memory_bytes=server.max_memory_bytes,
+            eviction_policy=server.eviction_policy,
+            evicted_keys=server.evicted_keys,
+            expired_keys=server.expired_keys,
+            eviction_policy_ok=report.eviction_policy_ok,
+            redis_version=server.version,
+            keys=server.keys,
+        )

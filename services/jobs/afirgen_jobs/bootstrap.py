@@ -1,0 +1,129 @@
+"""Composition root of the jobs service and of its workers."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from afirgen.jobs.v1 import jobs_pb2, jobs_pb2_grpc
+from afirgen_runtime.db import Database
+from afirgen_runtime.pagination import PageTokens
+from afirgen_runtime.server import ServiceApp
+
+from afirgen_jobs.adapters.grpc_delivery import GrpcDelivery
+from afirgen_jobs.adapters.mysql_queue import MySQLQueue
+from afirgen_jobs.adapters.mysql_store import MySQLJobStore
+from afirgen_jobs.adapters.signals import Broadcaster
+from afirgen_jobs.domain.rules import Backoff, Limits, Routes
+from afirgen_jobs.entrypoints.grpc_servicer import JobQueueServicer, JobServicer
+from afirgen_jobs.service_layer.job_service import JobService
+from afirgen_jobs.service_layer.ports import Delivery, JobStore, Queue
+from afirgen_jobs.service_layer.worker import Worker, WorkerConfig
+from afirgen_jobs.settings import JobsSettings, WorkerSettings
+
+
+def utc_now() -> datetime:
+    """The real clock."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class JobsContainer:
+    """What :func:`build` wired."""
+
+    app: ServiceApp
+    service: JobService
+    broadcaster: Broadcaster
+    database: Database | None
+
+
+def build(
+    settings: JobsSettings,
+    *,
+    store: JobStore | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> JobsContainer:
+    """Wire the jobs API service. Tests may pass a fake ``store`` and ``clock``."""
+    if len(settings.page_token_secret.encode()) < 16:
+        raise ValueError("AFIRGEN_PAGE_TOKEN_SECRET must be set to at least 16 bytes")
+    database = None
+    if store is None:
+        database = Database(settings.mysql)
+        store = MySQLJobStore(database)
+    broadcaster = Broadcaster()
+    limits = Limits(
+        max_payload_bytes=settings.max_payload_bytes,
+        max_past=timedelta(seconds=settings.max_run_time_past_seconds),
+        max_future=timedelta(seconds=settings.max_run_time_future_seconds),
+    )
+    service = JobService(
+        store,
+        Routes(settings.routes),
+        limits,
+        PageTokens(settings.page_token_secret.encode()),
+        broadcaster,
+        clock,
+    )
+    repo = store
+
+    def register(server: object) -> None:
+        jobs_pb2_grpc.add_JobServiceServicer_to_server(JobServicer(service), server)
+        jobs_pb2_grpc.add_JobQueueServiceServicer_to_server(JobQueueServicer(broadcaster), server)
+
+    async def on_drain() -> None:
+        broadcaster.close()
+
+    async def on_stop() -> None:
+        if database is not None:
+            await database.close()
+
+    app = ServiceApp(
+        name="jobs",
+        register=register,
+        service_names=[
+            jobs_pb2.DESCRIPTOR.services_by_name["JobService"].full_name,
+            jobs_pb2.DESCRIPTOR.services_by_name["JobQueueService"].full_name,
+        ],
+        readiness=repo.ping,
+        on_drain=on_drain,
+        on_stop=on_stop,
+    )
+    return JobsContainer(app=app, service=service, broadcaster=broadcaster, database=database)
+
+
+@dataclass
+class WorkerContainer:
+    """What :func:`build_worker` wired."""
+
+    worker: Worker
+    delivery: Delivery
+    database: Database | None
+
+
+def worker_config(settings: WorkerSettings) -> WorkerConfig:
+    """The worker loop's configuration from its settings."""
+    return WorkerConfig(
+        name=settings.name or f"{socket.gethostname()}:{os.getpid()}",
+        concurrency=max(1, settings.concurrency),
+        lease_seconds=settings.lease_seconds,
+        poll_seconds=settings.poll_seconds,
+        job_timeout_seconds=settings.job_timeout_seconds,
+        shutdown_grace_seconds=settings.shutdown_grace_seconds,
+        backoff=Backoff(settings.retry_base_seconds, settings.retry_cap_seconds),
+    )
+
+
+def build_worker(
+    settings: WorkerSettings, *, queue: Queue | None = None, delivery: Delivery | None = None
+) -> WorkerContainer:
+    """Wire a worker. Tests may pass a fake ``queue`` and ``delivery``."""
+    database = None
+    if queue is None:
+        database = Database(settings.mysql)
+        queue = MySQLQueue(database)
+    if delivery is None:
+        delivery = GrpcDelivery(Routes(settings.routes))
+    return WorkerContainer(Worker(queue, delivery, worker_config(settings)), delivery, database)

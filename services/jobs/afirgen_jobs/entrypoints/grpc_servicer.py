@@ -1,0 +1,154 @@
+"""gRPC servicers of the jobs service: proto -> use case -> proto.
+
+Domain errors are mapped to ``google.rpc.Status`` by the shared interceptor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+from afirgen.jobs.v1 import jobs_pb2, jobs_pb2_grpc
+from afirgen_runtime.errors import InvalidArgument
+from afirgen_runtime.interceptors import set_response_header
+from google.protobuf import json_format, timestamp_pb2
+
+from afirgen_jobs.adapters.signals import Broadcaster
+from afirgen_jobs.domain.model import STATUS_CODES, Job, NewJob
+from afirgen_jobs.service_layer.job_service import JobService
+
+IDEMPOTENCY_HEADER = "idempotency-key"
+TRACEPARENT_HEADER = "traceparent"
+CACHE_NONE = "no-store"
+
+
+def _ts(value: datetime | None) -> timestamp_pb2.Timestamp | None:
+    if value is None:
+        return None
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(value.astimezone(UTC))
+    return ts
+
+
+def job_to_proto(job: Job) -> jobs_pb2.Job:
+    """Domain job -> message."""
+    message = jobs_pb2.Job(
+        id=job.id,
+        type=job.type,
+        priority=job.priority,
+        max_attempts=job.max_attempts,
+        idempotency_key=job.idempotency_key,
+        status=STATUS_CODES[job.status],  # type: ignore[arg-type]  # an enum number
+        attempt_count=job.attempt_count,
+        last_error=job.last_error,
+        trace_parent=job.trace_parent,
+    )
+    message.payload.update(job.payload)
+    for name in ("run_time", "create_time", "update_time"):
+        ts = _ts(getattr(job, name))
+        if ts is not None:
+            getattr(message, name).CopyFrom(ts)
+    for attempt in job.attempts:
+        item = message.attempts.add(
+            number=attempt.number,
+            worker=attempt.worker,
+            outcome=attempt.outcome,
+            error=attempt.error,
+            detail=attempt.detail,
+        )
+        for name in ("start_time", "end_time"):
+            ts = _ts(getattr(attempt, name))
+            if ts is not None:
+                getattr(item, name).CopyFrom(ts)
+    return message
+
+
+def new_job_from_proto(job: jobs_pb2.Job, context: grpc.aio.ServicerContext) -> NewJob:
+    """Request message -> domain request (unset optional fields stay ``None``)."""
+    return NewJob(
+        type=job.type,
+        payload=json_format.MessageToDict(job.payload) if job.HasField("payload") else {},
+        priority=job.priority if job.HasField("priority") else None,
+        run_time=job.run_time.ToDatetime(tzinfo=UTC) if job.HasField("run_time") else None,
+        max_attempts=job.max_attempts if job.HasField("max_attempts") else None,
+        idempotency_key=job.idempotency_key or _metadata(context, IDEMPOTENCY_HEADER),
+        trace_parent=_metadata(context, TRACEPARENT_HEADER),
+    )
+
+
+def _metadata(context: grpc.aio.ServicerContext, key: str) -> str:
+    for item in context.invocation_metadata() or ():
+        if item.key == key:
+            return str(item.value)
+    return ""
+
+
+class JobServicer(jobs_pb2_grpc.JobServiceServicer):  # type: ignore[misc]
+    """``afirgen.jobs.v1.JobService``."""
+
+    def __init__(self, service: JobService) -> None:
+        self._svc = service
+
+    async def CreateJob(
+        self, request: jobs_pb2.CreateJobRequest, context: grpc.aio.ServicerContext
+    ) -> jobs_pb2.Job:
+        if not request.HasField("job"):
+            raise InvalidArgument.for_field("job", "is required")
+        job, _ = await self._svc.enqueue(new_job_from_proto(request.job, context))
+        set_response_header("cache-control", CACHE_NONE)
+        return job_to_proto(job)
+
+    async def GetJob(
+        self, request: jobs_pb2.GetJobRequest, context: grpc.aio.ServicerContext
+    ) -> jobs_pb2.Job:
+        job = await self._svc.get(request.id)
+        set_response_header("cache-control", CACHE_NONE)
+        return job_to_proto(job)
+
+    async def ListJobs(
+        self, request: jobs_pb2.ListJobsRequest, context: grpc.aio.ServicerContext
+    ) -> jobs_pb2.ListJobsResponse:
+        page = await self._svc.list(
+            size=request.page_size, token=request.page_token, filter_text=request.filter
+        )
+        set_response_header("cache-control", CACHE_NONE)
+        return jobs_pb2.ListJobsResponse(
+            jobs=[job_to_proto(j) for j in page.jobs],
+            next_page_token=page.next_page_token,
+            total_size=page.total_size,
+        )
+
+    async def CancelJob(
+        self, request: jobs_pb2.CancelJobRequest, context: grpc.aio.ServicerContext
+    ) -> jobs_pb2.Job:
+        return job_to_proto(await self._svc.cancel(request.id))
+
+    async def RetryJob(
+        self, request: jobs_pb2.RetryJobRequest, context: grpc.aio.ServicerContext
+    ) -> jobs_pb2.Job:
+        return job_to_proto(await self._svc.retry(request.id))
+
+
+class JobQueueServicer(jobs_pb2_grpc.JobQueueServiceServicer):  # type: ignore[misc]
+    """``afirgen.jobs.v1.JobQueueService``: wake-up signals for workers."""
+
+    def __init__(self, broadcaster: Broadcaster) -> None:
+        self._broadcaster = broadcaster
+
+    async def WatchQueue(
+        self, request: jobs_pb2.WatchQueueRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[jobs_pb2.WatchQueueResponse]:
+        async for job in self._broadcaster.subscribe():
+            yield _signal(job)
+
+
+def _signal(job: Job | None) -> Any:
+    if job is None:
+        return jobs_pb2.WatchQueueResponse()
+    signal = jobs_pb2.WatchQueueResponse(type=job.type, priority=job.priority)
+    ts = _ts(job.run_time)
+    if ts is not None:
+        signal.run_time.CopyFrom(ts)
+    return signal
