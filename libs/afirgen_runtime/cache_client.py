@@ -13,10 +13,11 @@ Rules it keeps, so that no request ever fails or hangs because of the cache:
   namespace bypass the cache, so an entry a write made stale is never served
   once the cache is back;
 - :meth:`CacheClient.get_or_load` runs one load per key at a time in this
-  process (single flight), asks the cache service to coordinate with other
-  processes (fill lock, short wait) and stores the result with the read's
-  lease, so a value computed from data older than a concurrent write is
-  refused by the cache.
+  process (single flight). Across processes the cache service hands the fill
+  lock of a missing key to one reader; the others wait for its value in a
+  second call (up to ``fill_wait_seconds``) instead of loading it again. The
+  result is stored with the read's lease, so a value computed from data older
+  than a concurrent write is refused by the cache.
 
 Only this module touches the cache's generated gRPC types; services depend on
 the :class:`Cache` protocol.
@@ -43,6 +44,13 @@ from afirgen_runtime.grpc_errors import translate_rpc_errors
 
 T = TypeVar("T")
 CIRCUIT = "cache"
+# gRPC's default reconnect backoff grows to 120 s: after a long outage the
+# cache would stay unused for minutes after it is back. Probe every <= 2 s.
+RECONNECT_OPTIONS = (
+    ("grpc.initial_reconnect_backoff_ms", 250),
+    ("grpc.min_reconnect_backoff_ms", 250),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+)
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,8 @@ class CacheClientSettings(ChannelSettings):
     timeout_seconds: float = 0.05
     """Deadline of one cache call: a slower answer is a miss."""
     fill_wait_seconds: float = 0.1
-    """On a miss that another process is filling, wait this long for its value."""
+    """On a miss that another process is filling (holds the fill lock), wait this
+    long for its value in a second call; 0: load at once."""
     failure_threshold: int = 5
     """Failures in a row that open the circuit."""
     recovery_seconds: float = 2.0
@@ -140,11 +149,17 @@ def _fill(result: bytes | Fill | None, ttl: float | None) -> Fill | None:
 class CacheClient:
     """:class:`Cache` over the cache service's gRPC API."""
 
-    def __init__(self, settings: CacheClientSettings, *, channel: grpc.aio.Channel | None = None) -> None:
+    def __init__(
+        self, settings: CacheClientSettings, *, channel: grpc.aio.Channel | None = None, stub: Any = None
+    ) -> None:
+        """``channel`` or ``stub`` replace the channel to ``settings.target`` (tests)."""
         self._settings = settings
-        self._owns_channel = channel is None
-        self._channel = channel if channel is not None else create_channel(settings)
-        self._stub = cache_pb2_grpc.CacheServiceStub(self._channel)
+        self._channel: grpc.aio.Channel | None = None
+        if stub is None:
+            self._channel = channel if channel is not None else create_channel(settings, RECONNECT_OPTIONS)
+            stub = cache_pb2_grpc.CacheServiceStub(self._channel)
+        self._owns_channel = channel is None and self._channel is not None
+        self._stub = stub
         # purgatory counts every exception raised inside the breaker as a
         # failure, except these: bad input is our bug, not the cache's health,
         # and a cancelled caller says nothing about the cache either.
@@ -222,11 +237,7 @@ class CacheClient:
         """The cached value, or ``None`` on a miss or any failure."""
         if not await self._settle_debts(namespace):
             return None
-        reply = await self._call(
-            self._stub.GetEntry,
-            cache_pb2.GetEntryRequest(namespace=namespace, key=key),
-            self._settings.timeout_seconds,
-        )
+        reply = await self._get_entry(namespace, key)
         if reply is None or not reply.found:
             self.counters.misses += 1
             return None
@@ -258,16 +269,22 @@ class CacheClient:
         if not task.cancelled():
             task.exception()  # retrieved: every waiter may have gone
 
+    async def _get_entry(self, namespace: str, key: str, wait: float = 0.0) -> Any:
+        request = cache_pb2.GetEntryRequest(namespace=namespace, key=key)
+        if wait > 0:
+            request.max_wait.CopyFrom(_duration(wait))
+        return await self._call(self._stub.GetEntry, request, self._settings.timeout_seconds + wait)
+
     async def _read_through(self, namespace: str, key: str, loader: Loader, ttl: float | None) -> bytes | None:
         reply = None
         if await self._settle_debts(namespace):
-            reply = await self._call(
-                self._stub.GetEntry,
-                cache_pb2.GetEntryRequest(
-                    namespace=namespace, key=key, max_wait=_duration(self._settings.fill_wait_seconds)
-                ),
-                self._settings.timeout_seconds + self._settings.fill_wait_seconds,
-            )
+            # The first read has the tight deadline: a slow cache is a miss.
+            reply = await self._get_entry(namespace, key)
+            if reply is not None and not reply.found and not reply.should_refresh and self._settings.fill_wait_seconds:
+                # Another process holds the fill lock: it is loading this very
+                # value. Waiting briefly for it beats loading it once more.
+                waited = await self._get_entry(namespace, key, self._settings.fill_wait_seconds)
+                reply = waited if waited is not None else reply
         if reply is not None and reply.found:
             self.counters.hits += 1
             if reply.should_refresh:
@@ -358,7 +375,7 @@ class CacheClient:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
-        if self._owns_channel:
+        if self._owns_channel and self._channel is not None:
             await self._channel.close()
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 
@@ -21,9 +23,12 @@ class ChannelSettings:
     """Largest message sent or received."""
 
 
-def create_channel(settings: ChannelSettings) -> grpc.aio.Channel:
-    """An insecure (mesh-internal) channel with the shared interceptors."""
-    options = [
+def create_channel(
+    settings: ChannelSettings, extra_options: Sequence[tuple[str, Any]] = ()
+) -> grpc.aio.Channel:
+    """An insecure (mesh-internal) channel with the shared interceptors
+    (``extra_options``: more gRPC channel arguments, e.g. reconnect backoff)."""
+    options: list[tuple[str, Any]] = [
         ("grpc.max_send_message_length", settings.max_message_bytes),
         ("grpc.max_receive_message_length", settings.max_message_bytes),
         ("grpc.keepalive_time_ms", 30_000),
@@ -31,6 +36,7 @@ def create_channel(settings: ChannelSettings) -> grpc.aio.Channel:
         ("grpc.http2.max_pings_without_data", 0),
         ("grpc.keepalive_permit_without_calls", 1),
         ("grpc.lb_policy_name", "round_robin"),
+        *extra_options,
     ]
     return grpc.aio.insecure_channel(
         settings.target,

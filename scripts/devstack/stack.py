@@ -18,7 +18,7 @@ from scripts.devstack.config import REPO, VENV, StackConfig
 from scripts.devstack.supervisor import programs, write_configs
 
 SCHEMAS = ("fir", "jobs")
-SERVICES = {"fir": "fir_port", "jobs": "jobs_port"}
+SERVICES = {"fir": "fir_port", "jobs": "jobs_port", "cache": "cache_port"}
 
 
 class StackError(RuntimeError):
@@ -202,6 +202,7 @@ class Stack:
                 f"Envoy admin:          http://127.0.0.1:{c.envoy_admin_port}",
                 f"fir (gRPC, direct):   127.0.0.1:{c.fir_port}",
                 f"MariaDB:              127.0.0.1:{c.mysql_port} (socket {c.mysql_socket})",
+                f"Redis:                127.0.0.1:{c.redis_port} (cache service 127.0.0.1:{c.cache_port})",
                 f"logs:                 {c.run_dir / 'logs'}",
             ]
         )

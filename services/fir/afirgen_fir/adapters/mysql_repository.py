@@ -14,6 +14,8 @@ from afirgen_runtime.errors import AlreadyExists, NotFound
 
 from afirgen_fir.adapters import sql
 from afirgen_fir.adapters.json_codec import dumps, loads
+from afirgen_fir.adapters.mysql_jobs import write_outbox
+from afirgen_fir.domain.jobs import jobs_for_change
 from afirgen_fir.domain.model import (
     Complainant,
     Complaint,
@@ -106,11 +108,18 @@ class MySQLFirRepository:
     """:class:`~afirgen_fir.service_layer.ports.FirRepository` on MySQL."""
 
     def __init__(
-        self, db: Database, *, clock: Callable[[], datetime], numbering_utc_offset: timedelta
+        self,
+        db: Database,
+        *,
+        clock: Callable[[], datetime],
+        numbering_utc_offset: timedelta,
+        on_commit: Callable[[], None] | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
         self._offset = numbering_utc_offset
+        # Called after a change (and its outbox rows) committed: wakes the outbox relay.
+        self._on_commit = on_commit or (lambda: None)
 
     async def ping(self) -> bool:
         return await self._db.ping()
@@ -173,10 +182,12 @@ class MySQLFirRepository:
             if idempotency is not None:
                 await conn.execute(sql.BIND_IDEMPOTENCY, (pk, idempotency.key))
             await self._audit(conn, pk, action, change, sorted(_filled_fields(fir)), fir.revision, db_now)
+            await write_outbox(conn, pk, jobs_for_change(action, fir, []), db_now)
             return pk, fir
 
         try:
             _, stored = await self._db.run(work, transaction=True)
+            self._on_commit()
             return stored, True
         except pymysql.err.IntegrityError as exc:
             if idempotency is None or exc.args[0] != DUPLICATE_KEY:
@@ -185,9 +196,13 @@ class MySQLFirRepository:
         # this one waited on the key's row lock): answer with its FIR.
         return await self._replay(idempotency), False
 
-    async def _replay(self, idempotency: IdempotencyKey) -> Fir:
-        row = await self._db.fetch_one(sql.GET_IDEMPOTENCY, (idempotency.key,))
-        if row is None:  # the first request rolled back after all; rare, let the client retry
+    async def find_by_idempotency_key(self, key: IdempotencyKey) -> Fir | None:
+        row = await self._db.fetch_one(sql.GET_IDEMPOTENCY, (key.key,))
+        return None if row is None else await self._replay(key, row)
+
+    async def _replay(self, idempotency: IdempotencyKey, row: tuple[Any, ...] | None = None) -> Fir:
+        row = row or await self._db.fetch_one(sql.GET_IDEMPOTENCY, (idempotency.key,))
+        if row is None or not row[1]:  # the first request has not committed or rolled back; rare
             raise AlreadyExists("the idempotency key is in use by a request that did not finish; retry")
         request_hash, pk = row
         if request_hash != idempotency.request_hash:
@@ -300,9 +315,12 @@ class MySQLFirRepository:
                     sql.INSERT_SECTIONS, [(pk, s.act, s.section, created) for s in fir.legal_sections]
                 )
             await self._audit(conn, pk, action, change, changed, fir.revision, db_now)
+            await write_outbox(conn, pk, jobs_for_change(action, fir, changed), db_now)
             return fir
 
-        return await self._db.run(work, transaction=True)
+        modified = await self._db.run(work, transaction=True)
+        self._on_commit()
+        return modified
 
     async def _audit(
         self,

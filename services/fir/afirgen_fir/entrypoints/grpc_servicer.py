@@ -16,10 +16,13 @@ from afirgen_runtime.context import current_request_id
 from afirgen_runtime.errors import InvalidArgument, Unimplemented
 from afirgen_runtime.interceptors import set_response_header
 from afirgen_runtime.proto_mapping import from_message, to_message
+from google.api import httpbody_pb2
 from google.protobuf import field_mask_pb2, timestamp_pb2
 
-from afirgen_fir.domain.model import ALL_FIELDS, Fir, FirStatus
+from afirgen_fir.domain.model import ALL_FIELDS, Complainant, Fir, FirStatus, Officer, Station
+from afirgen_fir.service_layer.fir_jobs import FirDocuments
 from afirgen_fir.service_layer.fir_service import FirService
+from afirgen_fir.service_layer.generation_service import GenerationRequest, GenerationService
 from afirgen_fir.service_layer.legal_service import LegalService
 from afirgen_fir.service_layer.ports import Change, IdempotencyKey
 
@@ -76,8 +79,15 @@ def _timestamp(value: Any) -> timestamp_pb2.Timestamp:
 class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
     """``afirgen.fir.v1.FirService``."""
 
-    def __init__(self, service: FirService) -> None:
+    def __init__(
+        self,
+        service: FirService,
+        documents: FirDocuments | None = None,
+        generation: GenerationService | None = None,
+    ) -> None:
         self._svc = service
+        self._documents = documents
+        self._generation = generation
 
     async def CreateFir(
         self, request: fir_pb2.CreateFirRequest, context: grpc.aio.ServicerContext
@@ -190,26 +200,78 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
             next_page_token=token,
         )
 
+    def _generator(self) -> GenerationService:
+        if self._generation is None:
+            raise Unimplemented("AI generation is not configured in this deployment")
+        return self._generation
+
+    @staticmethod
+    def _generation_request(request: fir_pb2.GenerateFirRequest) -> GenerationRequest:
+        return GenerationRequest(
+            station=from_message(request.station, Station),
+            complainant=from_message(request.complainant, Complainant),
+            officer=from_message(request.investigating_officer, Officer),
+            text=request.text,
+            audio=request.audio,
+            image=request.image,
+            language=request.language,
+        )
+
+    @staticmethod
+    def _generation_key(request: fir_pb2.GenerateFirRequest, context: grpc.aio.ServicerContext) -> IdempotencyKey | None:
+        key = request.request_id or _metadata(context, IDEMPOTENCY_HEADER)
+        if not key:
+            return None
+        unkeyed = fir_pb2.GenerateFirRequest()
+        unkeyed.CopyFrom(request)
+        unkeyed.request_id = ""
+        return IdempotencyKey(key, hashlib.sha256(unkeyed.SerializeToString(deterministic=True)).hexdigest())
+
     async def GenerateFir(
         self, request: fir_pb2.GenerateFirRequest, context: grpc.aio.ServicerContext
     ) -> fir_pb2.Fir:
-        raise Unimplemented("AI generation is not available in this build yet")
+        fir = await self._generator().generate(
+            self._generation_request(request),
+            change=_change(context, request.actor),
+            idempotency=self._generation_key(request, context),
+        )
+        self._cache_headers(fir)
+        return fir_to_proto(fir)
 
     async def StreamGenerateFir(
         self, request: fir_pb2.GenerateFirRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[fir_pb2.GenerateFirEvent]:
-        raise Unimplemented("AI generation is not available in this build yet")
-        yield  # pragma: no cover - makes this an async generator
+        stream = self._generator().stream(
+            self._generation_request(request),
+            change=_change(context, request.actor),
+            idempotency=self._generation_key(request, context),
+        )
+        async for event in stream:
+            yield fir_pb2.GenerateFirEvent(
+                stage=event.stage,
+                text_delta=event.text_delta,
+                fir=fir_to_proto(event.fir) if event.fir is not None else None,
+            )
 
     async def RegenerateFir(
         self, request: fir_pb2.RegenerateFirRequest, context: grpc.aio.ServicerContext
     ) -> fir_pb2.Fir:
-        raise Unimplemented("AI generation is not available in this build yet")
+        part = fir_pb2.FirPart.Name(request.part).removeprefix("FIR_PART_").lower()
+        fir = await self._generator().regenerate(
+            request.id, part, request.guidance, request.etag, change=_change(context, request.actor)
+        )
+        self._cache_headers(fir)
+        return fir_to_proto(fir)
 
     async def GetFirDocument(
         self, request: fir_pb2.GetFirDocumentRequest, context: grpc.aio.ServicerContext
     ) -> Any:
-        raise Unimplemented("FIR documents are not available in this build yet", reason="NOT_IMPLEMENTED")
+        if self._documents is None:
+            raise Unimplemented("FIR documents are not available in this build", reason="NOT_IMPLEMENTED")
+        document = await self._documents.fetch(request.id)
+        set_response_header("content-disposition", f'inline; filename="{document.filename}"')
+        set_response_header("cache-control", CACHE_FINALIZED if document.finalized else CACHE_DRAFT)
+        return httpbody_pb2.HttpBody(content_type="application/pdf", data=document.content)
 
     @staticmethod
     def _cache_headers(fir: Fir) -> None:

@@ -126,6 +126,7 @@ class FirService:
         apply: Callable[[Fir], Fir],
         *,
         change: Change,
+        action: str = "UPDATED",
     ) -> Fir:
         """Officer edit of a DRAFT: ``apply`` returns the FIR with the masked fields replaced."""
         fir_id = check_id(fir_id, "fir.id")
@@ -151,7 +152,7 @@ class FirService:
                 setattr(current, name, getattr(edited, name))
             return changed
 
-        return await self._repo.modify(fir_id, mutate, action="UPDATED", change=change)
+        return await self._repo.modify(fir_id, mutate, action=action, change=change)
 
     async def finalize(self, fir_id: str, etag: str, *, change: Change) -> Fir:
         """DRAFT -> FINALIZED, after which the FIR never changes."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -68,6 +68,10 @@ class FirRepository(Protocol):
         """One FIR with ``fields`` loaded (all when empty)."""
         ...
 
+    async def find_by_idempotency_key(self, key: IdempotencyKey) -> Fir | None:
+        """The FIR a key created before (ALREADY_EXISTS if it came with another request)."""
+        ...
+
     async def list_page(self, query: ListQuery) -> tuple[list[Fir], tuple[str, int] | None]:
         """A page and the keyset after its last row (None on the last page)."""
         ...
@@ -112,4 +116,46 @@ class LegalRepository(Protocol):
 
     async def search(self, query: str, limit: int) -> list[LegalSection]:
         """Sections most relevant to ``query``, best first."""
+        ...
+
+
+@dataclass(frozen=True)
+class ModelReply:
+    """What a model call returned."""
+
+    text: str
+    model: str
+    model_millis: float
+    language: str = ""
+
+
+class InferenceClient(Protocol):
+    """The inference proxy, as the FIR service uses it."""
+
+    async def generate(
+        self,
+        messages: list[tuple[str, str]],
+        *,
+        json_schema: dict[str, object] | None = None,
+        max_tokens: int = 512,
+    ) -> ModelReply:
+        """One deterministic (temperature 0) completion; JSON when a schema is given."""
+        ...
+
+    def stream_generate(
+        self,
+        messages: list[tuple[str, str]],
+        *,
+        json_schema: dict[str, object] | None = None,
+        max_tokens: int = 512,
+    ) -> AsyncIterator[str | ModelReply]:
+        """Text deltas as they come, then the whole reply."""
+        ...
+
+    async def transcribe(self, audio: bytes, language: str) -> ModelReply:
+        """Speech to text."""
+        ...
+
+    async def recognize_text(self, image: bytes, languages: list[str]) -> ModelReply:
+        """Text on a scanned page."""
         ...

@@ -3,6 +3,7 @@ import datetime
 from google.api import annotations_pb2 as _annotations_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -56,30 +57,38 @@ class GenerateRequest(_message.Message):
     def __init__(self, model: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[ChatMessage, _Mapping]]] = ..., sampling: _Optional[_Union[SamplingParams, _Mapping]] = ..., json_schema: _Optional[str] = ...) -> None: ...
 
 class Usage(_message.Message):
-    __slots__ = ("prompt_tokens", "completion_tokens", "model_time", "total_time", "cached")
+    __slots__ = ("prompt_tokens", "completion_tokens", "model_time", "total_time", "cached", "queue_time", "shared", "attempts")
     PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     COMPLETION_TOKENS_FIELD_NUMBER: _ClassVar[int]
     MODEL_TIME_FIELD_NUMBER: _ClassVar[int]
     TOTAL_TIME_FIELD_NUMBER: _ClassVar[int]
     CACHED_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_TIME_FIELD_NUMBER: _ClassVar[int]
+    SHARED_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     prompt_tokens: int
     completion_tokens: int
     model_time: _duration_pb2.Duration
     total_time: _duration_pb2.Duration
     cached: bool
-    def __init__(self, prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., model_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., total_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., cached: _Optional[bool] = ...) -> None: ...
+    queue_time: _duration_pb2.Duration
+    shared: bool
+    attempts: int
+    def __init__(self, prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., model_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., total_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., cached: _Optional[bool] = ..., queue_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., shared: _Optional[bool] = ..., attempts: _Optional[int] = ...) -> None: ...
 
 class GenerateResponse(_message.Message):
-    __slots__ = ("text", "model", "backend", "usage")
+    __slots__ = ("text", "model", "backend", "usage", "finish_reason")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     BACKEND_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
+    FINISH_REASON_FIELD_NUMBER: _ClassVar[int]
     text: str
     model: str
     backend: str
     usage: Usage
-    def __init__(self, text: _Optional[str] = ..., model: _Optional[str] = ..., backend: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ...) -> None: ...
+    finish_reason: str
+    def __init__(self, text: _Optional[str] = ..., model: _Optional[str] = ..., backend: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., finish_reason: _Optional[str] = ...) -> None: ...
 
 class StreamGenerateRequest(_message.Message):
     __slots__ = ("request",)
@@ -88,12 +97,18 @@ class StreamGenerateRequest(_message.Message):
     def __init__(self, request: _Optional[_Union[GenerateRequest, _Mapping]] = ...) -> None: ...
 
 class StreamGenerateResponse(_message.Message):
-    __slots__ = ("text_delta", "usage")
+    __slots__ = ("text_delta", "usage", "model", "backend", "finish_reason")
     TEXT_DELTA_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
+    FINISH_REASON_FIELD_NUMBER: _ClassVar[int]
     text_delta: str
     usage: Usage
-    def __init__(self, text_delta: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ...) -> None: ...
+    model: str
+    backend: str
+    finish_reason: str
+    def __init__(self, text_delta: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., model: _Optional[str] = ..., backend: _Optional[str] = ..., finish_reason: _Optional[str] = ...) -> None: ...
 
 class TranscribeRequest(_message.Message):
     __slots__ = ("audio", "language", "model")
@@ -106,14 +121,20 @@ class TranscribeRequest(_message.Message):
     def __init__(self, audio: _Optional[bytes] = ..., language: _Optional[str] = ..., model: _Optional[str] = ...) -> None: ...
 
 class TranscribeResponse(_message.Message):
-    __slots__ = ("text", "language", "usage")
+    __slots__ = ("text", "language", "usage", "model", "backend", "audio_duration")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_DURATION_FIELD_NUMBER: _ClassVar[int]
     text: str
     language: str
     usage: Usage
-    def __init__(self, text: _Optional[str] = ..., language: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ...) -> None: ...
+    model: str
+    backend: str
+    audio_duration: _duration_pb2.Duration
+    def __init__(self, text: _Optional[str] = ..., language: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., model: _Optional[str] = ..., backend: _Optional[str] = ..., audio_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class RecognizeTextRequest(_message.Message):
     __slots__ = ("image", "languages")
@@ -124,19 +145,25 @@ class RecognizeTextRequest(_message.Message):
     def __init__(self, image: _Optional[bytes] = ..., languages: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class RecognizeTextResponse(_message.Message):
-    __slots__ = ("text", "usage")
+    __slots__ = ("text", "usage", "model", "backend", "languages")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGES_FIELD_NUMBER: _ClassVar[int]
     text: str
     usage: Usage
-    def __init__(self, text: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ...) -> None: ...
+    model: str
+    backend: str
+    languages: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, text: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., model: _Optional[str] = ..., backend: _Optional[str] = ..., languages: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ListModelsRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
 class ModelBackend(_message.Message):
-    __slots__ = ("name", "kind", "model", "url", "available", "circuit_state", "in_flight", "queued", "latency_p50", "latency_p99")
+    __slots__ = ("name", "kind", "model", "url", "available", "circuit_state", "in_flight", "queued", "latency_p50", "latency_p99", "max_in_flight", "max_queue", "last_error", "last_probe_time")
     NAME_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -147,6 +174,10 @@ class ModelBackend(_message.Message):
     QUEUED_FIELD_NUMBER: _ClassVar[int]
     LATENCY_P50_FIELD_NUMBER: _ClassVar[int]
     LATENCY_P99_FIELD_NUMBER: _ClassVar[int]
+    MAX_IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    MAX_QUEUE_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    LAST_PROBE_TIME_FIELD_NUMBER: _ClassVar[int]
     name: str
     kind: str
     model: str
@@ -157,7 +188,11 @@ class ModelBackend(_message.Message):
     queued: int
     latency_p50: _duration_pb2.Duration
     latency_p99: _duration_pb2.Duration
-    def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., model: _Optional[str] = ..., url: _Optional[str] = ..., available: _Optional[bool] = ..., circuit_state: _Optional[_Union[CircuitState, str]] = ..., in_flight: _Optional[int] = ..., queued: _Optional[int] = ..., latency_p50: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., latency_p99: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    max_in_flight: int
+    max_queue: int
+    last_error: str
+    last_probe_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., model: _Optional[str] = ..., url: _Optional[str] = ..., available: _Optional[bool] = ..., circuit_state: _Optional[_Union[CircuitState, str]] = ..., in_flight: _Optional[int] = ..., queued: _Optional[int] = ..., latency_p50: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., latency_p99: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_in_flight: _Optional[int] = ..., max_queue: _Optional[int] = ..., last_error: _Optional[str] = ..., last_probe_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListModelsResponse(_message.Message):
     __slots__ = ("backends",)

@@ -1,0 +1,98 @@
+"""The inference proxy over gRPC, as the FIR service's InferenceClient port."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import grpc
+from afirgen.inference.v1 import inference_pb2, inference_pb2_grpc
+from afirgen_runtime.channels import ChannelSettings, create_channel
+from afirgen_runtime.errors import Unavailable
+from afirgen_runtime.grpc_errors import translate_rpc_errors
+
+from afirgen_fir.service_layer.ports import ModelReply
+
+
+def _request(
+    messages: list[tuple[str, str]], json_schema: dict[str, object] | None, max_tokens: int
+) -> inference_pb2.GenerateRequest:
+    return inference_pb2.GenerateRequest(
+        messages=[inference_pb2.ChatMessage(role=role, content=content) for role, content in messages],
+        sampling=inference_pb2.SamplingParams(temperature=0.0, max_tokens=max_tokens),
+        json_schema=json.dumps(json_schema) if json_schema else "",
+    )
+
+
+def _millis(usage: inference_pb2.Usage) -> float:
+    return usage.model_time.ToMilliseconds() if usage.HasField("model_time") else 0.0
+
+
+class GrpcInferenceClient:
+    """Calls ``afirgen.inference.v1.InferenceService``; errors arrive as AfirgenError."""
+
+    def __init__(self, settings: ChannelSettings) -> None:
+        self._settings = settings
+        self._channel: grpc.aio.Channel | None = None
+        self._stub: inference_pb2_grpc.InferenceServiceStub | None = None
+
+    def _client(self) -> inference_pb2_grpc.InferenceServiceStub:
+        if not self._settings.target:
+            raise Unavailable(
+                "no inference proxy is configured (AFIRGEN_INFERENCE_TARGET)", reason="MODEL_UNAVAILABLE"
+            )
+        if self._stub is None:
+            self._channel = create_channel(self._settings)
+            self._stub = inference_pb2_grpc.InferenceServiceStub(self._channel)
+        return self._stub
+
+    async def generate(
+        self,
+        messages: list[tuple[str, str]],
+        *,
+        json_schema: dict[str, object] | None = None,
+        max_tokens: int = 512,
+    ) -> ModelReply:
+        with translate_rpc_errors():
+            reply = await self._client().Generate(_request(messages, json_schema, max_tokens))
+        return ModelReply(text=reply.text, model=reply.model, model_millis=_millis(reply.usage))
+
+    async def stream_generate(
+        self,
+        messages: list[tuple[str, str]],
+        *,
+        json_schema: dict[str, object] | None = None,
+        max_tokens: int = 512,
+    ) -> AsyncIterator[str | ModelReply]:
+        parts: list[str] = []
+        request = inference_pb2.StreamGenerateRequest(request=_request(messages, json_schema, max_tokens))
+        with translate_rpc_errors():
+            async for piece in self._client().StreamGenerate(request):
+                if piece.text_delta:
+                    parts.append(piece.text_delta)
+                    yield piece.text_delta
+                if piece.HasField("usage"):
+                    yield ModelReply(
+                        text="".join(parts), model=piece.model, model_millis=_millis(piece.usage)
+                    )
+
+    async def transcribe(self, audio: bytes, language: str) -> ModelReply:
+        with translate_rpc_errors():
+            reply = await self._client().Transcribe(
+                inference_pb2.TranscribeRequest(audio=audio, language=language)
+            )
+        return ModelReply(
+            text=reply.text, model="asr", model_millis=_millis(reply.usage), language=reply.language
+        )
+
+    async def recognize_text(self, image: bytes, languages: list[str]) -> ModelReply:
+        with translate_rpc_errors():
+            reply = await self._client().RecognizeText(
+                inference_pb2.RecognizeTextRequest(image=image, languages=languages)
+            )
+        return ModelReply(text=reply.text, model="ocr", model_millis=_millis(reply.usage))
+
+    async def close(self) -> None:
+        """Close the channel."""
+        if self._channel is not None:
+            await self._channel.close()

@@ -1,0 +1,156 @@
+"""The fir schema's tables for background work: outbox, documents, daily counts
+(created by ``migrations/fir/0003_fir_jobs.sql``)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+
+from afirgen_runtime.db import Connection, Database, Statement
+
+from afirgen_fir.domain.jobs import JobRequest
+from afirgen_fir.service_layer.job_ports import OutboxEntry, StoredDocument
+
+INSERT_OUTBOX = Statement(
+    "fir.outbox_insert",
+    "INSERT INTO fir_outbox (fir_pk, job_type, payload, priority, idempotency_key, next_attempt_at,"
+    " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+)
+PENDING_OUTBOX = Statement(
+    "fir.outbox_pending",
+    "SELECT pk, job_type, payload, priority, idempotency_key, attempts FROM fir_outbox"
+    " WHERE sent_at IS NULL AND next_attempt_at <= %s ORDER BY next_attempt_at, pk LIMIT %s",
+)
+OUTBOX_SENT = Statement(
+    "fir.outbox_sent", "UPDATE fir_outbox SET sent_at = %s, job_id = %s WHERE pk = %s AND sent_at IS NULL"
+)
+OUTBOX_FAILED = Statement(
+    "fir.outbox_failed",
+    "UPDATE fir_outbox SET attempts = attempts + 1, next_attempt_at = %s, last_error = %s"
+    " WHERE pk = %s AND sent_at IS NULL",
+)
+GET_DOCUMENT = Statement(
+    "fir.document_get", "SELECT revision, content, sha256 FROM fir_documents WHERE fir_id = %s"
+)
+# Assignments run left to right: `revision` goes last so the conditions see the old one.
+# The content travels as hex: aiomysql cannot escape bytes with the pinned PyMySQL.
+SAVE_DOCUMENT = Statement(
+    "fir.document_save",
+    "INSERT INTO fir_documents (fir_id, revision, status, content, sha256, rendered_at)"
+    " VALUES (%s, %s, %s, UNHEX(%s), %s, %s) ON DUPLICATE KEY UPDATE"
+    " status = IF(VALUES(revision) >= revision, VALUES(status), status),"
+    " content = IF(VALUES(revision) >= revision, VALUES(content), content),"
+    " sha256 = IF(VALUES(revision) >= revision, VALUES(sha256), sha256),"
+    " rendered_at = IF(VALUES(revision) >= revision, VALUES(rendered_at), rendered_at),"
+    " revision = GREATEST(revision, VALUES(revision))",
+)
+DOCUMENT_REVISION = Statement("fir.document_revision", "SELECT revision FROM fir_documents WHERE fir_id = %s")
+DELETE_COUNTS = Statement(
+    "fir.daily_counts_delete", "DELETE FROM fir_daily_counts WHERE day = %s AND station_code = %s"
+)
+STATION_COUNTS = Statement(
+    "fir.daily_counts_station",
+    "INSERT INTO fir_daily_counts (day, station_code, act, section, fir_count, finalized_count, updated_at)"
+    " SELECT %s, station_code, '', '', COUNT(*), SUM(status = 2), %s FROM firs"
+    " WHERE station_code = %s AND created_at >= %s AND created_at < %s GROUP BY station_code",
+)
+SECTION_COUNTS = Statement(
+    "fir.daily_counts_sections",
+    "INSERT INTO fir_daily_counts (day, station_code, act, section, fir_count, finalized_count, updated_at)"
+    " SELECT %s, f.station_code, s.act, s.section, COUNT(*), SUM(f.status = 2), %s"
+    " FROM fir_sections s JOIN firs f ON f.pk = s.fir_pk"
+    " WHERE f.station_code = %s AND f.created_at >= %s AND f.created_at < %s"
+    " GROUP BY f.station_code, s.act, s.section",
+)
+
+
+def _db_time(when: datetime) -> datetime:
+    return when.astimezone(UTC).replace(tzinfo=None)
+
+
+async def write_outbox(conn: Connection, fir_pk: int, jobs: list[JobRequest], now: datetime) -> None:
+    """Insert outbox rows inside the caller's transaction (the FIR change's)."""
+    db_now = _db_time(now) if now.tzinfo else now
+    rows = [
+        (
+            fir_pk,
+            job.type,
+            json.dumps(job.payload, separators=(",", ":"), sort_keys=True),
+            job.priority,
+            f"fir-outbox-{uuid.uuid4()}",
+            db_now,
+            db_now,
+        )
+        for job in jobs
+    ]
+    await conn.execute_many(INSERT_OUTBOX, rows)
+
+
+class MySQLOutbox:
+    """:class:`~afirgen_fir.service_layer.job_ports.OutboxStore` on MySQL."""
+
+    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def pending(self, limit: int) -> list[OutboxEntry]:
+        """Due unsent rows, oldest first."""
+        rows = await self._db.fetch_all(PENDING_OUTBOX, (_db_time(self._clock()), limit))
+        return [
+            OutboxEntry(int(pk), JobRequest(job_type, json.loads(payload), int(priority)), key, int(attempts))
+            for pk, job_type, payload, priority, key, attempts in rows
+        ]
+
+    async def mark_sent(self, pk: int, job_id: str) -> None:
+        """Record the job id; the row is done."""
+        await self._db.run(lambda c: c.execute(OUTBOX_SENT, (_db_time(self._clock()), job_id, pk)))
+
+    async def mark_failed(self, pk: int, error: str, retry_in_seconds: float) -> None:
+        """Schedule the next send."""
+        retry_at = _db_time(self._clock() + timedelta(seconds=retry_in_seconds))
+        await self._db.run(lambda c: c.execute(OUTBOX_FAILED, (retry_at, error[:512], pk)))
+
+
+class MySQLDocumentStore:
+    """:class:`~afirgen_fir.service_layer.job_ports.DocumentStore` on MySQL."""
+
+    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def document(self, fir_id: str) -> StoredDocument | None:
+        """The stored document, if any."""
+        row = await self._db.fetch_one(GET_DOCUMENT, (fir_id,))
+        if row is None:
+            return None
+        revision, content, digest = row
+        return StoredDocument(fir_id, int(revision), bytes(content), digest)
+
+    async def save_document(self, fir_id: str, revision: int, finalized: bool, content: bytes) -> int:
+        """Conditional upsert: never replaces a newer revision."""
+        digest = hashlib.sha256(content).hexdigest()
+        args = (fir_id, revision, 2 if finalized else 1, content.hex(), digest, _db_time(self._clock()))
+
+        async def work(conn: Connection) -> int:
+            await conn.execute(SAVE_DOCUMENT, args)
+            row = await conn.fetch_one(DOCUMENT_REVISION, (fir_id,))
+            return int(row[0]) if row else revision
+
+        return await self._db.run(work, transaction=True)
+
+    async def rollup(self, day: date, station: str) -> int:
+        """Recompute one day of one station from ``firs`` (idempotent)."""
+        start = datetime.combine(day, time.min)
+        end = start + timedelta(days=1)
+        now = _db_time(self._clock())
+
+        async def work(conn: Connection) -> int:
+            await conn.execute(DELETE_COUNTS, (day, station))
+            written = await conn.execute(STATION_COUNTS, (day, now, station, start, end))
+            written += await conn.execute(SECTION_COUNTS, (day, now, station, start, end))
+            return written
+
+        return await self._db.run(work, transaction=True)

@@ -1,0 +1,97 @@
+"""Background jobs an FIR change needs, and what they carry. No I/O.
+
+Every job is idempotent: rendering stores the current FIR's document only if
+it is not older than the stored one, the roll-up recomputes a whole day and
+station, and the notification carries an idempotency key the receiver uses to
+drop repeats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from afirgen_runtime.errors import InvalidArgument
+
+from afirgen_fir.domain.model import Fir, FirStatus
+
+RENDER_DOCUMENT = "fir.render_document"
+NOTIFY_FINALIZED = "fir.notify_finalized"
+ROLLUP_STATS = "fir.rollup_stats"
+JOB_TYPES = frozenset({RENDER_DOCUMENT, NOTIFY_FINALIZED, ROLLUP_STATS})
+# A finalized FIR's document and notification matter to people waiting on
+# them; the roll-up only feeds statistics.
+PRIORITIES = {RENDER_DOCUMENT: 5, NOTIFY_FINALIZED: 7, ROLLUP_STATS: 2}
+FINAL_RENDER_PRIORITY = 6
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """A job to enqueue for an FIR."""
+
+    type: str
+    payload: dict[str, Any]
+    priority: int
+
+
+def jobs_for_change(action: str, fir: Fir, changed_fields: list[str]) -> list[JobRequest]:
+    """The jobs a stored change of ``fir`` needs (``action`` as in the audit trail)."""
+    render = JobRequest(
+        RENDER_DOCUMENT, {"fir_id": fir.id, "revision": fir.revision}, PRIORITIES[RENDER_DOCUMENT]
+    )
+    rollup = JobRequest(ROLLUP_STATS, rollup_payload(fir), PRIORITIES[ROLLUP_STATS])
+    if action == "FINALIZED":
+        final_render = JobRequest(render.type, render.payload, FINAL_RENDER_PRIORITY)
+        notify = JobRequest(NOTIFY_FINALIZED, {"fir_id": fir.id}, PRIORITIES[NOTIFY_FINALIZED])
+        return [final_render, notify, rollup]
+    if action in ("CREATED", "GENERATED"):
+        return [render, rollup]
+    if "legal_sections" in changed_fields:
+        return [render, rollup]
+    return [render]
+
+
+def rollup_payload(fir: Fir) -> dict[str, Any]:
+    """The day (UTC, like the stats endpoint) and station whose counts to recompute."""
+    created = fir.create_time or datetime.now(UTC)
+    return {"day": created.astimezone(UTC).date().isoformat(), "station": fir.station.code}
+
+
+def notification_for(fir: Fir) -> dict[str, Any]:
+    """The webhook body for a finalized FIR: identifiers and status, no personal data."""
+    return {
+        "event": "fir.finalized",
+        "fir_id": fir.id,
+        "fir_number": fir.fir_number,
+        "status": fir.status.value,
+        "station": {
+            "code": fir.station.code,
+            "name": fir.station.name,
+            "district": fir.station.district,
+            "state": fir.station.state,
+        },
+        "finalize_time": fir.finalize_time.astimezone(UTC).isoformat() if fir.finalize_time else None,
+    }
+
+
+def ensure_finalized(fir: Fir) -> None:
+    """A finalization notice is only ever sent for a finalized FIR."""
+    if fir.status is not FirStatus.FINALIZED:
+        raise InvalidArgument.for_field("payload.fir_id", "the FIR is not finalized")
+
+
+def payload_str(payload: dict[str, Any], key: str) -> str:
+    """A required string argument of a job."""
+    value = payload.get(key)
+    if not isinstance(value, str) or not value:
+        raise InvalidArgument.for_field(f"payload.{key}", "is required (a string)")
+    return value
+
+
+def payload_day(payload: dict[str, Any]) -> date:
+    """The ``day`` argument of a roll-up job."""
+    try:
+        return date.fromisoformat(payload_str(payload, "day"))
+    except ValueError:
+        raise InvalidArgument.for_field("payload.day", "must be an ISO date (YYYY-MM-DD)") from None

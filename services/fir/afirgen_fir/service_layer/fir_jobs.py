@@ -1,0 +1,110 @@
+"""The FIR service's job handlers and its document downloads.
+
+Handlers are called by the jobs workers, at least once per job: each one is
+idempotent. Errors say whether to retry: ``Unavailable`` (database or webhook
+down) retries, ``InvalidArgument``/``NotFound``/``FailedPrecondition`` fail the
+job for good.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from afirgen_runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+
+from afirgen_fir.domain import jobs
+from afirgen_fir.domain.model import Fir, FirStatus
+from afirgen_fir.service_layer.fir_service import check_id
+from afirgen_fir.service_layer.job_ports import DocumentStore, Notifier, StoredDocument
+from afirgen_fir.service_layer.ports import FirRepository
+
+Renderer = Callable[[Fir], bytes]
+
+
+@dataclass(frozen=True)
+class Document:
+    """A document ready for download."""
+
+    content: bytes
+    filename: str
+    revision: int
+    finalized: bool
+
+
+class FirJobHandlers:
+    """``fir.render_document``, ``fir.notify_finalized`` and ``fir.rollup_stats``."""
+
+    def __init__(
+        self, firs: FirRepository, store: DocumentStore, render: Renderer, notifier: Notifier | None
+    ) -> None:
+        self._firs = firs
+        self._store = store
+        self._render = render
+        self._notifier = notifier
+
+    async def handle(self, job_type: str, payload: dict[str, Any], idempotency_key: str) -> str:
+        """Run one job; returns a short note kept on the attempt."""
+        if job_type == jobs.RENDER_DOCUMENT:
+            return await self.render(jobs.payload_str(payload, "fir_id"))
+        if job_type == jobs.NOTIFY_FINALIZED:
+            return await self.notify(jobs.payload_str(payload, "fir_id"), idempotency_key)
+        if job_type == jobs.ROLLUP_STATS:
+            day = jobs.payload_day(payload)
+            rows = await self._store.rollup(day, jobs.payload_str(payload, "station"))
+            return f"{rows} count rows for {day.isoformat()}"
+        raise InvalidArgument.for_field(
+            "type", f"the fir service has no job {job_type!r}", reason="UNKNOWN_JOB_TYPE"
+        )
+
+    async def _fir(self, fir_id: str) -> Fir:
+        fir = await self._firs.get(check_id(fir_id, "payload.fir_id"))
+        if fir is None:
+            raise NotFound("no FIR with this id", reason="FIR_NOT_FOUND")
+        return fir
+
+    async def render(self, fir_id: str) -> str:
+        """Render the FIR as it is now, unless a document of this revision exists."""
+        fir = await self._fir(fir_id)
+        current = await self._store.document(fir.id)
+        if current is not None and current.revision >= fir.revision:
+            return f"document of revision {current.revision} is up to date"
+        # PDF layout is CPU work: keep it off the event loop serving requests.
+        content = await asyncio.to_thread(self._render, fir)
+        stored = await self._store.save_document(
+            fir.id, fir.revision, fir.status is FirStatus.FINALIZED, content
+        )
+        return f"rendered revision {fir.revision} ({len(content)} bytes); stored revision {stored}"
+
+    async def notify(self, fir_id: str, idempotency_key: str) -> str:
+        """POST the finalization notice to the configured webhook."""
+        fir = await self._fir(fir_id)
+        jobs.ensure_finalized(fir)
+        if self._notifier is None:
+            return "no webhook configured"
+        return await self._notifier.send(jobs.notification_for(fir), idempotency_key)
+
+
+class FirDocuments:
+    """Downloads of rendered FIR documents."""
+
+    def __init__(self, firs: FirRepository, store: DocumentStore) -> None:
+        self._firs = firs
+        self._store = store
+
+    async def fetch(self, fir_id: str) -> Document:
+        """The document of the FIR's current revision; DOCUMENT_NOT_READY while it renders."""
+        fir = await self._firs.get(check_id(fir_id), frozenset({"fir_number", "status"}))
+        if fir is None:
+            raise NotFound("no FIR with this id", reason="FIR_NOT_FOUND")
+        stored: StoredDocument | None = await self._store.document(fir.id)
+        if stored is None or stored.revision < fir.revision:
+            raise FailedPrecondition(
+                "the FIR document is being rendered; retry in a few seconds",
+                reason="DOCUMENT_NOT_READY",
+                metadata={"fir_revision": str(fir.revision)},
+            )
+        name = "FIR-" + fir.fir_number.replace("/", "-") + ".pdf"
+        return Document(stored.content, name, stored.revision, fir.status is FirStatus.FINALIZED)

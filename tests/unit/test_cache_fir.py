@@ -1,0 +1,190 @@
+"""FIR caching through the real composition root, with a fake repository and an
+in-memory cache: cache-aside reads, invalidation by every write, the codec."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+
+import pytest
+from afirgen_fir.adapters import fir_codec
+from afirgen_fir.adapters.cached_repository import NS_FIR, NS_LIST, NS_STATS
+from afirgen_fir.bootstrap import build
+from afirgen_fir.domain.model import (
+    Complainant,
+    Date,
+    Fir,
+    FirStatus,
+    GenerationInfo,
+    Incident,
+    LegalSectionRef,
+    Person,
+    Station,
+)
+from afirgen_fir.service_layer.fir_service import FirService
+from afirgen_fir.service_layer.ports import Change, FirCounts
+from afirgen_fir.settings import FirSettings
+from afirgen_runtime.cache_client import InMemoryCache
+from afirgen_runtime.errors import Aborted
+
+from tests.unit.fakes import FakeFirRepository
+
+NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+CHANGE = Change("SI Test", "req")
+
+
+class CountingRepository(FakeFirRepository):
+    """Counts reads that reach the "database"."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda: NOW)
+        self.reads = 0
+
+    async def get(self, fir_id: str, fields: frozenset[str] = frozenset()) -> Fir | None:
+        self.reads += 1
+        return await super().get(fir_id, fields)
+
+
+@pytest.fixture
+def repo() -> CountingRepository:
+    return CountingRepository()
+
+
+@pytest.fixture
+def cache() -> InMemoryCache:
+    return InMemoryCache()
+
+
+@pytest.fixture
+def service(repo: CountingRepository, cache: InMemoryCache) -> FirService:
+    settings = FirSettings(page_token_secret="unit-test-secret-0123456789")
+    return build(settings, repository=repo, clock=lambda: NOW, cache=cache).service
+
+
+def new_fir(station: str = "PS-1") -> Fir:
+    return Fir(station=Station(code=station), complainant=Complainant(name="Gita"), summary="theft")
+
+
+def set_summary(text: str):  # type: ignore[no-untyped-def]
+    def apply(current: Fir) -> Fir:
+        return dataclasses.replace(current, summary=text)
+
+    return apply
+
+
+async def test_get_is_cache_aside_and_one_entry_serves_every_read_mask(
+    service: FirService, repo: CountingRepository, cache: InMemoryCache
+) -> None:
+    fir, _ = await service.create(new_fir(), change=CHANGE)
+    first = await service.get(fir.id)
+    masked = await service.get(fir.id, frozenset({"summary"}))
+    again = await service.get(fir.id)
+    assert repo.reads == 1 and cache.loads == 1
+    assert first == again == fir and masked.summary == "theft" and masked.etag == fir.etag
+
+
+async def test_every_write_invalidates_before_it_answers(service: FirService, cache: InMemoryCache) -> None:
+    fir, _ = await service.create(new_fir(), change=CHANGE)
+    await service.get(fir.id)
+    page = await service.list_firs(size=10, token="", filter_text='station = "PS-1"', order_by="")
+    assert page.total_size == 1
+    assert (await service.stats("", 0)).total == 1
+    assert {ns for ns, _ in cache.entries} == {NS_FIR, NS_LIST, NS_STATS}
+
+    updated = await service.update(fir.id, fir.etag, ["summary"], set_summary("edited"), change=CHANGE)
+    assert (await service.get(fir.id)).summary == "edited"
+    page = await service.list_firs(size=10, token="", filter_text='station = "PS-1"', order_by="")
+    assert [f.summary for f in page.firs] == ["edited"]
+
+    await service.create(new_fir(), change=CHANGE)
+    page = await service.list_firs(size=10, token="", filter_text='station = "PS-1"', order_by="")
+    assert page.total_size == 2 and len(page.firs) == 2
+    assert (await service.stats("", 0)).total == 2
+
+    final = await service.finalize(fir.id, updated.etag, change=CHANGE)
+    assert (await service.get(fir.id)).status is FirStatus.FINALIZED
+    stats = await service.stats("", 0)
+    assert dict(stats.by_status) == {"DRAFT": 1, "FINALIZED": 1}
+    assert final.etag == (await service.get(fir.id)).etag
+
+
+async def test_a_failed_write_still_invalidates(service: FirService, cache: InMemoryCache) -> None:
+    fir, _ = await service.create(new_fir(), change=CHANGE)
+    await service.get(fir.id)
+    assert (NS_FIR, fir.id) in cache.entries
+    with pytest.raises(Aborted):
+        await service.update(fir.id, "stale-etag", ["summary"], set_summary("x"), change=CHANGE)
+    assert (NS_FIR, fir.id) not in cache.entries
+
+
+async def test_finalized_firs_are_also_kept_in_process(
+    service: FirService, repo: CountingRepository, cache: InMemoryCache
+) -> None:
+    fir, _ = await service.create(new_fir(), change=CHANGE)
+    await service.finalize(fir.id, fir.etag, change=CHANGE)
+    await service.get(fir.id)  # miss: loads and remembers the immutable FIR
+    cache.entries.clear()
+    reads = repo.reads
+    assert (await service.get(fir.id)).status is FirStatus.FINALIZED
+    assert repo.reads == reads and cache.loads == 1  # neither the cache nor the database
+
+
+async def test_undecodable_entries_fall_back_to_the_database(
+    service: FirService, repo: CountingRepository, cache: InMemoryCache
+) -> None:
+    fir, _ = await service.create(new_fir(), change=CHANGE)
+    cache.entries[(NS_FIR, fir.id)] = b"\x09garbage"
+    assert (await service.get(fir.id)).id == fir.id and repo.reads == 1
+    await service.list_firs(size=10, token="", filter_text="", order_by="")
+    listed = [k for k in cache.entries if k[0] == NS_LIST]
+    assert len(listed) == 2  # the page and the total
+    for key in listed:
+        cache.entries[key] = b"junk"
+    page = await service.list_firs(size=10, token="", filter_text="", order_by="")
+    assert page.total_size == 1 and [f.id for f in page.firs] == [fir.id]
+
+
+def full_fir() -> Fir:
+    return Fir(
+        id="3f1c9a4e-7d0b-4c55-9a43-2b4d2f0e6a11",
+        fir_number="PS-1/2026/00007",
+        status=FirStatus.FINALIZED,
+        station=Station("PS-1", "Central", "New Delhi", "Delhi"),
+        complainant=Complainant(name="Gita", date_of_birth=Date(1990, 4, 12), phone="+91 98100 12345"),
+        incident=Incident(occurred_from=NOW, place="market", distance_km=1.25, reporting_delay_hours=0.5),
+        accused=[Person(name="unknown", description="tall")],
+        summary="theft",
+        narrative="long text",
+        legal_sections=[LegalSectionRef("BNS", "303", "Theft", "phone")],
+        generation=GenerationInfo("model", "v1", {"draft": 12.5}),
+        create_time=NOW,
+        update_time=NOW,
+        finalize_time=NOW,
+        revision=4,
+    )
+
+
+def test_codec_round_trips_firs_pages_counts_and_stats() -> None:
+    fir = full_fir()
+    assert fir_codec.decode_fir(fir_codec.encode_fir(fir)) == fir
+    partial = Fir(id=fir.id, status=FirStatus.DRAFT, revision=2, create_time=NOW, update_time=NOW)
+    assert fir_codec.decode_fir(fir_codec.encode_fir(partial)) == partial
+    page = ([fir, partial], (NOW.isoformat(), 42))
+    assert fir_codec.decode_page(fir_codec.encode_page(*page)) == page
+    assert fir_codec.decode_page(fir_codec.encode_page([], None)) == ([], None)
+    assert fir_codec.decode_count(fir_codec.encode_count(12345)) == 12345
+    stats = FirCounts(3, [("DRAFT", 2), ("FINALIZED", 1)], [("PS-1", 3)], [("BNS 303", 1)], [("2026-11-28", 3)])
+    assert fir_codec.decode_stats(fir_codec.encode_stats(stats)) == stats
+    for bad in (b"", b"\x02" + b"\x00" * 8, b"\x01\x00\x00\x00\x00\x00\x00\x00\x01\xff\xff"):
+        with pytest.raises(fir_codec.CodecError):
+            fir_codec.decode_fir(bad)
+    with pytest.raises(fir_codec.CodecError):
+        fir_codec.decode_page(b"\x01\x00\x00\x00\x05[1,")
+    with pytest.raises(fir_codec.CodecError):
+        fir_codec.decode_count(b"12x")
+
+
+def test_stats_key_depends_on_the_day_only() -> None:
+    morning = datetime(2026, 11, 28, 0, 0, 1, tzinfo=UTC)
+    evening = datetime(2026, 11, 28, 23, 59, tzinfo=UTC)
+    assert fir_codec.day_of(morning) == fir_codec.day_of(evening) != fir_codec.day_of(NOW.replace(day=29))
