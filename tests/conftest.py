@@ -4,6 +4,7 @@ free ports, in a temporary directory, so they never touch `make up`'s stack."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -17,13 +18,23 @@ from afirgen_runtime.settings import MySQLSettings
 
 from scripts.devstack.config import StackConfig
 from scripts.devstack.stack import Stack
+from tests.otlp_receiver import OtlpReceiver
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The whole mesh, up and healthy."""
+def otlp() -> Iterator[OtlpReceiver]:
+    """The trace collector every service and Envoy of the test stack export to."""
+    receiver = OtlpReceiver()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, otlp: OtlpReceiver) -> Iterator[Stack]:
+    """The whole mesh, up and healthy, tracing into ``otlp``."""
     run_dir = Path(tmp_path_factory.mktemp("stack"))
-    running = Stack(StackConfig.for_tests(run_dir))
+    config = dataclasses.replace(StackConfig.for_tests(run_dir), otlp_endpoint=otlp.endpoint)
+    running = Stack(config)
     try:
         running.up()
     except Exception:

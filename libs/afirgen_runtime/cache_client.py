@@ -92,9 +92,7 @@ class Cache(Protocol):
         """Store ``value``; ``False`` if it was not stored."""
         ...
 
-    async def get_or_load(
-        self, namespace: str, key: str, loader: Loader, ttl: float | None = None
-    ) -> bytes | None:
+    async def get_or_load(self, namespace: str, key: str, loader: Loader, ttl: float | None = None) -> bytes | None:
         """The cached value, or the loader's (stored for the next reader)."""
         ...
 
@@ -190,19 +188,19 @@ class CacheClient:
             self.counters.circuit_closed += 1
             logger.info("cache circuit closed: the cache answers again")
 
-    async def _call(self, rpc: Callable[..., Awaitable[T]], request: Any, timeout: float) -> T | None:
+    async def _call(self, rpc: Callable[..., Awaitable[T]], request: Any, seconds: float) -> T | None:
         """One guarded call: the reply, or ``None`` for any failure (never raises, except cancellation)."""
         try:
             breaker = await self._breakers.get_breaker(CIRCUIT)
             async with breaker:
                 with translate_rpc_errors():
-                    return await rpc(request, timeout=timeout)
+                    return await rpc(request, timeout=seconds)
         except OpenedState:
             self.counters.short_circuits += 1
         except InvalidArgument as exc:
             self.counters.errors += 1
             logger.warning("cache refused a request: {}", exc.message)
-        except Exception as exc:  # noqa: BLE001 - a cache failure is a miss, whatever it is
+        except Exception as exc:  # a cache failure is a miss, whatever it is
             self.counters.errors += 1
             logger.debug("cache call failed: {}", type(exc).__name__, reason=getattr(exc, "reason", ""))
         return None
@@ -244,9 +242,7 @@ class CacheClient:
         self.counters.hits += 1
         return bytes(reply.value)
 
-    async def get_or_load(
-        self, namespace: str, key: str, loader: Loader, ttl: float | None = None
-    ) -> bytes | None:
+    async def get_or_load(self, namespace: str, key: str, loader: Loader, ttl: float | None = None) -> bytes | None:
         """The cached value; on a miss the loader's, stored for the next reader.
 
         Concurrent callers for one key in this process share one load; the
@@ -319,9 +315,7 @@ class CacheClient:
             self.counters.stale_sets += 1
         return bool(reply.stored)
 
-    def _refresh_in_background(
-        self, namespace: str, key: str, loader: Loader, ttl: float | None, lease: int
-    ) -> None:
+    def _refresh_in_background(self, namespace: str, key: str, loader: Loader, ttl: float | None, lease: int) -> None:
         """Early refresh (XFetch): this caller already has a value; recompute it off the request path."""
 
         async def refresh() -> None:
@@ -329,7 +323,7 @@ class CacheClient:
                 fill, elapsed = await self._load(loader, ttl)
                 if fill is not None:
                     await self._store(namespace, key, fill, elapsed, lease)
-            except Exception as exc:  # noqa: BLE001 - the entry simply expires later
+            except Exception as exc:  # the entry simply expires later
                 logger.debug("early cache refresh failed: {}", type(exc).__name__)
 
         self.counters.early_refreshes += 1
@@ -395,9 +389,7 @@ class InMemoryCache:
         self.entries[(namespace, key)] = value
         return True
 
-    async def get_or_load(
-        self, namespace: str, key: str, loader: Loader, ttl: float | None = None
-    ) -> bytes | None:
+    async def get_or_load(self, namespace: str, key: str, loader: Loader, ttl: float | None = None) -> bytes | None:
         """Cache-aside without single flight."""
         if (namespace, key) in self.entries:
             return self.entries[(namespace, key)]

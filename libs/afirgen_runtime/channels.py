@@ -8,6 +8,7 @@ from typing import Any
 
 import grpc
 
+from afirgen_runtime import tracing
 from afirgen_runtime.interceptors import client_interceptors
 
 
@@ -23,9 +24,7 @@ class ChannelSettings:
     """Largest message sent or received."""
 
 
-def create_channel(
-    settings: ChannelSettings, extra_options: Sequence[tuple[str, Any]] = ()
-) -> grpc.aio.Channel:
+def create_channel(settings: ChannelSettings, extra_options: Sequence[tuple[str, Any]] = ()) -> grpc.aio.Channel:
     """An insecure (mesh-internal) channel with the shared interceptors
     (``extra_options``: more gRPC channel arguments, e.g. reconnect backoff)."""
     options: list[tuple[str, Any]] = [
@@ -41,5 +40,5 @@ def create_channel(
     return grpc.aio.insecure_channel(
         settings.target,
         options=options,
-        interceptors=client_interceptors(settings.timeout_seconds),
+        interceptors=[*tracing.client_interceptors(), *client_interceptors(settings.timeout_seconds)],
     )

@@ -24,6 +24,7 @@ import pymysql
 from loguru import logger
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
+from afirgen_runtime import metrics, tracing
 from afirgen_runtime.errors import Unavailable
 from afirgen_runtime.settings import MySQLSettings
 
@@ -35,9 +36,7 @@ CONNECTION_ERRORS = frozenset({2003, 2006, 2013, 2055, 1927, 1053})
 RETRYABLE_ERRORS = CONNECTION_ERRORS | {1213, 1205}
 
 QueryObserver = Callable[[str, float], None]
-ISOLATION_LEVELS = {
-    name: name for name in ("READ UNCOMMITTED", "READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE")
-}
+ISOLATION_LEVELS = {name: name for name in ("READ UNCOMMITTED", "READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE")}
 
 
 @dataclass(frozen=True)
@@ -70,6 +69,12 @@ class Connection:
 
     async def _run(self, stmt: Statement, args: Sequence[Any] | None, fetch: str) -> Any:
         started = time.perf_counter()
+        with tracing.span(f"SQL {stmt.name}", **{"db.system": "mysql", "db.statement.name": stmt.name}):
+            result = await self._execute(stmt, args, fetch)
+        self._db.observe(stmt.name, time.perf_counter() - started)
+        return result
+
+    async def _execute(self, stmt: Statement, args: Sequence[Any] | None, fetch: str) -> Any:
         async with self._conn.cursor() as cur:
             await cur.execute(stmt.sql, args)
             if fetch == "all":
@@ -78,7 +83,6 @@ class Connection:
                 result = await cur.fetchone()
             else:
                 result = cur.rowcount if fetch == "rowcount" else cur.lastrowid
-        self._db.observe(stmt.name, time.perf_counter() - started)
         return result
 
     async def fetch_all(self, stmt: Statement, args: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
@@ -120,10 +124,13 @@ class Database:
         self._pool: aiomysql.Pool | None = None
         self._lock = asyncio.Lock()
         self._observers = list(observers)
+        self._waiting = 0
 
     def observe(self, name: str, seconds: float) -> None:
         """Record one statement's duration (slow-query log and metrics)."""
+        metrics.SQL_DURATION.labels(name).observe(seconds)
         if seconds >= self.settings.slow_query_seconds:
+            metrics.SQL_SLOW.labels(name).inc()
             logger.warning("slow statement", statement=name, duration_ms=round(seconds * 1000, 1))
         for observer in self._observers:
             observer(name, seconds)
@@ -131,6 +138,13 @@ class Database:
     def add_observer(self, observer: QueryObserver) -> None:
         """Call ``observer(name, seconds)`` after every statement."""
         self._observers.append(observer)
+
+    def _pool_gauges(self, pool: aiomysql.Pool) -> None:
+        name = self.settings.database
+        metrics.DB_POOL_SIZE.labels(name).set(pool.size)
+        metrics.DB_POOL_IN_USE.labels(name).set(pool.size - pool.freesize)
+        metrics.DB_POOL_MAX.labels(name).set(pool.maxsize)
+        metrics.DB_POOL_WAITING.labels(name).set(self._waiting)
 
     @property
     def pool(self) -> aiomysql.Pool | None:
@@ -161,7 +175,14 @@ class Database:
         self, work: Callable[[Connection], Awaitable[T]], transaction: bool, isolation: str | None = None
     ) -> T:
         pool = self._pool if self._pool is not None and not self._pool.closed else await self._open()
-        conn = await pool.acquire()
+        waited = time.perf_counter()
+        self._waiting += 1
+        try:
+            conn = await pool.acquire()
+        finally:
+            self._waiting -= 1
+        metrics.DB_ACQUIRE.labels(self.settings.database).observe(time.perf_counter() - waited)
+        self._pool_gauges(pool)
         try:
             if transaction:
                 if isolation:
@@ -186,6 +207,7 @@ class Database:
             raise
         finally:
             pool.release(conn)
+            self._pool_gauges(pool)
 
     async def run(
         self,

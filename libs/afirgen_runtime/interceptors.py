@@ -21,6 +21,7 @@ from loguru import logger
 from afirgen_runtime import errors
 from afirgen_runtime.context import REQUEST_ID_HEADER, new_request_id, request_id_var
 from afirgen_runtime.grpc_errors import STATUS_DETAILS_KEY, grpc_code, internal_status, to_status
+from afirgen_runtime.metrics import RPC_CLIENT_DURATION, RPC_CLIENT_REQUESTS
 
 # Absolute deadline (time.monotonic()) of the call being served, if any.
 deadline_var: contextvars.ContextVar[float | None] = contextvars.ContextVar("deadline", default=None)
@@ -108,9 +109,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             status = internal_status(f"internal error; quote request id {request_id}")
             code = grpc.StatusCode.INTERNAL
         await self._send_headers(context)
-        await context.abort(
-            code, status.message, trailing_metadata=((STATUS_DETAILS_KEY, status.SerializeToString()),)
-        )
+        await context.abort(code, status.message, trailing_metadata=((STATUS_DETAILS_KEY, status.SerializeToString()),))
         return str(code.name)  # not reached: abort raises
 
     def _finish(self, method: str, code: str, started: float) -> None:
@@ -186,18 +185,36 @@ class _ClientBase:
         )
 
 
+def _observe_client(details: grpc.aio.ClientCallDetails, call: Any, started: float) -> None:
+    method = details.method.decode() if isinstance(details.method, bytes) else str(details.method)
+    service, _, name = method.strip("/").partition("/")
+
+    def done(finished: Any) -> None:
+        code = finished.code().name if finished.code() is not None else "UNKNOWN"
+        RPC_CLIENT_REQUESTS.labels(service, name, code).inc()
+        RPC_CLIENT_DURATION.labels(service, name).observe(time.perf_counter() - started)
+
+    call.add_done_callback(done)
+
+
 class UnaryUnaryClientContextInterceptor(_ClientBase, grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
-    """Request id and deadline for unary calls."""
+    """Request id, deadline and client metrics for unary calls."""
 
     async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
-        return await continuation(self._details(details), request)
+        started = time.perf_counter()
+        call = await continuation(self._details(details), request)
+        _observe_client(details, call, started)
+        return call
 
 
 class UnaryStreamClientContextInterceptor(_ClientBase, grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
-    """Request id and deadline for server-streaming calls."""
+    """Request id, deadline and client metrics for server-streaming calls."""
 
     async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
-        return await continuation(self._details(details), request)
+        started = time.perf_counter()
+        call = await continuation(self._details(details), request)
+        _observe_client(details, call, started)
+        return call
 
 
 def client_interceptors(default_timeout: float) -> list[Any]:

@@ -25,9 +25,7 @@ from afirgen_runtime.settings import MySQLSettings, load
 MIGRATIONS_ROOT = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def apply(
-    settings: MySQLSettings, schema: str, *, down: bool = False, root: Path = MIGRATIONS_ROOT
-) -> list[str]:
+def apply(settings: MySQLSettings, schema: str, *, down: bool = False, root: Path = MIGRATIONS_ROOT) -> list[str]:
     """Apply pending migrations (or roll back the latest); returns their ids."""
     backend = get_backend(dataclasses.replace(settings, database=schema).url())
     migrations = read_migrations(str(root / schema))

@@ -56,9 +56,7 @@ class PageTokens:
             raise _invalid("not a page token issued by this service")
         data = json.loads(body)
         if data.get("q") != query:
-            raise _invalid(
-                "the page token was issued for a different filter or order; start from the first page"
-            )
+            raise _invalid("the page token was issued for a different filter or order; start from the first page")
         keyset = data.get("k")
         if not isinstance(keyset, list):
             raise _invalid("malformed page token")

@@ -84,9 +84,7 @@ def _set(message: Message, field: FieldDescriptor, value: Any) -> None:
         else:
             to_message(value, getattr(message, name))
     elif field.enum_type is not None:
-        setattr(
-            message, name, field.enum_type.values_by_name[_enum_prefix(field.enum_type) + value.value].number
-        )
+        setattr(message, name, field.enum_type.values_by_name[_enum_prefix(field.enum_type) + value.value].number)
     else:
         setattr(message, name, value)
 

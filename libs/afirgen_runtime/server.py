@@ -24,8 +24,10 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 from loguru import logger
 
+from afirgen_runtime import logging as runtime_logging
+from afirgen_runtime import metrics, tracing
 from afirgen_runtime.interceptors import CallObserver, ServerInterceptor
-from afirgen_runtime.settings import ServerSettings
+from afirgen_runtime.settings import LogSettings, ServerSettings
 
 READINESS_INTERVAL_SECONDS = 2.0
 
@@ -68,8 +70,11 @@ class RunningServer:
         self.app = app
         self.settings = settings
         self.health = HealthServicer()
+        self.sampler = metrics.ResourceSampler(settings.metrics)
+        observers = (*app.observers, metrics.observe_server_call(app.name))
         self.server = grpc.aio.server(
-            interceptors=[ServerInterceptor(app.name, app.observers)],
+            # Tracing first: its span is active while the shared interceptor logs.
+            interceptors=[*tracing.server_interceptors(), ServerInterceptor(app.name, observers)],
             options=[
                 ("grpc.max_send_message_length", settings.max_message_bytes),
                 ("grpc.max_receive_message_length", settings.max_message_bytes),
@@ -82,6 +87,7 @@ class RunningServer:
             maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
         )
         self.port = 0
+        self.metrics_port = 0
         self._draining = False
         self._ready_task: asyncio.Task[None] | None = None
 
@@ -95,9 +101,11 @@ class RunningServer:
         self.port = self.server.add_insecure_port(f"{self.settings.host}:{self.settings.port}")
         await self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
         await self.server.start()
+        self.metrics_port = metrics.serve(self.settings.metrics)
+        self.sampler.start()
         await self.app.on_start()
         self._ready_task = asyncio.create_task(self._watch_readiness())
-        logger.info("serving", port=self.port, services=list(self.app.service_names))
+        logger.info("serving", port=self.port, metrics_port=self.metrics_port, services=list(self.app.service_names))
 
     async def _set_all(self, status: int) -> None:
         for name in ("", *self.app.service_names):
@@ -114,9 +122,7 @@ class RunningServer:
             if ready != serving and not self._draining:
                 serving = ready
                 await self._set_all(
-                    health_pb2.HealthCheckResponse.SERVING
-                    if ready
-                    else health_pb2.HealthCheckResponse.NOT_SERVING
+                    health_pb2.HealthCheckResponse.SERVING if ready else health_pb2.HealthCheckResponse.NOT_SERVING
                 )
                 logger.info("health changed", serving=ready)
             await asyncio.sleep(READINESS_INTERVAL_SECONDS if ready else 0.2)
@@ -133,6 +139,8 @@ class RunningServer:
         await self.app.on_drain()
         await self.server.stop(self.settings.shutdown_grace_seconds)
         await self.app.on_stop()
+        self.sampler.stop()
+        tracing.shutdown()
         logger.info("stopped")
 
 
@@ -146,6 +154,12 @@ async def run(app: ServiceApp, settings: ServerSettings) -> None:
     await running.start()
     await stop.wait()
     await running.stop()
+
+
+def prepare(service: str, log: LogSettings, server: ServerSettings) -> None:
+    """Configure logging and tracing before the composition root creates channels."""
+    runtime_logging.configure(service, log)
+    tracing.configure(service, server.tracing)
 
 
 def main(build: Callable[[], tuple[ServiceApp, ServerSettings]]) -> None:

@@ -125,6 +125,34 @@ def describe(cls: type[Any], prefix: str = PREFIX) -> list[tuple[str, str]]:
 
 
 @dataclasses.dataclass(frozen=True)
+class MetricsSettings:
+    """The ``/metrics`` endpoint and resource sampling."""
+
+    port: int = 0
+    """Port of the Prometheus endpoint on 127.0.0.1 (0: no endpoint)."""
+    host: str = "127.0.0.1"
+    """Interface of the endpoint."""
+    sample_interval_seconds: float = 5.0
+    """How often process resources are sampled."""
+    cpu_alert_ratio: float = 0.9
+    """Alert when the process uses more CPU than this (1.0 = one core) over an interval."""
+    memory_alert_bytes: int = 1536 * 1024 * 1024
+    """Alert when resident memory exceeds this."""
+    fds_alert: int = 8000
+    """Alert when open file descriptors exceed this."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TracingSettings:
+    """Where spans go."""
+
+    otlp_endpoint: str = ""
+    """OTLP/gRPC collector, e.g. ``127.0.0.1:4317``; empty turns tracing off."""
+    sample_ratio: float = 1.0
+    """Fraction of new traces recorded (child spans follow their parent's decision)."""
+
+
+@dataclasses.dataclass(frozen=True)
 class ServerSettings:
     """How a service's gRPC server listens and shuts down."""
 
@@ -144,6 +172,10 @@ class ServerSettings:
     """Drop a client that does not answer a ping within this time."""
     reflection: bool = True
     """Serve gRPC server reflection."""
+    metrics: MetricsSettings = dataclasses.field(default_factory=MetricsSettings)
+    """Prometheus endpoint and resource alerts (``AFIRGEN_SERVER_METRICS_*``)."""
+    tracing: TracingSettings = dataclasses.field(default_factory=TracingSettings)
+    """OpenTelemetry export (``AFIRGEN_SERVER_TRACING_*``)."""
 
 
 @dataclasses.dataclass(frozen=True)

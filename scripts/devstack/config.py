@@ -33,6 +33,13 @@ class StackConfig:
     mysql_port: int = 3307
     redis_port: int = 6380
     supervisor_port: int = 9001
+    fir_metrics_port: int = 9102
+    inference_metrics_port: int = 9103
+    cache_metrics_port: int = 9104
+    jobs_metrics_port: int = 9105
+    jobs_worker_metrics_port: int = 9106
+    otlp_endpoint: str = ""
+    """OTLP/gRPC collector every service and Envoy export spans to (empty: tracing off)."""
     page_token_secret: str = "local-dev-page-token-secret-change-me"
     log_level: str = "INFO"
     mysql_password: str = "afirgen-local"

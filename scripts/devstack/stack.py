@@ -78,9 +78,7 @@ class Stack:
         tail = ""
         if log and log.exists():
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
-        raise StackError(
-            f"{what} not ready after {timeout:.0f}s" + (f"; last log lines:\n{tail}" if tail else "")
-        )
+        raise StackError(f"{what} not ready after {timeout:.0f}s" + (f"; last log lines:\n{tail}" if tail else ""))
 
     def grpc_serving(self, port: int) -> bool:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:

@@ -28,9 +28,13 @@ class Program:
 def _service_env(cfg: StackConfig, name: str, port: int, database: str | None) -> dict[str, str]:
     env = {
         "AFIRGEN_SERVER_PORT": str(port),
+        "AFIRGEN_SERVER_METRICS_PORT": str(getattr(cfg, f"{name.replace('-', '_')}_metrics_port", 0)),
         "AFIRGEN_LOG_LEVEL": cfg.log_level,
         "PYTHONUNBUFFERED": "1",
     }
+    if cfg.otlp_endpoint:
+        env["AFIRGEN_SERVER_TRACING_OTLP_ENDPOINT"] = cfg.otlp_endpoint
+        env["OTEL_BSP_SCHEDULE_DELAY"] = "1000"  # export batches every second, not every five
     if database:
         env |= {
             "AFIRGEN_MYSQL_HOST": "127.0.0.1",
@@ -67,8 +71,7 @@ def programs(cfg: StackConfig) -> list[Program]:
     fir = Program(
         name="fir",
         command=f"{py} -m afirgen_fir",
-        env=_service_env(cfg, "fir", cfg.fir_port, "fir")
-        | {"AFIRGEN_PAGE_TOKEN_SECRET": cfg.page_token_secret},
+        env=_service_env(cfg, "fir", cfg.fir_port, "fir") | {"AFIRGEN_PAGE_TOKEN_SECRET": cfg.page_token_secret},
     )
     fir.env.update(_fir_jobs_env(cfg))
     fir.env["AFIRGEN_CACHE_TARGET"] = f"127.0.0.1:{cfg.cache_port}"
@@ -229,6 +232,41 @@ def _cluster(name: str, port: int) -> str:
 """
 
 
+# Envoy joins the trace: it starts (or continues) the W3C trace of every request
+# and reports its span to the same collector as the services.
+_TRACING = """                tracing:
+                  random_sampling: {value: 100}
+                  spawn_upstream_span: true
+                  provider:
+                    name: envoy.tracers.opentelemetry
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig
+                      service_name: afirgen-edge
+                      grpc_service:
+                        envoy_grpc: {cluster_name: otlp_collector}
+                        timeout: 1s
+"""
+
+
+def _otlp_cluster(host: str, port: int) -> str:
+    return f"""    - name: otlp_collector
+      type: STATIC
+      connect_timeout: 1s
+      typed_extension_protocol_options:
+        envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+          "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+          explicit_http_config:
+            http2_protocol_options: {{}}
+      load_assignment:
+        cluster_name: otlp_collector
+        endpoints:
+          - lb_endpoints:
+              - endpoint:
+                  address:
+                    socket_address: {{address: {host}, port_value: {port}}}
+"""
+
+
 def render_envoy(cfg: StackConfig) -> str:
     """envoy.yaml for the stack, from edge/envoy.yaml.tmpl."""
     template = string.Template((REPO / "edge" / "envoy.yaml.tmpl").read_text())
@@ -241,7 +279,13 @@ def render_envoy(cfg: StackConfig) -> str:
             ("cache", cfg.cache_port),
         )
     )
+    tracing = ""
+    if cfg.otlp_endpoint:
+        host, _, port = cfg.otlp_endpoint.rpartition(":")
+        clusters += _otlp_cluster(host or "127.0.0.1", int(port))
+        tracing = _TRACING
     return template.substitute(
+        TRACING=tracing.rstrip("\n"),
         ENVOY_PORT=cfg.envoy_port,
         ENVOY_ADMIN_PORT=cfg.envoy_admin_port,
         DESCRIPTOR=REPO / "edge" / "generated" / "afirgen.pb",

@@ -2,7 +2,7 @@
 # Debian packages the mesh runs on. Idempotent: installs only what is missing.
 set -euo pipefail
 
-packages=(mariadb-server mariadb-client redis-server)
+packages=(mariadb-server mariadb-client redis-server wrk hey)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

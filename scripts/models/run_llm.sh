@@ -33,7 +33,7 @@ args=(--model "$model" --host "$host" --port "$port"
       --ctx-size "${AFIRGEN_LLM_CTX:-4096}"
       --threads "${AFIRGEN_LLM_THREADS:-2}"
       --parallel "${AFIRGEN_LLM_PARALLEL:-1}"
-      --no-webui)
+      --no-ui)
 if [[ -n "${AFIRGEN_LLM_CHAT_TEMPLATE:-}" ]]; then
   args+=(--chat-template "$AFIRGEN_LLM_CHAT_TEMPLATE")
 fi

@@ -31,7 +31,7 @@ class FakeStub:
         if self.failing is not None:
             raise self.failing
 
-    async def GetEntry(self, request: Any, timeout: float | None = None) -> Any:
+    async def GetEntry(self, request: Any, **_: Any) -> Any:
         self._enter("GetEntry")
         await asyncio.sleep(0)
         self.lease += 1
@@ -40,7 +40,7 @@ class FakeStub:
             found=value is not None, value=value or b"", should_refresh=value is None, lease=self.lease
         )
 
-    async def SetEntry(self, request: Any, timeout: float | None = None) -> Any:
+    async def SetEntry(self, request: Any, **_: Any) -> Any:
         self._enter("SetEntry")
         if self.refuse_sets:
             return cache_pb2.SetEntryResponse(stored=False)
@@ -48,13 +48,13 @@ class FakeStub:
         self.ttls[(request.namespace, request.key)] = request.ttl.ToTimedelta().total_seconds()
         return cache_pb2.SetEntryResponse(stored=True)
 
-    async def DeleteEntries(self, request: Any, timeout: float | None = None) -> Any:
+    async def DeleteEntries(self, request: Any, **_: Any) -> Any:
         self._enter("DeleteEntries")
         for key in request.keys:
             self.entries.pop((request.namespace, key), None)
         return cache_pb2.DeleteEntriesResponse(deleted=len(request.keys))
 
-    async def InvalidateNamespace(self, request: Any, timeout: float | None = None) -> Any:
+    async def InvalidateNamespace(self, request: Any, **_: Any) -> Any:
         self._enter("InvalidateNamespace")
         for entry in [e for e in self.entries if e[0] == request.namespace]:
             del self.entries[entry]

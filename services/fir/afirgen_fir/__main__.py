@@ -1,6 +1,6 @@
 """``python -m afirgen_fir``: run the FIR service until SIGTERM."""
 
-from afirgen_runtime import logging, server, settings
+from afirgen_runtime import server, settings
 
 from afirgen_fir.bootstrap import build
 from afirgen_fir.settings import FirSettings
@@ -8,7 +8,7 @@ from afirgen_fir.settings import FirSettings
 
 def _build() -> tuple[server.ServiceApp, settings.ServerSettings]:
     config = settings.load(FirSettings)
-    logging.configure("fir", config.log)
+    server.prepare("fir", config.log, config.server)
     return build(config).app, config.server
 
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 from afirgen_runtime.cache_client import CacheClientSettings
 from afirgen_runtime.channels import ChannelSettings
-from afirgen_runtime.channels import ChannelSettings
 from afirgen_runtime.settings import LogSettings, MySQLSettings, ServerSettings
 
 

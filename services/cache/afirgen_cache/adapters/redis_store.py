@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -25,7 +24,7 @@ def _redis_errors() -> Iterator[None]:
     except ResponseError as exc:  # e.g. OOM without an eviction policy; never personal data
         logger.warning("redis refused a command: {}", str(exc)[:200])
         raise Unavailable("the cache store refused the command") from exc
-    except (RedisError, OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, RedisError, OSError) as exc:
         raise Unavailable(f"the cache store is unreachable ({type(exc).__name__})") from exc
 
 

@@ -243,4 +243,3 @@ class CacheService:
                 **facts,
             )
         return ok
-

@@ -166,9 +166,7 @@ class CachedFirRepository:
     async def stats(self, flt: FirFilter, days: int, now: datetime) -> FirCounts:
         """Statistics, from the cache (short TTL) when possible."""
         key = _digest(flt, days, day_of(now))
-        return await self._cached(
-            NS_STATS, key, lambda: self._inner.stats(flt, days, now), encode_stats, decode_stats
-        )
+        return await self._cached(NS_STATS, key, lambda: self._inner.stats(flt, days, now), encode_stats, decode_stats)
 
     async def events(self, fir_id: str, after_pk: int, limit: int) -> list[FirEvent]:
         """The audit trail, never cached."""

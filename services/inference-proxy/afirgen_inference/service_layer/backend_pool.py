@@ -1,0 +1,210 @@
+"""Every call to one kind of model server goes through its :class:`BackendPool`.
+
+Per call: a slot from the :class:`Dispatcher` (limit, queue, balancing), the
+replica's circuit breaker, a timeout capped by the caller's deadline, retries
+of transient failures (each retry takes a new slot, so it may land on another
+replica), latency bookkeeping, and, in :func:`to_mesh_error`, the one place
+where model-server failures become the mesh's errors.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Generic, NoReturn, TypeVar
+
+from afirgen_runtime.errors import AfirgenError, DeadlineExceeded, InvalidArgument, Unavailable
+
+from afirgen_inference.domain.errors import BackendError, BackendRejected, BackendTimeout, CircuitOpen
+from afirgen_inference.domain.model import BackendKind, BackendStatus
+from afirgen_inference.service_layer.deadline import Deadline
+from afirgen_inference.service_layer.dispatcher import Dispatcher, Replica
+from afirgen_inference.service_layer.ports import Clock, ModelServer
+from afirgen_inference.service_layer.retry import RetryPolicy, retrying
+
+C = TypeVar("C", bound=ModelServer)
+T = TypeVar("T")
+
+
+def to_mesh_error(exc: BackendError, backend: str) -> AfirgenError:
+    """The error the caller gets for a model-server failure that retries did not cure."""
+    metadata = {"backend": backend}
+    if isinstance(exc, BackendRejected):
+        return InvalidArgument(f"model server {backend} refused the input: {exc.message}", metadata=metadata)
+    if isinstance(exc, BackendTimeout):
+        return DeadlineExceeded(f"model server {backend} did not answer in time", metadata=metadata)
+    if isinstance(exc, CircuitOpen):
+        metadata["retry_after_seconds"] = f"{exc.retry_after:.1f}"
+    if exc.status is not None:
+        metadata["http_status"] = str(exc.status)
+    return Unavailable(
+        f"model server {backend} is unavailable: {exc.message}", reason="MODEL_UNAVAILABLE", metadata=metadata
+    )
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """A successful call and what it cost."""
+
+    value: T
+    replica: str
+    model_seconds: float
+    queue_seconds: float
+    attempts: int
+
+
+class StreamLease(Generic[T]):
+    """An open stream holding a slot and the breaker until :meth:`close`."""
+
+    def __init__(self, value: T, replica: str, queue_seconds: float, attempts: int, stack: AsyncExitStack) -> None:
+        self.value = value
+        self.replica = replica
+        self.queue_seconds = queue_seconds
+        self.attempts = attempts
+        self._stack = stack
+
+    async def close(self, error: BaseException | None = None) -> None:
+        """Free the slot; ``error`` (how the stream ended) feeds the breaker."""
+        if error is None:
+            await self._stack.__aexit__(None, None, None)
+        else:
+            await self._stack.__aexit__(type(error), error, error.__traceback__)
+
+
+class BackendPool(Generic[C]):
+    """The replicas of one backend kind and the policies around calling them."""
+
+    def __init__(
+        self,
+        kind: BackendKind,
+        model: str,
+        replicas: list[Replica[C]],
+        *,
+        max_queue: int,
+        timeout_seconds: float,
+        retry: RetryPolicy,
+        probe_timeout_seconds: float = 1.0,
+        clock: Clock = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.kind = kind
+        self.model = model
+        self.replicas = replicas
+        self.dispatcher: Dispatcher[C] = Dispatcher(kind.value, replicas, max_queue)
+        self.timeout_seconds = timeout_seconds
+        self.retry = retry
+        self.probe_timeout_seconds = probe_timeout_seconds
+        self._clock = clock
+        self._now = now
+
+    async def _acquire(self, deadline: Deadline) -> tuple[Replica[C], float]:
+        started = self._clock()
+        replica = await self.dispatcher.acquire(deadline)
+        return replica, self._clock() - started
+
+    def _timeout(self, deadline: Deadline) -> tuple[float, bool]:
+        """The timeout of one call and whether the caller's deadline set it."""
+        return deadline.cap(self.timeout_seconds), deadline.caps(self.timeout_seconds)
+
+    def _reraise(self, replica: Replica[C], exc: BaseException, by_caller: bool) -> NoReturn:
+        if isinstance(exc, BackendTimeout) and by_caller:
+            # The caller's short deadline, not the server's health: not counted.
+            raise DeadlineExceeded(
+                f"the caller's deadline passed while {self.kind.value} was working",
+                metadata={"backend": self.kind.value},
+            ) from exc
+        if isinstance(exc, BackendError):
+            replica.last_error = exc.message
+        raise exc
+
+    async def call(self, op: Callable[[C, float], Awaitable[T]], deadline: Deadline) -> Outcome[T]:
+        """Run ``op(client, timeout)`` on a replica, with every policy applied."""
+        attempts, queued = 0, 0.0
+        try:
+            async for attempt in retrying(self.retry, deadline):
+                with attempt:
+                    attempts += 1
+                    replica, waited = await self._acquire(deadline)
+                    queued += waited
+                    try:
+                        timeout, by_caller = self._timeout(deadline)
+                        started = self._clock()
+                        async with replica.breaker.guard():
+                            try:
+                                value = await op(replica.client, timeout)
+                            except BaseException as exc:
+                                self._reraise(replica, exc, by_caller)
+                        elapsed = self._clock() - started
+                    finally:
+                        self.dispatcher.release(replica)
+                    replica.latencies.add(elapsed)
+        except BackendError as exc:
+            raise to_mesh_error(exc, self.kind.value) from exc
+        return Outcome(value, replica.name, elapsed, queued, attempts)
+
+    async def open_stream(self, op: Callable[[C, float], Awaitable[T]], deadline: Deadline) -> StreamLease[T]:
+        """Open a stream with ``op(client, timeout)``; failures before it opens are retried."""
+        attempts, queued = 0, 0.0
+        try:
+            async for attempt in retrying(self.retry, deadline):
+                with attempt:
+                    attempts += 1
+                    replica, waited = await self._acquire(deadline)
+                    queued += waited
+                    stack = AsyncExitStack()
+                    stack.callback(self.dispatcher.release, replica)
+                    try:
+                        timeout, by_caller = self._timeout(deadline)
+                        await stack.enter_async_context(replica.breaker.guard())
+                        try:
+                            value = await op(replica.client, timeout)
+                        except BaseException as exc:
+                            self._reraise(replica, exc, by_caller)
+                    except BaseException as exc:
+                        await stack.__aexit__(type(exc), exc, exc.__traceback__)
+                        raise
+        except BackendError as exc:
+            raise to_mesh_error(exc, self.kind.value) from exc
+        return StreamLease(value, replica.name, queued, attempts, stack)
+
+    async def probe(self, replica: Replica[C]) -> None:
+        """Health-probe one replica; the result feeds ListModels, balancing and the breaker."""
+        error: str | None = None
+        try:
+            await replica.client.probe(self.probe_timeout_seconds)
+        except BackendError as exc:
+            error = exc.message
+        except Exception as exc:  # noqa: BLE001 - a probe never fails the prober
+            error = f"probe failed: {type(exc).__name__}"
+        replica.available = error is None
+        replica.last_probe_at = self._now()
+        if error is not None:
+            replica.last_error = error
+        await replica.breaker.record_probe(error)
+        self.dispatcher.wake()  # a circuit may have closed: serve waiters
+
+    def status(self) -> list[BackendStatus]:
+        """Every replica as ListModels shows it (``queued`` is the backend's queue)."""
+        queued = self.dispatcher.queued
+        return [
+            BackendStatus(
+                name=r.name,
+                kind=self.kind,
+                model=self.model,
+                url=r.url,
+                available=bool(r.available),
+                circuit=r.breaker.state,
+                in_flight=r.in_flight,
+                queued=queued,
+                max_in_flight=r.max_in_flight,
+                max_queue=self.dispatcher.max_queue,
+                latency_p50=r.latencies.percentile(50),
+                latency_p99=r.latencies.percentile(99),
+                last_error=r.last_error,
+                last_probe_at=r.last_probe_at,
+            )
+            for r in self.replicas
+        ]

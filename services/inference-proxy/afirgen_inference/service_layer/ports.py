@@ -1,0 +1,110 @@
+"""Ports of the inference proxy: what the service layer needs from outside.
+
+One client object talks to one replica of a model server. Clients raise only
+:class:`afirgen_inference.domain.errors.BackendError` subclasses for server
+and transport failures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Protocol
+
+from afirgen_inference.domain.model import (
+    Completion,
+    GenerateCall,
+    Generation,
+    PageText,
+    RecognizeCall,
+    Recognition,
+    TextDelta,
+    TranscribeCall,
+    Transcript,
+    Transcription,
+)
+
+Clock = Callable[[], float]
+"""Monotonic seconds (``time.monotonic``; tests pass a fake)."""
+
+
+class ModelServer(Protocol):
+    """Any replica: it can be health-probed."""
+
+    url: str
+
+    async def probe(self, timeout: float) -> None:
+        """Return when the server is ready to serve; raise ``BackendError`` otherwise."""
+        ...
+
+
+class CompletionStream(Protocol):
+    """A streamed completion whose request was accepted by the server."""
+
+    def events(self) -> AsyncIterator[TextDelta | Completion]:
+        """Text deltas as they come, then the whole :class:`Completion` (text may be empty)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release the connection."""
+        ...
+
+
+class ChatServer(ModelServer, Protocol):
+    """One OpenAI-compatible chat server (llama-server)."""
+
+    async def complete(self, call: GenerateCall, timeout: float) -> Completion:
+        """One completion."""
+        ...
+
+    async def open_stream(self, call: GenerateCall, timeout: float) -> CompletionStream:
+        """Send a streaming completion request; errors before the first piece are raised here."""
+        ...
+
+
+class SpeechServer(ModelServer, Protocol):
+    """One OpenAI-compatible transcription server."""
+
+    async def transcribe(self, call: TranscribeCall, timeout: float) -> Transcript:
+        """Speech to text."""
+        ...
+
+
+class OcrServer(ModelServer, Protocol):
+    """One OCR server."""
+
+    async def recognize(self, call: RecognizeCall, timeout: float) -> PageText:
+        """Text in an image."""
+        ...
+
+
+Result = Generation | Transcription | Recognition
+"""What a deterministic call answers (and what a result cache stores)."""
+
+
+class ResultCache(Protocol):
+    """Persistent cache of deterministic results (the cache service, when it exists).
+
+    The seam for the result-caching issue: keys are the request identities of
+    :mod:`afirgen_inference.domain.model` (``gen:…``, ``asr:…``, ``ocr:…``).
+    The adapter owns the encoding. Implementations must never raise: a failure
+    is a miss.
+    """
+
+    async def get(self, key: str) -> Result | None:
+        """The stored result, or ``None``."""
+        ...
+
+    async def put(self, key: str, result: Result) -> None:
+        """Store ``result`` (best effort)."""
+        ...
+
+
+class NoResultCache:
+    """The default :class:`ResultCache`: remembers nothing."""
+
+    async def get(self, key: str) -> Result | None:
+        """Always a miss."""
+        return None
+
+    async def put(self, key: str, result: Result) -> None:
+        """Drops the result."""

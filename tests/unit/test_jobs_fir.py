@@ -1,0 +1,241 @@
+"""The FIR service's jobs: what a change enqueues, handlers, the outbox relay,
+the webhook signature and the PDF, with hand-written fakes (no I/O)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import io
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+import httpx
+import pypdf
+import pytest
+from afirgen_fir.adapters.pdf_renderer import Fonts, render_fir_pdf
+from afirgen_fir.adapters.webhook import WebhookNotifier
+from afirgen_fir.domain import jobs
+from afirgen_fir.domain.model import Complainant, Fir, FirStatus, LegalSectionRef, Station
+from afirgen_fir.service_layer.fir_jobs import FirDocuments, FirJobHandlers
+from afirgen_fir.service_layer.job_ports import OutboxEntry, StoredDocument
+from afirgen_fir.service_layer.outbox_relay import OutboxRelay, RelayConfig
+from afirgen_fir.service_layer.ports import Change
+from afirgen_runtime.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+
+from tests.unit.fakes import FakeFirRepository
+
+NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
+
+
+def _fir(**kwargs: Any) -> Fir:
+    fir = Fir(
+        id="0b5c7a52-9f0e-4c53-9d35-8b1b1f2f7f1e",
+        fir_number="DL-CP-01/2026/00007",
+        station=Station("DL-CP-01", "Connaught Place", "New Delhi", "Delhi"),
+        complainant=Complainant(name="Asha Verma", phone="+919810012345"),
+        legal_sections=[LegalSectionRef("BNS", "304", "Snatching", "")],
+        summary="Phone snatched",
+        revision=2,
+        create_time=NOW,
+    )
+    for key, value in kwargs.items():
+        setattr(fir, key, value)
+    return fir
+
+
+def test_a_new_fir_is_rendered_and_counted() -> None:
+    created = jobs.jobs_for_change("CREATED", _fir(revision=1), [])
+    assert [(j.type, j.priority) for j in created] == [("fir.render_document", 5), ("fir.rollup_stats", 2)]
+    assert created[1].payload == {"day": "2026-11-28", "station": "DL-CP-01"}
+
+
+def test_finalization_renders_notifies_and_counts() -> None:
+    final = jobs.jobs_for_change("FINALIZED", _fir(status=FirStatus.FINALIZED), ["status"])
+    assert [j.type for j in final] == ["fir.render_document", "fir.notify_finalized", "fir.rollup_stats"]
+    assert final[0].payload == {"fir_id": _fir().id, "revision": 2}
+
+
+def test_edits_rerender_and_recount_only_when_sections_change() -> None:
+    assert [j.type for j in jobs.jobs_for_change("UPDATED", _fir(), ["summary"])] == ["fir.render_document"]
+    assert len(jobs.jobs_for_change("UPDATED", _fir(), ["legal_sections"])) == 2
+
+
+def test_the_notification_carries_no_personal_data() -> None:
+    body = jobs.notification_for(_fir(status=FirStatus.FINALIZED, finalize_time=NOW))
+    text = json.dumps(body)
+    assert body["fir_number"] == "DL-CP-01/2026/00007" and body["status"] == "FINALIZED"
+    assert "Asha" not in text and "9810012345" not in text
+
+
+async def test_webhook_is_signed_over_timestamp_and_body() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+        note = await WebhookNotifier("http://hook/x", "s3cret", client).send({"event": "e", "n": 1}, "key-1")
+    request = seen[0]
+    ts = request.headers["x-afirgen-timestamp"]
+    expected = hmac.new(b"s3cret", ts.encode() + b"." + request.content, hashlib.sha256).hexdigest()
+    assert request.headers["x-afirgen-signature"] == f"sha256={expected}"
+    assert request.headers["idempotency-key"] == "key-1" and note == "webhook answered 204"
+
+
+@pytest.mark.parametrize(("status", "error"), [(500, Unavailable), (429, Unavailable), (400, FailedPrecondition)])
+async def test_webhook_answers_decide_retry_or_failure(status: int, error: type[Exception]) -> None:
+    transport = httpx.MockTransport(lambda _: httpx.Response(status))
+    async with httpx.AsyncClient(transport=transport) as client:
+        with pytest.raises(error):
+            await WebhookNotifier("http://hook/x", "s", client).send({}, "k")
+
+
+async def test_unreachable_webhook_retries() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as client:
+        with pytest.raises(Unavailable):
+            await WebhookNotifier("http://hook/x", "s", client).send({}, "k")
+
+
+class FakeDocuments:
+    def __init__(self) -> None:
+        self.docs: dict[str, StoredDocument] = {}
+        self.rollups: list[tuple[date, str]] = []
+
+    async def document(self, fir_id: str) -> StoredDocument | None:
+        return self.docs.get(fir_id)
+
+    async def save_document(self, fir_id: str, revision: int, finalized: bool, content: bytes) -> int:
+        current = self.docs.get(fir_id)
+        if current is None or revision >= current.revision:
+            self.docs[fir_id] = StoredDocument(fir_id, revision, content, "")
+        return self.docs[fir_id].revision
+
+    async def rollup(self, day: date, station: str) -> int:
+        self.rollups.append((day, station))
+        return 2
+
+
+class FakeNotifier:
+    def __init__(self) -> None:
+        self.sent: list[tuple[dict[str, Any], str]] = []
+
+    async def send(self, body: dict[str, Any], idempotency_key: str) -> str:
+        self.sent.append((body, idempotency_key))
+        return "ok"
+
+
+async def _stored_fir(repo: FakeFirRepository) -> Fir:
+    fir, _ = await repo.create(_fir(id=""), action="CREATED", idempotency=None, change=Change("t", "r"))
+    return fir
+
+
+async def test_render_is_idempotent_and_downloads_wait_for_the_current_revision() -> None:
+    repo, docs = FakeFirRepository(lambda: NOW), FakeDocuments()
+    fir = await _stored_fir(repo)
+    renders: list[int] = []
+    handlers = FirJobHandlers(repo, docs, lambda f: renders.append(f.revision) or b"%PDF-1.4 x", None)
+    downloads = FirDocuments(repo, docs)
+    with pytest.raises(FailedPrecondition) as caught:
+        await downloads.fetch(fir.id)
+    assert caught.value.reason == "DOCUMENT_NOT_READY"
+    await handlers.handle("fir.render_document", {"fir_id": fir.id}, "k")
+    note = await handlers.handle("fir.render_document", {"fir_id": fir.id}, "k")
+    assert renders == [1] and "up to date" in note
+    document = await downloads.fetch(fir.id)
+    assert document.content.startswith(b"%PDF") and document.filename.endswith(".pdf")
+
+
+async def test_notify_sends_only_finalized_firs_and_without_a_webhook_does_nothing() -> None:
+    repo, docs, notifier = FakeFirRepository(lambda: NOW), FakeDocuments(), FakeNotifier()
+    fir = await _stored_fir(repo)
+    handlers = FirJobHandlers(repo, docs, lambda f: b"", notifier)
+    with pytest.raises(InvalidArgument):
+        await handlers.handle("fir.notify_finalized", {"fir_id": fir.id}, "k")
+    repo.firs[fir.id].status = FirStatus.FINALIZED
+    await handlers.handle("fir.notify_finalized", {"fir_id": fir.id}, "key-9")
+    assert notifier.sent[0][0]["fir_number"] == fir.fir_number and notifier.sent[0][1] == "key-9"
+    silent = FirJobHandlers(repo, docs, lambda f: b"", None)
+    assert await silent.handle("fir.notify_finalized", {"fir_id": fir.id}, "k") == "no webhook configured"
+
+
+async def test_bad_job_arguments_fail_for_good() -> None:
+    repo, docs = FakeFirRepository(lambda: NOW), FakeDocuments()
+    handlers = FirJobHandlers(repo, docs, lambda f: b"", None)
+    with pytest.raises(InvalidArgument) as caught:
+        await handlers.handle("fir.unknown", {}, "k")
+    assert caught.value.reason == "UNKNOWN_JOB_TYPE"
+    with pytest.raises(InvalidArgument):
+        await handlers.handle("fir.rollup_stats", {"day": "yesterday", "station": "X"}, "k")
+    with pytest.raises(NotFound):
+        await handlers.handle("fir.render_document", {"fir_id": "0b5c7a52-9f0e-4c53-9d35-000000000000"}, "k")
+    assert await handlers.handle("fir.rollup_stats", {"day": "2026-11-28", "station": "X"}, "k")
+    assert docs.rollups == [(date(2026, 11, 28), "X")]
+
+
+class FakeOutbox:
+    def __init__(self, entries: list[OutboxEntry]) -> None:
+        self.entries = {e.pk: e for e in entries}
+        self.sent: dict[int, str] = {}
+        self.failures: list[tuple[int, float]] = []
+
+    async def pending(self, limit: int) -> list[OutboxEntry]:
+        return [e for pk, e in self.entries.items() if pk not in self.sent][:limit]
+
+    async def mark_sent(self, pk: int, job_id: str) -> None:
+        self.sent[pk] = job_id
+
+    async def mark_failed(self, pk: int, error: str, retry_in_seconds: float) -> None:
+        self.failures.append((pk, retry_in_seconds))
+
+
+class FlakyQueue:
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.keys: list[str] = []
+
+    async def enqueue(self, job: jobs.JobRequest, idempotency_key: str) -> str:
+        self.keys.append(idempotency_key)
+        if self.failures > 0:
+            self.failures -= 1
+            raise Unavailable("jobs service down")
+        return f"job-for-{idempotency_key}"
+
+
+async def test_relay_retries_with_the_same_key_until_the_jobs_service_answers() -> None:
+    entry = OutboxEntry(1, jobs.JobRequest("fir.render_document", {"fir_id": "x"}, 5), "fir-outbox-1", 0)
+    outbox, queue = FakeOutbox([entry]), FlakyQueue(failures=2)
+    relay = OutboxRelay(outbox, queue, RelayConfig(poll_seconds=0.01))
+    assert await relay.relay_once() == 0
+    assert await relay.relay_once() == 0
+    assert await relay.relay_once() == 1
+    assert queue.keys == ["fir-outbox-1"] * 3 and outbox.sent == {1: "job-for-fir-outbox-1"}
+    assert len(outbox.failures) == 2 and all(0 < delay <= 60 for _, delay in outbox.failures)
+
+
+async def test_relay_sends_at_once_when_nudged() -> None:
+    outbox, queue = FakeOutbox([]), FlakyQueue(failures=0)
+    relay = OutboxRelay(outbox, queue, RelayConfig(poll_seconds=30))
+    relay.start()
+    await asyncio.sleep(0.05)
+    outbox.entries[7] = OutboxEntry(7, jobs.JobRequest("fir.rollup_stats", {}, 2), "fir-outbox-7", 0)
+    relay.nudge()
+    async with asyncio.timeout(1):
+        while 7 not in outbox.sent:
+            await asyncio.sleep(0.01)
+    await relay.stop()
+
+
+@pytest.mark.parametrize("fonts", [None, Fonts(None, None, None)], ids=["system-fonts", "core-font"])
+def test_pdf_holds_the_form_and_the_fir_number(fonts: Fonts | None) -> None:
+    content = render_fir_pdf(_fir(complainant=Complainant(name="रमेश कुमार")), fonts)
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(content)).pages)
+    assert content.startswith(b"%PDF")
+    for expected in ("FIRST INFORMATION REPORT", "DL-CP-01/2026/00007", "Connaught Place", "Act(s) and Section(s)"):
+        assert expected in text
+    assert "DRAFT" in text
