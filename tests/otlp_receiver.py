@@ -29,7 +29,7 @@ class _Collector(trace_service_pb2_grpc.TraceServiceServicer):  # type: ignore[m
         self.spans: list[ReceivedSpan] = []
         self.lock = threading.Lock()
 
-    def Export(self, request, context):  # type: ignore[no-untyped-def]  # noqa: N802 - gRPC method name
+    def Export(self, request, context):  # type: ignore[no-untyped-def]
         received = []
         for resource_spans in request.resource_spans:
             service = next(

@@ -162,12 +162,8 @@ class Stack:
         self.migrate()
         self.start("services:*")
         for name, attr in SERVICES.items():
-            self._wait(
-                lambda p=getattr(self.cfg, attr): self.grpc_serving(p),
-                60,
-                f"service {name}",
-                logs / f"{name}.log",
-            )
+            port = getattr(self.cfg, attr)
+            self._wait(lambda p=port: self.grpc_serving(p), 60, f"service {name}", logs / f"{name}.log")
         self.start("edge:*")
         self._wait(self.envoy_ready, 30, "Envoy", logs / "envoy.log")
         print(f"stack up in {time.monotonic() - started:.1f}s")

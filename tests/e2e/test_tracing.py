@@ -19,9 +19,9 @@ SERVER, CLIENT = 2, 3  # OTLP span kinds
 
 
 async def wait_for_spans(
-    otlp: OtlpReceiver, trace_id: str, services: set[str], timeout: float = 30
+    otlp: OtlpReceiver, trace_id: str, services: set[str], wait: float = 30
 ) -> list[ReceivedSpan]:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + wait
     while True:
         spans = otlp.spans(trace_id)
         if services <= {s.service for s in spans} or time.monotonic() > deadline:

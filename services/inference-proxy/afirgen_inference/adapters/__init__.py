@@ -1,0 +1,1 @@
+"""Adapters to the model servers over HTTP (httpx)."""
