@@ -10,6 +10,7 @@ install:
 	bash scripts/install/system.sh
 	bash scripts/install/python.sh
 	bash scripts/install/tools.sh
+	bash scripts/install/models.sh
 
 up: install
 	$(PY) -m scripts.devstack up

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -35,6 +35,7 @@ import grpc
 from afirgen.cache.v1 import cache_pb2, cache_pb2_grpc
 from google.protobuf import duration_pb2
 from loguru import logger
+from prometheus_client import Counter, Gauge
 from purgatory import AsyncCircuitBreakerFactory
 from purgatory.domain.model import OpenedState
 
@@ -44,6 +45,12 @@ from afirgen_runtime.grpc_errors import translate_rpc_errors
 
 T = TypeVar("T")
 CIRCUIT = "cache"
+CLIENT_EVENTS = Counter(
+    "afirgen_cache_client_events_total",
+    "What cache clients saw (hits, misses, loads, errors, short_circuits, bypasses, lost_invalidations...)",
+    ["namespace", "event"],
+)
+CLIENT_CIRCUIT_OPEN = Gauge("afirgen_cache_client_circuit_open", "1 while the cache circuit is open (cache skipped)")
 # gRPC's default reconnect backoff grows to 120 s: after a long outage the
 # cache would stay unused for minutes after it is back. Probe every <= 2 s.
 RECONNECT_OPTIONS = (
@@ -168,24 +175,30 @@ class CacheClient:
         )
         self._breakers.add_listener(self._on_breaker_event)
         self._flights: dict[tuple[str, str], asyncio.Task[bytes | None]] = {}
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[Any]] = set()
         self._owed: set[str] = set()
         self.counters = ClientCounters()
         self.circuit_state = "closed"
 
     # --- the safety net -------------------------------------------------------
+    def _count(self, event: str, namespace: str = "") -> None:
+        setattr(self.counters, event, getattr(self.counters, event) + 1)
+        CLIENT_EVENTS.labels(namespace, event).inc()
+
     def _on_breaker_event(self, name: str, event_type: str, event: Any) -> None:
         if event_type != "state_changed":
             return
         self.circuit_state = str(event.state)
         if event.state == "opened":
-            self.counters.circuit_opened += 1
+            self._count("circuit_opened")
+            CLIENT_CIRCUIT_OPEN.set(1)
             logger.warning(
                 "cache circuit opened: cache calls are skipped (answered as misses) for {}s",
                 self._settings.recovery_seconds,
             )
         elif event.state == "closed":
-            self.counters.circuit_closed += 1
+            self._count("circuit_closed")
+            CLIENT_CIRCUIT_OPEN.set(0)
             logger.info("cache circuit closed: the cache answers again")
 
     async def _call(self, rpc: Callable[..., Awaitable[T]], request: Any, seconds: float) -> T | None:
@@ -196,12 +209,12 @@ class CacheClient:
                 with translate_rpc_errors():
                     return await rpc(request, timeout=seconds)
         except OpenedState:
-            self.counters.short_circuits += 1
+            self._count("short_circuits", request.namespace)
         except InvalidArgument as exc:
-            self.counters.errors += 1
+            self._count("errors", request.namespace)
             logger.warning("cache refused a request: {}", exc.message)
         except Exception as exc:  # a cache failure is a miss, whatever it is
-            self.counters.errors += 1
+            self._count("errors", request.namespace)
             logger.debug("cache call failed: {}", type(exc).__name__, reason=getattr(exc, "reason", ""))
         return None
 
@@ -215,14 +228,14 @@ class CacheClient:
             self._settings.timeout_seconds,
         )
         if reply is None:
-            self.counters.bypasses += 1
+            self._count("bypasses", namespace)
             return False
         self._owed.discard(namespace)
         logger.info("owed cache invalidation delivered", namespace=namespace)
         return True
 
     def _owe(self, namespace: str) -> None:
-        self.counters.lost_invalidations += 1
+        self._count("lost_invalidations", namespace)
         if namespace not in self._owed:
             logger.warning(
                 "cache invalidation lost; the namespace is bypassed until it can be invalidated whole",
@@ -237,9 +250,9 @@ class CacheClient:
             return None
         reply = await self._get_entry(namespace, key)
         if reply is None or not reply.found:
-            self.counters.misses += 1
+            self._count("misses", namespace)
             return None
-        self.counters.hits += 1
+        self._count("hits", namespace)
         return bytes(reply.value)
 
     async def get_or_load(self, namespace: str, key: str, loader: Loader, ttl: float | None = None) -> bytes | None:
@@ -255,7 +268,7 @@ class CacheClient:
             self._flights[flight] = task
             task.add_done_callback(lambda done: self._land(flight, done))
         else:
-            self.counters.coalesced += 1
+            self._count("coalesced", namespace)
         # shield: a caller that gives up does not cancel the others' load
         return await asyncio.shield(task)
 
@@ -282,20 +295,23 @@ class CacheClient:
                 waited = await self._get_entry(namespace, key, self._settings.fill_wait_seconds)
                 reply = waited if waited is not None else reply
         if reply is not None and reply.found:
-            self.counters.hits += 1
+            self._count("hits", namespace)
             if reply.should_refresh:
                 self._refresh_in_background(namespace, key, loader, ttl, reply.lease)
             return bytes(reply.value)
-        self.counters.misses += 1
-        fill, elapsed = await self._load(loader, ttl)
+        self._count("misses", namespace)
+        fill, elapsed = await self._load(namespace, loader, ttl)
         if fill is None:
             return None
-        if reply is not None:  # the cache answered: store with the read's lease
-            await self._store(namespace, key, fill, elapsed, reply.lease)
+        if reply is not None:
+            # The cache answered: store with the read's lease, off the request
+            # path (the fill lock makes concurrent readers wait for this value,
+            # and the lease refuses it if a write overtook it).
+            self._in_background(self._store(namespace, key, fill, elapsed, reply.lease))
         return fill.value
 
-    async def _load(self, loader: Loader, ttl: float | None) -> tuple[Fill | None, float]:
-        self.counters.loads += 1
+    async def _load(self, namespace: str, loader: Loader, ttl: float | None) -> tuple[Fill | None, float]:
+        self._count("loads", namespace)
         started = time.perf_counter()
         fill = _fill(await loader(), ttl)
         return fill, time.perf_counter() - started
@@ -310,9 +326,9 @@ class CacheClient:
         if reply is None:
             return False
         if reply.stored:
-            self.counters.sets += 1
+            self._count("sets", namespace)
         else:
-            self.counters.stale_sets += 1
+            self._count("stale_sets", namespace)
         return bool(reply.stored)
 
     def _refresh_in_background(self, namespace: str, key: str, loader: Loader, ttl: float | None, lease: int) -> None:
@@ -320,16 +336,24 @@ class CacheClient:
 
         async def refresh() -> None:
             try:
-                fill, elapsed = await self._load(loader, ttl)
+                fill, elapsed = await self._load(namespace, loader, ttl)
                 if fill is not None:
                     await self._store(namespace, key, fill, elapsed, lease)
             except Exception as exc:  # the entry simply expires later
                 logger.debug("early cache refresh failed: {}", type(exc).__name__)
 
-        self.counters.early_refreshes += 1
-        task = asyncio.create_task(refresh())
+        self._count("early_refreshes", namespace)
+        self._in_background(refresh())
+
+    def _in_background(self, work: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    async def flush(self) -> None:
+        """Wait for background writes (fills, early refreshes) to finish."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
     # --- writes ---------------------------------------------------------------
     async def set(self, namespace: str, key: str, value: bytes, ttl: float | None = None) -> bool:

@@ -36,6 +36,7 @@ CONNECTION_ERRORS = frozenset({2003, 2006, 2013, 2055, 1927, 1053})
 RETRYABLE_ERRORS = CONNECTION_ERRORS | {1213, 1205}
 
 QueryObserver = Callable[[str, float], None]
+PLAN_COOLDOWN = 300.0  # seconds between two plan logs of one statement
 ISOLATION_LEVELS = {name: name for name in ("READ UNCOMMITTED", "READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE")}
 
 
@@ -71,7 +72,10 @@ class Connection:
         started = time.perf_counter()
         with tracing.span(f"SQL {stmt.name}", **{"db.system": "mysql", "db.statement.name": stmt.name}):
             result = await self._execute(stmt, args, fetch)
-        self._db.observe(stmt.name, time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        self._db.observe(stmt.name, elapsed)
+        if elapsed >= self._db.settings.slow_query_seconds:
+            self._db.explain_later(stmt, args)
         return result
 
     async def _execute(self, stmt: Statement, args: Sequence[Any] | None, fetch: str) -> Any:
@@ -125,6 +129,8 @@ class Database:
         self._lock = asyncio.Lock()
         self._observers = list(observers)
         self._waiting = 0
+        self._explained: dict[str, float] = {}
+        self._plan_tasks: set[asyncio.Task[None]] = set()
 
     def observe(self, name: str, seconds: float) -> None:
         """Record one statement's duration (slow-query log and metrics)."""
@@ -134,6 +140,36 @@ class Database:
             logger.warning("slow statement", statement=name, duration_ms=round(seconds * 1000, 1))
         for observer in self._observers:
             observer(name, seconds)
+
+    def explain_later(self, stmt: Statement, args: Sequence[Any] | None) -> None:
+        """Log the plan of a slow statement (at most once per statement per cooldown)."""
+        now = time.monotonic()
+        if stmt.sql.lstrip()[:6].upper() != "SELECT" or now - self._explained.get(stmt.name, -1e9) < PLAN_COOLDOWN:
+            return
+        self._explained[stmt.name] = now
+        task = asyncio.get_running_loop().create_task(self._log_plan(stmt, args))
+        self._plan_tasks.add(task)
+        task.add_done_callback(self._plan_tasks.discard)
+
+    async def _log_plan(self, stmt: Statement, args: Sequence[Any] | None) -> None:
+        from afirgen_runtime.query_plans import parse_plan, problems
+
+        try:
+            row = await self.fetch_one(Statement("explain." + stmt.name, "EXPLAIN FORMAT=JSON " + stmt.sql), args)
+        except Exception as exc:  # noqa: BLE001 - a plan is diagnostics, never an error
+            logger.info("could not explain slow statement", statement=stmt.name, error=type(exc).__name__)
+            return
+        if row is None:
+            return
+        plan = parse_plan(stmt.name, stmt.sql, str(row[0]))
+        logger.warning(
+            "slow statement plan",
+            statement=stmt.name,
+            tables=[f"{t.table}:{t.access_type}:{t.key or '-'}:{t.rows}" for t in plan.tables],
+            filesort=plan.filesort,
+            temporary=plan.temporary,
+            problems=problems(plan),
+        )
 
     def add_observer(self, observer: QueryObserver) -> None:
         """Call ``observer(name, seconds)`` after every statement."""

@@ -10,6 +10,7 @@ request id on and applies a default deadline capped by the inherited one.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -185,14 +186,30 @@ class _ClientBase:
         )
 
 
+# Client-metric tasks in flight (kept referenced until they finish).
+_pending_records: set[asyncio.Future[None]] = set()
+
+
 def _observe_client(details: grpc.aio.ClientCallDetails, call: Any, started: float) -> None:
     method = details.method.decode() if isinstance(details.method, bytes) else str(details.method)
     service, _, name = method.strip("/").partition("/")
 
-    def done(finished: Any) -> None:
-        code = finished.code().name if finished.code() is not None else "UNKNOWN"
+    elapsed = 0.0
+
+    async def record(finished: Any) -> None:
+        status = await finished.code()  # a coroutine in grpc.aio, even once the call is done
+        code = status.name if status is not None else "UNKNOWN"
         RPC_CLIENT_REQUESTS.labels(service, name, code).inc()
-        RPC_CLIENT_DURATION.labels(service, name).observe(time.perf_counter() - started)
+        RPC_CLIENT_DURATION.labels(service, name).observe(elapsed)
+
+    def done(finished: Any) -> None:
+        nonlocal elapsed
+        elapsed = time.perf_counter() - started
+        # The callback runs inside the call's completion: it must not raise, and
+        # it cannot await, so the status is read in a task of its own.
+        task = asyncio.ensure_future(record(finished))
+        _pending_records.add(task)
+        task.add_done_callback(_pending_records.discard)
 
     call.add_done_callback(done)
 

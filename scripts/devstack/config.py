@@ -30,6 +30,12 @@ class StackConfig:
     inference_port: int = 50052
     cache_port: int = 50053
     jobs_port: int = 50054
+    llm_port: int = 8090
+    """llama-server (OpenAI-compatible chat), bound to 127.0.0.1."""
+    asr_port: int = 8091
+    """faster-whisper-server (OpenAI-compatible transcriptions), bound to 127.0.0.1."""
+    ocr_port: int = 8092
+    """Tesseract OCR HTTP server, bound to 127.0.0.1."""
     mysql_port: int = 3307
     redis_port: int = 6380
     supervisor_port: int = 9001

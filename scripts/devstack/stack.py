@@ -18,7 +18,10 @@ from scripts.devstack.config import REPO, VENV, StackConfig
 from scripts.devstack.supervisor import programs, write_configs
 
 SCHEMAS = ("fir", "jobs")
-SERVICES = {"fir": "fir_port", "jobs": "jobs_port", "cache": "cache_port"}
+SERVICES = {"fir": "fir_port", "jobs": "jobs_port", "cache": "cache_port", "inference": "inference_port"}
+MODEL_SERVERS = {"llm": "llm_port", "asr": "asr_port", "ocr": "ocr_port"}
+MODEL_START_SECONDS = 300.0
+"""Model servers load weights at start-up; on a busy 2-core machine that can take minutes."""
 
 
 class StackError(RuntimeError):
@@ -86,6 +89,11 @@ class Stack:
             reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
             return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
 
+    def http_ok(self, url: str) -> bool:
+        """True when ``url`` (a health URL on 127.0.0.1) answers 200."""
+        with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - loopback
+            return bool(resp.status == 200)
+
     def envoy_ready(self) -> bool:
         with urllib.request.urlopen(f"{self.cfg.base_url}/healthz", timeout=1) as resp:  # noqa: S310 - loopback
             return bool(resp.status == 200)
@@ -119,6 +127,9 @@ class Stack:
             for user_host in ("'afirgen'@'127.0.0.1'", "'afirgen'@'localhost'"):
                 cur.execute(f"CREATE USER IF NOT EXISTS {user_host} IDENTIFIED BY %s", (pw,))
                 cur.execute(f"ALTER USER {user_host} IDENTIFIED BY %s", (pw,))
+            for user_host in ("'afirgen'@'127.0.0.1'", "'afirgen'@'localhost'"):
+                # Scratch schemas for tools such as the query-plan check.
+                cur.execute(f"GRANT ALL PRIVILEGES ON `afirgen\\_scratch%`.* TO {user_host}")
             for schema in SCHEMAS:
                 cur.execute(
                     f"CREATE DATABASE IF NOT EXISTS `{schema}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
@@ -157,6 +168,7 @@ class Stack:
         self._init_mariadb()
         self._start_supervisor()
         self.start("infra:*")
+        self.start("models:*")  # they load their models while the database comes up
         self._wait(lambda: self.root_connection().close() or True, 60, "MariaDB", logs / "mariadb.log")
         self._bootstrap_databases()
         self.migrate()
@@ -164,6 +176,9 @@ class Stack:
         for name, attr in SERVICES.items():
             port = getattr(self.cfg, attr)
             self._wait(lambda p=port: self.grpc_serving(p), 60, f"service {name}", logs / f"{name}.log")
+        for name, attr in MODEL_SERVERS.items():
+            url = f"http://127.0.0.1:{getattr(self.cfg, attr)}/health"
+            self._wait(lambda u=url: self.http_ok(u), MODEL_START_SECONDS, f"model server {name}", logs / f"{name}.log")
         self.start("edge:*")
         self._wait(self.envoy_ready, 30, "Envoy", logs / "envoy.log")
         print(f"stack up in {time.monotonic() - started:.1f}s")
@@ -175,6 +190,7 @@ class Stack:
             return
         self.ctl("stop", "edge:*", check=False)
         self.ctl("stop", "services:*", check=False)
+        self.ctl("stop", "models:*", check=False)
         self.ctl("stop", "infra:*", check=False)
         self.ctl("shutdown", check=False)
         self._wait(lambda: not (self.cfg.run_dir / "supervisord.pid").exists(), 30, "supervisord shutdown")

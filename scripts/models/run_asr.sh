@@ -7,7 +7,10 @@
 # Env defaults: AFIRGEN_ASR_HOST=127.0.0.1 AFIRGEN_ASR_PORT=8091
 #   AFIRGEN_ASR_MODEL_DIR=<tiny.en dir from locate.py> AFIRGEN_ASR_THREADS=2
 #   AFIRGEN_ASR_COMPUTE_TYPE=int8 AFIRGEN_ASR_BEAM_SIZE=5
-#   AFIRGEN_ASR_CONFIG=${AFIRGEN_CACHE:-~/.cache/afirgen}/faster-whisper-server.yaml (written here)
+#   AFIRGEN_ASR_CONFIG=${AFIRGEN_CACHE:-~/.cache/afirgen}/faster-whisper-server-PORT.yaml (written here)
+#   AFIRGEN_ASR_SERVER=faster-whisper-server (default) | builtin
+#     builtin = scripts/models/asr_server.py (same endpoint; /health stays
+#     responsive during a transcription, bad audio -> 400, eager model load)
 # The served model name is "whisper-1" (the server's default form value).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -25,8 +28,17 @@ done
 python=$(python3 "$here/locate.py" models_python) || { echo "run scripts/install/models.sh first" >&2; exit 1; }
 model_dir=${AFIRGEN_ASR_MODEL_DIR:-$(python3 "$here/locate.py" whisper_model_dir)} \
   || { echo "run scripts/install/models.sh first" >&2; exit 1; }
+# no hub access at run time
+export HF_HUB_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
+
+if [[ "${AFIRGEN_ASR_SERVER:-faster-whisper-server}" == builtin ]]; then
+  exec "$python" "$here/asr_server.py" --host "$host" --port "$port" --model-dir "$model_dir" \
+    --compute-type "${AFIRGEN_ASR_COMPUTE_TYPE:-int8}" --threads "${AFIRGEN_ASR_THREADS:-2}" \
+    --beam-size "${AFIRGEN_ASR_BEAM_SIZE:-5}"
+fi
+
 cache=${AFIRGEN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/afirgen}
-config=${AFIRGEN_ASR_CONFIG:-$cache/faster-whisper-server.yaml}
+config=${AFIRGEN_ASR_CONFIG:-$cache/faster-whisper-server-$port.yaml}
 mkdir -p "$(dirname "$config")"
 cat > "$config.tmp.$$" <<YAML
 # written by scripts/models/run_asr.sh
@@ -46,7 +58,5 @@ models:
 YAML
 mv "$config.tmp.$$" "$config"
 
-# no hub access at run time
-export HF_HUB_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
 exec "$python" -m faster_whisper_server --config "$config" --host "$host" --port "$port" \
   --log-level "${AFIRGEN_ASR_LOG_LEVEL:-info}"

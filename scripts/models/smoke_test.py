@@ -142,6 +142,21 @@ def check_llm(url: str, model: str) -> None:
         ok = False
     report("llm.json_schema_openai_form", ok, status=status, latency_ms=round(ms, 1), content=content[:300])
 
+    # small benchmark: same 64-token request 5x without the prompt cache
+    lat, gen, pp = [], [], []
+    for i in range(5):
+        payload = {"model": model, "temperature": 0, "max_tokens": 64, "cache_prompt": False,
+                   "messages": [{"role": "user", "content": f"Write two sentences about police station number {i + 1}."}]}
+        status, resp, ms = post_json(f"{url}/v1/chat/completions", payload)
+        if status != 200:
+            break
+        lat.append(ms)
+        gen.append(resp.get("timings", {}).get("predicted_per_second", 0.0))
+        pp.append(resp.get("timings", {}).get("prompt_per_second", 0.0))
+    med = lambda xs: round(sorted(xs)[len(xs) // 2], 1) if xs else None
+    report("llm.bench", len(lat) == 5, requests=len(lat), max_tokens=64, median_latency_ms=med(lat),
+           median_gen_tokens_per_s=med(gen), median_prompt_tokens_per_s=med(pp))
+
     # streaming (server-sent events)
     payload = {"model": model, "stream": True, "temperature": 0, "max_tokens": 32,
                "messages": [{"role": "user", "content": "Count from one to five."}]}

@@ -84,6 +84,7 @@ async def test_concurrent_misses_in_one_process_share_one_load(client: CacheClie
         return b"value"
 
     results = await asyncio.gather(*(client.get_or_load("fir", "k", loader) for _ in range(50)))
+    await client.flush()
     assert results == [b"value"] * 50 and loads == 1
     assert stub.calls["GetEntry"] == 1 and stub.calls["SetEntry"] == 1
     assert await client.get_or_load("fir", "k", loader) == b"value" and loads == 1  # now a hit
@@ -116,6 +117,7 @@ async def test_fill_ttl_and_default_ttl_reach_the_cache(client: CacheClient, stu
     await client.get_or_load("fir", "a", long_lived)
     await client.get_or_load("fir", "b", plain, ttl=30)
     await client.get_or_load("fir", "c", plain)
+    await client.flush()
     assert stub.ttls == {("fir", "a"): 86400, ("fir", "b"): 30, ("fir", "c"): 0}
 
 
@@ -139,6 +141,7 @@ async def test_failures_are_misses_then_the_circuit_opens_and_closes(client: Cac
     stub.failing = None
     await asyncio.sleep(SETTINGS.recovery_seconds + 0.05)
     assert await client.get_or_load("fir", "k", loader) == b"from-db"  # the probe succeeds
+    await client.flush()
     assert client.circuit_state == "closed" and client.counters.circuit_closed == 1
     assert await client.get("fir", "k") == b"from-db"
 
@@ -164,6 +167,7 @@ async def test_a_lost_invalidation_is_paid_before_the_namespace_is_read_again(
         return b"new"
 
     await client.get_or_load("fir", "k", old)
+    await client.flush()
     stub.failing = ConnectionError()
     await client.delete("fir", "k")  # lost: the entry is still in the cache
     assert stub.entries[("fir", "k")] == b"old" and client.counters.lost_invalidations == 1
@@ -191,6 +195,7 @@ async def test_stale_fills_are_counted(client: CacheClient, stub: FakeStub) -> N
         return b"v"
 
     assert await client.get_or_load("fir", "k", loader) == b"v"
+    await client.flush()
     assert client.counters.stale_sets == 1 and client.counters.sets == 0
 
 

@@ -226,7 +226,7 @@ async def test_relay_sends_at_once_when_nudged() -> None:
     outbox.entries[7] = OutboxEntry(7, jobs.JobRequest("fir.rollup_stats", {}, 2), "fir-outbox-7", 0)
     relay.nudge()
     async with asyncio.timeout(1):
-        while 7 not in outbox.sent:
+        while 7 not in outbox.sent:  # noqa: ASYNC110 - polls a fake's state
             await asyncio.sleep(0.01)
     await relay.stop()
 

@@ -100,9 +100,9 @@ def _worker(queue: FakeQueue, delivery: FakeDelivery, **kwargs: object) -> Worke
     return Worker(queue, delivery, config, rand=lambda: 0.0)
 
 
-async def _until(predicate: Callable[[], bool], timeout: float = 3.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
+async def _until(predicate: Callable[[], bool], within: float = 3.0) -> None:
+    async with asyncio.timeout(within):
+        while not predicate():  # noqa: ASYNC110 - polls a fake's state
             await asyncio.sleep(0.005)
 
 
@@ -140,7 +140,7 @@ async def test_wake_claims_at_once_instead_of_waiting_for_the_poll() -> None:
     await _until(lambda: len(queue.claims) == 1)
     queue.due.append(_job(1))
     worker.wake()
-    await _until(lambda: "job-1" in queue.finished, timeout=1.0)
+    await _until(lambda: "job-1" in queue.finished, within=1.0)
     worker.stop()
     await task
 

@@ -1,6 +1,6 @@
 """``python -m afirgen_cache``: run the cache service until SIGTERM."""
 
-from afirgen_runtime import logging, server, settings
+from afirgen_runtime import server, settings
 
 from afirgen_cache.bootstrap import build
 from afirgen_cache.settings import CacheSettings
@@ -8,7 +8,7 @@ from afirgen_cache.settings import CacheSettings
 
 def _build() -> tuple[server.ServiceApp, settings.ServerSettings]:
     config = settings.load(CacheSettings)
-    logging.configure("cache", config.log)
+    server.prepare("cache", config.log, config.server)
     return build(config).app, config.server
 
 

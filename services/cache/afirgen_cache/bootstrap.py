@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import random
 from dataclasses import dataclass
 
@@ -10,6 +12,7 @@ from afirgen.cache.v1 import cache_pb2, cache_pb2_grpc
 from afirgen_runtime.errors import Unavailable
 from afirgen_runtime.server import ServiceApp
 from loguru import logger
+from prometheus_client import REGISTRY
 from redis import asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -19,11 +22,13 @@ from afirgen_cache.domain.namespaces import parse_namespaces
 from afirgen_cache.domain.policy import Policy, Random
 from afirgen_cache.domain.validation import Limits
 from afirgen_cache.entrypoints.grpc_servicer import CacheServicer
+from afirgen_cache.metrics import CacheCollector
 from afirgen_cache.service_layer.cache_service import CacheService
 from afirgen_cache.service_layer.ports import CacheStore
 from afirgen_cache.settings import CacheSettings, RedisSettings
 
 SERVICE_NAME = cache_pb2.DESCRIPTOR.services_by_name["CacheService"].full_name
+SERVER_FACTS_SECONDS = 15.0
 
 
 @dataclass
@@ -84,11 +89,31 @@ def build(settings: CacheSettings, *, store: CacheStore | None = None, rand: Ran
     def register(server: grpc.aio.Server) -> None:
         cache_pb2_grpc.add_CacheServiceServicer_to_server(CacheServicer(service), server)
 
+    collector = CacheCollector(service)
+    refresher: list[asyncio.Task[None]] = []
+
+    async def refresh_server_facts() -> None:
+        while True:  # Redis memory facts for the metrics endpoint
+            await asyncio.sleep(SERVER_FACTS_SECONDS)
+            await service.report()
+
     async def on_start() -> None:
         try:
             await service.check_memory_policy()
         except Unavailable:
             logger.warning("redis is unreachable at start-up; memory policy not checked yet")
+        try:
+            REGISTRY.register(collector)
+        except ValueError:  # another cache service in this process (tests) exports already
+            logger.info("cache metrics already exported by another instance in this process")
+        refresher.append(asyncio.create_task(refresh_server_facts()))
+
+    async def on_stop() -> None:
+        for task in refresher:
+            task.cancel()
+        with contextlib.suppress(KeyError):
+            REGISTRY.unregister(collector)
+        await owned_store.close()
 
     async def readiness() -> bool:
         return await owned_store.ping()
@@ -99,6 +124,6 @@ def build(settings: CacheSettings, *, store: CacheStore | None = None, rand: Ran
         service_names=[SERVICE_NAME],
         readiness=readiness,
         on_start=on_start,
-        on_stop=owned_store.close,
+        on_stop=on_stop,
     )
     return CacheContainer(app=app, service=service, store=store)

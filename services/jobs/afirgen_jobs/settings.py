@@ -36,9 +36,7 @@ class WorkerSettings:
 
     log: LogSettings = field(default_factory=LogSettings)
     """Logging (``AFIRGEN_LOG_*``)."""
-    mysql: MySQLSettings = field(
-        default_factory=lambda: MySQLSettings(database="jobs", pool_min=1, pool_max=10)
-    )
+    mysql: MySQLSettings = field(default_factory=lambda: MySQLSettings(database="jobs", pool_min=1, pool_max=10))
     """The ``jobs`` schema (``AFIRGEN_MYSQL_*``)."""
     routes: dict[str, str] = field(default_factory=dict)
     """Job type prefix -> owning service's gRPC target (same table as the service's)."""

@@ -13,6 +13,7 @@ from afirgen_runtime.cache_client import CacheClient, CacheClientSettings
 from afirgen_runtime.errors import InvalidArgument
 from afirgen_runtime.grpc_errors import from_rpc_error
 from google.protobuf import duration_pb2
+from prometheus_client import REGISTRY, generate_latest
 
 from scripts.devstack.config import free_port
 from tests.integration.cache.conftest import RedisProcess, cache_settings, serve, unique_namespace
@@ -69,6 +70,7 @@ async def test_stats_over_grpc_report_namespaces_memory_and_policy(redis_server:
 
         for _ in range(4):
             await client.get_or_load(ns, "k", loader)
+            await client.flush()
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
         stats = await cache_pb2_grpc.CacheServiceStub(channel).GetCacheStats(cache_pb2.GetCacheStatsRequest())
         await channel.close()
@@ -78,6 +80,11 @@ async def test_stats_over_grpc_report_namespaces_memory_and_policy(redis_server:
         assert stats.eviction_policy == "allkeys-lru" and stats.eviction_policy_ok
         assert stats.max_memory_bytes == 64 * 1024 * 1024 and stats.used_memory_bytes > 0
         assert stats.redis_version.startswith("7.")
+        exported = generate_latest(REGISTRY).decode()  # what /metrics serves
+        assert f'afirgen_cache_hits_total{{namespace="{ns}"}} 3.0' in exported
+        assert f'afirgen_cache_misses_total{{namespace="{ns}"}} 1.0' in exported
+        assert f'afirgen_cache_client_events_total{{event="hits",namespace="{ns}"}} 3.0' in exported
+        assert "afirgen_cache_eviction_policy_ok 1.0" in exported
     finally:
         await client.close()
         await running.stop()
@@ -137,6 +144,7 @@ async def test_a_dead_cache_adds_no_latency_and_the_circuit_closes_when_it_is_ba
             await asyncio.sleep(0.1)
         assert client.circuit_state == "closed"
         await client.get_or_load(ns, "again", loader)
+        await client.flush()
         hits = client.counters.hits
         assert await client.get_or_load(ns, "again", loader) == b"from the database"
         assert client.counters.hits == hits + 1
@@ -156,6 +164,8 @@ async def test_a_slow_cache_is_a_miss_within_the_deadline(own_redis: RedisProces
 
     try:
         await client.get_or_load(ns, "k", loader)
+        await client.flush()
+        assert await client.get(ns, "k") == b"fresh"
         own_redis.client().execute_command("CLIENT", "PAUSE", "1000", "ALL")  # Redis stalls for a second
         started = time.perf_counter()
         assert await client.get(ns, "k") is None
@@ -188,6 +198,8 @@ async def test_an_invalidation_lost_while_the_cache_was_away_is_paid_before_any_
 
     try:
         assert await client.get_or_load(ns, "fir-1", old) == b"before the write"
+        await client.flush()
+        assert await client.get(ns, "fir-1") == b"before the write"  # cached
         await running.stop()
         await client.delete(ns, "fir-1")  # lost: the service is down
         assert client.counters.lost_invalidations == 1

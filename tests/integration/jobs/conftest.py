@@ -193,9 +193,9 @@ class JobsCluster:
         """GetJob."""
         return await self.stub.GetJob(jobs_pb2.GetJobRequest(id=job_id))
 
-    async def wait_status(self, job_id: str, status: int, timeout: float = 20.0) -> jobs_pb2.Job:
+    async def wait_status(self, job_id: str, status: int, within: float = 20.0) -> jobs_pb2.Job:
         """Poll GetJob until the job has ``status``."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while True:
             job = await self.get(job_id)
             if job.status == status:
@@ -258,9 +258,9 @@ async def cluster(stack: Stack, handler: Handler, tmp_path: Path) -> AsyncIterat
         await asyncio.to_thread(_drop_schema, stack, schema)
 
 
-async def eventually(predicate: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
+async def eventually(predicate: Callable[[], bool], within: float = 20.0, what: str = "condition") -> None:
     """Poll ``predicate`` until it holds."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import grpc
 import pytest
 from afirgen.jobs.v1 import jobs_pb2
+from afirgen_runtime.migrate import apply, status
 from google.protobuf import timestamp_pb2
 from google.rpc import error_details_pb2, status_pb2
 
-from tests.integration.jobs.conftest import JOB, JobsCluster
+from scripts.devstack.stack import Stack
+from tests.conftest import mysql_settings
+from tests.integration.jobs.conftest import JOB, JobsCluster, _create_schema, _drop_schema
 
 pytestmark = pytest.mark.integration
 
@@ -67,8 +72,6 @@ async def test_same_idempotency_key_returns_the_same_job(cluster: JobsCluster) -
 
 
 async def test_concurrent_enqueues_with_one_key_create_one_job(cluster: JobsCluster) -> None:
-    import asyncio
-
     key = f"race-{uuid.uuid4()}"
     jobs = await asyncio.gather(*(cluster.enqueue({"x": 1}, idempotency_key=key) for _ in range(8)))
     assert len({j.id for j in jobs}) == 1
@@ -144,3 +147,27 @@ async def test_cancel_a_queued_job_then_retry_it(cluster: JobsCluster) -> None:
     assert again.status == JOB.JOB_STATUS_CANCELLED
     retried = await cluster.stub.RetryJob(jobs_pb2.RetryJobRequest(id=job.id))
     assert retried.status == JOB.JOB_STATUS_QUEUED
+
+
+async def test_the_jobs_migration_rolls_back_and_reapplies(stack: Stack, tmp_path: Path) -> None:
+    schema = f"jobs_mig_{uuid.uuid4().hex[:8]}"
+    await asyncio.to_thread(_create_schema, stack, schema, tmp_path)
+    settings = mysql_settings(stack, schema)
+    try:
+        assert all(ok for _, ok in status(settings, schema, root=tmp_path))
+        assert apply(settings, schema, down=True, root=tmp_path) == ["0001_jobs"]
+        root = stack.root_connection()
+        try:
+            with root.cursor() as cur:
+                cur.execute(
+                    "SELECT COUNT(*) FROM information_schema.tables"
+                    " WHERE table_schema = %s AND table_name IN ('jobs', 'job_attempts')",
+                    (schema,),
+                )
+                (tables,) = cur.fetchone()
+        finally:
+            root.close()
+        assert tables == 0
+        assert apply(settings, schema, root=tmp_path) == ["0001_jobs"]
+    finally:
+        await asyncio.to_thread(_drop_schema, stack, schema)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,15 +12,14 @@ from dataclasses import dataclass
 from afirgen_runtime.errors import Unavailable
 from loguru import logger
 
-from afirgen_cache.domain.envelope import pack, unpack
+from afirgen_cache.domain.envelope import Entry, pack, unpack
 from afirgen_cache.domain.namespaces import Namespace, resolve
 from afirgen_cache.domain.policy import Policy, Random, jittered_ttl, should_refresh_early
 from afirgen_cache.domain.stats import Counters, StatsBook
 from afirgen_cache.domain.validation import Limits, Violations
+from afirgen_cache.service_layer.fill_waits import FillWatches
 from afirgen_cache.service_layer.ports import CacheStore, ServerInfo, Write
 
-FIRST_POLL_SECONDS = 0.002
-MAX_POLL_SECONDS = 0.02
 UNKNOWN_SERVER = ServerInfo(0, 0, "", 0, 0, "", 0)
 
 
@@ -67,8 +65,13 @@ class CacheService:
         self._limits = limits
         self._policy = policy
         self._rand = rand
-        self._sleep = sleep
+        self._lock_ms = _ms(policy.fill_lock_seconds)
+        self._fills = FillWatches(
+            store, longest_seconds=policy.max_fill_wait_seconds, lock_ms=self._lock_ms, sleep=sleep
+        )
         self.stats = StatsBook()
+        self.last_server = UNKNOWN_SERVER
+        """Redis facts of the latest report (for metrics between reports)."""
         for name in self._spaces:
             self.stats.of(name)
 
@@ -94,32 +97,37 @@ class CacheService:
         check.duration(max_wait, "max_wait")
         check.raise_if_any()
         counters = self.stats.of(space.name)
-        wait_until = time.monotonic() + min(max_wait, self._policy.max_fill_wait_seconds)
-        lock_ms = _ms(self._policy.fill_lock_seconds)
-        delay = FIRST_POLL_SECONDS
-        waited = False
+        budget = min(max_wait, self._policy.max_fill_wait_seconds)
         with self._errors_counted(counters):
-            while True:
-                snap = await self._store.read(space, [key], lock_ms=lock_ms)
-                slot = snap.slots[0]
-                entry = unpack(slot.raw)
-                if entry is not None:
-                    counters.hits += 1
-                    counters.fill_waits += waited
-                    refresh = False
-                    if should_refresh_early(
-                        entry.compute_seconds, slot.ttl_ms / 1000, self._policy.early_refresh_beta, self._rand
-                    ):
-                        refresh = await self._store.lock(space, snap.version, key, lock_ms)
-                        counters.early_refreshes += refresh
-                    return Lookup(True, entry.value, refresh, snap.now_us)
-                if slot.locked or time.monotonic() + delay > wait_until:
-                    counters.misses += 1
-                    counters.fill_waits += waited
-                    return Lookup(False, b"", slot.locked, snap.now_us)
-                waited = True
-                await self._sleep(delay)
-                delay = min(delay * 2, MAX_POLL_SECONDS)
+            snap = await self._store.read(space, [key], lock_ms=self._lock_ms)
+            slot = snap.slots[0]
+            entry = unpack(slot.raw)
+            if entry is not None:
+                counters.hits += 1
+                refresh = await self._refresh_early(space, snap.version, key, entry, slot.ttl_ms)
+                return Lookup(True, entry.value, refresh, snap.now_us)
+            if slot.locked or budget <= 0:
+                counters.misses += 1
+                return Lookup(False, b"", slot.locked, snap.now_us)
+            filled = await self._fills.wait(space, key, budget)
+        counters.fill_waits += 1
+        entry = unpack(filled.slot.raw) if filled else None
+        if filled is not None and entry is not None:
+            counters.hits += 1
+            return Lookup(True, entry.value, False, filled.snap.now_us)
+        counters.misses += 1
+        if filled is not None and filled.claim_lock():  # the filler gave up: this caller fills
+            return Lookup(False, b"", True, filled.snap.now_us)
+        return Lookup(False, b"", False, snap.now_us)
+
+    async def _refresh_early(self, space: Namespace, version: int, key: str, entry: Entry, ttl_ms: int) -> bool:
+        """XFetch: maybe choose this caller (one at a time) to recompute before expiry."""
+        beta = self._policy.early_refresh_beta
+        if not should_refresh_early(entry.compute_seconds, ttl_ms / 1000, beta, self._rand):
+            return False
+        chosen = await self._store.lock(space, version, key, self._lock_ms)
+        self.stats.of(space.name).early_refreshes += chosen
+        return chosen
 
     async def batch_get(self, namespace: str, keys: list[str]) -> tuple[dict[str, bytes], int]:
         """Found entries by key, and the lease of the read."""
@@ -222,12 +230,13 @@ class CacheService:
             info = await self._store.info()
         except Unavailable:
             info = UNKNOWN_SERVER
+        self.last_server = info
         spaces = [(space, self.stats.of(name)) for name, space in sorted(self._spaces.items())]
         return Report(spaces, info, self.policy_ok(info))
 
     async def check_memory_policy(self) -> bool:
         """Log Redis's memory limit and eviction policy; warn when it could run out of memory."""
-        info = await self._store.info()
+        info = self.last_server = await self._store.info()
         ok = self.policy_ok(info)
         facts = {
             "max_memory_bytes": info.max_memory_bytes,

@@ -21,9 +21,7 @@ class GrpcJobQueue:
         payload = struct_pb2.Struct()
         payload.update(job.payload)
         request = jobs_pb2.CreateJobRequest(
-            job=jobs_pb2.Job(
-                type=job.type, payload=payload, priority=job.priority, idempotency_key=idempotency_key
-            )
+            job=jobs_pb2.Job(type=job.type, payload=payload, priority=job.priority, idempotency_key=idempotency_key)
         )
         with translate_rpc_errors():
             created = await self._stub.CreateJob(request)

@@ -32,9 +32,7 @@ OUTBOX_FAILED = Statement(
     "UPDATE fir_outbox SET attempts = attempts + 1, next_attempt_at = %s, last_error = %s"
     " WHERE pk = %s AND sent_at IS NULL",
 )
-GET_DOCUMENT = Statement(
-    "fir.document_get", "SELECT revision, content, sha256 FROM fir_documents WHERE fir_id = %s"
-)
+GET_DOCUMENT = Statement("fir.document_get", "SELECT revision, content, sha256 FROM fir_documents WHERE fir_id = %s")
 # Assignments run left to right: `revision` goes last so the conditions see the old one.
 # The content travels as hex: aiomysql cannot escape bytes with the pinned PyMySQL.
 SAVE_DOCUMENT = Statement(

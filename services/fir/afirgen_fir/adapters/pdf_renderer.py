@@ -143,16 +143,12 @@ class _Form(FPDF):
         self.cell(LABEL_WIDTH, LINE, self.text_of(label))
         self.set_text_color(0)
         self.set_font(self.family, "", 10)
-        self.multi_cell(
-            0, LINE, self.text_of(_or_blank(value)), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT
-        )
+        self.multi_cell(0, LINE, self.text_of(_or_blank(value)), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def paragraph(self, text: str) -> None:
         """Free text across the page."""
         self.set_font(self.family, "", 10)
-        self.multi_cell(
-            0, LINE, self.text_of(_or_blank(text)), align="J", new_x=XPos.LMARGIN, new_y=YPos.NEXT
-        )
+        self.multi_cell(0, LINE, self.text_of(_or_blank(text)), align="J", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def grid(self, headings: tuple[str, ...], rows: list[tuple[str, ...]], widths: tuple[int, ...]) -> None:
         """A bordered table, or a dash when there are no rows."""
@@ -160,9 +156,7 @@ class _Form(FPDF):
             self.paragraph(BLANK)
             return
         self.set_font(self.family, "", 9)
-        with self.table(
-            col_widths=widths, line_height=LINE, text_align="LEFT", first_row_as_headings=True
-        ) as table:
+        with self.table(col_widths=widths, line_height=LINE, text_align="LEFT", first_row_as_headings=True) as table:
             table.row([self.text_of(h) for h in headings])
             for row in rows:
                 table.row([self.text_of(_or_blank(c)) for c in row])
@@ -198,9 +192,7 @@ def render_fir_pdf(fir: Fir, fonts: Fonts | None = None) -> bytes:
     pdf.field("(c) Information received at P.S.", _when(fir.create_time))
     pdf.item("4", "Type of information")
     source = fir.complaint.source
-    kind = {ComplaintSource.AUDIO: "Oral (recorded)", ComplaintSource.IMAGE: "Written (scanned)"}.get(
-        source, "Written"
-    )
+    kind = {ComplaintSource.AUDIO: "Oral (recorded)", ComplaintSource.IMAGE: "Written (scanned)"}.get(source, "Written")
     pdf.field("Type", kind)
     pdf.item("5", "Place of occurrence")
     distance = f"{inc.distance_km:g} km" if inc.distance_km else ""
@@ -256,9 +248,7 @@ def render_fir_pdf(fir: Fir, fonts: Fonts | None = None) -> bytes:
         "a case is registered and taken up for investigation."
     )
     pdf.field("Investigating officer", f"{officer.name}, {officer.rank}" if officer.rank else officer.name)
-    pdf.field(
-        "FIR read over to the complainant", "Admitted to be correctly recorded; copy given free of cost."
-    )
+    pdf.field("FIR read over to the complainant", "Admitted to be correctly recorded; copy given free of cost.")
     pdf.ln(10)
     pdf.set_font(pdf.family, "", 9)
     half = (pdf.w - pdf.l_margin - pdf.r_margin) / 2

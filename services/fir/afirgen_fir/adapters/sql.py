@@ -85,9 +85,7 @@ CLAIM_IDEMPOTENCY = Statement(
     "fir.idempotency_claim",
     "INSERT INTO fir_idempotency_keys (idem_key, request_hash, fir_pk, created_at) VALUES (%s, %s, 0, %s)",
 )
-BIND_IDEMPOTENCY = Statement(
-    "fir.idempotency_bind", "UPDATE fir_idempotency_keys SET fir_pk = %s WHERE idem_key = %s"
-)
+BIND_IDEMPOTENCY = Statement("fir.idempotency_bind", "UPDATE fir_idempotency_keys SET fir_pk = %s WHERE idem_key = %s")
 GET_IDEMPOTENCY = Statement(
     "fir.idempotency_get", "SELECT request_hash, fir_pk FROM fir_idempotency_keys WHERE idem_key = %s"
 )
@@ -244,6 +242,93 @@ SOURCE_NAMES = {v: k for k, v in SOURCE_CODES.items()}
 
 def to_db_time(when: datetime) -> datetime:
     """UTC, naive (DATETIME columns hold UTC)."""
-    from datetime import UTC
+    from datetime import UTC, timedelta
 
     return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
+
+
+def catalog() -> list[tuple[Statement, list[Any]]]:
+    """Every statement shape the FIR repositories issue, with sample arguments.
+
+    The query-plan check EXPLAINs each of these; a test fails when a
+    ``Statement`` name in the FIR adapters is missing here.
+    """
+    from datetime import UTC, timedelta
+
+    from afirgen_fir.adapters import legal_repository as legal
+    from afirgen_fir.domain.model import FirStatus
+
+    now = datetime.now(UTC).replace(tzinfo=None)
+    some_id = "00000000-0000-0000-0000-000000000000"
+    station = FirFilter(station="PS-001")
+    filters = [
+        FirFilter(),
+        station,
+        FirFilter(status=FirStatus.DRAFT),
+        FirFilter(station="PS-001", status=FirStatus.FINALIZED),
+        FirFilter(district="District 3"),
+        FirFilter(section="303"),
+        FirFilter(time_bounds=((">=", now - timedelta(days=30)), ("<", now))),
+    ]
+    entries: list[tuple[Statement, list[Any]]] = [
+        (get_by_id(ALL_COLUMNS), [some_id]),
+        (get_by_id(select_columns(["fir_number", "status"])), [some_id]),
+        (get_by_id(ALL_COLUMNS, for_update=True), [some_id]),
+        (get_by_pk(ALL_COLUMNS), [1]),
+        (FIR_EXISTS, [some_id]),
+        (GET_IDEMPOTENCY, ["key"]),
+        (LIST_EVENTS, [some_id, 0, 100]),
+        (NEXT_SEQ, ["PS-001", 2026]),
+        (LAST_ID, []),
+        (DELETE_SECTIONS, [1]),
+        (BIND_IDEMPOTENCY, [1, "key"]),
+        (CLAIM_IDEMPOTENCY, ["key", "hash", now]),
+        (INSERT_SECTIONS, [1, "BNS", "303", now]),
+        (INSERT_EVENT, [1, "CREATED", "", "[]", 1, "", now]),
+        (
+            INSERT_FIR,
+            [
+                some_id,
+                "PS-001",
+                "",
+                "",
+                "",
+                2026,
+                1,
+                "PS-001/2026/00001",
+                1,
+                "{}",
+                "{}",
+                "[]",
+                "[]",
+                "[]",
+                0,
+                "en",
+                "",
+                "",
+                "",
+                "[]",
+                "",
+                "",
+                "",
+                None,
+                1,
+                now,
+                now,
+            ],
+        ),
+        (update_fir(), [None] * len(MUTABLE_COLUMNS) + [now, 1, 1]),
+        (legal.SEARCH, ["stolen mobile phone", "stolen mobile phone", 8]),
+        (legal.BY_SECTION, ["303", 10]),
+        (legal.BY_ACT_SECTION, ["BNS", "303", 10]),
+        (legal.COUNT, []),
+        (legal.UPSERT, ["BNS", "303", "Theft", "", "", None, None, "", "", "seed", now]),
+    ]
+    for flt in filters:
+        for order in ("create_time", "update_time"):
+            for descending in (True, False):
+                stmt, args = list_page(ALL_COLUMNS, flt, order, descending, (now, 10**9), 51)
+                entries.append((stmt, args))
+        entries.append(count(flt))
+        entries += [(stmt, args) for _, stmt, args in stats(flt, now)] if flt.section is None else []
+    return entries

@@ -37,9 +37,7 @@ class JobRequest:
 
 def jobs_for_change(action: str, fir: Fir, changed_fields: list[str]) -> list[JobRequest]:
     """The jobs a stored change of ``fir`` needs (``action`` as in the audit trail)."""
-    render = JobRequest(
-        RENDER_DOCUMENT, {"fir_id": fir.id, "revision": fir.revision}, PRIORITIES[RENDER_DOCUMENT]
-    )
+    render = JobRequest(RENDER_DOCUMENT, {"fir_id": fir.id, "revision": fir.revision}, PRIORITIES[RENDER_DOCUMENT])
     rollup = JobRequest(ROLLUP_STATS, rollup_payload(fir), PRIORITIES[ROLLUP_STATS])
     if action == "FINALIZED":
         final_render = JobRequest(render.type, render.payload, FINAL_RENDER_PRIORITY)

@@ -37,9 +37,7 @@ class Document:
 class FirJobHandlers:
     """``fir.render_document``, ``fir.notify_finalized`` and ``fir.rollup_stats``."""
 
-    def __init__(
-        self, firs: FirRepository, store: DocumentStore, render: Renderer, notifier: Notifier | None
-    ) -> None:
+    def __init__(self, firs: FirRepository, store: DocumentStore, render: Renderer, notifier: Notifier | None) -> None:
         self._firs = firs
         self._store = store
         self._render = render
@@ -55,9 +53,7 @@ class FirJobHandlers:
             day = jobs.payload_day(payload)
             rows = await self._store.rollup(day, jobs.payload_str(payload, "station"))
             return f"{rows} count rows for {day.isoformat()}"
-        raise InvalidArgument.for_field(
-            "type", f"the fir service has no job {job_type!r}", reason="UNKNOWN_JOB_TYPE"
-        )
+        raise InvalidArgument.for_field("type", f"the fir service has no job {job_type!r}", reason="UNKNOWN_JOB_TYPE")
 
     async def _fir(self, fir_id: str) -> Fir:
         fir = await self._firs.get(check_id(fir_id, "payload.fir_id"))
@@ -73,9 +69,7 @@ class FirJobHandlers:
             return f"document of revision {current.revision} is up to date"
         # PDF layout is CPU work: keep it off the event loop serving requests.
         content = await asyncio.to_thread(self._render, fir)
-        stored = await self._store.save_document(
-            fir.id, fir.revision, fir.status is FirStatus.FINALIZED, content
-        )
+        stored = await self._store.save_document(fir.id, fir.revision, fir.status is FirStatus.FINALIZED, content)
         return f"rendered revision {fir.revision} ({len(content)} bytes); stored revision {stored}"
 
     async def notify(self, fir_id: str, idempotency_key: str) -> str:

@@ -6,13 +6,13 @@ from the two flags whether to retry and whether the circuit breaker counts it,
 and turns what is left into the mesh's errors in one place
 (:func:`afirgen_inference.service_layer.backend_pool.to_mesh_error`)::
 
-    BackendError                 transient  counts  becomes
-    ├── BackendUnreachable       yes        yes     UNAVAILABLE (MODEL_UNAVAILABLE)   connect error
-    ├── BackendBusy              yes        *       UNAVAILABLE (MODEL_UNAVAILABLE)   429 (* not counted), 502/503/504
-    ├── BackendTimeout           no         yes     DEADLINE_EXCEEDED                 no answer in time
-    ├── BackendRejected          no         no      INVALID_ARGUMENT                  other 4xx: our input
-    ├── BackendFailed            no         yes     UNAVAILABLE (MODEL_UNAVAILABLE)   500, broken answer, dropped connection
-    └── CircuitOpen              yes        no      UNAVAILABLE (MODEL_UNAVAILABLE)   the replica's circuit is open
+    BackendError            retried  counted  becomes                          when
+    ├── BackendUnreachable  yes      yes      UNAVAILABLE (MODEL_UNAVAILABLE)  connect error
+    ├── BackendBusy         yes      yes*     UNAVAILABLE (MODEL_UNAVAILABLE)  502/503/504, 429 (*not counted)
+    ├── BackendTimeout      no       yes      DEADLINE_EXCEEDED                no answer in time
+    ├── BackendRejected     no       no       INVALID_ARGUMENT                 other 4xx: our input
+    ├── BackendFailed       no       yes      UNAVAILABLE (MODEL_UNAVAILABLE)  500, broken answer, dropped link
+    └── CircuitOpen         yes      no       UNAVAILABLE (MODEL_UNAVAILABLE)  the replica's circuit is open
 """
 
 from __future__ import annotations

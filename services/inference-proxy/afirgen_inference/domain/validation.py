@@ -83,9 +83,7 @@ def validate_generate(
             out.append(FieldViolation(f"{prefix}messages[{i}].content", "must not be empty"))
     total = sum(len(content) for _, content in messages)
     if total > limits.max_prompt_chars:
-        out.append(
-            FieldViolation(f"{prefix}messages", f"{total} characters; at most {limits.max_prompt_chars}")
-        )
+        out.append(FieldViolation(f"{prefix}messages", f"{total} characters; at most {limits.max_prompt_chars}"))
     sampling = f"{prefix}sampling"
     if not (math.isfinite(temperature) and 0.0 <= temperature <= 2.0):
         out.append(FieldViolation(f"{sampling}.temperature", "must be between 0 and 2"))

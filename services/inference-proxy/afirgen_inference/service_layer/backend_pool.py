@@ -175,9 +175,17 @@ class BackendPool(Generic[C]):
         error: str | None = None
         try:
             await replica.client.probe(self.probe_timeout_seconds)
+        except BackendTimeout as exc:
+            if replica.in_flight:
+                # Busy, not dead: some servers answer /health only between calls.
+                # The calls in flight will tell whether it is alive.
+                replica.last_error = f"{exc.message} (while busy with {replica.in_flight} calls)"
+                replica.last_probe_at = self._now()
+                return
+            error = exc.message
         except BackendError as exc:
             error = exc.message
-        except Exception as exc:  # noqa: BLE001 - a probe never fails the prober
+        except Exception as exc:  # a probe never fails the prober
             error = f"probe failed: {type(exc).__name__}"
         replica.available = error is None
         replica.last_probe_at = self._now()

@@ -26,7 +26,10 @@ class HealthMonitor:
     async def _loop(self, pool: BackendPool[Any], interval: float) -> None:
         while True:
             was = {r.name: r.available for r in pool.replicas}
-            await asyncio.gather(*(pool.probe(r) for r in pool.replicas))
+            try:
+                await asyncio.gather(*(pool.probe(r) for r in pool.replicas))
+            except Exception:  # a bug here must not stop probing for good
+                logger.opt(exception=True).error("health probe round failed", backend=pool.kind.value)
             for replica in pool.replicas:
                 if was[replica.name] != replica.available:
                     logger.info(

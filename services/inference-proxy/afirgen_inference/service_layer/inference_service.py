@@ -23,8 +23,8 @@ from afirgen_inference.domain.model import (
     Completion,
     GenerateCall,
     Generation,
-    RecognizeCall,
     Recognition,
+    RecognizeCall,
     TextDelta,
     Timings,
     TranscribeCall,
@@ -66,8 +66,8 @@ def reask(call: GenerateCall, answer: Completion, problem: str, max_tokens_limit
 
 
 def _complete(call: GenerateCall) -> Callable[[ChatServer, float], Coroutine[Any, Any, Completion]]:
-    async def op(client: ChatServer, timeout: float) -> Completion:
-        return await client.complete(call, timeout)
+    async def op(client: ChatServer, time_limit: float) -> Completion:
+        return await client.complete(call, time_limit)
 
     return op
 
@@ -156,7 +156,7 @@ class InferenceService:
     async def stream_generate(self, call: GenerateCall, deadline: Deadline) -> AsyncIterator[TextDelta | Generation]:
         """Text deltas as the model produces them, then the whole :class:`Generation`."""
         started = self._clock()
-        lease = await self.llm.open_stream(lambda client, timeout: client.open_stream(call, timeout), deadline)
+        lease = await self.llm.open_stream(lambda client, limit: client.open_stream(call, limit), deadline)
         opened = self._clock()
         pieces: list[str] = []
         final = Completion(text="")
@@ -197,7 +197,7 @@ class InferenceService:
         """Speech to text."""
 
         async def compute() -> Transcription:
-            outcome = await self.asr.call(lambda client, timeout: client.transcribe(call, timeout), deadline)
+            outcome = await self.asr.call(lambda client, limit: client.transcribe(call, limit), deadline)
             timings = Timings(
                 model_seconds=outcome.model_seconds, queue_seconds=outcome.queue_seconds, attempts=outcome.attempts
             )
@@ -209,7 +209,7 @@ class InferenceService:
         """Text in an image."""
 
         async def compute() -> Recognition:
-            outcome = await self.ocr.call(lambda client, timeout: client.recognize(call, timeout), deadline)
+            outcome = await self.ocr.call(lambda client, limit: client.recognize(call, limit), deadline)
             timings = Timings(
                 model_seconds=outcome.model_seconds, queue_seconds=outcome.queue_seconds, attempts=outcome.attempts
             )

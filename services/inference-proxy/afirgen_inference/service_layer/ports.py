@@ -15,8 +15,8 @@ from afirgen_inference.domain.model import (
     GenerateCall,
     Generation,
     PageText,
-    RecognizeCall,
     Recognition,
+    RecognizeCall,
     TextDelta,
     TranscribeCall,
     Transcript,
@@ -32,7 +32,7 @@ class ModelServer(Protocol):
 
     url: str
 
-    async def probe(self, timeout: float) -> None:
+    async def probe(self, time_limit: float) -> None:
         """Return when the server is ready to serve; raise ``BackendError`` otherwise."""
         ...
 
@@ -52,11 +52,11 @@ class CompletionStream(Protocol):
 class ChatServer(ModelServer, Protocol):
     """One OpenAI-compatible chat server (llama-server)."""
 
-    async def complete(self, call: GenerateCall, timeout: float) -> Completion:
+    async def complete(self, call: GenerateCall, time_limit: float) -> Completion:
         """One completion."""
         ...
 
-    async def open_stream(self, call: GenerateCall, timeout: float) -> CompletionStream:
+    async def open_stream(self, call: GenerateCall, time_limit: float) -> CompletionStream:
         """Send a streaming completion request; errors before the first piece are raised here."""
         ...
 
@@ -64,7 +64,7 @@ class ChatServer(ModelServer, Protocol):
 class SpeechServer(ModelServer, Protocol):
     """One OpenAI-compatible transcription server."""
 
-    async def transcribe(self, call: TranscribeCall, timeout: float) -> Transcript:
+    async def transcribe(self, call: TranscribeCall, time_limit: float) -> Transcript:
         """Speech to text."""
         ...
 
@@ -72,7 +72,7 @@ class SpeechServer(ModelServer, Protocol):
 class OcrServer(ModelServer, Protocol):
     """One OCR server."""
 
-    async def recognize(self, call: RecognizeCall, timeout: float) -> PageText:
+    async def recognize(self, call: RecognizeCall, time_limit: float) -> PageText:
         """Text in an image."""
         ...
 

@@ -17,6 +17,7 @@ from tenacity import (
     stop_after_attempt,
     wait_exponential_jitter,
 )
+from tenacity.stop import stop_base
 
 from afirgen_inference.domain.errors import BackendError
 from afirgen_inference.service_layer.deadline import Deadline
@@ -40,7 +41,7 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, BackendError) and exc.transient
 
 
-class _DeadlineStop:
+class _DeadlineStop(stop_base):
     def __init__(self, deadline: Deadline) -> None:
         self._deadline = deadline
 
@@ -56,7 +57,7 @@ def retrying(policy: RetryPolicy, deadline: Deadline) -> AsyncRetrying:
     return AsyncRetrying(
         stop=stop_after_attempt(max(1, policy.attempts)) | _DeadlineStop(deadline),
         wait=wait_exponential_jitter(
-            initial=policy.initial_seconds, max=policy.max_seconds, jitter=policy.jitter_seconds
+            multiplier=policy.initial_seconds, max=policy.max_seconds, jitter=policy.jitter_seconds
         ),
         retry=retry_if_exception(is_transient),
         reraise=True,

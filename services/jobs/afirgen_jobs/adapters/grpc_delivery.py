@@ -51,9 +51,7 @@ class GrpcDelivery:
         )
         metadata = ((TRACEPARENT, job.trace_parent),) if job.trace_parent else None
         try:
-            response = await self._stub(target).HandleJob(
-                request, timeout=deadline_seconds, metadata=metadata
-            )
+            response = await self._stub(target).HandleJob(request, timeout=deadline_seconds, metadata=metadata)
         except grpc.aio.AioRpcError as exc:
             return HandlerResult(exc.code().name, exc.details() or "")
         return HandlerResult("OK", detail=response.detail)

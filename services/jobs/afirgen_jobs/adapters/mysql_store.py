@@ -84,9 +84,7 @@ class MySQLJobStore:
             # A concurrent request with the same key committed first.
             existing = await self._by_key(job)
             if existing is None:
-                raise AlreadyExists(
-                    "the idempotency key is in use by a request that did not finish; retry"
-                ) from exc
+                raise AlreadyExists("the idempotency key is in use by a request that did not finish; retry") from exc
             return existing, False
         stored = Job(
             id=job_id,

@@ -46,9 +46,7 @@ INSERT_JOB = Statement(
     f" idempotency_key, request_hash, last_error, trace_parent, created_at, updated_at)"
     f" VALUES (%s, %s, %s, %s, {Q}, 1, %s, %s, %s, %s, %s, '', %s, %s, %s)",
 )
-GET_BY_KEY = Statement(
-    "jobs.get_by_key", f"SELECT request_hash, {_COLS} FROM jobs WHERE idempotency_key = %s"
-)
+GET_BY_KEY = Statement("jobs.get_by_key", f"SELECT request_hash, {_COLS} FROM jobs WHERE idempotency_key = %s")
 GET_BY_ID = Statement("jobs.get", f"SELECT {_COLS} FROM jobs WHERE id = %s")
 GET_FOR_UPDATE = Statement("jobs.get_for_update", f"SELECT {_COLS} FROM jobs WHERE id = %s FOR UPDATE")
 LIST_ATTEMPTS = Statement(
@@ -171,17 +169,14 @@ def renew(count: int) -> Statement:
     marks = ", ".join(["%s"] * count)
     return Statement(
         "queue.renew",
-        f"UPDATE jobs SET due_at = {NOW} + INTERVAL %s MICROSECOND"
-        f" WHERE lease_token IN ({marks}) AND status = {R}",
+        f"UPDATE jobs SET due_at = {NOW} + INTERVAL %s MICROSECOND WHERE lease_token IN ({marks}) AND status = {R}",
     )
 
 
 def held(count: int) -> Statement:
     """Which of ``count`` tokens are still held."""
     marks = ", ".join(["%s"] * count)
-    return Statement(
-        "queue.held", f"SELECT lease_token FROM jobs WHERE lease_token IN ({marks}) AND status = {R}"
-    )
+    return Statement("queue.held", f"SELECT lease_token FROM jobs WHERE lease_token IN ({marks}) AND status = {R}")
 
 
 def to_db_time(when: datetime) -> datetime:

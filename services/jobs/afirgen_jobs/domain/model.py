@@ -18,11 +18,6 @@ class JobStatus(str, Enum):
     DEAD = "DEAD"
     CANCELLED = "CANCELLED"
 
-    @property
-    def active(self) -> bool:
-        """True while a worker may still run the job."""
-        return self in (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.FAILED)
-
 
 # Stored codes: the proto enum numbers.
 STATUS_CODES = {

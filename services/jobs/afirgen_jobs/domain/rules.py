@@ -31,17 +31,13 @@ class Routes:
     """Job type prefix -> gRPC target of the service that owns those types."""
 
     def __init__(self, table: Mapping[str, str]) -> None:
-        self._table = {
-            prefix.strip().rstrip("."): target.strip() for prefix, target in table.items() if target
-        }
+        self._table = {prefix.strip().rstrip("."): target.strip() for prefix, target in table.items() if target}
 
     def target_for(self, job_type: str) -> str | None:
         """The owning service's target: longest prefix of whole words wins."""
         best: str | None = None
         for prefix in self._table:
-            if (job_type == prefix or job_type.startswith(prefix + ".")) and (
-                best is None or len(prefix) > len(best)
-            ):
+            if (job_type == prefix or job_type.startswith(prefix + ".")) and (best is None or len(prefix) > len(best)):
                 best = prefix
         return None if best is None else self._table[best]
 
@@ -49,10 +45,6 @@ class Routes:
     def prefixes(self) -> list[str]:
         """Configured prefixes, for error messages."""
         return sorted(self._table)
-
-    def targets(self) -> set[str]:
-        """Every distinct target."""
-        return set(self._table.values())
 
 
 @dataclass(frozen=True)
@@ -97,9 +89,7 @@ def validate(new: NewJob, routes: Routes, limits: Limits, now: datetime) -> Vali
     if not new.type:
         bad.append(FieldViolation("job.type", "is required"))
     elif len(new.type) > MAX_TYPE_LENGTH or not TYPE_PATTERN.match(new.type):
-        bad.append(
-            FieldViolation("job.type", "must be dot-separated lower-case words, e.g. fir.render_document")
-        )
+        bad.append(FieldViolation("job.type", "must be dot-separated lower-case words, e.g. fir.render_document"))
     elif routes.target_for(new.type) is None:
         known = ", ".join(routes.prefixes) or "none configured"
         bad.append(FieldViolation("job.type", f"no service handles {new.type!r} (known prefixes: {known})"))

@@ -91,18 +91,14 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):  # type: ignore[misc]
     def __init__(self, service: JobService) -> None:
         self._svc = service
 
-    async def CreateJob(
-        self, request: jobs_pb2.CreateJobRequest, context: grpc.aio.ServicerContext
-    ) -> jobs_pb2.Job:
+    async def CreateJob(self, request: jobs_pb2.CreateJobRequest, context: grpc.aio.ServicerContext) -> jobs_pb2.Job:
         if not request.HasField("job"):
             raise InvalidArgument.for_field("job", "is required")
         job, _ = await self._svc.enqueue(new_job_from_proto(request.job, context))
         set_response_header("cache-control", CACHE_NONE)
         return job_to_proto(job)
 
-    async def GetJob(
-        self, request: jobs_pb2.GetJobRequest, context: grpc.aio.ServicerContext
-    ) -> jobs_pb2.Job:
+    async def GetJob(self, request: jobs_pb2.GetJobRequest, context: grpc.aio.ServicerContext) -> jobs_pb2.Job:
         job = await self._svc.get(request.id)
         set_response_header("cache-control", CACHE_NONE)
         return job_to_proto(job)
@@ -110,9 +106,7 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):  # type: ignore[misc]
     async def ListJobs(
         self, request: jobs_pb2.ListJobsRequest, context: grpc.aio.ServicerContext
     ) -> jobs_pb2.ListJobsResponse:
-        page = await self._svc.list(
-            size=request.page_size, token=request.page_token, filter_text=request.filter
-        )
+        page = await self._svc.list(size=request.page_size, token=request.page_token, filter_text=request.filter)
         set_response_header("cache-control", CACHE_NONE)
         return jobs_pb2.ListJobsResponse(
             jobs=[job_to_proto(j) for j in page.jobs],
@@ -120,14 +114,10 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):  # type: ignore[misc]
             total_size=page.total_size,
         )
 
-    async def CancelJob(
-        self, request: jobs_pb2.CancelJobRequest, context: grpc.aio.ServicerContext
-    ) -> jobs_pb2.Job:
+    async def CancelJob(self, request: jobs_pb2.CancelJobRequest, context: grpc.aio.ServicerContext) -> jobs_pb2.Job:
         return job_to_proto(await self._svc.cancel(request.id))
 
-    async def RetryJob(
-        self, request: jobs_pb2.RetryJobRequest, context: grpc.aio.ServicerContext
-    ) -> jobs_pb2.Job:
+    async def RetryJob(self, request: jobs_pb2.RetryJobRequest, context: grpc.aio.ServicerContext) -> jobs_pb2.Job:
         return job_to_proto(await self._svc.retry(request.id))
 
 

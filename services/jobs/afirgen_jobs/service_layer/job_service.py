@@ -101,9 +101,7 @@ class JobService:
         if token:
             keyset = self._tokens.parse(token, digest)
             if len(keyset) != 2 or not isinstance(keyset[0], str) or not isinstance(keyset[1], int):
-                raise InvalidArgument.for_field(
-                    "page_token", "malformed page token", reason="INVALID_PAGE_TOKEN"
-                )
+                raise InvalidArgument.for_field("page_token", "malformed page token", reason="INVALID_PAGE_TOKEN")
             after = (keyset[0], keyset[1])
         jobs, next_key = await self._store.list(flt, after, limit)
         total = await self._store.count(flt)

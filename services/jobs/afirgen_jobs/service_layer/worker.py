@@ -28,7 +28,7 @@ from afirgen_runtime.context import request_id_var
 from afirgen_runtime.errors import AfirgenError
 from loguru import logger
 
-from afirgen_jobs.domain.model import ClaimedJob
+from afirgen_jobs.domain.model import ClaimedJob, HandlerResult
 from afirgen_jobs.domain.rules import Backoff, decide
 from afirgen_jobs.service_layer.ports import Delivery, Queue
 
@@ -129,7 +129,13 @@ class Worker:
         log = logger.bind(job_id=job.id, job_type=job.type, attempt=job.attempt)
         log.info("job started")
         try:
-            result = await self._delivery.deliver(job, self.config.job_timeout_seconds)
+            try:
+                result = await self._delivery.deliver(job, self.config.job_timeout_seconds)
+            except (AfirgenError, asyncio.CancelledError):
+                raise
+            except Exception as exc:  # a bug on this side: retry with backoff rather than hang the job
+                log.opt(exception=exc).error("delivery failed inside the worker")
+                result = HandlerResult("UNAVAILABLE", f"worker error: {type(exc).__name__}")
             decision = decide(
                 result.code,
                 result.message,
@@ -140,9 +146,7 @@ class Worker:
             )
             if await self._queue.finish(job, result, decision):
                 self.completed += 1
-                log.info(
-                    "job finished", status=decision.status.value, code=result.code, retry_in=decision.retry_in
-                )
+                log.info("job finished", status=decision.status.value, code=result.code, retry_in=decision.retry_in)
             else:
                 log.warning("lease lost before the outcome was recorded; outcome dropped", code=result.code)
         except asyncio.CancelledError:

@@ -1,0 +1,191 @@
+"""GetFir latency with and without the cache, and the hit ratio of a read-heavy workload.
+
+    .venv/bin/python -m bench.cache_getfir [--firs 200] [--ops 3000]
+
+Starts its own stack on free ports (like the tests), plus a second fir process
+with caching off on the same database, then measures, sequentially (one
+request at a time, so the numbers are latencies, not queueing):
+
+- GetFir miss (first read of each FIR), hit (later reads), and the uncached fir;
+- the same with Redis stopped (the circuit open) and while it is failing;
+- a read-heavy mix (95 % GetFir over a skewed key set, 5 % edits) with a few
+  concurrent clients, and its hit ratio from ``GET /v1/cache:stats``.
+
+Both through Envoy (REST, what users see) and straight to fir over gRPC.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import grpc
+import httpx
+from afirgen.fir.v1 import fir_pb2, fir_pb2_grpc
+
+from scripts.devstack.config import VENV, StackConfig, free_port
+from scripts.devstack.stack import Stack
+from scripts.devstack.supervisor import programs
+from tests.e2e.fir_helpers import fir_body
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
+
+
+def row(name: str, values: list[float]) -> str:
+    return f"{name:<44} n={len(values):<5} p50={pct(values, 0.5):7.2f} ms  p99={pct(values, 0.99):7.2f} ms"
+
+
+async def timed(call: Callable[[], Awaitable[Any]]) -> float:
+    started = time.perf_counter()
+    await call()
+    return time.perf_counter() - started
+
+
+def start_uncached_fir(cfg: StackConfig) -> tuple[subprocess.Popen[bytes], int]:
+    """A second fir process with caching off, on the same database."""
+    (fir,) = [p for p in programs(cfg) if p.name == "fir"]
+    port = free_port()
+    env = os.environ | fir.env | {"AFIRGEN_SERVER_PORT": str(port), "AFIRGEN_CACHE_TARGET": ""}
+    env["AFIRGEN_SERVER_METRICS_PORT"] = str(free_port())
+    log = open(cfg.run_dir / "logs" / "fir-uncached.log", "wb")  # noqa: SIM115 - lives as long as the process
+    proc = subprocess.Popen([str(VENV / "bin" / "python"), "-m", "afirgen_fir"], env=env, stdout=log, stderr=log)
+    return proc, port
+
+
+async def wait_serving(stub: fir_pb2_grpc.FirServiceStub) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            await stub.ListFirs(fir_pb2.ListFirsRequest(page_size=1), timeout=1)
+            return
+        except grpc.aio.AioRpcError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.3)
+
+
+async def fir_hits(rest: httpx.AsyncClient) -> tuple[int, int]:
+    body = (await rest.get("/v1/cache:stats")).json()
+    fir = next(n for n in body["namespaces"] if n["namespace"] == "fir")
+    return int(fir.get("hits", 0)), int(fir.get("misses", 0))
+
+
+async def measure(stack: Stack, firs: int, ops: int) -> None:
+    cfg = stack.cfg
+    proc, uncached_port = start_uncached_fir(cfg)
+    cached = grpc.aio.insecure_channel(f"127.0.0.1:{cfg.fir_port}")
+    uncached = grpc.aio.insecure_channel(f"127.0.0.1:{uncached_port}")
+    direct, plain = fir_pb2_grpc.FirServiceStub(cached), fir_pb2_grpc.FirServiceStub(uncached)
+    async with httpx.AsyncClient(base_url=cfg.base_url, timeout=30) as rest:
+        try:
+            await wait_serving(plain)
+            # Every write enqueues document rendering, which the worker delivers
+            # back to fir: stopped, so both fir processes measure idle.
+            stack.ctl("stop", "services:jobs-worker")
+            ids = []
+            for i in range(firs):
+                resp = await rest.post("/v1/firs", json=fir_body(f"BENCH{i % 10}"))
+                ids.append(resp.json()["id"])
+
+            def get_rest(fir_id: str) -> Callable[[], Awaitable[Any]]:
+                async def call() -> None:
+                    assert (await rest.get(f"/v1/firs/{fir_id}")).status_code == 200
+
+                return call
+
+            def get_grpc(stub: fir_pb2_grpc.FirServiceStub, fir_id: str) -> Callable[[], Awaitable[Any]]:
+                return lambda: stub.GetFir(fir_pb2.GetFirRequest(id=fir_id))
+
+            half = len(ids) // 2
+            rest_ids, grpc_ids = ids[:half], ids[half:]
+            results: dict[str, list[float]] = {}
+            results["REST via Envoy: miss (first read)"] = [await timed(get_rest(i)) for i in rest_ids]
+            results["REST via Envoy: hit"] = [await timed(get_rest(i)) for i in rest_ids * 2]
+            results["gRPC to fir: miss (first read)"] = [await timed(get_grpc(direct, i)) for i in grpc_ids]
+            results["gRPC to fir: hit"] = [await timed(get_grpc(direct, i)) for i in grpc_ids * 2]
+            results["gRPC to fir without cache (baseline)"] = [
+                await timed(get_grpc(plain, i)) for i in grpc_ids * 2
+            ]
+
+            stack.ctl("stop", "infra:redis")
+            try:
+                results["gRPC to fir, Redis down: first 10 calls"] = [
+                    await timed(get_grpc(direct, i)) for i in grpc_ids[:10]
+                ]
+                results["gRPC to fir, Redis down: circuit open"] = [
+                    await timed(get_grpc(direct, i)) for i in grpc_ids * 2
+                ]
+                results["REST via Envoy, Redis down"] = [await timed(get_rest(i)) for i in rest_ids]
+            finally:
+                stack.ctl("start", "infra:redis")
+
+            # Redis is back: let the circuit close, then a read-heavy mix.
+            await asyncio.sleep(3)
+            for i in ids[:5]:
+                await get_rest(i)()
+            weights = [1 / (rank + 1) for rank in range(len(ids))]  # Zipf-like popularity
+            rng = random.Random(1)
+            before = await fir_hits(rest)
+            mix: list[float] = []
+            edits = 0
+
+            async def client(n: int) -> None:
+                nonlocal edits
+                for _ in range(n):
+                    fir_id = rng.choices(ids, weights)[0]
+                    if rng.random() < 0.05:
+                        current = (await rest.get(f"/v1/firs/{fir_id}", params={"read_mask": "etag"})).json()
+                        await rest.patch(
+                            f"/v1/firs/{fir_id}",
+                            params={"update_mask": "summary"},
+                            json={"etag": current["etag"], "summary": f"edit {rng.random():.6f}"},
+                        )
+                        edits += 1
+                    else:
+                        mix.append(await timed(get_rest(fir_id)))
+
+            await asyncio.gather(*(client(ops // 4) for _ in range(4)))
+            after = await fir_hits(rest)
+            hits, misses = after[0] - before[0], after[1] - before[1]
+            results["REST via Envoy: read-heavy mix, 4 clients"] = mix
+        finally:
+            proc.terminate()
+            proc.wait(20)
+            await cached.close()
+            await uncached.close()
+
+    for name, values in results.items():
+        print(row(name, values))
+    print(f"read-heavy mix: {len(mix)} reads, {edits} edits; fir namespace hit ratio {hits / max(1, hits + misses):.3f}")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--firs", type=int, default=200)
+    parser.add_argument("--ops", type=int, default=3000)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="afirgen-bench-") as tmp:
+        stack = Stack(StackConfig.for_tests(Path(tmp)))
+        try:
+            stack.up()
+            asyncio.run(measure(stack, args.firs, args.ops))
+        finally:
+            stack.down()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,56 @@
+"""Scenarios: each is ``run(ctx)``; it records measurements and figures in ``ctx.results``
+or raises :class:`Skip` with the reason it cannot run on this mesh yet."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.profiles import Profile
+from bench.results import Results
+from bench.seed import HotSet
+from bench.target import Target
+
+
+class Skip(Exception):  # noqa: N818 - a signal, not an error
+    """The scenario cannot run here (a service has not landed yet); the message says why."""
+
+
+@dataclass
+class Context:
+    """What every scenario gets."""
+
+    target: Target
+    profile: Profile
+    results: Results
+    work_dir: Path
+    """Scratch files of the load generators."""
+    protoset: Path
+    hot: HotSet
+    miss_ids: list[str] = field(default_factory=list)
+    """Seeded DRAFT ids that no scenario read yet (cache misses), consumed as used."""
+    log: Callable[[str], None] = print
+
+    def take_miss_ids(self, count: int) -> list[str]:
+        """``count`` never-read ids (each id is handed out once)."""
+        taken, self.miss_ids = self.miss_ids[:count], self.miss_ids[count:]
+        if len(taken) < count:
+            raise Skip(f"only {len(taken)} unread FIR ids left, {count} needed")
+        return taken
+
+
+def registry() -> dict[str, Callable[[Context], None]]:
+    """Scenario name -> its ``run``."""
+    from bench.scenarios import cache, database, fastapi_compare, generation, grpc_load, limit, rest
+
+    return {
+        "database": database.run,
+        "cache": cache.run,
+        "grpc": grpc_load.run_reads,
+        "rest": rest.run,
+        "fastapi": fastapi_compare.run,
+        "limit": limit.run,
+        "grpc_writes": grpc_load.run_writes,
+        "generation": generation.run,
+    }

@@ -1,0 +1,286 @@
+#!/usr/bin/env python3
+"""Small OpenAI-style speech-to-text server using the faster-whisper library.
+
+An alternative to faster-whisper-server (the default, see run_asr.sh) for two
+of its limits: its /health blocks while a transcription runs (the handler is
+``async`` but transcribes synchronously on the event loop) and a non-audio
+upload gives a bare HTTP 500.  Here /health answers from its own thread, the
+model is loaded before the port opens, transcriptions go through a bounded
+semaphore, and bad input gets HTTP 400 with an OpenAI-style JSON error.
+
+Endpoints
+---------
+GET  /health                   -> {"status": "ok", "model": ..., ...}
+GET  /v1/models                -> OpenAI-style model list
+POST /v1/audio/transcriptions  multipart/form-data: file (required), model,
+                               language, prompt, temperature,
+                               response_format = json | text | verbose_json
+                               -> {"text": "..."}
+
+Needs the models venv (faster-whisper); never contacts a model hub (the model
+is a local directory and local_files_only=True).
+
+  .venv-models/bin/python scripts/models/asr_server.py --port 8091 \
+      --model-dir "$(python3 scripts/models/locate.py whisper_model_dir)"
+"""
+
+from __future__ import annotations
+
+import os
+
+# never reach a model hub, whatever the caller's environment says
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import argparse  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from email.parser import BytesParser  # noqa: E402
+from email.policy import HTTP  # noqa: E402
+from http import HTTPStatus  # noqa: E402
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
+
+LOG = logging.getLogger("asr_server")
+
+
+class BadRequest(Exception):
+    pass
+
+
+class Busy(Exception):
+    pass
+
+
+def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
+    """Split a multipart/form-data body into (fields, files) with the stdlib."""
+    if not content_type.lower().startswith("multipart/form-data") or "boundary=" not in content_type:
+        raise BadRequest("Content-Type must be multipart/form-data with a boundary")
+    msg = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\nMIME-Version: 1.0\r\n\r\n" + body)
+    if not msg.is_multipart():
+        raise BadRequest("malformed multipart body")
+    fields: dict[str, str] = {}
+    files: dict[str, tuple[str, bytes]] = {}
+    for part in msg.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            continue
+        payload = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is not None:
+            files[name] = (filename, payload)
+        else:
+            fields[name] = payload.decode(part.get_content_charset() or "utf-8", "replace")
+    return fields, files
+
+
+class Engine:
+    def __init__(self, model_dir: str, compute_type: str, threads: int, beam_size: int,
+                 workers: int, queue_timeout: float, default_language: str | None) -> None:
+        from faster_whisper import WhisperModel
+
+        self.model_dir = model_dir
+        self.beam_size = beam_size
+        self.default_language = default_language
+        self.queue_timeout = queue_timeout
+        self.workers = workers
+        self.slots = threading.BoundedSemaphore(workers)
+        started = time.perf_counter()
+        self.model = WhisperModel(model_dir, device="cpu", compute_type=compute_type,
+                                  cpu_threads=threads, num_workers=workers, local_files_only=True)
+        self.load_ms = round((time.perf_counter() - started) * 1000.0, 1)
+        self.multilingual = bool(getattr(self.model.model, "is_multilingual", False))
+
+    def transcribe(self, audio_bytes: bytes, language: str | None, prompt: str | None,
+                   temperature: float | None) -> tuple[list, object, float]:
+        from faster_whisper import decode_audio
+
+        try:
+            audio = decode_audio(io.BytesIO(audio_bytes))
+        except Exception as exc:  # PyAV raises several error types for junk input
+            raise BadRequest(f"could not decode audio: {exc.__class__.__name__}: {exc}") from exc
+        if audio.size == 0:
+            raise BadRequest("audio contains no samples")
+        if not self.slots.acquire(timeout=self.queue_timeout):
+            raise Busy(f"all {self.workers} transcription workers busy for {self.queue_timeout:g}s")
+        try:
+            options = {"beam_size": self.beam_size, "initial_prompt": prompt or None}
+            lang = language or self.default_language
+            if lang:
+                options["language"] = lang
+            if temperature is not None:
+                options["temperature"] = temperature
+            segments, info = self.model.transcribe(audio, **options)
+            segments = list(segments)
+        finally:
+            self.slots.release()
+        return segments, info, audio.size / 16000.0
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "afirgen-asr/1.0"
+    protocol_version = "HTTP/1.1"
+    engine: Engine
+    model_name: str
+    max_bytes: int
+
+    def log_message(self, fmt: str, *args) -> None:
+        LOG.info("%s - %s", self.address_string(), fmt % args)
+
+    def _send(self, status: int, body: bytes, ctype: str, close: bool = False) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        if close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, status: int, payload: dict, close: bool = False) -> None:
+        self._send(status, json.dumps(payload, ensure_ascii=False).encode(), "application/json", close)
+
+    def _error(self, status: int, message: str, close: bool = False) -> None:
+        etype = "invalid_request_error" if status < 500 else "server_error"
+        self._json(status, {"error": {"message": message, "type": etype}}, close)
+
+    def do_GET(self) -> None:  # noqa: N802
+        path = urlsplit(self.path).path
+        if path in ("/health", "/healthz"):
+            self._json(HTTPStatus.OK, {"status": "ok", "model": self.model_name,
+                                       "model_dir": self.engine.model_dir,
+                                       "multilingual": self.engine.multilingual,
+                                       "load_ms": self.engine.load_ms, "workers": self.engine.workers})
+        elif path == "/v1/models":
+            self._json(HTTPStatus.OK, {"object": "list", "data": [
+                {"id": self.model_name, "object": "model", "owned_by": "afirgen"}]})
+        else:
+            self._error(HTTPStatus.NOT_FOUND, f"no route GET {path}")
+
+    def do_POST(self) -> None:  # noqa: N802
+        path = urlsplit(self.path).path
+        if path != "/v1/audio/transcriptions":
+            self._error(HTTPStatus.NOT_FOUND, f"no route POST {path}", close=True)
+            return
+        started = time.perf_counter()
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self._error(HTTPStatus.BAD_REQUEST, "invalid Content-Length", close=True)
+            return
+        if length <= 0:
+            self._error(HTTPStatus.BAD_REQUEST, "empty body: send multipart/form-data with a file field", close=True)
+            return
+        if length > self.max_bytes:
+            self._error(HTTPStatus.BAD_REQUEST, f"body of {length} bytes exceeds the limit of {self.max_bytes}",
+                        close=True)
+            return
+        body = self.rfile.read(length)
+        try:
+            fields, files = parse_multipart(self.headers.get("Content-Type", ""), body)
+            if "file" not in files or not files["file"][1]:
+                raise BadRequest("missing or empty 'file' field")
+            fmt = (fields.get("response_format") or "json").strip()
+            if fmt not in ("json", "text", "verbose_json"):
+                raise BadRequest(f"unsupported response_format {fmt!r} (json, text, verbose_json)")
+            language = (fields.get("language") or "").strip() or None
+            if language and not self.engine.multilingual and language != "en":
+                raise BadRequest(f"model is English-only; language {language!r} not supported")
+            temperature = None
+            if fields.get("temperature"):
+                try:
+                    temperature = float(fields["temperature"])
+                except ValueError as exc:
+                    raise BadRequest("temperature must be a number") from exc
+            segments, info, seconds = self.engine.transcribe(files["file"][1], language,
+                                                             fields.get("prompt"), temperature)
+        except BadRequest as exc:
+            self._error(HTTPStatus.BAD_REQUEST, str(exc))
+            return
+        except Busy as exc:
+            self._error(HTTPStatus.SERVICE_UNAVAILABLE, str(exc))
+            return
+        except Exception as exc:  # pragma: no cover
+            LOG.exception("transcription failed")
+            self._error(HTTPStatus.INTERNAL_SERVER_ERROR, str(exc))
+            return
+        text = "".join(s.text for s in segments)
+        ms = round((time.perf_counter() - started) * 1000.0, 1)
+        LOG.info("transcribed %.2fs of audio in %.0f ms", seconds, ms)
+        if fmt == "text":
+            self._send(HTTPStatus.OK, text.encode(), "text/plain; charset=utf-8")
+        elif fmt == "verbose_json":
+            self._json(HTTPStatus.OK, {
+                "task": "transcribe", "language": info.language, "duration": info.duration, "text": text,
+                "duration_ms": ms,
+                "segments": [{"id": i, "start": s.start, "end": s.end, "text": s.text,
+                              "avg_logprob": s.avg_logprob, "no_speech_prob": s.no_speech_prob,
+                              "compression_ratio": s.compression_ratio, "temperature": s.temperature}
+                             for i, s in enumerate(segments)],
+            })
+        else:
+            self._json(HTTPStatus.OK, {"text": text})
+
+
+def main(argv: list[str] | None = None) -> int:
+    env = os.environ.get
+    parser = argparse.ArgumentParser(description="OpenAI-style Whisper transcription server")
+    parser.add_argument("--host", default=env("AFIRGEN_ASR_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(env("AFIRGEN_ASR_PORT", "8091")))
+    parser.add_argument("--model-dir", default=env("AFIRGEN_ASR_MODEL_DIR"), required=not env("AFIRGEN_ASR_MODEL_DIR"),
+                        help="CTranslate2 Whisper model directory (model.bin, config.json, tokenizer.json)")
+    parser.add_argument("--model-name", default=env("AFIRGEN_ASR_MODEL_NAME", "whisper-1"))
+    parser.add_argument("--compute-type", default=env("AFIRGEN_ASR_COMPUTE_TYPE", "int8"))
+    parser.add_argument("--threads", type=int, default=int(env("AFIRGEN_ASR_THREADS", "2")))
+    parser.add_argument("--beam-size", type=int, default=int(env("AFIRGEN_ASR_BEAM_SIZE", "5")))
+    parser.add_argument("--workers", type=int, default=int(env("AFIRGEN_ASR_WORKERS", "1")),
+                        help="concurrent transcriptions (default 1)")
+    parser.add_argument("--queue-timeout", type=float, default=float(env("AFIRGEN_ASR_QUEUE_TIMEOUT", "120")))
+    parser.add_argument("--max-bytes", type=int, default=int(env("AFIRGEN_ASR_MAX_BYTES", str(25 * 1024 * 1024))))
+    parser.add_argument("--language", default=env("AFIRGEN_ASR_LANGUAGE"), help="default language, e.g. en")
+    parser.add_argument("--log-level", default=env("AFIRGEN_ASR_LOG_LEVEL", "INFO"))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not os.path.isfile(os.path.join(args.model_dir, "model.bin")):
+        LOG.error("no model.bin in %s; run scripts/install/models.sh", args.model_dir)
+        return 2
+
+    engine = Engine(args.model_dir, args.compute_type, args.threads, args.beam_size, args.workers,
+                    args.queue_timeout, args.language)
+    handler = type("BoundHandler", (Handler,), {"engine": engine, "model_name": args.model_name,
+                                                "max_bytes": args.max_bytes})
+    server = ThreadingHTTPServer((args.host, args.port), handler)
+    server.daemon_threads = True
+
+    def _stop(signum, _frame):
+        LOG.info("signal %s received, shutting down", signum)
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    LOG.info("ASR server on http://%s:%d (model %s loaded in %.0f ms, %s, %d threads)",
+             args.host, args.port, args.model_dir, engine.load_ms, args.compute_type, args.threads)
+    try:
+        server.serve_forever(poll_interval=0.5)
+    finally:
+        server.server_close()
+    LOG.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    code = main()
+    # Skip interpreter teardown: destroying the CTranslate2 model during
+    # finalisation can segfault, which would turn a clean stop into exit 139.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

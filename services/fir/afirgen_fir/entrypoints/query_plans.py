@@ -1,0 +1,134 @@
+"""Check the query plan of every FIR statement on a realistic volume.
+
+    python -m afirgen_fir.entrypoints.query_plans --rows 100000
+
+Creates (or reuses) the scratch schema ``afirgen_scratch_plans``, applies the
+``fir`` migrations to it, seeds it up to ``--rows`` FIRs, EXPLAINs every
+statement of :func:`afirgen_fir.adapters.sql.catalog` and prints a Markdown
+report. Exits 1 when a statement scans or sorts a large table without an
+index. Connection settings come from ``AFIRGEN_MYSQL_*`` (the user needs
+rights on ``afirgen_scratch%`` schemas, as the local stack grants).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import sys
+import time
+
+import pymysql
+from afirgen_runtime.db import Connection, Database, Statement
+from afirgen_runtime.migrate import apply
+from afirgen_runtime.query_plans import explain_all, problems, report
+from afirgen_runtime.settings import MySQLSettings, load
+
+from afirgen_fir.adapters import sql
+
+SCRATCH = "afirgen_scratch_plans"
+SECTIONS = ["303", "304", "305", "309", "318", "115", "117", "118", "351", "85", "78", "74", "329", "324", "137"]
+COUNT = Statement("seed.count", "SELECT COUNT(*) FROM firs")
+MAX_PK = Statement("seed.max_pk", "SELECT COALESCE(MAX(pk), 0) FROM firs")
+ANALYZE = Statement("seed.analyze", "ANALYZE TABLE firs, fir_sections")
+
+
+# Rows are generated inside MariaDB from its SEQUENCE engine (seq_1_to_N):
+# 100k FIRs take seconds instead of minutes of client-side INSERTs.
+SEED_FIRS = Statement(
+    "seed.firs",
+    "INSERT INTO firs (id, station_code, station_name, station_district, station_state, fir_year, fir_seq,"
+    " fir_number, status, complainant, incident, accused, witnesses, properties, complaint_source,"
+    " complaint_language, complaint_text, summary, narrative, legal_sections, action_taken, officer_name,"
+    " officer_rank, generation, revision, created_at, updated_at)"
+    " SELECT UUID(), CONCAT('PS-', LPAD(MOD(n, 200), 3, '0')), CONCAT('Station ', MOD(n, 200)),"
+    " CONCAT('District ', MOD(n, 30)), 'State', YEAR(created), n,"
+    " CONCAT('PS-', LPAD(MOD(n, 200), 3, '0'), '/', YEAR(created), '/', LPAD(n, 7, '0')),"
+    " IF(MOD(n, 10) < 7, 1, 2), '{\"name\": \"Seeded\"}', '{}', '[]', '[]', '[]', 1, 'en', 'seeded complaint',"
+    " 'seeded summary', 'seeded narrative', CONCAT('[{\"act\": \"BNS\", \"section\": \"', ELT(1 + MOD(n, 15), %s), '\"}]'),"
+    " '', '', '', NULL, 1, created, created"
+    " FROM (SELECT seq AS n, NOW(6) - INTERVAL MOD(seq * 7919, 63072000) SECOND AS created"
+    " FROM seq_1_to_{rows} WHERE seq > %s) AS generated",
+)
+SEED_SECTIONS = Statement(
+    "seed.sections",
+    "INSERT INTO fir_sections (fir_pk, act, section, created_at)"
+    " SELECT pk, 'BNS', ELT(1 + MOD(fir_seq, 15), %s), created_at FROM firs WHERE pk > %s"
+    " UNION ALL SELECT pk, 'BNS', ELT(1 + MOD(fir_seq + 7, 15), %s), created_at"
+    " FROM firs WHERE pk > %s AND MOD(fir_seq, 2) = 0",
+)
+
+
+async def seed(db: Database, rows: int) -> int:
+    """Add seeded FIRs until the table holds ``rows``; returns how many were added."""
+    existing_row = await db.fetch_one(COUNT)
+    existing = int(existing_row[0]) if existing_row else 0
+    if existing >= rows:
+        return 0
+    names = ", ".join(f"'{s}'" for s in SECTIONS)
+    firs = Statement(SEED_FIRS.name, SEED_FIRS.sql.replace("{rows}", str(int(rows))).replace("%s)", names + ")", 1))
+    sections = Statement(SEED_SECTIONS.name, SEED_SECTIONS.sql.replace("%s)", names + ")"))
+
+    async def work(conn: Connection) -> None:
+        row = await conn.fetch_one(MAX_PK)
+        base = int(row[0]) if row else 0
+        await conn.execute(firs, (existing,))
+        await conn.execute(sections, (base, base))
+
+    await db.run(work, transaction=True)
+    await db.fetch_all(ANALYZE)
+    return rows - existing
+
+
+async def check(settings: MySQLSettings, rows: int) -> int:
+    db = Database(dataclasses.replace(settings, database=SCRATCH, slow_query_seconds=3600))
+    try:
+        started = time.monotonic()
+        added = await seed(db, rows)
+        print(f"seeded {added} FIRs in {time.monotonic() - started:.1f}s ({rows} in the table)\n")
+        plans = await explain_all(db, sql.catalog())
+    finally:
+        await db.close()
+    print(report(plans))
+    bad = [plan for plan in plans if problems(plan)]
+    print(f"\n{len(plans)} statements explained, {len(bad)} with problems")
+    return 1 if bad else 0
+
+
+def prepare_schema(settings: MySQLSettings) -> None:
+    """Create the scratch schema and apply the fir migrations to it."""
+    conn = pymysql.connect(
+        host=settings.host, port=settings.port, user=settings.user, password=settings.password, autocommit=True
+    )
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE IF NOT EXISTS `{SCRATCH}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    conn.close()
+    from afirgen_runtime.migrate import MIGRATIONS_ROOT
+
+    apply(dataclasses.replace(settings, database=SCRATCH), SCRATCH, root=_migrations_alias(MIGRATIONS_ROOT))
+
+
+def _migrations_alias(root: object) -> object:
+    """yoyo reads ``<root>/<schema>``: alias the scratch schema to the fir migrations."""
+    import tempfile
+    from pathlib import Path
+
+    alias = Path(tempfile.gettempdir()) / "afirgen-plan-migrations"
+    alias.mkdir(exist_ok=True)
+    link = alias / SCRATCH
+    if not link.exists():
+        link.symlink_to(Path(str(root)) / "fir")
+    return alias
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="EXPLAIN every FIR statement on a seeded scratch schema.")
+    parser.add_argument("--rows", type=int, default=100_000, help="FIRs to seed (default 100000)")
+    args = parser.parse_args(argv)
+    settings = load(MySQLSettings, prefix="AFIRGEN_MYSQL")
+    prepare_schema(settings)
+    return asyncio.run(check(settings, args.rows))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

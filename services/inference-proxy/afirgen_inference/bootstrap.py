@@ -1,0 +1,182 @@
+"""Composition root of the inference proxy: the only place that wires adapters."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import httpx
+from afirgen.inference.v1 import inference_pb2, inference_pb2_grpc
+from afirgen_runtime.server import ServiceApp
+
+from afirgen_inference.adapters.llama_server import LlamaServer
+from afirgen_inference.adapters.ocr_server import TesseractServer
+from afirgen_inference.adapters.whisper_server import WhisperServer
+from afirgen_inference.domain.model import BackendKind
+from afirgen_inference.domain.validation import Limits
+from afirgen_inference.entrypoints.grpc_servicer import InferenceServicer
+from afirgen_inference.service_layer.backend_pool import BackendPool
+from afirgen_inference.service_layer.breaker import CircuitBreaker
+from afirgen_inference.service_layer.dispatcher import Replica
+from afirgen_inference.service_layer.health import HealthMonitor
+from afirgen_inference.service_layer.inference_service import InferenceService
+from afirgen_inference.service_layer.ports import ChatServer, Clock, OcrServer, ResultCache, SpeechServer
+from afirgen_inference.service_layer.retry import RetryPolicy
+from afirgen_inference.settings import BackendSettings, InferenceSettings
+
+C = TypeVar("C", ChatServer, SpeechServer, OcrServer)
+
+
+@dataclass
+class InferenceContainer:
+    """What ``build`` wired, for the server and for tests."""
+
+    app: ServiceApp
+    service: InferenceService
+    monitor: HealthMonitor
+    clients: list[httpx.AsyncClient]
+
+    async def close(self) -> None:
+        """Stop probing and close the HTTP clients."""
+        await self.monitor.stop()
+        for client in self.clients:
+            await client.aclose()
+
+
+def _http_client(backend: BackendSettings, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
+    # Slots are limited by the dispatcher; the pool only has to fit them plus probes.
+    per_replica = backend.max_in_flight + 2
+    return httpx.AsyncClient(
+        transport=transport,
+        trust_env=False,  # a proxy from the environment must never sit between us and 127.0.0.1
+        limits=httpx.Limits(max_connections=max(1, len(backend.urls)) * per_replica),
+    )
+
+
+def _pool(
+    kind: BackendKind,
+    backend: BackendSettings,
+    make: Callable[[str, str], C],
+    clock: Clock,
+) -> BackendPool[C]:
+    replicas = [
+        Replica(
+            name=f"{kind.value}-{i}",
+            url=url,
+            client=make(f"{kind.value}-{i}", url),
+            breaker=CircuitBreaker(f"{kind.value}-{i}", backend.failure_threshold, backend.recovery_seconds),
+            max_in_flight=backend.max_in_flight,
+        )
+        for i, url in enumerate(backend.urls)
+    ]
+    return BackendPool(
+        kind,
+        backend.model,
+        replicas,
+        max_queue=backend.max_queue,
+        timeout_seconds=backend.timeout_seconds,
+        retry=RetryPolicy(
+            attempts=backend.attempts,
+            initial_seconds=backend.backoff_initial_seconds,
+            max_seconds=backend.backoff_max_seconds,
+            jitter_seconds=backend.backoff_jitter_seconds,
+        ),
+        probe_timeout_seconds=backend.probe_timeout_seconds,
+        clock=clock,
+    )
+
+
+def limits_of(settings: InferenceSettings) -> Limits:
+    """Validation limits from settings."""
+    s = settings.limits
+    return Limits(
+        max_audio_bytes=s.max_audio_bytes,
+        max_image_bytes=s.max_image_bytes,
+        max_prompt_chars=s.max_prompt_chars,
+        max_messages=s.max_messages,
+        default_max_tokens=s.default_max_tokens,
+        max_tokens=s.max_tokens,
+        max_schema_chars=s.max_schema_chars,
+        asr_languages=s.asr_languages,
+        ocr_languages=s.ocr_languages,
+    )
+
+
+def build(
+    settings: InferenceSettings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    cache: ResultCache | None = None,
+    clock: Clock = time.monotonic,
+) -> InferenceContainer:
+    """Wire the service. Tests pass an ``httpx.MockTransport`` and a fake ``clock``.
+
+    Nothing connects here: HTTP connections open on the first call or probe."""
+    llm_http = _http_client(settings.llm, transport)
+    asr_http = _http_client(settings.asr, transport)
+    ocr_http = _http_client(settings.ocr, transport)
+    llm_cfg, asr_cfg, ocr_cfg = settings.llm, settings.asr, settings.ocr
+    llm: BackendPool[ChatServer] = _pool(
+        BackendKind.LLM,
+        llm_cfg,
+        lambda name, url: LlamaServer(
+            name, url, llm_http, model=llm_cfg.model, connect_timeout=llm_cfg.connect_timeout_seconds
+        ),
+        clock,
+    )
+    asr: BackendPool[SpeechServer] = _pool(
+        BackendKind.ASR,
+        asr_cfg,
+        lambda name, url: WhisperServer(
+            name, url, asr_http, model=asr_cfg.model, connect_timeout=asr_cfg.connect_timeout_seconds
+        ),
+        clock,
+    )
+    ocr: BackendPool[OcrServer] = _pool(
+        BackendKind.OCR,
+        ocr_cfg,
+        lambda name, url: TesseractServer(name, url, ocr_http, connect_timeout=ocr_cfg.connect_timeout_seconds),
+        clock,
+    )
+    service = InferenceService(
+        llm=llm,
+        asr=asr,
+        ocr=ocr,
+        json_reasks=settings.limits.json_reasks,
+        max_tokens_limit=settings.limits.max_tokens,
+        cache=cache,
+        clock=clock,
+    )
+    monitor = HealthMonitor(
+        [
+            (llm, llm_cfg.probe_interval_seconds),
+            (asr, asr_cfg.probe_interval_seconds),
+            (ocr, ocr_cfg.probe_interval_seconds),
+        ]
+    )
+    container_clients = [llm_http, asr_http, ocr_http]
+    limits = limits_of(settings)
+
+    def register(server: object) -> None:
+        inference_pb2_grpc.add_InferenceServiceServicer_to_server(InferenceServicer(service, limits), server)
+
+    async def on_start() -> None:
+        monitor.start()
+
+    async def on_stop() -> None:
+        await monitor.stop()
+        for client in container_clients:
+            await client.aclose()
+
+    app = ServiceApp(
+        name="inference",
+        register=register,
+        service_names=[inference_pb2.DESCRIPTOR.services_by_name["InferenceService"].full_name],
+        # The proxy is ready whatever its model servers do: ListModels and fast
+        # UNAVAILABLE answers are its job when they are down.
+        on_start=on_start,
+        on_stop=on_stop,
+    )
+    return InferenceContainer(app=app, service=service, monitor=monitor, clients=container_clients)

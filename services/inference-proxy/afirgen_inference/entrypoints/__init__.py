@@ -1,0 +1,1 @@
+"""Entry points of the inference proxy: the gRPC servicer."""

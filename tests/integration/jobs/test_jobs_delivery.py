@@ -1,0 +1,147 @@
+"""Workers delivering jobs: priorities, backoff, dead letters, cancellation,
+wake-up and graceful shutdown, with real worker processes and MariaDB."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+
+import pytest
+from afirgen.jobs.v1 import jobs_pb2
+
+from tests.integration.jobs.conftest import JOB, Handler, JobsCluster, eventually
+
+pytestmark = pytest.mark.integration
+
+
+def _gap(job: jobs_pb2.Job, n: int) -> float:
+    """Seconds between the end of attempt ``n`` and the start of attempt ``n + 1`` (database clock)."""
+    ended = job.attempts[n - 1].end_time.ToDatetime()
+    started = job.attempts[n].start_time.ToDatetime()
+    return (started - ended).total_seconds()
+
+
+async def test_higher_priority_runs_first(cluster: JobsCluster, handler: Handler) -> None:
+    low = [(await cluster.enqueue({}, priority=1)).id for _ in range(5)]
+    high = [(await cluster.enqueue({}, priority=8)).id for _ in range(3)]
+    cluster.start_worker("w-prio", concurrency=1)
+    for job_id in low + high:
+        await cluster.wait_status(job_id, JOB.JOB_STATUS_SUCCEEDED)
+    order = sorted(low + high, key=lambda i: handler.servicer.calls[i][0].start)
+    assert order[:3] == high  # priority first, then oldest first
+    assert order[3:] == low
+
+
+async def test_a_flood_of_low_priority_jobs_delays_a_high_one_by_one_claim_cycle_at_most(
+    cluster: JobsCluster, handler: Handler
+) -> None:
+    concurrency = 2
+    flood = [(await cluster.enqueue({"sleep": 0.05}, priority=0)).id for _ in range(40)]
+    cluster.start_worker("w-flood", concurrency=concurrency)
+    await eventually(lambda: sum(1 for i in flood if handler.servicer.calls[i]) >= 6, what="the flood to start")
+    urgent = await cluster.enqueue({}, priority=9)
+    enqueued = time.time()
+    await cluster.wait_status(urgent.id, JOB.JOB_STATUS_SUCCEEDED)
+    started = handler.servicer.calls[urgent.id][0].start
+    overtaking = [
+        i for i in flood if handler.servicer.calls[i] and enqueued < handler.servicer.calls[i][0].start < started
+    ]
+    assert len(overtaking) <= concurrency
+    assert sum(1 for i in flood if not handler.servicer.calls[i]) > 10  # the flood was still queued
+
+
+async def test_retries_back_off_exponentially_then_succeed(cluster: JobsCluster, handler: Handler) -> None:
+    cluster.start_worker("w-backoff", retry_base_seconds=0.4, retry_cap_seconds=5)
+    job = await cluster.enqueue({"fail_codes": ["UNAVAILABLE", "RESOURCE_EXHAUSTED", "DEADLINE_EXCEEDED"]})
+    done = await cluster.wait_status(job.id, JOB.JOB_STATUS_SUCCEEDED, within=30)
+    assert [a.outcome for a in done.attempts] == ["UNAVAILABLE", "RESOURCE_EXHAUSTED", "DEADLINE_EXCEEDED", "OK"]
+    assert all(a.error for a in done.attempts[:3]) and done.attempts[3].detail == "done on attempt 4"
+    # Equal jitter: attempt n waits between half and all of 0.4 * 2^(n-1) seconds.
+    for n, ceiling in ((1, 0.4), (2, 0.8), (3, 1.6)):
+        gap = _gap(done, n)
+        assert ceiling / 2 - 0.05 <= gap <= ceiling + 0.75, (n, gap)
+    assert done.last_error == "" and done.attempt_count == 4
+
+
+async def test_the_state_is_failed_between_attempts(cluster: JobsCluster) -> None:
+    cluster.start_worker("w-failed", retry_base_seconds=4, retry_cap_seconds=4)
+    job = await cluster.enqueue({"fail_codes": ["UNAVAILABLE"]})
+    failed = await cluster.wait_status(job.id, JOB.JOB_STATUS_FAILED)
+    assert failed.last_error.startswith("UNAVAILABLE") and failed.attempt_count == 1
+    assert failed.run_time.ToDatetime() > failed.attempts[0].end_time.ToDatetime()  # the next attempt's time
+    await cluster.wait_status(job.id, JOB.JOB_STATUS_SUCCEEDED)
+
+
+async def test_dead_after_max_attempts_then_an_operator_retry_succeeds(cluster: JobsCluster) -> None:
+    cluster.start_worker("w-dead")
+    job = await cluster.enqueue({"fail_codes": ["UNAVAILABLE", "UNAVAILABLE"]}, max_attempts=2)
+    dead = await cluster.wait_status(job.id, JOB.JOB_STATUS_DEAD)
+    assert dead.attempt_count == 2 and "after 2 attempts" in dead.last_error
+    retried = await cluster.stub.RetryJob(jobs_pb2.RetryJobRequest(id=job.id))
+    assert retried.status in (JOB.JOB_STATUS_QUEUED, JOB.JOB_STATUS_RUNNING, JOB.JOB_STATUS_SUCCEEDED)
+    done = await cluster.wait_status(job.id, JOB.JOB_STATUS_SUCCEEDED)
+    assert [a.outcome for a in done.attempts] == ["UNAVAILABLE", "UNAVAILABLE", "OK"]
+
+
+async def test_a_permanent_error_is_dead_at_once_with_the_error_kept(cluster: JobsCluster) -> None:
+    cluster.start_worker("w-permanent")
+    job = await cluster.enqueue({"code": "INVALID_ARGUMENT"})
+    dead = await cluster.wait_status(job.id, JOB.JOB_STATUS_DEAD)
+    assert dead.attempt_count == 1
+    assert dead.last_error == "INVALID_ARGUMENT: planned INVALID_ARGUMENT on attempt 1"
+    assert dead.attempts[0].outcome == "INVALID_ARGUMENT"
+    listed = await cluster.stub.ListJobs(jobs_pb2.ListJobsRequest(filter="status = DEAD"))
+    assert [j.id for j in listed.jobs] == [job.id]
+
+
+async def test_cancelling_a_running_job_stops_its_attempt(cluster: JobsCluster, handler: Handler) -> None:
+    cluster.start_worker("w-cancel", lease_seconds=0.9)
+    job = await cluster.enqueue({"sleep": 30})
+    await eventually(lambda: bool(handler.servicer.calls[job.id]), what="the job to start")
+    cancelled = await cluster.stub.CancelJob(jobs_pb2.CancelJobRequest(id=job.id))
+    assert cancelled.status == JOB.JOB_STATUS_CANCELLED and cancelled.attempts[0].outcome == "CANCELLED"
+    await eventually(lambda: handler.servicer.calls[job.id][0].outcome == "CANCELLED", within=5, what="abandon")
+    await asyncio.sleep(0.5)
+    final = await cluster.get(job.id)
+    assert final.status == JOB.JOB_STATUS_CANCELLED and final.attempt_count == 1
+
+
+async def test_an_idle_worker_wakes_at_once_when_work_arrives(cluster: JobsCluster, handler: Handler) -> None:
+    cluster.start_worker("w-idle", poll_seconds=30)  # only the signal can wake it in time
+    await asyncio.sleep(1.5)  # let it connect and go idle
+    latencies = []
+    for _ in range(5):
+        before = time.time()
+        job = await cluster.enqueue({})
+        await cluster.wait_status(job.id, JOB.JOB_STATUS_SUCCEEDED, within=10)
+        latencies.append(handler.servicer.calls[job.id][0].start - before)
+    assert max(latencies) < 1.0, latencies
+
+
+async def test_without_signals_the_poll_still_finds_work(cluster: JobsCluster, handler: Handler) -> None:
+    cluster.start_worker("w-poll", queue_target="", poll_seconds=0.5)
+    await asyncio.sleep(1.0)
+    job = await cluster.enqueue({})
+    await cluster.wait_status(job.id, JOB.JOB_STATUS_SUCCEEDED, within=10)
+
+
+async def test_graceful_shutdown_finishes_short_jobs_and_releases_long_ones(
+    cluster: JobsCluster, handler: Handler
+) -> None:
+    worker = cluster.start_worker("w-term", shutdown_grace_seconds=1.0)
+    short = await cluster.enqueue({"sleep": 0.3})
+    long = await cluster.enqueue({"sleep": 60})
+    await eventually(lambda: bool(handler.servicer.calls[short.id] and handler.servicer.calls[long.id]))
+    worker.send_signal(signal.SIGTERM)
+    assert await asyncio.to_thread(worker.wait, 15) == 0
+    done = await cluster.get(short.id)
+    released = await cluster.get(long.id)
+    assert done.status == JOB.JOB_STATUS_SUCCEEDED
+    assert released.status == JOB.JOB_STATUS_QUEUED and released.attempts[0].outcome == "RELEASED"
+    assert handler.servicer.calls[long.id][0].outcome == "CANCELLED"
+    # The released attempt does not count: it runs again with its whole budget.
+    cluster.start_worker("w-after")
+    job = await cluster.wait_status(long.id, JOB.JOB_STATUS_RUNNING)
+    assert job.attempt_count == 2
+    await cluster.stub.CancelJob(jobs_pb2.CancelJobRequest(id=long.id))

@@ -1,0 +1,285 @@
+"""The inference proxy's resilience pieces, one at a time: breaker, dispatcher, retry, single flight."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from afirgen_inference.domain.errors import (
+    BackendBusy,
+    BackendRejected,
+    BackendTimeout,
+    BackendUnreachable,
+    CircuitOpen,
+)
+from afirgen_inference.domain.latency import LatencyWindow
+from afirgen_inference.domain.model import CircuitState
+from afirgen_inference.service_layer.breaker import CircuitBreaker
+from afirgen_inference.service_layer.deadline import Deadline
+from afirgen_inference.service_layer.dispatcher import Dispatcher, Replica, pick_least_outstanding
+from afirgen_inference.service_layer.retry import RetryPolicy, retrying
+from afirgen_inference.service_layer.single_flight import SingleFlight
+from afirgen_runtime.errors import DeadlineExceeded, ResourceExhausted, Unavailable
+
+
+async def _fail(breaker: CircuitBreaker, exc: BaseException) -> None:
+    with pytest.raises(type(exc)):
+        async with breaker.guard():
+            raise exc
+
+
+# --- circuit breaker ------------------------------------------------------------
+async def test_breaker_opens_after_threshold_and_fails_fast() -> None:
+    breaker = CircuitBreaker("llm-0", threshold=3, recovery_seconds=60)
+    for _ in range(3):
+        assert breaker.state is CircuitState.CLOSED
+        await _fail(breaker, BackendUnreachable("down"))
+    assert breaker.state is CircuitState.OPEN and not breaker.admits() and breaker.opened == 1
+    started = time.perf_counter()
+    with pytest.raises(CircuitOpen) as refused:
+        async with breaker.guard():
+            raise AssertionError("must not run")
+    assert time.perf_counter() - started < 0.01
+    assert 59 < refused.value.retry_after <= 60
+
+
+async def test_breaker_ignores_input_errors_429_and_cancellation() -> None:
+    breaker = CircuitBreaker("llm-0", threshold=2, recovery_seconds=60)
+    for exc in (
+        BackendRejected("bad input", status=400),
+        BackendBusy("slow down", status=429),
+        asyncio.CancelledError(),
+        BackendRejected("bad", status=422),
+    ):
+        await _fail(breaker, exc)
+    assert breaker.state is CircuitState.CLOSED
+    await _fail(breaker, BackendBusy("loading", status=503))
+    await _fail(breaker, BackendTimeout("slow"))
+    assert breaker.state is CircuitState.OPEN
+
+
+async def test_breaker_half_open_lets_one_probe_through_then_closes() -> None:
+    breaker = CircuitBreaker("asr-0", threshold=1, recovery_seconds=0.05)
+    await _fail(breaker, BackendUnreachable("down"))
+    assert breaker.state is CircuitState.OPEN
+    await asyncio.sleep(0.06)
+    assert breaker.state is CircuitState.HALF_OPEN and breaker.admits()
+    probe_running = asyncio.Event()
+    release = asyncio.Event()
+
+    async def probe() -> None:
+        async with breaker.guard():
+            probe_running.set()
+            await release.wait()
+
+    task = asyncio.create_task(probe())
+    await probe_running.wait()
+    assert not breaker.admits()
+    with pytest.raises(CircuitOpen):  # a second caller while the probe runs
+        async with breaker.guard():
+            pass
+    release.set()
+    await task
+    assert breaker.state is CircuitState.CLOSED and breaker.admits()
+
+
+async def test_breaker_failed_probe_reopens() -> None:
+    breaker = CircuitBreaker("ocr-0", threshold=1, recovery_seconds=0.05)
+    await _fail(breaker, BackendUnreachable("down"))
+    await asyncio.sleep(0.06)
+    await _fail(breaker, BackendUnreachable("still down"))
+    assert breaker.state is CircuitState.OPEN and breaker.opened == 2
+
+
+async def test_breaker_health_probes_open_and_close_it() -> None:
+    breaker = CircuitBreaker("llm-0", threshold=2, recovery_seconds=0.05)
+    await breaker.record_probe("connection refused")
+    await breaker.record_probe("connection refused")
+    assert breaker.state is CircuitState.OPEN
+    await breaker.record_probe(None)  # too early: stays open
+    assert breaker.state is CircuitState.OPEN
+    await asyncio.sleep(0.06)
+    await breaker.record_probe(None)
+    assert breaker.state is CircuitState.CLOSED
+
+
+# --- dispatcher: limit, queue, balancing -------------------------------------------
+def _replicas(n: int, max_in_flight: int = 1) -> list[Replica[str]]:
+    return [
+        Replica(f"llm-{i}", f"http://r{i}", f"client{i}", CircuitBreaker(f"llm-{i}", 2, 60), max_in_flight)
+        for i in range(n)
+    ]
+
+
+def test_least_outstanding_prefers_idle_healthy_replicas() -> None:
+    a, b, c = _replicas(3, max_in_flight=4)
+    a.in_flight, b.in_flight, c.in_flight = 3, 1, 2
+    assert pick_least_outstanding([a, b, c]) is b
+    b.available, a.available, c.available = False, True, True
+    assert pick_least_outstanding([a, b, c]) is c  # b failed its probe
+    c.in_flight = 4
+    assert pick_least_outstanding([a, b, c]) is a  # c is full
+    a.in_flight = 4
+    assert pick_least_outstanding([a, b, c]) is None  # healthy ones full: b is not used
+
+
+def test_least_outstanding_rotates_ties() -> None:
+    replicas = _replicas(3, max_in_flight=2)
+    picked = {pick_least_outstanding(replicas, start).name for start in range(3)}  # type: ignore[union-attr]
+    assert picked == {"llm-0", "llm-1", "llm-2"}
+
+
+async def test_dispatcher_spreads_load_and_refuses_beyond_the_queue() -> None:
+    replicas = _replicas(2)
+    dispatcher = Dispatcher("llm", replicas, max_queue=2)
+    deadline = Deadline.after(5)
+    first = await dispatcher.acquire(deadline)
+    second = await dispatcher.acquire(deadline)
+    assert {first.name, second.name} == {"llm-0", "llm-1"}
+    waiters = [asyncio.create_task(dispatcher.acquire(deadline)) for _ in range(2)]
+    await asyncio.sleep(0)
+    assert dispatcher.queued == 2
+    started = time.perf_counter()
+    with pytest.raises(ResourceExhausted) as refused:
+        await dispatcher.acquire(deadline)
+    assert time.perf_counter() - started < 0.01
+    assert refused.value.reason == "OVERLOADED" and refused.value.metadata["backend"] == "llm"
+    dispatcher.release(first)  # handed straight to the first waiter (FIFO)
+    assert (await waiters[0]).name == first.name and not waiters[1].done()
+    dispatcher.release(second)
+    assert (await waiters[1]).name == second.name
+    assert dispatcher.queued == 0
+
+
+async def test_dispatcher_wait_respects_the_deadline_and_cancellation() -> None:
+    (replica,) = _replicas(1)
+    dispatcher = Dispatcher("asr", [replica], max_queue=4)
+    held = await dispatcher.acquire(Deadline.after(5))
+    with pytest.raises(DeadlineExceeded):
+        await dispatcher.acquire(Deadline.after(0.02))
+    waiter = asyncio.create_task(dispatcher.acquire(Deadline.after(5)))
+    await asyncio.sleep(0)
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    dispatcher.release(held)
+    assert replica.in_flight == 0 and dispatcher.queued == 0
+
+
+async def test_dispatcher_fails_fast_when_every_circuit_is_open() -> None:
+    replicas = _replicas(2)
+    dispatcher = Dispatcher("llm", replicas, max_queue=4)
+    held = [await dispatcher.acquire(Deadline.after(5)) for _ in range(2)]
+    waiter = asyncio.create_task(dispatcher.acquire(Deadline.after(5)))
+    await asyncio.sleep(0)
+    for replica in replicas:
+        for _ in range(2):
+            await _fail(replica.breaker, BackendUnreachable("down"))
+    for replica in held:
+        dispatcher.release(replica)
+    with pytest.raises(Unavailable) as queued_error:
+        await waiter
+    with pytest.raises(Unavailable) as new_error:
+        await dispatcher.acquire(Deadline.after(5))
+    for error in (queued_error.value, new_error.value):
+        assert error.reason == "MODEL_UNAVAILABLE" and error.metadata["backend"] == "llm"
+
+
+# --- retry --------------------------------------------------------------------------
+async def _run(policy: RetryPolicy, deadline: Deadline, failures: list[BaseException]) -> int:
+    calls = 0
+    async for attempt in retrying(policy, deadline):
+        with attempt:
+            calls += 1
+            if failures:
+                raise failures.pop(0)
+    return calls
+
+
+async def test_retry_only_transient_failures_with_backoff() -> None:
+    policy = RetryPolicy(attempts=3, initial_seconds=0.02, max_seconds=0.05, jitter_seconds=0.01)
+    started = time.perf_counter()
+    calls = await _run(policy, Deadline.after(5), [BackendUnreachable("x"), BackendBusy("y", status=503)])
+    assert calls == 3 and time.perf_counter() - started >= 0.02 + 0.04
+    with pytest.raises(BackendRejected):
+        await _run(policy, Deadline.after(5), [BackendRejected("bad", status=400)])
+    with pytest.raises(BackendTimeout):
+        await _run(policy, Deadline.after(5), [BackendTimeout("slow"), BackendUnreachable("x")])
+    with pytest.raises(BackendUnreachable):
+        await _run(policy, Deadline.after(5), [BackendUnreachable(str(i)) for i in range(3)])
+
+
+async def test_retry_stops_before_the_deadline() -> None:
+    policy = RetryPolicy(attempts=10, initial_seconds=0.2, max_seconds=1, jitter_seconds=0)
+    started = time.perf_counter()
+    with pytest.raises(BackendUnreachable):
+        await _run(policy, Deadline.after(0.1), [BackendUnreachable(str(i)) for i in range(10)])
+    assert time.perf_counter() - started < 0.05  # no 0.2 s sleep that would outlive the deadline
+
+
+# --- single flight --------------------------------------------------------------------
+async def test_single_flight_computes_identical_concurrent_calls_once() -> None:
+    flights: SingleFlight[str] = SingleFlight()
+    runs = 0
+    gate = asyncio.Event()
+
+    async def work() -> str:
+        nonlocal runs
+        runs += 1
+        await gate.wait()
+        return "answer"
+
+    callers = [asyncio.create_task(flights.run("k", work)) for _ in range(5)]
+    other = asyncio.create_task(flights.run("other", work))
+    await asyncio.sleep(0)
+    gate.set()
+    results = await asyncio.gather(*callers, other)
+    assert runs == 2 and flights.coalesced == 4 and flights.in_flight() == 0
+    assert all(r == ("answer", True) for r in results[:5]) and results[5] == ("answer", False)
+
+
+async def test_single_flight_shares_errors_and_survives_one_caller_leaving() -> None:
+    flights: SingleFlight[str] = SingleFlight()
+    gate = asyncio.Event()
+
+    async def failing() -> str:
+        await gate.wait()
+        raise BackendUnreachable("down")
+
+    leaving = asyncio.create_task(flights.run("k", failing))
+    staying = asyncio.create_task(flights.run("k", failing))
+    await asyncio.sleep(0)
+    leaving.cancel()
+    await asyncio.sleep(0)
+    gate.set()
+    with pytest.raises(BackendUnreachable):
+        await staying
+
+
+async def test_single_flight_cancels_work_when_every_caller_left() -> None:
+    flights: SingleFlight[str] = SingleFlight()
+    cancelled = asyncio.Event()
+
+    async def slow() -> str:
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return "never"
+
+    caller = asyncio.create_task(flights.run("k", slow))
+    await asyncio.sleep(0)
+    caller.cancel()
+    await asyncio.wait_for(cancelled.wait(), 1)
+    await asyncio.sleep(0)
+    assert flights.in_flight() == 0
+
+
+def test_latency_percentiles() -> None:
+    window = LatencyWindow(size=100)
+    assert window.percentile(50) is None
+    for ms in range(1, 201):
+        window.add(ms / 1000)
+    assert window.percentile(50) == 0.150 and window.percentile(99) == 0.199
