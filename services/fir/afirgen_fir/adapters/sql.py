@@ -242,7 +242,7 @@ SOURCE_NAMES = {v: k for k, v in SOURCE_CODES.items()}
 
 def to_db_time(when: datetime) -> datetime:
     """UTC, naive (DATETIME columns hold UTC)."""
-    from datetime import UTC, timedelta
+    from datetime import UTC
 
     return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
 
