@@ -24,6 +24,12 @@ status:
 test: install
 	$(PY) -m pytest
 
+bench: install
+	$(PY) -m bench run --profile full
+
+bench-short: install
+	$(PY) -m bench run --profile short
+
 test-unit: install
 	$(PY) -m pytest tests/unit
 

@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -116,9 +115,7 @@ async def measure(stack: Stack, firs: int, ops: int) -> None:
             results["REST via Envoy: hit"] = [await timed(get_rest(i)) for i in rest_ids * 2]
             results["gRPC to fir: miss (first read)"] = [await timed(get_grpc(direct, i)) for i in grpc_ids]
             results["gRPC to fir: hit"] = [await timed(get_grpc(direct, i)) for i in grpc_ids * 2]
-            results["gRPC to fir without cache (baseline)"] = [
-                await timed(get_grpc(plain, i)) for i in grpc_ids * 2
-            ]
+            results["gRPC to fir without cache (baseline)"] = [await timed(get_grpc(plain, i)) for i in grpc_ids * 2]
 
             stack.ctl("stop", "infra:redis")
             try:
@@ -169,7 +166,8 @@ async def measure(stack: Stack, firs: int, ops: int) -> None:
 
     for name, values in results.items():
         print(row(name, values))
-    print(f"read-heavy mix: {len(mix)} reads, {edits} edits; fir namespace hit ratio {hits / max(1, hits + misses):.3f}")
+    ratio = hits / max(1, hits + misses)
+    print(f"read-heavy mix: {len(mix)} reads, {edits} edits; fir namespace hit ratio {ratio:.3f}")
 
 
 def main(argv: list[str]) -> int:

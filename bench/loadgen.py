@@ -75,6 +75,18 @@ class GrpcCall:
     """Status codes that count as success (the no-op fallback expects InvalidArgument)."""
 
 
+def _percentiles(report: dict[str, object], expected: tuple[str, ...]) -> dict[int, float]:
+    """p50/p90/p99 (ms) of the successful calls, from ghz's per-call details.
+
+    ghz's own latencyDistribution leaves out every call with a non-OK status,
+    so it is empty for the no-op fallback (INVALID_ARGUMENT by design)."""
+    details = report.get("details") or []
+    lat = sorted(d["latency"] / 1e6 for d in details if d.get("status", "OK") in expected)  # type: ignore[union-attr]
+    if not lat:
+        return {int(p["percentage"]): p["latency"] / 1e6 for p in report.get("latencyDistribution") or []}  # type: ignore[union-attr]
+    return {q: lat[min(len(lat) - 1, int(len(lat) * q / 100))] for q in (50, 90, 99)}
+
+
 def ghz(
     call: GrpcCall,
     *,
@@ -124,12 +136,12 @@ def ghz(
     except json.JSONDecodeError:
         raise RuntimeError(f"ghz gave no report for {key}: {err.strip()[:400]}") from None
     codes: dict[str, int] = report.get("statusCodeDistribution") or {}
-    cancelled = sum(n for text, n in (report.get("errorDistribution") or {}).items() if any(c in text for c in _CANCELLED))
+    cancelled = sum(
+        n for text, n in (report.get("errorDistribution") or {}).items() if any(c in text for c in _CANCELLED)
+    )
     total = sum(codes.values()) - cancelled
     good = sum(n for code, n in codes.items() if code in call.expected_codes)
-    pct = {int(p["percentage"]): p["latency"] / 1e6 for p in report.get("latencyDistribution") or []}
-    if not pct and good:  # ghz leaves out percentiles when every call "failed" (the no-op fallback)
-        pct = {50: report.get("average", 0) / 1e6}
+    pct = _percentiles(report, call.expected_codes)
     return Measurement(
         scenario=scenario,
         key=key,
@@ -165,7 +177,17 @@ def wrk(
     threads = 2 if connections >= 2 else 1
     paths_file = work_dir / f"wrk-{key}.paths"
     paths_file.write_text("\n".join(paths) + "\n")
-    cmd = [tool("wrk"), "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(seconds))}s", "--timeout", "10s"]
+    cmd = [
+        tool("wrk"),
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+    ]
     for name, value in (headers or {}).items():
         cmd += ["-H", f"{name}: {value}"]
     cmd += ["-s", str(LUA), base_url, "--", str(paths_file), str(math.ceil(max_requests / threads))]
@@ -221,9 +243,11 @@ def hey(
     if not pct or not rps:
         raise RuntimeError(f"hey gave no report for {key}: {(out + err).strip()[:400]}")
     statuses = {int(code): int(n) for code, n in _HEY_STATUS.findall(out)}
-    failed = sum(int(m.group(1)) for m in _HEY_ERRORS.finditer(out.split("Error distribution:")[-1])) if (
-        "Error distribution:" in out
-    ) else 0
+    failed = (
+        sum(int(m.group(1)) for m in _HEY_ERRORS.finditer(out.split("Error distribution:")[-1]))
+        if ("Error distribution:" in out)
+        else 0
+    )
     ok = sum(n for code, n in statuses.items() if 200 <= code < 300)
     count = sum(statuses.values()) + failed
     slowest = re.search(r"Slowest:\s+([\d.]+)", out)

@@ -86,6 +86,13 @@ class Results:
         out.update(self.figures)
         return out
 
+    @classmethod
+    def load(cls, path: Path) -> Results:
+        """Read results written by :meth:`save`."""
+        data = json.loads(path.read_text())
+        data["measurements"] = [Measurement(**m) for m in data.get("measurements", [])]
+        return cls(**data)
+
     def save(self, path: Path) -> None:
         """Write the raw results as JSON."""
         data = asdict(self)

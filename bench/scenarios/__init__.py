@@ -13,7 +13,7 @@ from bench.seed import HotSet
 from bench.target import Target
 
 
-class Skip(Exception):  # noqa: N818 - a signal, not an error
+class Skip(Exception):
     """The scenario cannot run here (a service has not landed yet); the message says why."""
 
 
@@ -31,6 +31,11 @@ class Context:
     miss_ids: list[str] = field(default_factory=list)
     """Seeded DRAFT ids that no scenario read yet (cache misses), consumed as used."""
     log: Callable[[str], None] = print
+
+    def note(self, text: str) -> None:
+        """Add a note to the report once."""
+        if text not in self.results.notes:
+            self.results.notes.append(text)
 
     def take_miss_ids(self, count: int) -> list[str]:
         """``count`` never-read ids (each id is handed out once)."""

@@ -35,7 +35,7 @@ def _noop(ctx: Context, path: str) -> GrpcCall:
     address = ctx.target.envoy if path == "envoy" else ctx.target.fir
     if path == "direct" or envoy_routes_health(address):
         return GrpcCall(HEALTH, address, {}, ctx.protoset)
-    ctx.results.notes.append(
+    ctx.note(
         "Envoy has no route for grpc.health.v1.Health/Check, so the no-op ceiling through Envoy is GetFir with an"
         " empty id (INVALID_ARGUMENT from the servicer, no I/O, one INFO log line). Proposed route for"
         ' edge/envoy.yaml.tmpl: `- match: {prefix: "/grpc.health.v1.Health/"}  route: {cluster: fir, timeout: 2s}`.'
@@ -52,7 +52,10 @@ def read_calls(ctx: Context, path: str) -> dict[str, GrpcCall]:
         "noop": _noop(ctx, path),
         "GetFir": GrpcCall(f"{FIR}/GetFir", address, [{"id": i} for i in hot], ctx.protoset),
         "ListFirs": GrpcCall(
-            f"{FIR}/ListFirs", address, [{"filter": f'station = "{s}"', "page_size": 20} for s in stations], ctx.protoset
+            f"{FIR}/ListFirs",
+            address,
+            [{"filter": f'station = "{s}"', "page_size": 20} for s in stations],
+            ctx.protoset,
         ),
         "GetFirStats": GrpcCall(
             f"{FIR}/GetFirStats", address, [{"filter": f'station = "{s}"', "days": 30} for s in stations], ctx.protoset

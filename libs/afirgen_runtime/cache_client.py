@@ -145,6 +145,10 @@ def _duration(seconds: float) -> duration_pb2.Duration:
     return out
 
 
+def _delete(namespace: str, *keys: str) -> cache_pb2.DeleteEntriesRequest:
+    return cache_pb2.DeleteEntriesRequest(namespace=namespace, keys=list(keys))
+
+
 def _fill(result: bytes | Fill | None, ttl: float | None) -> Fill | None:
     if result is None or isinstance(result, Fill):
         return result
@@ -159,6 +163,7 @@ class CacheClient:
     ) -> None:
         """``channel`` or ``stub`` replace the channel to ``settings.target`` (tests)."""
         self._settings = settings
+        self._timeout = settings.timeout_seconds
         self._channel: grpc.aio.Channel | None = None
         if stub is None:
             self._channel = channel if channel is not None else create_channel(settings, RECONNECT_OPTIONS)
@@ -225,7 +230,7 @@ class CacheClient:
         reply = await self._call(
             self._stub.InvalidateNamespace,
             cache_pb2.InvalidateNamespaceRequest(namespace=namespace),
-            self._settings.timeout_seconds,
+            self._timeout,
         )
         if reply is None:
             self._count("bypasses", namespace)
@@ -282,7 +287,7 @@ class CacheClient:
         request = cache_pb2.GetEntryRequest(namespace=namespace, key=key)
         if wait > 0:
             request.max_wait.CopyFrom(_duration(wait))
-        return await self._call(self._stub.GetEntry, request, self._settings.timeout_seconds + wait)
+        return await self._call(self._stub.GetEntry, request, self._timeout + wait)
 
     async def _read_through(self, namespace: str, key: str, loader: Loader, ttl: float | None) -> bytes | None:
         reply = None
@@ -302,6 +307,10 @@ class CacheClient:
         self._count("misses", namespace)
         fill, elapsed = await self._load(namespace, loader, ttl)
         if fill is None:
+            if reply is not None and reply.should_refresh:
+                # Nothing to store, but this caller holds the fill lock: release
+                # it, or other readers would wait for a value that never comes.
+                self._in_background(self._call(self._stub.DeleteEntries, _delete(namespace, key), self._timeout))
             return None
         if reply is not None:
             # The cache answered: store with the read's lease, off the request
@@ -322,7 +331,7 @@ class CacheClient:
         )
         if fill.ttl is not None:
             request.ttl.CopyFrom(_duration(fill.ttl))
-        reply = await self._call(self._stub.SetEntry, request, self._settings.timeout_seconds)
+        reply = await self._call(self._stub.SetEntry, request, self._timeout)
         if reply is None:
             return False
         if reply.stored:
@@ -368,11 +377,7 @@ class CacheClient:
             return
         if namespace in self._owed and not await self._settle_debts(namespace):
             return  # still owed: the whole namespace goes once the cache is back
-        reply = await self._call(
-            self._stub.DeleteEntries,
-            cache_pb2.DeleteEntriesRequest(namespace=namespace, keys=list(keys)),
-            self._settings.timeout_seconds,
-        )
+        reply = await self._call(self._stub.DeleteEntries, _delete(namespace, *keys), self._timeout)
         if reply is None:
             self._owe(namespace)
 
@@ -381,7 +386,7 @@ class CacheClient:
         reply = await self._call(
             self._stub.InvalidateNamespace,
             cache_pb2.InvalidateNamespaceRequest(namespace=namespace),
-            self._settings.timeout_seconds,
+            self._timeout,
         )
         if reply is None:
             self._owe(namespace)

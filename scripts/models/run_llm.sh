@@ -7,7 +7,9 @@
 # Env defaults: AFIRGEN_LLM_HOST=127.0.0.1 AFIRGEN_LLM_PORT=8090
 #   AFIRGEN_LLM_MODEL=<SmolLM2 GGUF from locate.py> AFIRGEN_LLM_ALIAS=smollm2
 #   AFIRGEN_LLM_CTX=4096 AFIRGEN_LLM_THREADS=2 AFIRGEN_LLM_PARALLEL=1
-#   AFIRGEN_LLM_CHAT_TEMPLATE= (set "gemma" for the Gemma 3 270M base model)
+#   AFIRGEN_LLM_CHAT_TEMPLATE= name of a llama.cpp built-in template (e.g. "gemma"
+#     for the Gemma 3 270M base model, which has none); adds --no-jinja, since
+#     with jinja on (the default) the value is taken as a literal jinja template.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -35,6 +37,6 @@ args=(--model "$model" --host "$host" --port "$port"
       --parallel "${AFIRGEN_LLM_PARALLEL:-1}"
       --no-ui)
 if [[ -n "${AFIRGEN_LLM_CHAT_TEMPLATE:-}" ]]; then
-  args+=(--chat-template "$AFIRGEN_LLM_CHAT_TEMPLATE")
+  args+=(--no-jinja --chat-template "$AFIRGEN_LLM_CHAT_TEMPLATE")
 fi
 exec "$bin" "${args[@]}" "${extra[@]}"

@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 from afirgen_fir.adapters import fir_codec
+from afirgen_fir.adapters.cached_legal_repository import NS_LEGAL, CachedLegalRepository
 from afirgen_fir.adapters.cached_repository import NS_FIR, NS_LIST, NS_STATS
 from afirgen_fir.bootstrap import build
+from afirgen_fir.domain.legal import LegalSection
 from afirgen_fir.domain.model import (
     Complainant,
     Date,
@@ -188,3 +190,27 @@ def test_stats_key_depends_on_the_day_only() -> None:
     morning = datetime(2026, 11, 28, 0, 0, 1, tzinfo=UTC)
     evening = datetime(2026, 11, 28, 23, 59, tzinfo=UTC)
     assert fir_codec.day_of(morning) == fir_codec.day_of(evening) != fir_codec.day_of(NOW.replace(day=29))
+
+
+class CountingLegal:
+    """A knowledge base of one section that counts searches."""
+
+    def __init__(self) -> None:
+        self.searches = 0
+
+    async def search(self, query: str, limit: int) -> list[LegalSection]:
+        self.searches += 1
+        return [LegalSection("BNS", "303", "Theft", cognizable=True, score=float(limit))]
+
+
+async def test_legal_searches_are_cached_per_query_and_limit() -> None:
+    inner, cache = CountingLegal(), InMemoryCache()
+    legal = CachedLegalRepository(inner, cache)
+    first = await legal.search("stolen phone", 5)
+    assert await legal.search("stolen phone", 5) == first and inner.searches == 1
+    assert (await legal.search("stolen phone", 3))[0].score == 3.0 and inner.searches == 2
+    for key in list(cache.entries):
+        cache.entries[key] = b"{not json"
+    assert await legal.search("stolen phone", 5) == first and inner.searches == 3  # fallback
+    await cache.invalidate(NS_LEGAL)
+    assert cache.entries == {}

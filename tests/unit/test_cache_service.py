@@ -82,6 +82,7 @@ class FakeStore:
             dk = space.data_key(version, key)
             existed += self.entries.pop(dk, None) is not None
             self.tombstones[dk] = now
+            self.locks.discard(space.lock_key(version, key))
         return existed
 
     async def invalidate(self, space: Namespace) -> int:

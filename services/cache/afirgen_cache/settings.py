@@ -29,8 +29,8 @@ class RedisSettings:
     """Password (empty: none)."""
     max_connections: int = 64
     """Size of the blocking connection pool: calls beyond it wait for a free connection."""
-    pool_timeout_seconds: float = 0.2
-    """Longest wait for a free connection before the call fails (callers' own deadlines are shorter)."""
+    pool_timeout_seconds: float = 1.0
+    """Longest wait for a free connection; callers' deadlines (50 ms) usually end the wait first."""
     socket_timeout_seconds: float = 0.25
     """Read/write timeout of one command."""
     connect_timeout_seconds: float = 0.25

@@ -12,6 +12,7 @@ from afirgen_runtime.db import Database
 from afirgen_runtime.pagination import PageTokens
 from afirgen_runtime.server import ServiceApp
 
+from afirgen_fir.adapters.cached_legal_repository import CachedLegalRepository
 from afirgen_fir.adapters.cached_repository import CachedFirRepository
 from afirgen_fir.adapters.inference_client import GrpcInferenceClient
 from afirgen_fir.adapters.legal_repository import MySQLLegalRepository
@@ -70,6 +71,8 @@ def build(
     if cache is not None:
         repository = CachedFirRepository(repository, cache, finalized_ttl=settings.finalized_cache_ttl_seconds)
     legal_repo = legal_repository or MySQLLegalRepository(database)
+    if cache is not None:
+        legal_repo = CachedLegalRepository(legal_repo, cache)
     legal = LegalService(legal_repo)
     service = FirService(repository, PageTokens(settings.page_token_secret.encode()), clock)
     repo = repository

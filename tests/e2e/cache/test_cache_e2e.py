@@ -52,11 +52,26 @@ async def test_reads_are_served_from_the_cache(rest: httpx.AsyncClient) -> None:
     fir = await create_fir(rest, unique_station())
     await get_ok(rest, f"/v1/firs/{fir['id']}")  # miss: fills
     before = await namespace_stats(rest)
-    for mask in ("", "summary,status", "complainant.phone"):
-        got = await get_ok(rest, f"/v1/firs/{fir['id']}", **({"read_mask": mask} if mask else {}))
-        assert got.get("summary", fir["summary"]) == fir["summary"]
-    after = await namespace_stats(rest)
-    assert hits(after, "fir") - hits(before, "fir") >= 3  # every read mask hit the one entry
+    # Each read mask is answered from the one entry. A cache call slower than its
+    # 50 ms deadline is a miss by design, so a busy machine may need more reads.
+    for _ in range(5):
+        for mask in ("", "summary,status", "complainant.phone"):
+            got = await get_ok(rest, f"/v1/firs/{fir['id']}", **({"read_mask": mask} if mask else {}))
+            assert got.get("summary", fir["summary"]) == fir["summary"]
+        if hits(await namespace_stats(rest), "fir") - hits(before, "fir") >= 3:
+            return
+    pytest.fail("GetFir was not served from the cache")
+
+
+async def test_legal_section_searches_are_cached(rest: httpx.AsyncClient) -> None:
+    query = {"query": f"stolen motorcycle {unique_station()}"}  # a query no other test sent
+    first = await get_ok(rest, "/v1/legal-sections", **query)
+    before = await namespace_stats(rest)
+    for _ in range(5):
+        assert await get_ok(rest, "/v1/legal-sections", **query) == first
+        if hits(await namespace_stats(rest), "legal_sections") > hits(before, "legal_sections"):
+            return
+    pytest.fail("the legal-section search was not served from the cache")
 
 
 async def test_every_write_is_visible_to_the_next_read(rest: httpx.AsyncClient) -> None:

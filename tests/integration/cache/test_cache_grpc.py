@@ -22,7 +22,8 @@ pytestmark = pytest.mark.integration
 
 
 def client_for(port: int, **overrides: object) -> CacheClient:
-    settings = CacheClientSettings(target=f"127.0.0.1:{port}", **overrides)  # type: ignore[arg-type]
+    """A client; its deadline is generous unless a test is about deadlines (the machine may be busy)."""
+    settings = CacheClientSettings(target=f"127.0.0.1:{port}", **{"timeout_seconds": 1.0, **overrides})  # type: ignore[arg-type]
     return CacheClient(settings)
 
 
@@ -214,6 +215,27 @@ async def test_an_invalidation_lost_while_the_cache_was_away_is_paid_before_any_
                 break
             await asyncio.sleep(0.1)
         assert client.counters.hits >= 1  # the cache serves again, fresh values only
+    finally:
+        await client.close()
+        await running.stop()
+
+
+async def test_nothing_to_cache_does_not_make_the_next_reader_wait(redis_server: RedisProcess) -> None:
+    """A not-found FIR: the reader that held the fill lock releases it."""
+    ns = unique_namespace()
+    running, _ = await serve(cache_settings(redis_server.port, {ns: "60"}, fill_lock_seconds=30))
+    client = client_for(running.port, fill_wait_seconds=1.0)
+
+    async def not_found() -> None:
+        return None
+
+    try:
+        assert await client.get_or_load(ns, "absent", not_found) is None
+        await client.flush()
+        started = time.perf_counter()
+        assert await client.get_or_load(ns, "absent", not_found) is None
+        assert time.perf_counter() - started < 0.5  # no wait for a fill that never comes
+        assert client.counters.loads == 2
     finally:
         await client.close()
         await running.stop()

@@ -232,3 +232,23 @@ async def test_redis_down_is_unavailable_and_counted_then_recovers(own_redis: Re
         assert (await svc.get(ns, "k")).value == b"again"
     finally:
         await container.store.close()
+
+
+async def test_a_delete_releases_the_fill_lock_so_a_waiter_fills_at_once(redis_server: RedisProcess, ns: str) -> None:
+    container = build(cache_settings(redis_server.port, {ns: "60"}, fill_lock_seconds=30))
+    try:
+        svc = container.service
+        assert (await svc.get(ns, "k")).should_refresh  # holds the lock, will find nothing to store
+
+        async def release_soon() -> None:
+            await asyncio.sleep(0.05)
+            await svc.delete(ns, ["k"])
+
+        releaser = asyncio.create_task(release_soon())
+        started = asyncio.get_running_loop().time()
+        waiting = await svc.get(ns, "k", max_wait=1.0)
+        await releaser
+        assert waiting.should_refresh  # took over the lock...
+        assert asyncio.get_running_loop().time() - started < 0.5  # ...as soon as it was released
+    finally:
+        await container.store.close()

@@ -99,16 +99,18 @@ return out
 DELETE = (
     _PRELUDE
     + """
--- ARGV: data prefix, tombstone ms, keys...; returns how many entries existed
+-- ARGV: data prefix, lock prefix, tombstone ms, keys...; returns how many entries existed.
+-- Fill locks go too: whoever fills next must read after this delete.
 local now = now_us()
 local vs = fmt(version(KEYS[1], now))
 local tomb = 'T' .. fmt(now)
 local n = 0
-for i = 3, #ARGV do
-  local old = redis.call('SET', ARGV[1] .. vs .. ':' .. ARGV[i], tomb, 'PX', ARGV[2], 'GET')
+for i = 4, #ARGV do
+  local old = redis.call('SET', ARGV[1] .. vs .. ':' .. ARGV[i], tomb, 'PX', ARGV[3], 'GET')
   if old and string.sub(old, 1, 1) == 'D' then
     n = n + 1
   end
+  redis.call('DEL', ARGV[2] .. vs .. ':' .. ARGV[i])
 end
 return n
 """

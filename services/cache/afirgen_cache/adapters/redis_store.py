@@ -66,7 +66,10 @@ class RedisStore:
 
     async def delete(self, space: Namespace, keys: Sequence[str], *, tombstone_ms: int) -> int:
         with _redis_errors():
-            return int(await self._delete(keys=[space.version_key], args=[space.data_prefix, tombstone_ms, *keys]))
+            reply = await self._delete(
+                keys=[space.version_key], args=[space.data_prefix, space.lock_prefix, tombstone_ms, *keys]
+            )
+        return int(reply)
 
     async def invalidate(self, space: Namespace) -> int:
         with _redis_errors():

@@ -76,7 +76,8 @@ class CacheStore(Protocol):
         ...
 
     async def delete(self, space: Namespace, keys: Sequence[str], *, tombstone_ms: int) -> int:
-        """Replace entries by tombstones living ``tombstone_ms``; returns how many entries existed."""
+        """Replace entries by tombstones living ``tombstone_ms`` and release their fill
+        locks; returns how many entries existed."""
         ...
 
     async def invalidate(self, space: Namespace) -> int:

@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from afirgen_runtime.cache_client import CacheClient, CacheClientSettings
 from afirgen_runtime.db import Database
 from afirgen_runtime.settings import MySQLSettings, load
 
+from afirgen_fir.adapters.cached_legal_repository import NS_LEGAL
 from afirgen_fir.adapters.legal_repository import MySQLLegalRepository
 from afirgen_fir.domain.legal import LegalSection, base_section, from_statute
 
@@ -74,9 +77,24 @@ async def run(settings: MySQLSettings, args: argparse.Namespace) -> int:
             )
             print(f"{args.sections}: {await repo.upsert(loaded, 'import')} sections")
         print(f"knowledge base: {await repo.count()} sections")
+        await _invalidate_cached_searches()
     finally:
         await db.close()
     return 0
+
+
+async def _invalidate_cached_searches() -> None:
+    """Cached search results are stale now (``AFIRGEN_CACHE_TARGET``; nothing without one)."""
+    settings = load(CacheClientSettings, prefix="AFIRGEN_CACHE")
+    if not settings.target:
+        return
+    client = CacheClient(dataclasses.replace(settings, timeout_seconds=max(settings.timeout_seconds, 2.0)))
+    try:
+        await client.invalidate(NS_LEGAL)
+    finally:
+        await client.close()
+    if client.counters.lost_invalidations:
+        print(f"cache not reachable: cached searches expire within the {NS_LEGAL} namespace TTL")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,129 @@
+"""FastAPI cache-aside read of one FIR: Redis first, MariaDB on a miss (then cached)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiomysql
+import redis.asyncio as redis
+from fastapi import FastAPI, HTTPException, Response
+
+STATUS = {1: "FIR_STATUS_DRAFT", 2: "FIR_STATUS_FINALIZED"}
+SOURCE = {
+    0: "COMPLAINT_SOURCE_UNSPECIFIED",
+    1: "COMPLAINT_SOURCE_TEXT",
+    2: "COMPLAINT_SOURCE_AUDIO",
+    3: "COMPLAINT_SOURCE_IMAGE",
+    4: "COMPLAINT_SOURCE_MANUAL",
+}
+COLUMNS = (
+    "id, fir_number, status, station_code, station_name, station_district, station_state, complainant, incident,"
+    " accused, witnesses, properties, complaint_source, complaint_language, complaint_text, summary, narrative,"
+    " legal_sections, action_taken, officer_name, officer_rank, revision, created_at, updated_at, finalized_at"
+)
+SELECT = f"SELECT {COLUMNS} FROM firs WHERE id = %s"  # noqa: S608 - constant column list
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the baseline reads from."""
+
+    mysql_host: str = "127.0.0.1"
+    mysql_port: int = 3307
+    mysql_user: str = "afirgen"
+    mysql_password: str = ""
+    mysql_database: str = "fir"
+    redis_port: int = 6380
+    ttl_seconds: int = 300
+    key_prefix: str = "bench:fastapi:fir:"
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if value else None
+
+
+def fir_json(row: dict[str, Any]) -> bytes:
+    """The FIR as the mesh's REST side renders it (same field names, enums as names)."""
+    body = {
+        "id": row["id"],
+        "fir_number": row["fir_number"],
+        "status": STATUS.get(row["status"], "FIR_STATUS_UNSPECIFIED"),
+        "station": {
+            "code": row["station_code"],
+            "name": row["station_name"],
+            "district": row["station_district"],
+            "state": row["station_state"],
+        },
+        "complainant": json.loads(row["complainant"]),
+        "incident": json.loads(row["incident"]),
+        "accused": json.loads(row["accused"]),
+        "witnesses": json.loads(row["witnesses"]),
+        "properties": json.loads(row["properties"]),
+        "complaint": {
+            "source": SOURCE.get(row["complaint_source"], ""),
+            "text": row["complaint_text"],
+            "language": row["complaint_language"],
+        },
+        "summary": row["summary"],
+        "narrative": row["narrative"],
+        "legal_sections": json.loads(row["legal_sections"]),
+        "action_taken": row["action_taken"],
+        "investigating_officer": {"name": row["officer_name"], "rank": row["officer_rank"]},
+        "create_time": _time(row["created_at"]),
+        "update_time": _time(row["updated_at"]),
+        "finalize_time": _time(row["finalized_at"]),
+        "etag": f"{row['revision']:x}",
+    }
+    return json.dumps({k: v for k, v in body.items() if v not in (None, [], "")}, separators=(",", ":")).encode()
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The app; pools open at startup and close at shutdown."""
+    state: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        state["pool"] = await aiomysql.create_pool(
+            host=settings.mysql_host,
+            port=settings.mysql_port,
+            user=settings.mysql_user,
+            password=settings.mysql_password,
+            db=settings.mysql_database,
+            minsize=1,
+            maxsize=20,
+            autocommit=True,
+            charset="utf8mb4",
+        )
+        state["redis"] = redis.Redis(host="127.0.0.1", port=settings.redis_port, max_connections=100)
+        yield
+        state["pool"].close()
+        await state["pool"].wait_closed()
+        await state["redis"].aclose()
+
+    app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        return Response(b"ok", media_type="text/plain")
+
+    @app.get("/v1/firs/{fir_id}")
+    async def get_fir(fir_id: str) -> Response:
+        key = settings.key_prefix + fir_id
+        cached = await state["redis"].get(key)
+        if cached is not None:
+            return Response(cached, media_type="application/json")
+        async with state["pool"].acquire() as conn, conn.cursor(aiomysql.DictCursor) as cur:
+            await cur.execute(SELECT, (fir_id,))
+            row = await cur.fetchone()
+        if row is None:
+            raise HTTPException(status_code=404, detail="no FIR with this id")
+        body = fir_json(row)
+        await state["redis"].set(key, body, ex=settings.ttl_seconds)
+        return Response(body, media_type="application/json")
+
+    return app

@@ -1,0 +1,126 @@
+"""The Markdown report of a run: headline, gates, baseline ratios, every measurement, charts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.gates import GateResult
+from bench.results import Measurement, Results
+
+# (metric, what it is, issue 7 target or "")
+HEADLINE: list[tuple[str, str, str]] = [
+    ("fastapi.ratio", "GetFir via Envoy REST (finalized, cached) / FastAPI cache-aside, rps at 50 conns", ">= 1.0"),
+    ("fastapi.ratio_drafts", "same, DRAFT FIRs (read through the cache service)", ""),
+    ("fastapi.max_rps.mesh", "GetFir via Envoy REST, finalized, max rps (median round)", ""),
+    ("fastapi.max_rps.fastapi", "FastAPI baseline, max rps (median round)", ""),
+    ("fastapi.p99_at_half_ms.mesh", "GetFir via Envoy REST p99 at half of its max rate (ms)", "< 10"),
+    ("fastapi.p99_at_half_ms.fastapi", "FastAPI p99 at half of its max rate (ms)", ""),
+    ("grpc.envoy.GetFir_over_noop.c50", "GetFir / no-op through Envoy (gRPC), rps at c=50", ""),
+    ("grpc.envoy_over_direct.GetFir.c50", "GetFir through Envoy / direct, rps at c=50", ""),
+    ("grpc.envoy.GetFir.c50.p99_ms", "GetFir via Envoy (gRPC) p99 at c=50 (ms)", ""),
+    ("grpc.envoy.GetFir.half.p99_ms", "GetFir via Envoy (gRPC) p99 at half of max rate (ms)", ""),
+    ("limit.max_rps", "limit search: highest GetFir rate within the p99 SLA and error budget", ""),
+    ("db.rows", "rows in firs", ""),
+    ("db.page.deepest", "deepest page timed (50 rows a page)", ""),
+    ("db.page.offset_over_keyset.deepest", "OFFSET / keyset at the deepest page", ">= 50 (page 1,000 of 1M)"),
+    ("db.page.keyset_deepest_over_page1", "keyset deepest page / keyset page 1", "<= 1.0"),
+    ("cache.ListFirs.speedup", "ListFirs miss / hit p50 (station filter)", ">= 10"),
+    ("cache.GetFirStats.speedup", "GetFirStats miss / hit p50 (station filter)", ">= 10"),
+    ("cache.GetFirStats_all.speedup", "GetFirStats miss / hit p50 (whole table)", ">= 10"),
+    ("cache.GetFir.hit_over_miss", "GetFir hit / miss p50", "<= 1.0"),
+    ("cache.workload.hit_ratio", "hit ratio of the read-heavy workload", ">= 0.90"),
+    ("generation.completed", "concurrent generations completed", ">= 150"),
+    ("generation.read_p99_over_idle", "GetFir p99 during generation / idle", "<= 2.0"),
+    ("generation.overhead_p99_ms", "backend overhead of a generation p99 (ms)", "< 25"),
+]
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value == 0:
+        return "0"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3f}"
+
+
+def _measurement_rows(ms: list[Measurement]) -> list[str]:
+    lines = [
+        "| run | tool | conc. | asked rps | rps | p50 ms | p90 ms | p99 ms | max ms | errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for m in ms:
+        lines.append(
+            f"| {m.label} | {m.tool} | {m.concurrency or ''} | {_num(m.target_rps) if m.target_rps else ''} |"
+            f" {_num(m.rps) if m.rps else ''} | {_num(m.p50_ms)} | {_num(m.p90_ms)} | {_num(m.p99_ms)} |"
+            f" {_num(m.max_ms)} | {m.errors}/{m.count} |"
+        )
+    return lines
+
+
+def headline_table(results: Results, gates: list[GateResult], baseline: dict[str, float]) -> list[str]:
+    """Headline metrics with their target, verdict and ratio to the baseline."""
+    metrics = results.metrics()
+    verdicts = {g.metric: g for g in gates}
+    lines = ["| figure | value | issue-7 target | gate | baseline | run / baseline |", "|---|---:|---|---|---:|---:|"]
+    for name, what, target in HEADLINE:
+        value = metrics.get(name)
+        gate = verdicts.get(name)
+        verdict = f"{gate.status} {gate.bound}" + (f" (off by {gate.by})" if gate.by else "") if gate else ""
+        base = baseline.get(name)
+        ratio = _num(value / base) if value is not None and base else "—"
+        lines.append(f"| {what} (`{name}`) | {_num(value)} | {target} | {verdict} | {_num(base)} | {ratio} |")
+    return lines
+
+
+def write(results: Results, gates: list[GateResult], baseline: dict[str, float], charts: list[Path], out: Path) -> Path:
+    """Write ``report.md`` into ``out``."""
+    env = results.environment
+    failed = [g for g in gates if g.status == "FAIL"]
+    lines = [
+        f"# AFIRGen benchmark — profile `{results.profile}`",
+        "",
+        f"- started {env.get('started')}, {env.get('duration_s', 0):.0f} s; commit `{env.get('commit', '?')}`"
+        f"{' (work tree has changes)' if env.get('dirty') else ''}",
+        f"- machine: {env.get('cpus')} CPUs, load average {env.get('load_start')} at start,"
+        f" {env.get('load_end')} at the end (shared and noisy: compare ratios from one run)",
+        f"- target: {env.get('target')}",
+        f"- gates: **{'FAILED' if failed or results.failed else 'passed'}** ({len(failed)} of {len(gates)} broken,"
+        f" {sum(g.status == 'skipped' for g in gates)} skipped)",
+        "",
+        "## Headline",
+        "",
+        *headline_table(results, gates, baseline),
+        "",
+        "## Gates (bench/sla.toml)",
+        "",
+        "| metric | bound | value | verdict | off by | why |",
+        "|---|---|---:|---|---:|---|",
+        *[f"| `{g.metric}` | {g.bound} | {_num(g.value)} | {g.status} | {g.by} | {g.why} |" for g in gates],
+        "",
+    ]
+    if results.skipped or results.failed:
+        lines += ["## Skipped and failed scenarios", ""]
+        lines += [f"- **skipped** `{k}`: {v}" for k, v in results.skipped.items()]
+        lines += [f"- **FAILED** `{k}`: {v}" for k, v in results.failed.items()]
+        lines.append("")
+    if results.notes:
+        lines += ["## Notes", "", *[f"- {n}" for n in results.notes], ""]
+    if charts:
+        lines += ["## Charts", "", *[f"![{c.stem}]({c.name})" for c in charts], ""]
+    scenarios = list(dict.fromkeys(m.scenario for m in results.measurements))
+    for scenario in scenarios:
+        took = results.timings.get(scenario)
+        lines += [f"## {scenario}" + (f" ({took:.0f} s)" if took else ""), ""]
+        lines += _measurement_rows([m for m in results.measurements if m.scenario == scenario])
+        lines.append("")
+    lines += ["## All figures", "", "| figure | value | baseline | run / baseline |", "|---|---:|---:|---:|"]
+    for name, value in sorted(results.figures.items()):
+        base = baseline.get(name)
+        lines.append(f"| `{name}` | {_num(value)} | {_num(base)} | {_num(value / base) if base else '—'} |")
+    path = out / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path

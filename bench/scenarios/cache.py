@@ -1,0 +1,200 @@
+"""Cache: the same reads with a cold and a warm cache (miss vs hit), and the hit ratio
+of a read-heavy workload, from the cache service's own hit/miss counters.
+
+- GetFir: FIRs nobody read yet (all misses), then the same again (all hits).
+- ListFirs, GetFirStats: station filters nobody asked for yet, then again.
+- Unfiltered GetFirStats over the whole table: the namespace is invalidated
+  before each cold sample.
+- Workload: 90% GetFir (Zipf popularity over 500 DRAFT FIRs), 8% ListFirs,
+  1% GetFirStats, 1% CreateFir (a write invalidates lists and stats); run once
+  to warm up, then measured. Finalized FIRs are left out: the fir service keeps
+  them in process, so the cache service never sees those reads.
+
+Skips when the edge has no ``/v1/cache:stats`` or the fir service does not use the cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import time
+from typing import Any
+
+import grpc
+import httpx
+from afirgen.cache.v1 import cache_pb2, cache_pb2_grpc
+from afirgen.fir.v1 import fir_pb2, fir_pb2_grpc
+
+from bench import loadgen
+from bench.loadgen import GrpcCall
+from bench.results import Measurement
+from bench.scenarios import Context, Skip
+
+FIR = "afirgen.fir.v1.FirService"
+NAMESPACES = ("fir", "fir_list", "fir_stats")
+
+
+def cache_stats(base_url: str) -> dict[str, dict[str, Any]]:
+    """Per-namespace counters from ``GET /v1/cache:stats``; Skip when there is no cache."""
+    try:
+        resp = httpx.get(f"{base_url}/v1/cache:stats", timeout=5)
+    except httpx.HTTPError as exc:
+        raise Skip(f"cache service unreachable: {exc}") from None
+    if resp.status_code != 200:
+        raise Skip(f"no cache service behind the edge yet (/v1/cache:stats answered {resp.status_code})")
+    return {ns["namespace"]: ns for ns in resp.json().get("namespaces", [])}
+
+
+def _delta(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]], field: str, ns: str) -> int:
+    return int(after.get(ns, {}).get(field, 0)) - int(before.get(ns, {}).get(field, 0))
+
+
+def _pass(ctx: Context, call: GrpcCall, key: str, label: str) -> Measurement:
+    count = len(call.data) if isinstance(call.data, list) else 1
+    m = loadgen.ghz(
+        call,
+        key=key,
+        label=label,
+        scenario="cache",
+        concurrency=1,
+        requests=count,
+        warmup=0,
+        connections=1,
+        timeout=ctx.profile.run_timeout_s * 3,
+        work_dir=ctx.work_dir,
+    )
+    ctx.log(f"  {label}: p50 {m.p50_ms:.2f} ms, p99 {m.p99_ms:.2f} ms ({m.count} calls, {m.errors} errors)")
+    return ctx.results.add(m)
+
+
+def cold_warm(ctx: Context, name: str, call: GrpcCall) -> tuple[Measurement, Measurement]:
+    """One pass over never-asked requests (misses), one over the same requests (hits)."""
+    miss = _pass(ctx, call, f"cache.{name}.miss", f"{name} cold (miss)")
+    hit = _pass(ctx, call, f"cache.{name}.hit", f"{name} warm (hit)")
+    return miss, hit
+
+
+def unfiltered_stats(ctx: Context) -> tuple[Measurement, Measurement]:
+    """GetFirStats over the whole table: computed (namespace invalidated first) vs cached."""
+    samples = max(3, min(5, ctx.profile.cache_samples // 5))
+    with grpc.insecure_channel(ctx.target.envoy) as edge, grpc.insecure_channel(ctx.target.cache) as cache:
+        fir = fir_pb2_grpc.FirServiceStub(edge)
+        invalidate = cache_pb2_grpc.CacheServiceStub(cache).InvalidateNamespace
+        request = fir_pb2.GetFirStatsRequest(days=30)
+        out = []
+        for cold in (True, False):
+            times = []
+            fir.GetFirStats(request, timeout=60)
+            for _ in range(samples):
+                if cold:
+                    invalidate(cache_pb2.InvalidateNamespaceRequest(namespace="fir_stats"), timeout=5)
+                started = time.perf_counter()
+                fir.GetFirStats(request, timeout=60)
+                times.append((time.perf_counter() - started) * 1000)
+            kind = "miss" if cold else "hit"
+            out.append(
+                Measurement(
+                    scenario="cache",
+                    key=f"cache.GetFirStats_all.{kind}",
+                    label=f"GetFirStats, whole table, {'cold' if cold else 'warm'} ({kind})",
+                    tool="python-grpc",
+                    concurrency=1,
+                    count=samples,
+                    p50_ms=statistics.median(times),
+                    p99_ms=max(times),
+                    max_ms=max(times),
+                )
+            )
+    for m in out:
+        ctx.results.add(m)
+        ctx.log(f"  {m.label}: p50 {m.p50_ms:.2f} ms")
+    return out[0], out[1]
+
+
+async def _workload(ctx: Context, ids: list[str], requests: int, seconds: float, seed: int) -> tuple[int, int]:
+    """The read-heavy mix through Envoy; returns (calls, errors). Bounded by count and time."""
+    weights = [1 / (rank + 1) for rank in range(len(ids))]
+    stations = [f"BN-{i:03d}" for i in range(150, 155)]
+    rng = random.Random(seed)  # the same mix every run
+    deadline = time.monotonic() + seconds
+    calls = errors = 0
+    async with grpc.aio.insecure_channel(ctx.target.envoy) as channel:
+        stub = fir_pb2_grpc.FirServiceStub(channel)
+
+        async def one() -> None:
+            roll = rng.random()
+            if roll < 0.90:
+                await stub.GetFir(fir_pb2.GetFirRequest(id=rng.choices(ids, weights)[0]), timeout=10)
+            elif roll < 0.98:
+                flt = f'station = "{rng.choice(stations)}"'
+                await stub.ListFirs(fir_pb2.ListFirsRequest(filter=flt, page_size=20), timeout=10)
+            elif roll < 0.99:
+                await stub.GetFirStats(fir_pb2.GetFirStatsRequest(days=30, filter='station = "BN-150"'), timeout=30)
+            else:
+                fir = fir_pb2.Fir(station=fir_pb2.Station(code="BW-MIX"), complainant=fir_pb2.Complainant(name="x"))
+                await stub.CreateFir(fir_pb2.CreateFirRequest(fir=fir), timeout=10)
+
+        async def worker(share: int) -> None:
+            nonlocal calls, errors
+            for _ in range(share):
+                if time.monotonic() > deadline:
+                    return
+                calls += 1
+                try:
+                    await one()
+                except grpc.aio.AioRpcError:
+                    errors += 1
+
+        await asyncio.gather(*(worker(requests // 10) for _ in range(10)))
+    return calls, errors
+
+
+def hit_ratio(ctx: Context) -> None:
+    """Steady-state hit ratio of the workload (one untimed warm-up pass first)."""
+    ids = ctx.hot.drafts + ctx.take_miss_ids(max(0, 500 - len(ctx.hot.drafts)))
+    n, limit = ctx.profile.workload_requests, ctx.profile.run_timeout_s * 4
+    asyncio.run(_workload(ctx, ids, n, limit, seed=1))
+    before = cache_stats(ctx.target.base_url)
+    started = time.monotonic()
+    calls, errors = asyncio.run(_workload(ctx, ids, n, limit, seed=2))
+    elapsed = time.monotonic() - started
+    after = cache_stats(ctx.target.base_url)
+    f = ctx.results.figures
+    hits = sum(_delta(before, after, "hits", ns) for ns in NAMESPACES)
+    misses = sum(_delta(before, after, "misses", ns) for ns in NAMESPACES)
+    f["cache.workload.hit_ratio"] = hits / max(1, hits + misses)
+    f["cache.workload.lookups"] = float(hits + misses)
+    for ns in NAMESPACES:
+        h, m = _delta(before, after, "hits", ns), _delta(before, after, "misses", ns)
+        if h + m:
+            f[f"cache.workload.hit_ratio.{ns}"] = h / (h + m)
+    f["cache.workload.rps"] = calls / max(elapsed, 1e-6)
+    f["cache.workload.error_rate"] = errors / max(calls, 1)
+    ctx.log(f"  workload: {calls} calls, hit ratio {f['cache.workload.hit_ratio']:.3f}, errors {errors}")
+
+
+def run(ctx: Context) -> None:
+    """Cold vs warm for GetFir, ListFirs, GetFirStats; then the workload's hit ratio."""
+    before = cache_stats(ctx.target.base_url)
+    k = ctx.profile.cache_samples
+    edge = ctx.target.envoy
+    get = GrpcCall(f"{FIR}/GetFir", edge, [{"id": i} for i in ctx.take_miss_ids(k)], ctx.protoset)
+    miss, hit = cold_warm(ctx, "GetFir", get)
+    if _delta(before, cache_stats(ctx.target.base_url), "hits", "fir") <= 0:
+        raise Skip("the fir service does not read through the cache service (no hits in namespace 'fir')")
+    stations = [f"BN-{i:03d}" for i in range(20, 20 + min(k, 120))]
+    lists = GrpcCall(
+        f"{FIR}/ListFirs", edge, [{"filter": f'station = "{s}"', "page_size": 50} for s in stations], ctx.protoset
+    )
+    stats = GrpcCall(
+        f"{FIR}/GetFirStats", edge, [{"filter": f'station = "{s}"', "days": 30} for s in stations], ctx.protoset
+    )
+    f = ctx.results.figures
+    f["cache.GetFir.hit_over_miss"] = hit.p50_ms / max(miss.p50_ms, 1e-3)
+    for name, call in (("ListFirs", lists), ("GetFirStats", stats)):
+        cold, warm = cold_warm(ctx, name, call)
+        f[f"cache.{name}.speedup"] = cold.p50_ms / max(warm.p50_ms, 1e-3)
+    cold, warm = unfiltered_stats(ctx)
+    f["cache.GetFirStats_all.speedup"] = cold.p50_ms / max(warm.p50_ms, 1e-3)
+    hit_ratio(ctx)

@@ -1,0 +1,117 @@
+"""Generation (skeleton until the inference proxy and model servers land, issue 3).
+
+Runs only when ``GET /v1/models`` answers through the edge with at least one
+available model; otherwise it skips with a note. When it runs: N concurrent
+``GenerateFir`` calls through Envoy; completed vs shed (RESOURCE_EXHAUSTED)
+vs other errors; end-to-end latency; backend overhead = end-to-end minus the
+model stages reported in ``Fir.generation.stage_millis``; and GetFir p99 while
+generation saturates the models, against its idle p99 (isolation target).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from typing import Any
+
+import grpc
+import httpx
+from afirgen.fir.v1 import fir_pb2, fir_pb2_grpc
+
+from bench import loadgen
+from bench.scenarios import Context, Skip
+from bench.scenarios.grpc_load import read_calls
+
+MODEL_STAGES = ("asr", "ocr", "llm", "transcribe", "draft")
+
+
+def models_available(base_url: str) -> list[dict[str, Any]]:
+    """The models the proxy reports available; Skip when there is no proxy yet."""
+    try:
+        resp = httpx.get(f"{base_url}/v1/models", timeout=5)
+    except httpx.HTTPError as exc:
+        raise Skip(f"/v1/models unreachable: {exc}") from None
+    if resp.status_code != 200:
+        raise Skip(f"no inference proxy yet: /v1/models answered {resp.status_code}")
+    models = [m for m in resp.json().get("models", []) if m.get("available", True)]
+    if not models:
+        raise Skip("the inference proxy reports no available model server")
+    return models
+
+
+async def _generate(ctx: Context, n: int, deadline_s: float) -> dict[str, Any]:
+    outcome: dict[str, Any] = {"ok": 0, "shed": 0, "errors": 0, "latency_ms": [], "overhead_ms": [], "shed_ms": []}
+    async with grpc.aio.insecure_channel(ctx.target.envoy) as channel:
+        stub = fir_pb2_grpc.FirServiceStub(channel)
+
+        async def one(i: int) -> None:
+            request = fir_pb2.GenerateFirRequest(
+                text="Two men on a motorcycle snatched my phone at the bus stop near the market at 6 pm.",
+                language="en",
+                complainant=fir_pb2.Complainant(name=f"Bench {i}"),
+                station=fir_pb2.Station(code="BG-01", name="Bench Generation"),
+            )
+            started = time.perf_counter()
+            try:
+                fir = await stub.GenerateFir(request, timeout=deadline_s)
+            except grpc.aio.AioRpcError as exc:
+                elapsed = (time.perf_counter() - started) * 1000
+                if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
+                    outcome["shed"] += 1
+                    outcome["shed_ms"].append(elapsed)
+                else:
+                    outcome["errors"] += 1
+                return
+            elapsed = (time.perf_counter() - started) * 1000
+            outcome["ok"] += 1
+            outcome["latency_ms"].append(elapsed)
+            stages = dict(fir.generation.stage_millis)
+            outcome["overhead_ms"].append(elapsed - sum(v for k, v in stages.items() if k in MODEL_STAGES))
+
+        await asyncio.gather(*(one(i) for i in range(n)))
+    return outcome
+
+
+def run(ctx: Context) -> None:
+    """Concurrent generations, shedding, overhead and read isolation."""
+    models = models_available(ctx.target.base_url)
+    ctx.log(f"  models available: {[m.get('name') for m in models]}")
+    n = ctx.profile.generation_requests
+    idle = ctx.results.find("grpc.envoy.GetFir.c10")
+    call = read_calls(ctx, "envoy")["GetFir"]
+
+    async def both() -> dict[str, Any]:
+        task = asyncio.create_task(_generate(ctx, n, 180))
+        await asyncio.sleep(2)  # let generation saturate the model servers first
+        under = await asyncio.to_thread(
+            loadgen.ghz,
+            call,
+            key="generation.GetFir_under_load",
+            label="GetFir envoy c=10 during generation",
+            scenario="generation",
+            concurrency=10,
+            requests=ctx.profile.grpc_requests,
+            timeout=60,
+            work_dir=ctx.work_dir,
+        )
+        ctx.results.add(under)
+        return await task
+
+    outcome = asyncio.run(both())
+    f = ctx.results.figures
+    f["generation.requests"] = float(n)
+    f["generation.completed"] = float(outcome["ok"])
+    f["generation.shed"] = float(outcome["shed"])
+    f["generation.errors"] = float(outcome["errors"])
+    if outcome["latency_ms"]:
+        lat = sorted(outcome["latency_ms"])
+        f["generation.p50_ms"] = statistics.median(lat)
+        f["generation.p99_ms"] = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+        over = sorted(outcome["overhead_ms"])
+        f["generation.overhead_p99_ms"] = over[min(len(over) - 1, int(len(over) * 0.99))]
+    if outcome["shed_ms"]:
+        f["generation.shed_max_ms"] = max(outcome["shed_ms"])
+    under = ctx.results.find("generation.GetFir_under_load")
+    if idle and under and idle.p99_ms:
+        f["generation.read_p99_over_idle"] = under.p99_ms / idle.p99_ms
