@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install up down status test test-unit proto proto-check lint bench clean
+.PHONY: install up down status test test-unit proto proto-check lint bench bench-short clean
 
 install:
 	bash scripts/install/system.sh

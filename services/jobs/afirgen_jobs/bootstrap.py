@@ -12,7 +12,9 @@ from afirgen.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 from afirgen_runtime.db import Database
 from afirgen_runtime.pagination import PageTokens
 from afirgen_runtime.server import ServiceApp
+from loguru import logger
 
+from afirgen_jobs.adapters import metrics
 from afirgen_jobs.adapters.grpc_delivery import GrpcDelivery
 from afirgen_jobs.adapters.mysql_queue import MySQLQueue
 from afirgen_jobs.adapters.mysql_store import MySQLJobStore
@@ -49,6 +51,8 @@ def build(
     """Wire the jobs API service. Tests may pass a fake ``store`` and ``clock``."""
     if len(settings.page_token_secret.encode()) < 16:
         raise ValueError("AFIRGEN_PAGE_TOKEN_SECRET must be set to at least 16 bytes")
+    if not settings.routes:
+        logger.warning("AFIRGEN_ROUTES is empty: every job type will be refused")
     database = None
     if store is None:
         database = Database(settings.mysql)
@@ -120,10 +124,15 @@ def build_worker(
     settings: WorkerSettings, *, queue: Queue | None = None, delivery: Delivery | None = None
 ) -> WorkerContainer:
     """Wire a worker. Tests may pass a fake ``queue`` and ``delivery``."""
+    if not settings.routes:
+        logger.warning("AFIRGEN_ROUTES is empty: every job will fail for want of a handler")
     database = None
     if queue is None:
         database = Database(settings.mysql)
         queue = MySQLQueue(database)
     if delivery is None:
         delivery = GrpcDelivery(Routes(settings.routes))
-    return WorkerContainer(Worker(queue, delivery, worker_config(settings)), delivery, database)
+    worker = Worker(
+        queue, delivery, worker_config(settings), observe=metrics.observe_attempt, on_running=metrics.set_running
+    )
+    return WorkerContainer(worker, delivery, database)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from afirgen_runtime.channels import ChannelSettings
-from afirgen_runtime.settings import LogSettings, MySQLSettings, ServerSettings
+from afirgen_runtime.settings import LogSettings, MetricsSettings, MySQLSettings, ServerSettings
 
 
 @dataclass(frozen=True)
@@ -58,3 +58,5 @@ class WorkerSettings:
     """Longest backoff."""
     shutdown_grace_seconds: float = 10.0
     """Time running jobs get to finish on SIGTERM before they are released."""
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    """Prometheus endpoint of the worker (``AFIRGEN_METRICS_PORT``; 0: none)."""

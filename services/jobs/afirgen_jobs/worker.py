@@ -12,7 +12,7 @@ import contextlib
 import signal
 
 import grpc
-from afirgen_runtime import logging, settings
+from afirgen_runtime import logging, metrics, settings
 from afirgen_runtime.channels import create_channel
 
 from afirgen_jobs.adapters.signals import watch_queue
@@ -24,6 +24,9 @@ async def run(config: WorkerSettings) -> None:
     """Run one worker until SIGTERM/SIGINT, then shut down gracefully."""
     container = build_worker(config)
     worker = container.worker
+    metrics.serve(config.metrics)
+    sampler = metrics.ResourceSampler(config.metrics)
+    sampler.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -41,6 +44,7 @@ async def run(config: WorkerSettings) -> None:
     try:
         await runner
     finally:
+        sampler.stop()
         await _close(watcher, channel, container)
 
 

@@ -133,16 +133,25 @@ async def test_a_hundred_concurrent_misses_cause_one_load(cache: CacheContainer,
     assert counters.misses == 1 and counters.hits == 99 and counters.fill_waits == 99
 
 
-async def test_a_dead_filler_hands_the_lock_on_after_it_expires(redis_server: RedisProcess, ns: str) -> None:
-    container = build(cache_settings(redis_server.port, {ns: "60"}, fill_lock_seconds=0.2))
-    try:
-        svc = container.service
-        assert (await svc.get(ns, "k")).should_refresh  # this filler never comes back
-        waiting = await asyncio.gather(*(svc.get(ns, "k", max_wait=1.0) for _ in range(10)))
-        assert not any(w.found for w in waiting)
-        assert sum(w.should_refresh for w in waiting) == 1  # the lock expired: exactly one fills
-    finally:
-        await container.store.close()
+async def test_a_dead_filler_hands_the_lock_on_after_it_expires(
+    redis_server: RedisProcess, cache: CacheContainer, ns: str
+) -> None:
+    svc = cache.service
+    first = await svc.get(ns, "k")
+    assert first.should_refresh  # this filler never comes back
+
+    async def expire_soon() -> None:  # what Redis does when the lock's PX runs out
+        await asyncio.sleep(0.1)
+        redis_server.client().delete(Namespace(ns, 60).lock_key((await svc_version()), "k"))
+
+    async def svc_version() -> int:
+        return (await cache.store.read(Namespace(ns, 60), ["other"])).version
+
+    expiry = asyncio.create_task(expire_soon())
+    waiting = await asyncio.gather(*(svc.get(ns, "k", max_wait=2.0) for _ in range(10)))
+    await expiry
+    assert not any(w.found for w in waiting)
+    assert sum(w.should_refresh for w in waiting) == 1  # exactly one takes over
 
 
 async def test_early_refresh_goes_to_exactly_one_caller(redis_server: RedisProcess, ns: str) -> None:

@@ -7,9 +7,11 @@ import asyncio
 import signal
 import time
 
+import httpx
 import pytest
 from afirgen.jobs.v1 import jobs_pb2
 
+from scripts.devstack.config import free_port
 from tests.integration.jobs.conftest import JOB, Handler, JobsCluster, eventually
 
 pytestmark = pytest.mark.integration
@@ -145,3 +147,17 @@ async def test_graceful_shutdown_finishes_short_jobs_and_releases_long_ones(
     job = await cluster.wait_status(long.id, JOB.JOB_STATUS_RUNNING)
     assert job.attempt_count == 2
     await cluster.stub.CancelJob(jobs_pb2.CancelJobRequest(id=long.id))
+
+
+async def test_workers_export_attempt_metrics(cluster: JobsCluster) -> None:
+    port = free_port()
+    cluster.start_worker("w-metrics", metrics_port=port)
+    ok = await cluster.enqueue({})
+    bad = await cluster.enqueue({"code": "NOT_FOUND"})
+    await cluster.wait_status(ok.id, JOB.JOB_STATUS_SUCCEEDED)
+    await cluster.wait_status(bad.id, JOB.JOB_STATUS_DEAD)
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+    assert 'afirgen_jobs_attempts_total{code="OK",service="test",status="SUCCEEDED"} 1.0' in text
+    assert 'afirgen_jobs_attempts_total{code="NOT_FOUND",service="test",status="DEAD"} 1.0' in text
+    assert 'afirgen_db_query_duration_seconds_count{statement="queue.claim"}' in text

@@ -323,6 +323,7 @@ def catalog() -> list[tuple[Statement, list[Any]]]:
         (legal.BY_ACT_SECTION, ["BNS", "303", 10]),
         (legal.COUNT, []),
         (legal.UPSERT, ["BNS", "303", "Theft", "", "", None, None, "", "", "seed", now]),
+        *_jobs_catalog(now, some_id),
     ]
     for flt in filters:
         for order in ("create_time", "update_time"):
@@ -332,3 +333,26 @@ def catalog() -> list[tuple[Statement, list[Any]]]:
         entries.append(count(flt))
         entries += [(stmt, args) for _, stmt, args in stats(flt, now)] if flt.section is None else []
     return entries
+
+
+def _jobs_catalog(now: datetime, some_id: str) -> list[tuple[Statement, list[Any]]]:
+    """The statements of the outbox, documents and daily counts (``mysql_jobs``)."""
+    from datetime import timedelta
+
+    from afirgen_fir.adapters import mysql_jobs as jobs
+
+    day = now.date()
+    start = datetime.combine(day, datetime.min.time())
+    end = start + timedelta(days=1)
+    return [
+        (jobs.INSERT_OUTBOX, [1, "fir.render_document", "{}", 5, "fir-outbox-key", now, now]),
+        (jobs.PENDING_OUTBOX, [now, 50]),
+        (jobs.OUTBOX_SENT, [now, some_id, 1]),
+        (jobs.OUTBOX_FAILED, [now, "error", 1]),
+        (jobs.GET_DOCUMENT, [some_id]),
+        (jobs.DOCUMENT_REVISION, [some_id]),
+        (jobs.SAVE_DOCUMENT, [some_id, 1, 1, "25504446", "0" * 64, now]),
+        (jobs.DELETE_COUNTS, [day, "PS-001"]),
+        (jobs.STATION_COUNTS, [day, now, "PS-001", start, end]),
+        (jobs.SECTION_COUNTS, [day, now, "PS-001", start, end]),
+    ]

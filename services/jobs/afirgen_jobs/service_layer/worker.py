@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -33,6 +34,12 @@ from afirgen_jobs.domain.rules import Backoff, decide
 from afirgen_jobs.service_layer.ports import Delivery, Queue
 
 MIN_SLEEP_SECONDS = 0.02
+AttemptObserver = Callable[[str, str, str, float], None]
+"""Called with (job type, handler code, new job status, seconds) after each recorded attempt."""
+
+
+def _ignore(job_type: str, code: str, status: str, seconds: float) -> None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -57,11 +64,15 @@ class Worker:
         delivery: Delivery,
         config: WorkerConfig,
         rand: Callable[[], float] = random.random,
+        observe: AttemptObserver = _ignore,
+        on_running: Callable[[int], None] = lambda count: None,
     ) -> None:
         self._queue = queue
         self._delivery = delivery
         self.config = config
         self._rand = rand
+        self._observe = observe
+        self._on_running = on_running
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._running: dict[str, tuple[ClaimedJob, asyncio.Task[None]]] = {}
@@ -114,6 +125,7 @@ class Worker:
         for job in claimed:
             task = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
             self._running[job.lease_token] = (job, task)
+        self._on_running(len(self._running))
         if len(claimed) == free:
             return None  # every slot is busy: a finishing job wakes us
         try:
@@ -128,6 +140,7 @@ class Worker:
         request_id_var.set(f"job-{job.id}-{job.attempt}")
         log = logger.bind(job_id=job.id, job_type=job.type, attempt=job.attempt)
         log.info("job started")
+        started = time.perf_counter()
         try:
             try:
                 result = await self._delivery.deliver(job, self.config.job_timeout_seconds)
@@ -146,6 +159,7 @@ class Worker:
             )
             if await self._queue.finish(job, result, decision):
                 self.completed += 1
+                self._observe(job.type, result.code, decision.status.value, time.perf_counter() - started)
                 log.info("job finished", status=decision.status.value, code=result.code, retry_in=decision.retry_in)
             else:
                 log.warning("lease lost before the outcome was recorded; outcome dropped", code=result.code)
@@ -161,6 +175,7 @@ class Worker:
             log.error("recording the outcome failed: {}", exc.message)
         finally:
             self._running.pop(job.lease_token, None)
+            self._on_running(len(self._running))
             self._lost.discard(job.lease_token)
             self._wake.set()
 
