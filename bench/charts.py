@@ -108,8 +108,15 @@ def pagination(results: Results, out: Path) -> list[Path]:
 
 def comparison(results: Results, out: Path) -> list[Path]:
     """REST throughput: mesh vs FastAPI, and every REST endpoint with and without gzip."""
+    names = {
+        "mesh": "mesh: GetFir REST, finalized (c=50)",
+        "mesh_drafts": "mesh: GetFir REST, drafts (c=50)",
+        "fastapi": "FastAPI baseline (c=50)",
+    }
     rows = [
-        (k.removeprefix("fastapi.max_rps."), v) for k, v in results.figures.items() if k.startswith("fastapi.max_rps.")
+        (names.get(k.removeprefix("fastapi.max_rps."), k), v)
+        for k, v in results.figures.items()
+        if k.startswith("fastapi.max_rps.")
     ]
     rows += [(m.label, m.rps) for m in results.measurements if m.scenario == "rest"]
     if not rows:

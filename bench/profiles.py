@@ -99,7 +99,7 @@ FULL = Profile(
     workload_requests=4000,
     fastapi_rounds=3,
     fastapi_seconds=6,
-    limit_steps=(250, 500, 750, 1000, 1500, 2000, 3000, 4000, 6000, 8000),
+    limit_steps=(50, 100, 150, 200, 300, 400, 600, 800, 1000, 1500, 2000, 3000, 4000, 6000),
     limit_step_s=5,
     generation_requests=200,
 )

@@ -201,6 +201,10 @@ def pagination(ctx: Context, cur: Any) -> None:
         f[f"db.page.offset_over_keyset.p{page}"] = off.p50_ms / max(key.p50_ms, 1e-3)
         ctx.log(f"  page {page}: OFFSET {off.p50_ms:.2f} ms, keyset {key.p50_ms:.2f} ms")
     first = ctx.results.find("db.page.keyset.p1")
+    for page in ctx.profile.deep_pages:
+        deep_page = ctx.results.find(f"db.page.keyset.p{page}")
+        if first and deep_page and page > 1:
+            f[f"db.page.keyset_over_page1.p{page}"] = deep_page.p50_ms / max(first.p50_ms, 1e-3)
     deepest = max((p for p in ctx.profile.deep_pages if ctx.results.find(f"db.page.keyset.p{p}")), default=1)
     deep = ctx.results.find(f"db.page.keyset.p{deepest}")
     if first and deep:

@@ -20,6 +20,7 @@ import grpc
 from loguru import logger
 
 from afirgen_runtime import errors
+from afirgen_runtime import logging as runtime_logging
 from afirgen_runtime.context import REQUEST_ID_HEADER, new_request_id, request_id_var
 from afirgen_runtime.grpc_errors import STATUS_DETAILS_KEY, grpc_code, internal_status, to_status
 from afirgen_runtime.metrics import RPC_CLIENT_DURATION, RPC_CLIENT_REQUESTS
@@ -115,7 +116,8 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
     def _finish(self, method: str, code: str, started: float) -> None:
         elapsed = time.perf_counter() - started
-        logger.debug("rpc", method=method, code=code, duration_ms=round(elapsed * 1000, 3))
+        if runtime_logging.access_all() or code != "OK" or elapsed >= runtime_logging.SLOW_CALL_SECONDS:
+            logger.info("rpc", method=method, code=code, duration_ms=round(elapsed * 1000, 3))
         for observe in self._observers:
             observe(method, code, elapsed)
 

@@ -23,6 +23,13 @@ from afirgen_runtime.redaction import redact_record, redact_text
 from afirgen_runtime.settings import LogSettings
 
 TraceIdProvider = Callable[[], str]
+SLOW_CALL_SECONDS = 1.0
+_access_all = True
+
+
+def access_all() -> bool:
+    """True when every served call gets an access log line (else failed and slow ones only)."""
+    return _access_all
 _trace_id_provider: TraceIdProvider = lambda: ""  # noqa: E731
 
 
@@ -104,6 +111,8 @@ def configure(service: str, settings: LogSettings, stream: TextIO | None = None)
         out.write(text + "\n")
         out.flush()
 
+    global _access_all
+    _access_all = settings.access != "errors"
     logger.remove()
     logger.configure(extra={"service": service}, patcher=_patch)
     # The handler's own level is the lowest configured one, so calls below every

@@ -26,8 +26,14 @@ M = TypeVar("M", bound=Message)
 _DEFAULT = object()  # "keep the dataclass default"
 
 
+_PREFIXES: dict[str, str] = {}
+
+
 def _enum_prefix(desc: EnumDescriptor) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", desc.name).upper() + "_"
+    prefix = _PREFIXES.get(desc.full_name)
+    if prefix is None:
+        prefix = _PREFIXES[desc.full_name] = re.sub(r"(?<!^)(?=[A-Z])", "_", desc.name).upper() + "_"
+    return prefix
 
 
 _HINTS: dict[type[Any], dict[str, Any]] = {}
@@ -89,17 +95,31 @@ def _set(message: Message, field: FieldDescriptor, value: Any) -> None:
         setattr(message, name, value)
 
 
+# Per (dataclass, message type): the shared fields with their resolved kinds.
+# Resolving type hints on every call was most of the mapping's cost.
+_PLANS: dict[tuple[type[Any], str], tuple[tuple[str, FieldDescriptor, Any, bool], ...]] = {}
+
+
+def _plan(cls: type[Any], desc: Any) -> tuple[tuple[str, FieldDescriptor, Any, bool], ...]:
+    key = (cls, desc.full_name)
+    plan = _PLANS.get(key)
+    if plan is None:
+        hints = _hints(cls)
+        steps = []
+        for name in _fields(cls):
+            field = desc.fields_by_name.get(name)
+            if field is not None:
+                kind = _unwrap_optional(hints[name])
+                steps.append((name, field, kind, kind is not hints[name]))
+        plan = _PLANS[key] = tuple(steps)
+    return plan
+
+
 def from_message(message: Message, cls: type[T]) -> T:
     """Build the dataclass ``cls`` from ``message``; unset sub-messages become None/defaults."""
-    desc: Any = message.DESCRIPTOR
-    hints = _hints(cls)
     values: dict[str, Any] = {}
-    for name in _fields(cls):
-        field = desc.fields_by_name.get(name)
-        if field is None:
-            continue
-        kind = _unwrap_optional(hints[name])
-        value = _get(message, field, kind, optional=kind is not hints[name])
+    for name, field, kind, optional in _plan(cls, message.DESCRIPTOR):
+        value = _get(message, field, kind, optional=optional)
         if value is not _DEFAULT:
             values[name] = value
     return cls(**values)

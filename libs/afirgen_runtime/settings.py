@@ -188,6 +188,8 @@ class LogSettings:
     """Per-module levels, e.g. ``afirgen_fir.adapters=DEBUG``."""
     json: bool = True
     """One JSON object per line (off: human-readable lines)."""
+    access: str = "all"
+    """Access log of served calls: ``all`` (one INFO line per call), ``errors`` (failed or slow calls only)."""
 
 
 @dataclasses.dataclass(frozen=True)

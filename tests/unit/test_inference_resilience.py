@@ -40,7 +40,7 @@ async def test_breaker_opens_after_threshold_and_fails_fast() -> None:
     with pytest.raises(CircuitOpen) as refused:
         async with breaker.guard():
             raise AssertionError("must not run")
-    assert time.perf_counter() - started < 0.01
+    assert time.perf_counter() - started < 0.05
     assert 59 < refused.value.retry_after <= 60
 
 
@@ -143,7 +143,7 @@ async def test_dispatcher_spreads_load_and_refuses_beyond_the_queue() -> None:
     started = time.perf_counter()
     with pytest.raises(ResourceExhausted) as refused:
         await dispatcher.acquire(deadline)
-    assert time.perf_counter() - started < 0.01
+    assert time.perf_counter() - started < 0.05
     assert refused.value.reason == "OVERLOADED" and refused.value.metadata["backend"] == "llm"
     dispatcher.release(first)  # handed straight to the first waiter (FIFO)
     assert (await waiters[0]).name == first.name and not waiters[1].done()
@@ -215,7 +215,7 @@ async def test_retry_stops_before_the_deadline() -> None:
     started = time.perf_counter()
     with pytest.raises(BackendUnreachable):
         await _run(policy, Deadline.after(0.1), [BackendUnreachable(str(i)) for i in range(10)])
-    assert time.perf_counter() - started < 0.05  # no 0.2 s sleep that would outlive the deadline
+    assert time.perf_counter() - started < 0.15  # no 0.2 s sleep that would outlive the deadline
 
 
 # --- single flight --------------------------------------------------------------------

@@ -105,6 +105,7 @@ async def test_llm_outage_fails_fast_and_recovers_by_itself(
 
 async def test_excess_generations_get_resource_exhausted_at_once(inference: Stub, rest: httpx.AsyncClient) -> None:
     await wait_until_llm_serves(rest)
+    await inference.ListModels(pb.ListModelsRequest(), timeout=10)  # connect first: time only the calls
     llm = await llm_backend(rest)
     capacity = int(llm["max_in_flight"]) + int(llm["max_queue"])  # one replica in the test stack
     callers = capacity + 8
@@ -127,4 +128,6 @@ async def test_excess_generations_get_resource_exhausted_at_once(inference: Stub
     )
     # A slot freed while late callers were still arriving may serve one or two more.
     assert len(served) >= capacity and len(refused) >= callers - capacity - 2
-    assert max(refused) < 0.5  # refused at once, not after waiting
+    # Refused at once: before any caller got its answer, so none of them waited for a slot
+    # (absolute times depend on how busy the machine is).
+    assert max(refused) < min(served) and max(refused) < 2.0

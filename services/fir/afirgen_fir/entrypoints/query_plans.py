@@ -16,7 +16,9 @@ import argparse
 import asyncio
 import dataclasses
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pymysql
 from afirgen_runtime.db import Connection, Database, Statement
@@ -109,16 +111,13 @@ def prepare_schema(settings: MySQLSettings) -> None:
     apply(dataclasses.replace(settings, database=SCRATCH), SCRATCH, root=_migrations_alias(MIGRATIONS_ROOT))
 
 
-def _migrations_alias(root: object) -> object:
+def _migrations_alias(root: Path) -> Path:
     """yoyo reads ``<root>/<schema>``: alias the scratch schema to the fir migrations."""
-    import tempfile
-    from pathlib import Path
-
     alias = Path(tempfile.gettempdir()) / "afirgen-plan-migrations"
     alias.mkdir(exist_ok=True)
     link = alias / SCRATCH
     if not link.exists():
-        link.symlink_to(Path(str(root)) / "fir")
+        link.symlink_to(root / "fir")
     return alias
 
 
