@@ -52,7 +52,7 @@ class Profile:
 
 SHORT = Profile(
     name="short",
-    scenarios=("database", "cache", "grpc", "rest", "fastapi", "grpc_writes", "generation"),
+    scenarios=("database", "codec", "cache", "grpc", "rest", "fastapi", "grpc_writes", "generation"),
     seed_rows=20_000,
     hot_firs=20,
     grpc_methods=("noop", "GetFir", "ListFirs", "GetFirStats"),
@@ -79,7 +79,7 @@ SHORT = Profile(
 
 FULL = Profile(
     name="full",
-    scenarios=("database", "cache", "grpc", "rest", "fastapi", "limit", "grpc_writes", "generation"),
+    scenarios=("database", "codec", "cache", "grpc", "rest", "fastapi", "limit", "grpc_writes", "generation"),
     seed_rows=1_000_000,
     hot_firs=100,
     grpc_methods=("noop", "GetFir", "ListFirs", "GetFirStats"),

@@ -19,6 +19,7 @@ HEADLINE: list[tuple[str, str, str]] = [
     ("grpc.envoy_over_direct.GetFir.c50", "GetFir through Envoy / direct, rps at c=50", ""),
     ("grpc.envoy.GetFir.c50.p99_ms", "GetFir via Envoy (gRPC) p99 at c=50 (ms)", ""),
     ("grpc.envoy.GetFir.half.p99_ms", "GetFir via Envoy (gRPC) p99 at half of max rate (ms)", ""),
+    ("codec.hit_path_over_raw", "cache hit CPU: decode+map of one FIR / raw protobuf parse+serialize", ""),
     ("limit.max_rps", "limit search: highest GetFir rate within the p99 SLA and error budget", ""),
     ("db.rows", "rows in firs", ""),
     ("db.page.deepest", "deepest page timed (50 rows a page)", ""),

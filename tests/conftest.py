@@ -71,7 +71,7 @@ async def fir_db(stack: Stack) -> AsyncIterator[Database]:
 @pytest.fixture
 async def rest(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
     """HTTP/1.1 client of the Envoy edge (REST side)."""
-    async with httpx.AsyncClient(base_url=stack.cfg.base_url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=stack.cfg.base_url, timeout=240) as client:
         yield client
 
 

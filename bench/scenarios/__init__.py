@@ -47,10 +47,11 @@ class Context:
 
 def registry() -> dict[str, Callable[[Context], None]]:
     """Scenario name -> its ``run``."""
-    from bench.scenarios import cache, database, fastapi_compare, generation, grpc_load, limit, rest
+    from bench.scenarios import cache, codec, database, fastapi_compare, generation, grpc_load, limit, rest
 
     return {
         "database": database.run,
+        "codec": codec.run,
         "cache": cache.run,
         "grpc": grpc_load.run_reads,
         "rest": rest.run,

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pypdf
 import pytest
-from afirgen_fir.adapters.pdf_renderer import Fonts, render_fir_pdf
+from afirgen_fir.adapters.pdf_renderer import Fonts, ProcessPdfRenderer, render_fir_pdf
 from afirgen_fir.adapters.webhook import WebhookNotifier
 from afirgen_fir.domain import jobs
 from afirgen_fir.domain.model import Complainant, Fir, FirStatus, LegalSectionRef, Station
@@ -130,6 +130,10 @@ class FakeNotifier:
         return "ok"
 
 
+async def _no_pdf(fir: Fir) -> bytes:
+    return b""
+
+
 async def _stored_fir(repo: FakeFirRepository) -> Fir:
     fir, _ = await repo.create(_fir(id=""), action="CREATED", idempotency=None, change=Change("t", "r"))
     return fir
@@ -139,7 +143,12 @@ async def test_render_is_idempotent_and_downloads_wait_for_the_current_revision(
     repo, docs = FakeFirRepository(lambda: NOW), FakeDocuments()
     fir = await _stored_fir(repo)
     renders: list[int] = []
-    handlers = FirJobHandlers(repo, docs, lambda f: renders.append(f.revision) or b"%PDF-1.4 x", None)
+
+    async def render(fir: Fir) -> bytes:
+        renders.append(fir.revision)
+        return b"%PDF-1.4 x"
+
+    handlers = FirJobHandlers(repo, docs, render, None)
     downloads = FirDocuments(repo, docs)
     with pytest.raises(FailedPrecondition) as caught:
         await downloads.fetch(fir.id)
@@ -154,19 +163,19 @@ async def test_render_is_idempotent_and_downloads_wait_for_the_current_revision(
 async def test_notify_sends_only_finalized_firs_and_without_a_webhook_does_nothing() -> None:
     repo, docs, notifier = FakeFirRepository(lambda: NOW), FakeDocuments(), FakeNotifier()
     fir = await _stored_fir(repo)
-    handlers = FirJobHandlers(repo, docs, lambda f: b"", notifier)
+    handlers = FirJobHandlers(repo, docs, _no_pdf, notifier)
     with pytest.raises(InvalidArgument):
         await handlers.handle("fir.notify_finalized", {"fir_id": fir.id}, "k")
     repo.firs[fir.id].status = FirStatus.FINALIZED
     await handlers.handle("fir.notify_finalized", {"fir_id": fir.id}, "key-9")
     assert notifier.sent[0][0]["fir_number"] == fir.fir_number and notifier.sent[0][1] == "key-9"
-    silent = FirJobHandlers(repo, docs, lambda f: b"", None)
+    silent = FirJobHandlers(repo, docs, _no_pdf, None)
     assert await silent.handle("fir.notify_finalized", {"fir_id": fir.id}, "k") == "no webhook configured"
 
 
 async def test_bad_job_arguments_fail_for_good() -> None:
     repo, docs = FakeFirRepository(lambda: NOW), FakeDocuments()
-    handlers = FirJobHandlers(repo, docs, lambda f: b"", None)
+    handlers = FirJobHandlers(repo, docs, _no_pdf, None)
     with pytest.raises(InvalidArgument) as caught:
         await handlers.handle("fir.unknown", {}, "k")
     assert caught.value.reason == "UNKNOWN_JOB_TYPE"
@@ -239,3 +248,13 @@ def test_pdf_holds_the_form_and_the_fir_number(fonts: Fonts | None) -> None:
     for expected in ("FIRST INFORMATION REPORT", "DL-CP-01/2026/00007", "Connaught Place", "Act(s) and Section(s)"):
         assert expected in text
     assert "DRAFT" in text
+
+
+async def test_the_process_renderer_returns_the_same_pdf_off_the_event_loop() -> None:
+    renderer = ProcessPdfRenderer(Fonts(None, None, None))
+    try:
+        content = await renderer(_fir())
+    finally:
+        renderer.close()
+    text = pypdf.PdfReader(io.BytesIO(content)).pages[0].extract_text()
+    assert "DL-CP-01/2026/00007" in text

@@ -15,7 +15,7 @@ from loguru import logger
 
 from afirgen_fir.adapters.jobs_client import GrpcJobQueue
 from afirgen_fir.adapters.mysql_jobs import MySQLDocumentStore, MySQLOutbox
-from afirgen_fir.adapters.pdf_renderer import render_fir_pdf
+from afirgen_fir.adapters.pdf_renderer import ProcessPdfRenderer
 from afirgen_fir.adapters.webhook import WebhookNotifier
 from afirgen_fir.entrypoints.job_handler import FirJobHandlerServicer
 from afirgen_fir.service_layer.fir_jobs import FirDocuments, FirJobHandlers
@@ -60,6 +60,7 @@ class FirBackground:
             notifier = WebhookNotifier(settings.webhook_url, settings.webhook_secret, self._http)
         self._notifier = notifier
         self.store = documents or MySQLDocumentStore(database, clock)
+        self._renderer = ProcessPdfRenderer()
         self.handlers: FirJobHandlers | None = None
         self.documents: FirDocuments | None = None
 
@@ -70,7 +71,7 @@ class FirBackground:
 
     def bind(self, firs: FirRepository) -> None:
         """Give the handlers and downloads the FIR repository."""
-        self.handlers = FirJobHandlers(firs, self.store, render_fir_pdf, self._notifier)
+        self.handlers = FirJobHandlers(firs, self.store, self._renderer, self._notifier)
         self.documents = FirDocuments(firs, self.store)
 
     def register(self, server: grpc.aio.Server) -> None:
@@ -93,3 +94,4 @@ class FirBackground:
             await self._channel.close()
         if self._http is not None:
             await self._http.aclose()
+        self._renderer.close()

@@ -90,7 +90,7 @@ class GrpcInferenceClient:
             reply = await self._client().RecognizeText(
                 inference_pb2.RecognizeTextRequest(image=image, languages=languages)
             )
-        return ModelReply(text=reply.text, model="ocr", model_millis=_millis(reply.usage))
+        return ModelReply(text=reply.text, model=reply.model, model_millis=_millis(reply.usage))
 
     async def close(self) -> None:
         """Close the channel."""

@@ -11,10 +11,15 @@ else in the PDF core font with unsupported characters replaced.
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+from afirgen_runtime.errors import Unavailable
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
@@ -49,6 +54,11 @@ class Fonts:
         )
 
 
+def _has_devanagari(fir: Fir) -> bool:
+    text = repr(fir)  # every field, nested ones included
+    return any("\u0900" <= ch <= "\u097f" for ch in text)
+
+
 def _when(value: datetime | None) -> str:
     return value.astimezone(IST).strftime("%d/%m/%Y %H:%M IST") if value else BLANK
 
@@ -77,9 +87,9 @@ class _Form(FPDF):
             self.add_font("dejavu", "", fonts.regular)
             self.add_font("dejavu", "B", fonts.bold or fonts.regular)
             self.family = "dejavu"
-            if fonts.devanagari is not None:
+            # Parsing a font costs more than laying out the whole form: only when needed.
+            if fonts.devanagari is not None and _has_devanagari(fir):
                 self.add_font("lohit", "", fonts.devanagari)
-                self.add_font("lohit", "B", fonts.devanagari)
                 self.set_fallback_fonts(["lohit"], exact_match=False)
         self.set_margins(15, 15, 15)
         self.set_auto_page_break(auto=True, margin=18)
@@ -268,3 +278,30 @@ def render_fir_pdf(fir: Fir, fonts: Fonts | None = None) -> bytes:
     pdf.field("15. Date and time of dispatch to the court", BLANK)
     pdf.field("Record status", status)
     return bytes(pdf.output())
+
+
+class ProcessPdfRenderer:
+    """Renders in a child process, so laying out PDFs (CPU-bound Python that
+    holds the GIL for a good part of a second) never stalls the requests the
+    service's event loop is serving. The child is spawned on first use."""
+
+    def __init__(self, fonts: Fonts | None = None) -> None:
+        self._fonts = fonts
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def __call__(self, fir: Fir) -> bytes:
+        """The PDF of ``fir``; Unavailable (retry) if the child died."""
+        if self._pool is None:
+            # spawn, not fork: a forked child of a process running gRPC threads can deadlock.
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, render_fir_pdf, fir, self._fonts)
+        except BrokenProcessPool as exc:
+            self._pool = None
+            raise Unavailable("the PDF renderer process died; retry") from exc
+
+    def close(self) -> None:
+        """Stop the child process."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None

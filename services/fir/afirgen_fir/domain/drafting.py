@@ -6,6 +6,11 @@ knowledge base (the schema's ``enum`` enforces it while decoding, and
 :func:`apply_draft` drops anything else). Facts that rules extract (amounts,
 dates, vehicle numbers, phone numbers) win over the model and must survive
 into the narrative.
+
+The schema bounds what is cheap to bound while decoding: list sizes
+(``maxItems``) and section numbers (``enum``). String lengths are cut after
+decoding instead: llama.cpp compiles ``maxLength`` into grammar repetitions
+that slow every sampled token, and the token budget bounds the answer anyway.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from afirgen_fir.domain.model import Fir, LegalSectionRef, Person, Property
 
 PROMPT_VERSION = "fir-draft-v1"
 MAX_SUMMARY = 300
-MAX_NARRATIVE = 1500
+MAX_NARRATIVE = 1000
 MAX_PEOPLE = 5
 MAX_PROPERTIES = 8
 MAX_SECTIONS = 4
@@ -61,8 +66,8 @@ def _people_schema() -> dict[str, Any]:
         "items": {
             "type": "object",
             "properties": {
-                "name": {"type": "string", "maxLength": 100},
-                "description": {"type": "string", "maxLength": 200},
+                "name": {"type": "string"},
+                "description": {"type": "string"},
             },
             "required": ["name", "description"],
         },
@@ -79,7 +84,7 @@ def sections_schema(candidates: list[Candidate]) -> dict[str, Any]:
             "type": "object",
             "properties": {
                 "section": {"type": "string", "enum": [c.section for c in candidates]},
-                "reason": {"type": "string", "maxLength": 200},
+                "reason": {"type": "string"},
             },
             "required": ["section", "reason"],
         },
@@ -91,9 +96,9 @@ def draft_schema(candidates: list[Candidate]) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
-            "summary": {"type": "string", "maxLength": MAX_SUMMARY},
+            "summary": {"type": "string"},
             "sections": sections_schema(candidates),
-            "place": {"type": "string", "maxLength": 150},
+            "place": {"type": "string"},
             "accused": _people_schema(),
             "witnesses": _people_schema(),
             "property": {
@@ -102,13 +107,13 @@ def draft_schema(candidates: list[Candidate]) -> dict[str, Any]:
                 "items": {
                     "type": "object",
                     "properties": {
-                        "description": {"type": "string", "maxLength": 150},
+                        "description": {"type": "string"},
                         "value_inr": {"type": "number", "minimum": 0},
                     },
                     "required": ["description", "value_inr"],
                 },
             },
-            "narrative": {"type": "string", "maxLength": MAX_NARRATIVE},
+            "narrative": {"type": "string"},
         },
         "required": ["summary", "sections", "place", "accused", "witnesses", "property", "narrative"],
     }

@@ -8,8 +8,7 @@ job for good.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +20,7 @@ from afirgen_fir.service_layer.fir_service import check_id
 from afirgen_fir.service_layer.job_ports import DocumentStore, Notifier, StoredDocument
 from afirgen_fir.service_layer.ports import FirRepository
 
-Renderer = Callable[[Fir], bytes]
+Renderer = Callable[[Fir], Awaitable[bytes]]
 
 
 @dataclass(frozen=True)
@@ -67,8 +66,7 @@ class FirJobHandlers:
         current = await self._store.document(fir.id)
         if current is not None and current.revision >= fir.revision:
             return f"document of revision {current.revision} is up to date"
-        # PDF layout is CPU work: keep it off the event loop serving requests.
-        content = await asyncio.to_thread(self._render, fir)
+        content = await self._render(fir)
         stored = await self._store.save_document(fir.id, fir.revision, fir.status is FirStatus.FINALIZED, content)
         return f"rendered revision {fir.revision} ({len(content)} bytes); stored revision {stored}"
 
