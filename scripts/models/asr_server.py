@@ -33,19 +33,19 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-import argparse  # noqa: E402
-import io  # noqa: E402
-import json  # noqa: E402
-import logging  # noqa: E402
-import signal  # noqa: E402
-import sys  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from email.parser import BytesParser  # noqa: E402
-from email.policy import HTTP  # noqa: E402
-from http import HTTPStatus  # noqa: E402
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
-from urllib.parse import urlsplit  # noqa: E402
+import argparse
+import io
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from email.parser import BytesParser
+from email.policy import HTTP
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 LOG = logging.getLogger("asr_server")
 
@@ -63,7 +63,8 @@ def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dic
     if not content_type.lower().startswith("multipart/form-data") or "boundary=" not in content_type:
         raise BadRequest("Content-Type must be multipart/form-data with a boundary")
     msg = BytesParser(policy=HTTP).parsebytes(
-        b"Content-Type: " + content_type.encode("latin-1") + b"\r\nMIME-Version: 1.0\r\n\r\n" + body)
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\nMIME-Version: 1.0\r\n\r\n" + body
+    )
     if not msg.is_multipart():
         raise BadRequest("malformed multipart body")
     fields: dict[str, str] = {}
@@ -82,8 +83,16 @@ def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dic
 
 
 class Engine:
-    def __init__(self, model_dir: str, compute_type: str, threads: int, beam_size: int,
-                 workers: int, queue_timeout: float, default_language: str | None) -> None:
+    def __init__(
+        self,
+        model_dir: str,
+        compute_type: str,
+        threads: int,
+        beam_size: int,
+        workers: int,
+        queue_timeout: float,
+        default_language: str | None,
+    ) -> None:
         from faster_whisper import WhisperModel
 
         self.model_dir = model_dir
@@ -93,13 +102,20 @@ class Engine:
         self.workers = workers
         self.slots = threading.BoundedSemaphore(workers)
         started = time.perf_counter()
-        self.model = WhisperModel(model_dir, device="cpu", compute_type=compute_type,
-                                  cpu_threads=threads, num_workers=workers, local_files_only=True)
+        self.model = WhisperModel(
+            model_dir,
+            device="cpu",
+            compute_type=compute_type,
+            cpu_threads=threads,
+            num_workers=workers,
+            local_files_only=True,
+        )
         self.load_ms = round((time.perf_counter() - started) * 1000.0, 1)
         self.multilingual = bool(getattr(self.model.model, "is_multilingual", False))
 
-    def transcribe(self, audio_bytes: bytes, language: str | None, prompt: str | None,
-                   temperature: float | None) -> tuple[list, object, float]:
+    def transcribe(
+        self, audio_bytes: bytes, language: str | None, prompt: str | None, temperature: float | None
+    ) -> tuple[list, object, float]:
         from faster_whisper import decode_audio
 
         try:
@@ -151,20 +167,29 @@ class Handler(BaseHTTPRequestHandler):
         etype = "invalid_request_error" if status < 500 else "server_error"
         self._json(status, {"error": {"message": message, "type": etype}}, close)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         path = urlsplit(self.path).path
         if path in ("/health", "/healthz"):
-            self._json(HTTPStatus.OK, {"status": "ok", "model": self.model_name,
-                                       "model_dir": self.engine.model_dir,
-                                       "multilingual": self.engine.multilingual,
-                                       "load_ms": self.engine.load_ms, "workers": self.engine.workers})
+            self._json(
+                HTTPStatus.OK,
+                {
+                    "status": "ok",
+                    "model": self.model_name,
+                    "model_dir": self.engine.model_dir,
+                    "multilingual": self.engine.multilingual,
+                    "load_ms": self.engine.load_ms,
+                    "workers": self.engine.workers,
+                },
+            )
         elif path == "/v1/models":
-            self._json(HTTPStatus.OK, {"object": "list", "data": [
-                {"id": self.model_name, "object": "model", "owned_by": "afirgen"}]})
+            self._json(
+                HTTPStatus.OK,
+                {"object": "list", "data": [{"id": self.model_name, "object": "model", "owned_by": "afirgen"}]},
+            )
         else:
             self._error(HTTPStatus.NOT_FOUND, f"no route GET {path}")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         path = urlsplit(self.path).path
         if path != "/v1/audio/transcriptions":
             self._error(HTTPStatus.NOT_FOUND, f"no route POST {path}", close=True)
@@ -179,8 +204,9 @@ class Handler(BaseHTTPRequestHandler):
             self._error(HTTPStatus.BAD_REQUEST, "empty body: send multipart/form-data with a file field", close=True)
             return
         if length > self.max_bytes:
-            self._error(HTTPStatus.BAD_REQUEST, f"body of {length} bytes exceeds the limit of {self.max_bytes}",
-                        close=True)
+            self._error(
+                HTTPStatus.BAD_REQUEST, f"body of {length} bytes exceeds the limit of {self.max_bytes}", close=True
+            )
             return
         body = self.rfile.read(length)
         try:
@@ -199,8 +225,9 @@ class Handler(BaseHTTPRequestHandler):
                     temperature = float(fields["temperature"])
                 except ValueError as exc:
                     raise BadRequest("temperature must be a number") from exc
-            segments, info, seconds = self.engine.transcribe(files["file"][1], language,
-                                                             fields.get("prompt"), temperature)
+            segments, info, seconds = self.engine.transcribe(
+                files["file"][1], language, fields.get("prompt"), temperature
+            )
         except BadRequest as exc:
             self._error(HTTPStatus.BAD_REQUEST, str(exc))
             return
@@ -217,14 +244,29 @@ class Handler(BaseHTTPRequestHandler):
         if fmt == "text":
             self._send(HTTPStatus.OK, text.encode(), "text/plain; charset=utf-8")
         elif fmt == "verbose_json":
-            self._json(HTTPStatus.OK, {
-                "task": "transcribe", "language": info.language, "duration": info.duration, "text": text,
-                "duration_ms": ms,
-                "segments": [{"id": i, "start": s.start, "end": s.end, "text": s.text,
-                              "avg_logprob": s.avg_logprob, "no_speech_prob": s.no_speech_prob,
-                              "compression_ratio": s.compression_ratio, "temperature": s.temperature}
-                             for i, s in enumerate(segments)],
-            })
+            self._json(
+                HTTPStatus.OK,
+                {
+                    "task": "transcribe",
+                    "language": info.language,
+                    "duration": info.duration,
+                    "text": text,
+                    "duration_ms": ms,
+                    "segments": [
+                        {
+                            "id": i,
+                            "start": s.start,
+                            "end": s.end,
+                            "text": s.text,
+                            "avg_logprob": s.avg_logprob,
+                            "no_speech_prob": s.no_speech_prob,
+                            "compression_ratio": s.compression_ratio,
+                            "temperature": s.temperature,
+                        }
+                        for i, s in enumerate(segments)
+                    ],
+                },
+            )
         else:
             self._json(HTTPStatus.OK, {"text": text})
 
@@ -234,29 +276,40 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="OpenAI-style Whisper transcription server")
     parser.add_argument("--host", default=env("AFIRGEN_ASR_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(env("AFIRGEN_ASR_PORT", "8091")))
-    parser.add_argument("--model-dir", default=env("AFIRGEN_ASR_MODEL_DIR"), required=not env("AFIRGEN_ASR_MODEL_DIR"),
-                        help="CTranslate2 Whisper model directory (model.bin, config.json, tokenizer.json)")
+    parser.add_argument(
+        "--model-dir",
+        default=env("AFIRGEN_ASR_MODEL_DIR"),
+        required=not env("AFIRGEN_ASR_MODEL_DIR"),
+        help="CTranslate2 Whisper model directory (model.bin, config.json, tokenizer.json)",
+    )
     parser.add_argument("--model-name", default=env("AFIRGEN_ASR_MODEL_NAME", "whisper-1"))
     parser.add_argument("--compute-type", default=env("AFIRGEN_ASR_COMPUTE_TYPE", "int8"))
     parser.add_argument("--threads", type=int, default=int(env("AFIRGEN_ASR_THREADS", "2")))
     parser.add_argument("--beam-size", type=int, default=int(env("AFIRGEN_ASR_BEAM_SIZE", "5")))
-    parser.add_argument("--workers", type=int, default=int(env("AFIRGEN_ASR_WORKERS", "1")),
-                        help="concurrent transcriptions (default 1)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(env("AFIRGEN_ASR_WORKERS", "1")),
+        help="concurrent transcriptions (default 1)",
+    )
     parser.add_argument("--queue-timeout", type=float, default=float(env("AFIRGEN_ASR_QUEUE_TIMEOUT", "120")))
     parser.add_argument("--max-bytes", type=int, default=int(env("AFIRGEN_ASR_MAX_BYTES", str(25 * 1024 * 1024))))
     parser.add_argument("--language", default=env("AFIRGEN_ASR_LANGUAGE"), help="default language, e.g. en")
     parser.add_argument("--log-level", default=env("AFIRGEN_ASR_LOG_LEVEL", "INFO"))
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if not os.path.isfile(os.path.join(args.model_dir, "model.bin")):
         LOG.error("no model.bin in %s; run scripts/install/models.sh", args.model_dir)
         return 2
 
-    engine = Engine(args.model_dir, args.compute_type, args.threads, args.beam_size, args.workers,
-                    args.queue_timeout, args.language)
-    handler = type("BoundHandler", (Handler,), {"engine": engine, "model_name": args.model_name,
-                                                "max_bytes": args.max_bytes})
+    engine = Engine(
+        args.model_dir, args.compute_type, args.threads, args.beam_size, args.workers, args.queue_timeout, args.language
+    )
+    handler = type(
+        "BoundHandler", (Handler,), {"engine": engine, "model_name": args.model_name, "max_bytes": args.max_bytes}
+    )
     server = ThreadingHTTPServer((args.host, args.port), handler)
     server.daemon_threads = True
 
@@ -266,8 +319,15 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    LOG.info("ASR server on http://%s:%d (model %s loaded in %.0f ms, %s, %d threads)",
-             args.host, args.port, args.model_dir, engine.load_ms, args.compute_type, args.threads)
+    LOG.info(
+        "ASR server on http://%s:%d (model %s loaded in %.0f ms, %s, %d threads)",
+        args.host,
+        args.port,
+        args.model_dir,
+        engine.load_ms,
+        args.compute_type,
+        args.threads,
+    )
     try:
         server.serve_forever(poll_interval=0.5)
     finally:

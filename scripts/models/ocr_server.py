@@ -116,7 +116,7 @@ class Tesseract:
 
     def _list_languages(self) -> list[str]:
         out = subprocess.run(
-            self._base_cmd() + ["--list-langs"],
+            [*self._base_cmd(), "--list-langs"],
             capture_output=True,
             text=True,
             env=self.env,
@@ -130,7 +130,7 @@ class Tesseract:
         if not self.slots.acquire(timeout=self.queue_timeout):
             raise Busy(f"all {self.workers} OCR workers busy for {self.queue_timeout:g}s")
         try:
-            cmd = self._base_cmd() + ["stdin", "stdout", "-l", "+".join(languages), "--psm", str(psm)]
+            cmd = [*self._base_cmd(), "stdin", "stdout", "-l", "+".join(languages), "--psm", str(psm)]
             try:
                 proc = subprocess.run(
                     cmd, input=image, capture_output=True, env=self.env, timeout=self.timeout, check=False
@@ -142,14 +142,8 @@ class Tesseract:
         if proc.returncode != 0:
             err = proc.stderr.decode("utf-8", "replace").strip()
             # Leptonica could not decode the bytes although the magic matched.
-            if (
-                "Error in pix" in err
-                or "Unsupported image type" in err
-                or "image file not found" in err.lower()
-            ):
-                raise BadRequest(
-                    f"could not decode image: {err.splitlines()[-1] if err else 'unknown error'}"
-                )
+            if "Error in pix" in err or "Unsupported image type" in err or "image file not found" in err.lower():
+                raise BadRequest(f"could not decode image: {err.splitlines()[-1] if err else 'unknown error'}")
             raise RuntimeError(f"tesseract exited with {proc.returncode}: {err[-500:]}")
         return proc.stdout.decode("utf-8", "replace")
 

@@ -6,7 +6,8 @@
 #
 # Env defaults: AFIRGEN_LLM_HOST=127.0.0.1 AFIRGEN_LLM_PORT=8090
 #   AFIRGEN_LLM_MODEL=<SmolLM2 GGUF from locate.py> AFIRGEN_LLM_ALIAS=smollm2
-#   AFIRGEN_LLM_CTX=4096 AFIRGEN_LLM_THREADS=2 AFIRGEN_LLM_PARALLEL=1
+#   AFIRGEN_LLM_CTX=4096 AFIRGEN_LLM_THREADS=1 AFIRGEN_LLM_PARALLEL=1
+#   (1 thread: on a busy 2-core host, 2 threads were 10-20x slower, see README)
 #   AFIRGEN_LLM_CHAT_TEMPLATE= name of a llama.cpp built-in template (e.g. "gemma"
 #     for the Gemma 3 270M base model, which has none); adds --no-jinja, since
 #     with jinja on (the default) the value is taken as a literal jinja template.
@@ -33,7 +34,7 @@ fi
 args=(--model "$model" --host "$host" --port "$port"
       --alias "${AFIRGEN_LLM_ALIAS:-smollm2}"
       --ctx-size "${AFIRGEN_LLM_CTX:-4096}"
-      --threads "${AFIRGEN_LLM_THREADS:-2}"
+      --threads "${AFIRGEN_LLM_THREADS:-1}"
       --parallel "${AFIRGEN_LLM_PARALLEL:-1}"
       --no-ui)
 if [[ -n "${AFIRGEN_LLM_CHAT_TEMPLATE:-}" ]]; then

@@ -36,12 +36,15 @@ def report(name: str, ok: bool, **info) -> None:
         FAILURES.append(name)
 
 
-def http(method: str, url: str, body: bytes | None = None, headers: dict | None = None,
-         timeout: float = 120.0) -> tuple[int, bytes, float]:
-    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+def http(
+    method: str, url: str, body: bytes | None = None, headers: dict | None = None, timeout: float = 120.0
+) -> tuple[int, bytes, float]:
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"not an http(s) URL: {url}")
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})  # noqa: S310
     started = time.perf_counter()
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - scheme checked above
             data = resp.read()
             status = resp.status
     except urllib.error.HTTPError as exc:
@@ -51,8 +54,7 @@ def http(method: str, url: str, body: bytes | None = None, headers: dict | None 
 
 
 def post_json(url: str, payload: dict, timeout: float = 120.0) -> tuple[int, dict, float]:
-    status, data, ms = http("POST", url, json.dumps(payload).encode(),
-                            {"Content-Type": "application/json"}, timeout)
+    status, data, ms = http("POST", url, json.dumps(payload).encode(), {"Content-Type": "application/json"}, timeout)
     try:
         parsed = json.loads(data)
     except json.JSONDecodeError:
@@ -62,7 +64,10 @@ def post_json(url: str, payload: dict, timeout: float = 120.0) -> tuple[int, dic
 
 def similarity(expected: str, got: str) -> float:
     """Word accuracy: 1 - word-level edit distance / len(expected words)."""
-    norm = lambda s: [w.strip(".,;:!?\"'()|-").lower() for w in s.split() if w.strip(".,;:!?\"'()|-")]
+
+    def norm(text: str) -> list[str]:
+        return [w.strip(".,;:!?\"'()|-").lower() for w in text.split() if w.strip(".,;:!?\"'()|-")]
+
     a, b = norm(expected), norm(got)
     prev = list(range(len(b) + 1))
     for i, wa in enumerate(a, 1):
@@ -79,8 +84,9 @@ def check_llm(url: str, model: str) -> None:
     report("llm.health", status == 200, status=status, body=data.decode()[:200], latency_ms=round(ms, 1))
 
     # warm-up so that the timed request below does not pay one-off costs
-    post_json(f"{url}/v1/chat/completions", {"model": model, "max_tokens": 4,
-                                             "messages": [{"role": "user", "content": "Hi"}]})
+    post_json(
+        f"{url}/v1/chat/completions", {"model": model, "max_tokens": 4, "messages": [{"role": "user", "content": "Hi"}]}
+    )
 
     payload = {
         "model": model,
@@ -95,12 +101,18 @@ def check_llm(url: str, model: str) -> None:
     ok = status == 200 and bool(resp.get("choices", [{}])[0].get("message", {}).get("content"))
     usage = resp.get("usage", {})
     timings = resp.get("timings", {})
-    report("llm.chat", ok, status=status, latency_ms=round(ms, 1),
-           completion_tokens=usage.get("completion_tokens"), prompt_tokens=usage.get("prompt_tokens"),
-           tokens_per_s=round(timings.get("predicted_per_second", 0.0), 1),
-           prompt_tokens_per_s=round(timings.get("prompt_per_second", 0.0), 1),
-           end_to_end_tokens_per_s=round(usage.get("completion_tokens", 0) / (ms / 1000.0), 1) if ms else None,
-           text=resp.get("choices", [{}])[0].get("message", {}).get("content", "")[:200])
+    report(
+        "llm.chat",
+        ok,
+        status=status,
+        latency_ms=round(ms, 1),
+        completion_tokens=usage.get("completion_tokens"),
+        prompt_tokens=usage.get("prompt_tokens"),
+        tokens_per_s=round(timings.get("predicted_per_second", 0.0), 1),
+        prompt_tokens_per_s=round(timings.get("prompt_per_second", 0.0), 1),
+        end_to_end_tokens_per_s=round(usage.get("completion_tokens", 0) / (ms / 1000.0), 1) if ms else None,
+        text=resp.get("choices", [{}])[0].get("message", {}).get("content", "")[:200],
+    )
 
     schema = {
         "type": "object",
@@ -126,8 +138,12 @@ def check_llm(url: str, model: str) -> None:
     content = resp.get("choices", [{}])[0].get("message", {}).get("content", "")
     try:
         obj = json.loads(content)
-        ok = (status == 200 and isinstance(obj, dict) and set(obj) == set(schema["required"])
-              and obj["offence"] in schema["properties"]["offence"]["enum"])
+        ok = (
+            status == 200
+            and isinstance(obj, dict)
+            and set(obj) == set(schema["required"])
+            and obj["offence"] in schema["properties"]["offence"]["enum"]
+        )
     except (json.JSONDecodeError, TypeError):
         obj, ok = None, False
     report("llm.json_schema", ok, status=status, latency_ms=round(ms, 1), content=content[:300])
@@ -145,26 +161,50 @@ def check_llm(url: str, model: str) -> None:
     # small benchmark: same 64-token request 5x without the prompt cache
     lat, gen, pp = [], [], []
     for i in range(5):
-        payload = {"model": model, "temperature": 0, "max_tokens": 64, "cache_prompt": False,
-                   "messages": [{"role": "user", "content": f"Write two sentences about police station number {i + 1}."}]}
+        payload = {
+            "model": model,
+            "temperature": 0,
+            "max_tokens": 64,
+            "cache_prompt": False,
+            "messages": [{"role": "user", "content": f"Write two sentences about police station number {i + 1}."}],
+        }
         status, resp, ms = post_json(f"{url}/v1/chat/completions", payload)
         if status != 200:
             break
         lat.append(ms)
         gen.append(resp.get("timings", {}).get("predicted_per_second", 0.0))
         pp.append(resp.get("timings", {}).get("prompt_per_second", 0.0))
-    med = lambda xs: round(sorted(xs)[len(xs) // 2], 1) if xs else None
-    report("llm.bench", len(lat) == 5, requests=len(lat), max_tokens=64, median_latency_ms=med(lat),
-           median_gen_tokens_per_s=med(gen), median_prompt_tokens_per_s=med(pp))
+
+    def med(xs: list[float]) -> float | None:
+        return round(sorted(xs)[len(xs) // 2], 1) if xs else None
+
+    report(
+        "llm.bench",
+        len(lat) == 5,
+        requests=len(lat),
+        max_tokens=64,
+        median_latency_ms=med(lat),
+        median_gen_tokens_per_s=med(gen),
+        median_prompt_tokens_per_s=med(pp),
+    )
 
     # streaming (server-sent events)
-    payload = {"model": model, "stream": True, "temperature": 0, "max_tokens": 32,
-               "messages": [{"role": "user", "content": "Count from one to five."}]}
-    req = urllib.request.Request(f"{url}/v1/chat/completions", data=json.dumps(payload).encode(),
-                                 headers={"Content-Type": "application/json"}, method="POST")
+    payload = {
+        "model": model,
+        "stream": True,
+        "temperature": 0,
+        "max_tokens": 32,
+        "messages": [{"role": "user", "content": "Count from one to five."}],
+    }
+    req = urllib.request.Request(  # noqa: S310 - url checked by http() above
+        f"{url}/v1/chat/completions",
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
     started = time.perf_counter()
     first_ms, chunks, text, done = None, 0, "", False
-    with urllib.request.urlopen(req, timeout=120) as resp:
+    with urllib.request.urlopen(req, timeout=120) as resp:  # noqa: S310
         ctype = resp.headers.get("Content-Type", "")
         for raw in resp:
             line = raw.decode("utf-8", "replace").strip()
@@ -180,8 +220,15 @@ def check_llm(url: str, model: str) -> None:
             chunks += 1
             text += delta
     total_ms = (time.perf_counter() - started) * 1000.0
-    report("llm.stream", done and chunks > 1, content_type=ctype, chunks=chunks,
-           time_to_first_token_ms=round(first_ms or 0, 1), latency_ms=round(total_ms, 1), text=text[:200])
+    report(
+        "llm.stream",
+        done and chunks > 1,
+        content_type=ctype,
+        chunks=chunks,
+        time_to_first_token_ms=round(first_ms or 0, 1),
+        latency_ms=round(total_ms, 1),
+        text=text[:200],
+    )
 
 
 # --------------------------------------------------------------------- ASR
@@ -189,9 +236,11 @@ def multipart(fields: dict, file_field: str, filename: str, content: bytes, ctyp
     boundary = uuid.uuid4().hex
     out = io.BytesIO()
     for key, value in fields.items():
-        out.write(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{key}\"\r\n\r\n{value}\r\n".encode())
-    out.write(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{file_field}\"; "
-              f"filename=\"{filename}\"\r\nContent-Type: {ctype}\r\n\r\n".encode())
+        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode())
+    out.write(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; '
+        f'filename="{filename}"\r\nContent-Type: {ctype}\r\n\r\n'.encode()
+    )
     out.write(content)
     out.write(f"\r\n--{boundary}--\r\n".encode())
     return out.getvalue(), f"multipart/form-data; boundary={boundary}"
@@ -207,10 +256,12 @@ def check_asr(url: str, sentence: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         wav = os.path.join(tmp, "speech.wav")
         subprocess.run([espeak, "-v", "en-us", "-s", "150", "-w", wav, sentence], check=True)
-        audio = open(wav, "rb").read()
+        with open(wav, "rb") as fh:
+            audio = fh.read()
     seconds = (len(audio) - 44) / (22050 * 2)
-    body, ctype = multipart({"model": "whisper-1", "language": "en", "response_format": "json"},
-                            "file", "speech.wav", audio, "audio/wav")
+    body, ctype = multipart(
+        {"model": "whisper-1", "language": "en", "response_format": "json"}, "file", "speech.wav", audio, "audio/wav"
+    )
     for label in ("first", "second"):
         status, data, ms = http("POST", f"{url}/v1/audio/transcriptions", body, {"Content-Type": ctype})
         try:
@@ -218,17 +269,22 @@ def check_asr(url: str, sentence: str) -> None:
         except json.JSONDecodeError:
             text = data.decode("utf-8", "replace")
         acc = similarity(sentence, text)
-        report(f"asr.transcribe.{label}", status == 200 and acc >= 0.8, status=status,
-               latency_ms=round(ms, 1), audio_seconds=round(seconds, 2),
-               real_time_factor=round(ms / 1000.0 / seconds, 3), word_accuracy=acc,
-               expected=sentence, text=text.strip())
+        report(
+            f"asr.transcribe.{label}",
+            status == 200 and acc >= 0.8,
+            status=status,
+            latency_ms=round(ms, 1),
+            audio_seconds=round(seconds, 2),
+            real_time_factor=round(ms / 1000.0 / seconds, 3),
+            word_accuracy=acc,
+            expected=sentence,
+            text=text.strip(),
+        )
 
 
 # --------------------------------------------------------------------- OCR
 def render(text: str, font_path: str, size: int = 40) -> bytes:
-    from PIL import Image, ImageDraw, ImageFont  # only needed here
-
-    from PIL import features
+    from PIL import Image, ImageDraw, ImageFont, features  # only needed here
 
     # Devanagari needs complex text layout (libraqm, bundled with Pillow's wheels)
     engine = ImageFont.Layout.RAQM if features.check("raqm") else ImageFont.Layout.BASIC
@@ -258,51 +314,85 @@ def check_ocr(url: str) -> None:
     report("ocr.health", status == 200, status=status, body=data.decode()[:300], latency_ms=round(ms, 1))
 
     from PIL import features
+
     raqm = features.check("raqm")
 
-    eng_text = "FIRST INFORMATION REPORT\nComplainant: Ravi Kumar, Sector 5 market\nMobile phone stolen on 12 March 2024"
-    latin = find_font(["/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-                       "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf"])
+    eng_text = (
+        "FIRST INFORMATION REPORT\nComplainant: Ravi Kumar, Sector 5 market\nMobile phone stolen on 12 March 2024"
+    )
+    latin = find_font(
+        ["/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf"]
+    )
     png = render(eng_text, latin)
     # raw body
     status, data, ms = http("POST", f"{url}/v1/ocr?languages=eng", png, {"Content-Type": "image/png"})
     resp = json.loads(data)
     acc = similarity(eng_text, resp.get("text", ""))
-    report("ocr.english.raw", status == 200 and acc >= 0.9, status=status, latency_ms=round(ms, 1),
-           server_ms=resp.get("duration_ms"), word_accuracy=acc, text=resp.get("text", "").strip())
+    report(
+        "ocr.english.raw",
+        status == 200 and acc >= 0.9,
+        status=status,
+        latency_ms=round(ms, 1),
+        server_ms=resp.get("duration_ms"),
+        word_accuracy=acc,
+        text=resp.get("text", "").strip(),
+    )
     # JSON body
-    status, resp, ms = post_json(f"{url}/v1/ocr", {"image_base64": base64.b64encode(png).decode(),
-                                                   "languages": ["eng"]})
+    status, resp, ms = post_json(
+        f"{url}/v1/ocr", {"image_base64": base64.b64encode(png).decode(), "languages": ["eng"]}
+    )
     acc = similarity(eng_text, resp.get("text", ""))
-    report("ocr.english.json", status == 200 and acc >= 0.9, status=status, latency_ms=round(ms, 1),
-           server_ms=resp.get("duration_ms"), word_accuracy=acc)
+    report(
+        "ocr.english.json",
+        status == 200 and acc >= 0.9,
+        status=status,
+        latency_ms=round(ms, 1),
+        server_ms=resp.get("duration_ms"),
+        word_accuracy=acc,
+    )
 
     hin_text = "प्रथम सूचना रिपोर्ट\nशिकायतकर्ता का मोबाइल फोन बाजार से चोरी हो गया"
-    deva = find_font(["/usr/share/fonts/truetype/lohit-devanagari/Lohit-Devanagari.ttf",
-                      "/usr/share/fonts/truetype/noto/NotoSansDevanagari-Regular.ttf",
-                      "/usr/share/fonts/opentype/noto/NotoSansDevanagari-Regular.ttf"])
+    deva = find_font(
+        [
+            "/usr/share/fonts/truetype/lohit-devanagari/Lohit-Devanagari.ttf",
+            "/usr/share/fonts/truetype/noto/NotoSansDevanagari-Regular.ttf",
+            "/usr/share/fonts/opentype/noto/NotoSansDevanagari-Regular.ttf",
+        ]
+    )
     if deva is None:
         report("ocr.hindi", False, error="no Devanagari font (apt-get install fonts-lohit-deva)")
     else:
         png = render(hin_text, deva)
-        status, resp, ms = post_json(f"{url}/v1/ocr", {"image_base64": base64.b64encode(png).decode(),
-                                                       "languages": ["hin", "eng"]})
+        status, resp, ms = post_json(
+            f"{url}/v1/ocr", {"image_base64": base64.b64encode(png).decode(), "languages": ["hin", "eng"]}
+        )
         acc = similarity(hin_text, resp.get("text", ""))
         # character accuracy is more telling for Devanagari
         exp_chars = hin_text.replace("\n", "").replace(" ", "")
         got_chars = resp.get("text", "").replace("\n", "").replace(" ", "")
         char_acc = similarity(" ".join(exp_chars), " ".join(got_chars))
-        report("ocr.hindi", status == 200 and char_acc >= 0.8, status=status, latency_ms=round(ms, 1),
-               server_ms=resp.get("duration_ms"), word_accuracy=acc, char_accuracy=char_acc,
-               pillow_raqm=raqm, text=resp.get("text", "").strip())
+        report(
+            "ocr.hindi",
+            status == 200 and char_acc >= 0.8,
+            status=status,
+            latency_ms=round(ms, 1),
+            server_ms=resp.get("duration_ms"),
+            word_accuracy=acc,
+            char_accuracy=char_acc,
+            pillow_raqm=raqm,
+            text=resp.get("text", "").strip(),
+        )
 
     # rejections
     for name, body, headers in (
         ("empty", b"", {"Content-Type": "image/png"}),
         ("not_image", b"hello, this is not an image", {"Content-Type": "application/octet-stream"}),
         ("bad_json", b"{not json", {"Content-Type": "application/json"}),
-        ("bad_language", json.dumps({"image_base64": base64.b64encode(png).decode(),
-                                     "languages": ["xx"]}).encode(), {"Content-Type": "application/json"}),
+        (
+            "bad_language",
+            json.dumps({"image_base64": base64.b64encode(png).decode(), "languages": ["xx"]}).encode(),
+            {"Content-Type": "application/json"},
+        ),
     ):
         status, data, ms = http("POST", f"{url}/v1/ocr", body, headers)
         try:
@@ -329,8 +419,11 @@ def main() -> int:
     p.add_argument("--model", default="smollm2")
     p = sub.add_parser("asr")
     p.add_argument("--url", default="http://127.0.0.1:8091")
-    p.add_argument("--sentence", default="The complainant reported that his motorcycle was stolen "
-                                         "from the market parking lot on Monday evening.")
+    p.add_argument(
+        "--sentence",
+        default="The complainant reported that his motorcycle was stolen "
+        "from the market parking lot on Monday evening.",
+    )
     p = sub.add_parser("ocr")
     p.add_argument("--url", default="http://127.0.0.1:8092")
     args = parser.parse_args()
