@@ -2,7 +2,7 @@
 
 import logging as std_logging
 
-from afirgen_runtime import logging, server, settings
+from afirgen_runtime import server, settings
 
 from afirgen_inference.bootstrap import build
 from afirgen_inference.settings import InferenceSettings
@@ -10,7 +10,7 @@ from afirgen_inference.settings import InferenceSettings
 
 def _build() -> tuple[server.ServiceApp, settings.ServerSettings]:
     config = settings.load(InferenceSettings)
-    logging.configure("inference", config.log)
+    server.prepare("inference", config.log, config.server)
     # One line per health probe (every replica, every second or two) drowns the log.
     std_logging.getLogger("httpx").setLevel(std_logging.WARNING)
     return build(config).app, config.server

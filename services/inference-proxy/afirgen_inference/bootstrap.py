@@ -11,6 +11,7 @@ import httpx
 from afirgen.inference.v1 import inference_pb2, inference_pb2_grpc
 from afirgen_runtime.server import ServiceApp
 
+from afirgen_inference.adapters import metrics
 from afirgen_inference.adapters.llama_server import LlamaServer
 from afirgen_inference.adapters.ocr_server import TesseractServer
 from afirgen_inference.adapters.whisper_server import WhisperServer
@@ -149,6 +150,7 @@ def build(
         cache=cache,
         clock=clock,
     )
+    metrics.COLLECTOR.watch(service.list_models)
     monitor = HealthMonitor(
         [
             (llm, llm_cfg.probe_interval_seconds),

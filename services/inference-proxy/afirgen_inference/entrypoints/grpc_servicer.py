@@ -14,6 +14,7 @@ from afirgen.inference.v1 import inference_pb2, inference_pb2_grpc
 from afirgen_runtime.interceptors import remaining_seconds
 from google.protobuf import duration_pb2, timestamp_pb2
 
+from afirgen_inference.adapters import metrics
 from afirgen_inference.domain.model import (
     BackendStatus,
     CircuitState,
@@ -83,6 +84,7 @@ def backend_proto(status: BackendStatus) -> inference_pb2.ModelBackend:
 def generation_proto(result: Generation) -> inference_pb2.GenerateResponse:
     """A Generation -> GenerateResponse."""
     completion = result.completion
+    metrics.observe("llm", result.backend, result.timings, completion.completion_tokens)
     return inference_pb2.GenerateResponse(
         text=completion.text,
         model=result.model,
@@ -130,6 +132,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):  # type: i
                 yield inference_pb2.StreamGenerateResponse(text_delta=event.text)
             else:
                 completion = event.completion
+                metrics.observe("llm", event.backend, event.timings, completion.completion_tokens)
                 yield inference_pb2.StreamGenerateResponse(
                     usage=usage_proto(event.timings, completion.prompt_tokens, completion.completion_tokens),
                     model=event.model,
@@ -149,6 +152,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):  # type: i
             limits=self._limits,
         )
         result = await self._svc.transcribe(call, Deadline.after(remaining_seconds()))
+        metrics.observe("asr", result.backend, result.timings)
         response = inference_pb2.TranscribeResponse(
             text=result.transcript.text,
             language=result.transcript.language,
@@ -166,6 +170,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):  # type: i
         """Text in an image."""
         call = validate_recognize(image=request.image, languages=list(request.languages), limits=self._limits)
         result = await self._svc.recognize_text(call, Deadline.after(remaining_seconds()))
+        metrics.observe("ocr", result.backend, result.timings)
         return inference_pb2.RecognizeTextResponse(
             text=result.page.text,
             usage=usage_proto(result.timings),
