@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Generic, NoReturn, TypeVar
 
+from afirgen_runtime import tracing
 from afirgen_runtime.errors import AfirgenError, DeadlineExceeded, InvalidArgument, Unavailable
 
 from afirgen_inference.domain.errors import BackendError, BackendRejected, BackendTimeout, CircuitOpen
@@ -134,7 +135,8 @@ class BackendPool(Generic[C]):
                         started = self._clock()
                         async with replica.breaker.guard():
                             try:
-                                value = await op(replica.client, timeout)
+                                with tracing.span(f"model {self.kind.value}", **{"model.backend": replica.name}):
+                                    value = await op(replica.client, timeout)
                             except BaseException as exc:
                                 self._reraise(replica, exc, by_caller)
                         elapsed = self._clock() - started
