@@ -32,7 +32,9 @@ def test_rules_fire_as_the_unit_tests_expect() -> None:
 
 def test_every_alert_has_a_runbook_section() -> None:
     runbook = (ROOT / "ops" / "RUNBOOK.md").read_text()
-    anchors = {re.sub(r"[^a-z0-9-]", "", h.strip().lower().replace(" ", "-")) for h in re.findall(r"^## (.+)$", runbook, re.M)}
+    anchors = {
+        re.sub(r"[^a-z0-9-]", "", h.strip().lower().replace(" ", "-")) for h in re.findall(r"^## (.+)$", runbook, re.M)
+    }
     groups = yaml.safe_load(RULES.read_text())["groups"]
     alerts = [rule for group in groups for rule in group["rules"]]
     assert len(alerts) >= 10

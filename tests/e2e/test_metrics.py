@@ -1,0 +1,96 @@
+"""Every service exposes Prometheus metrics for its concerns, named by convention,
+with no unbounded label values; Envoy's own stats are on its loopback admin."""
+
+from __future__ import annotations
+
+import re
+import urllib.request
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from scripts.devstack.stack import Stack
+from tests.conftest import unique_station
+from tests.e2e.fir_helpers import create_fir
+
+pytestmark = pytest.mark.e2e
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+COMMON = {
+    "afirgen_rpc_server_requests",
+    "afirgen_rpc_server_duration_seconds",
+    "afirgen_process_cpu_ratio",
+    "afirgen_process_resident_memory_bytes",
+    "afirgen_process_open_fds",
+    "afirgen_process_io_read_bytes",
+}
+EXPECTED = {
+    "fir": COMMON
+    | {
+        "afirgen_db_query_duration_seconds",
+        "afirgen_db_pool_connections_in_use",
+        "afirgen_db_pool_waiting_acquirers",
+        "afirgen_db_pool_acquire_duration_seconds",
+        "afirgen_rpc_client_requests",
+        "afirgen_cache_client_events",
+    },
+    "inference": COMMON
+    | {
+        "afirgen_model_backend_up",
+        "afirgen_model_circuit_state",
+        "afirgen_model_in_flight_calls",
+        "afirgen_model_queued_calls",
+    },
+    "cache": COMMON
+    | {
+        "afirgen_cache_hits",
+        "afirgen_cache_misses",
+        "afirgen_cache_hit_ratio",
+        "afirgen_cache_redis_used_memory_bytes",
+        "afirgen_cache_redis_evicted_keys",
+    },
+    "jobs": COMMON | {"afirgen_db_query_duration_seconds"},
+}
+
+
+def scrape(port: int) -> dict[str, list[tuple[str, dict[str, str], float]]]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:  # noqa: S310 - loopback
+        text = resp.read().decode()
+    families: dict[str, list[tuple[str, dict[str, str], float]]] = {}
+    for family in text_string_to_metric_families(text):
+        families[family.name] = [(s.name, s.labels, s.value) for s in family.samples]
+    return families
+
+
+async def test_every_service_exposes_its_metrics(stack: Stack, rest: httpx.AsyncClient) -> None:
+    fir = await create_fir(rest, unique_station())
+    await rest.get(f"/v1/firs/{fir['id']}")
+    await rest.get("/v1/models")
+    for service, expected in EXPECTED.items():
+        families = scrape(getattr(stack.cfg, f"{service}_metrics_port"))
+        ours = {name for name in families if name.startswith("afirgen_")}
+        assert expected <= ours, (service, sorted(expected - ours))
+        for name, samples in families.items():
+            if not name.startswith("afirgen_"):
+                continue
+            for sample_name, labels, _ in samples:
+                for key, value in labels.items():
+                    assert not UUID.search(value), (service, sample_name, key, value)
+                if families[name] and sample_name.startswith(name) and "duration" in name:
+                    assert name.endswith("_seconds"), name  # base units in the name
+    fir_metrics = scrape(stack.cfg.fir_metrics_port)
+    methods = {labels["method"] for _, labels, _ in fir_metrics["afirgen_rpc_server_requests"]}
+    assert "/afirgen.fir.v1.FirService/CreateFir" in methods
+    statements = {labels["statement"] for _, labels, _ in fir_metrics["afirgen_db_query_duration_seconds"]}
+    assert "fir.insert" in statements
+
+
+def test_worker_and_envoy_metrics(stack: Stack) -> None:
+    worker = scrape(stack.cfg.jobs_worker_metrics_port)
+    assert any(name.startswith("afirgen_jobs_") for name in worker), sorted(worker)
+    with urllib.request.urlopen(  # noqa: S310 - loopback admin
+        f"http://127.0.0.1:{stack.cfg.envoy_admin_port}/stats/prometheus", timeout=5
+    ) as resp:
+        text = resp.read().decode()
+    assert "envoy_cluster_upstream_rq_total" in text or "envoy_cluster_upstream_rq" in text
+    assert "envoy_http_downstream_rq_total" in text
