@@ -51,11 +51,28 @@ SENSITIVE_KEYS = frozenset(
 )
 
 
-def redact_text(text: str) -> str:
-    """Mask personal data recognisable in free text."""
+# Identifiers (UUIDs, W3C trace ids) are digits and hex, not phone numbers: kept whole.
+_IDENTIFIER = re.compile(
+    r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b|\b[0-9a-f]{16,64}\b"
+)
+
+
+def _redact_plain(text: str) -> str:
     for pattern in _PATTERNS:
         text = pattern.sub(MASK, text)
     return text
+
+
+def redact_text(text: str) -> str:
+    """Mask personal data recognisable in free text (identifiers are left alone)."""
+    out: list[str] = []
+    position = 0
+    for match in _IDENTIFIER.finditer(text):
+        out.append(_redact_plain(text[position : match.start()]))
+        out.append(match.group(0))
+        position = match.end()
+    out.append(_redact_plain(text[position:]))
+    return "".join(out)
 
 
 def redact_value(value: Any, key: str | None = None) -> Any:

@@ -38,9 +38,18 @@ class FakeLegal:
         return self.sections[:limit]
 
 
+NARRATIVE = (
+    "On 12 March 2026 at about 10:30 pm the complainant parked his motorcycle UP15 AB 4521 outside his house. "
+    "At 6 am it was missing. It is worth 55,000 rupees."
+)
+
+
 class FakeInference:
+    """The JSON structure comes from ``generate``, the narrative from ``stream_generate``."""
+
     def __init__(self, answer: dict[str, object] | str, *, fail: Exception | None = None) -> None:
         self.answer = answer if isinstance(answer, str) else json.dumps(answer)
+        self.narrative = NARRATIVE
         self.fail = fail
         self.calls: list[str] = []
 
@@ -48,22 +57,18 @@ class FakeInference:
         self.calls.append("generate")
         if self.fail:
             raise self.fail
+        if json_schema is not None and "summary" in json_schema["properties"]:
+            assert json_schema["properties"]["sections"]["items"]["properties"]["section"]["enum"] == ["303", "305"]
         return ModelReply(self.answer, "fake-llm", 5.0)
 
-    async def stream_generate(
-        self, messages, *, json_schema=None, max_tokens=512
-    ) -> AsyncIterator[str | ModelReply]:  # type: ignore[no-untyped-def]
+    async def stream_generate(self, messages, *, json_schema=None, max_tokens=512) -> AsyncIterator[str | ModelReply]:  # type: ignore[no-untyped-def]
         self.calls.append("stream")
         if self.fail:
             raise self.fail
-        assert json_schema is not None
-        assert json_schema["properties"]["sections"]["items"]["properties"]["section"]["enum"] == [
-            "303",
-            "305",
-        ]
-        for i in range(0, len(self.answer), 7):
-            yield self.answer[i : i + 7]
-        yield ModelReply(self.answer, "fake-llm", 5.0)
+        assert json_schema is None  # the narrative is free text
+        for i in range(0, len(self.narrative), 7):
+            yield self.narrative[i : i + 7]
+        yield ModelReply(self.narrative, "fake-llm", 5.0)
 
     async def transcribe(self, audio: bytes, language: str) -> ModelReply:
         self.calls.append("transcribe")
@@ -105,12 +110,12 @@ GOOD = {
     "accused": [{"name": "unknown", "description": "not seen"}],
     "witnesses": [],
     "property": [{"description": "black motorcycle", "value_inr": 99999}],
-    "narrative": "The complainant parked his motorcycle outside his house and found it missing in the morning.",
 }
 
 
 async def test_generated_draft_cites_only_candidates_and_keeps_rule_facts() -> None:
     inference = FakeInference(GOOD)
+    inference.narrative = "The complainant parked his motorcycle outside his house and found it missing."
     service, repo = make(inference)
     fir = await service.generate(request(), change=CHANGE)
     assert [s.section for s in fir.legal_sections] == ["303"]  # the invented 999 is dropped
@@ -129,8 +134,8 @@ async def test_streaming_yields_stages_and_text_before_the_fir() -> None:
     service, _ = make(FakeInference(GOOD))
     events = [e async for e in service.stream(request(), change=CHANGE)]
     stages = [e.stage for e in events]
-    assert stages[0] == "retrieve" and stages[-1] == "done"
-    assert "".join(e.text_delta for e in events) == json.dumps(GOOD)
+    assert stages[0] == "retrieve" and stages[-1] == "done" and "structure" in stages
+    assert "".join(e.text_delta for e in events) == NARRATIVE
     assert events[-1].fir is not None and all(e.fir is None for e in events[:-1])
 
 

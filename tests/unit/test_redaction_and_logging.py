@@ -97,3 +97,10 @@ def test_stdlib_logging_is_routed_into_json() -> None:
     logging.getLogger("some.library").warning("library says %s", "hi")
     line = json.loads(stream.getvalue().splitlines()[-1])
     assert line["module"] == "some.library" and line["message"] == "library says hi"
+
+
+def test_identifiers_are_not_mistaken_for_phone_numbers() -> None:
+    text = "job 66ca4923-1234-4567-8912-ae1198765432 trace 4bf92f3577b34da6a3ce929d0e0e4736 phone 9876543210"
+    out = redact_text(text)
+    assert "66ca4923-1234-4567-8912-ae1198765432" in out and "4bf92f3577b34da6a3ce929d0e0e4736" in out
+    assert "9876543210" not in out

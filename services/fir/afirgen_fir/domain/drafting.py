@@ -113,9 +113,8 @@ def draft_schema(candidates: list[Candidate]) -> dict[str, Any]:
                     "required": ["description", "value_inr"],
                 },
             },
-            "narrative": {"type": "string"},
         },
-        "required": ["summary", "sections", "place", "accused", "witnesses", "property", "narrative"],
+        "required": ["summary", "sections", "place", "accused", "witnesses", "property"],
     }
 
 
@@ -130,11 +129,22 @@ def draft_messages(complaint: str, candidates: list[Candidate], facts: Facts) ->
         f"Complaint:\n{complaint}\n\n"
         f"Candidate BNS sections (choose the ones that apply, only from this list):\n{_candidate_lines(candidates)}\n\n"
         f"Facts noted by the clerk: {noted}\n\n"
-        "Write JSON with: summary (one sentence), sections (section number and why it applies), place (where it "
-        "happened), accused and witnesses (name, or 'unknown' with a description), property (item and value in "
-        "rupees), narrative (the facts in the third person, in order, keeping every date, time, amount and number)."
+        "Write JSON with: summary (one sentence), sections (section number and why it applies, briefly), place "
+        "(where it happened), accused and witnesses (name, or 'unknown' with a short description), property (item "
+        "and value in rupees)."
     )
     return [("system", SYSTEM), ("user", user)]
+
+
+def narrative_messages(complaint: str, facts: Facts) -> list[tuple[str, str]]:
+    """Chat messages asking for the narrative as plain text (streamed to the client)."""
+    noted = ", ".join(facts.mentions()) or "none"
+    user = (
+        f"Complaint:\n{complaint}\n\nFacts noted by the clerk: {noted}\n\n"
+        "Write the FIR narrative: the facts in the third person, in order, in at most 120 words, keeping every "
+        "date, time, amount and number. Answer with the narrative only."
+    )
+    return [("system", SYSTEM.replace(" with JSON only", "")), ("user", user)]
 
 
 def part_messages(part: str, fir: Fir, candidates: list[Candidate], guidance: str) -> list[tuple[str, str]]:
@@ -223,6 +233,15 @@ def _properties(raw: Any, facts: Facts) -> list[Property]:
     return items[:MAX_PROPERTIES]
 
 
+def _cut_at_sentence(text: str, limit: int) -> str:
+    """At most ``limit`` characters, ending at a sentence end when one is near (token budgets cut mid-word)."""
+    if len(text) <= limit and re.search(r"[.!?।]\s*$", text):
+        return text
+    cut = text[:limit]
+    end = max(cut.rfind(". "), cut.rfind(".\n"), cut.rfind("।"), cut.rfind("? "), cut.rfind("! "))
+    return cut[: end + 1] if end > len(cut) // 2 else cut.rstrip() + ("" if cut.endswith(".") else "...")
+
+
 def first_sentence(text: str, limit: int = MAX_SUMMARY) -> str:
     """The complaint's first sentence, as a summary of last resort."""
     flat = " ".join(text.split())
@@ -238,11 +257,11 @@ def with_particulars(narrative: str, facts: Facts) -> str:
     return f"{narrative}\n\nParticulars stated in the complaint: {'; '.join(dict.fromkeys(missing))}."
 
 
-def apply_draft(fir: Fir, data: dict[str, Any], candidates: list[Candidate], facts: Facts) -> None:
-    """Fill ``fir`` from the model's JSON, cross-checked by the rules."""
+def apply_draft(fir: Fir, data: dict[str, Any], narrative: str, candidates: list[Candidate], facts: Facts) -> None:
+    """Fill ``fir`` from the model's JSON and narrative, cross-checked by the rules."""
     complaint = fir.complaint.text
     fir.summary = _text(data.get("summary"), MAX_SUMMARY) or first_sentence(complaint)
-    narrative = str(data.get("narrative") or "").strip()[:MAX_NARRATIVE]
+    narrative = _cut_at_sentence(narrative.strip(), MAX_NARRATIVE)
     if len(narrative) < 40:
         narrative = f"The complainant stated: {' '.join(complaint.split())}"
     fir.narrative = with_particulars(narrative, facts)

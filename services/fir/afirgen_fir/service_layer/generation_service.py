@@ -44,7 +44,8 @@ MIN_TEXT = 20
 MAX_MEDIA_BYTES = 10 * 1024 * 1024
 LANGUAGES = {"": ["en", "hi"], "en": ["en"], "hi": ["hi", "en"]}
 CANDIDATES = 8
-DRAFT_TOKENS = 700
+DRAFT_TOKENS = 450
+NARRATIVE_TOKENS = 300
 PART_TOKENS = 500
 
 
@@ -168,19 +169,21 @@ class GenerationService:
 
         yield GenerationEvent("draft")
         started = time.perf_counter()
-        draft: ModelReply | None = None
+        narrative = ""
         async for piece in self._inference.stream_generate(
+            drafting.narrative_messages(text, noted), max_tokens=NARRATIVE_TOKENS
+        ):
+            if isinstance(piece, ModelReply):
+                narrative = piece.text
+            else:
+                yield GenerationEvent("draft", text_delta=piece)
+        yield GenerationEvent("structure")
+        draft = await self._inference.generate(
             drafting.draft_messages(text, candidates, noted),
             json_schema=drafting.draft_schema(candidates),
             max_tokens=DRAFT_TOKENS,
-        ):
-            if isinstance(piece, ModelReply):
-                draft = piece
-            else:
-                yield GenerationEvent("draft", text_delta=piece)
+        )
         timer.mark("llm", started)
-        if draft is None:
-            raise FailedPrecondition("the model returned nothing", reason="GENERATION_FAILED")
         try:
             data = drafting.parse_json(draft.text)
         except drafting.DraftError as exc:
@@ -192,7 +195,7 @@ class GenerationService:
             investigating_officer=request.officer,
             complaint=Complaint(source=source, text=text[:MAX_TEXT], language=language or "en"),
         )
-        drafting.apply_draft(fir, data, candidates, noted)
+        drafting.apply_draft(fir, data, narrative, candidates, noted)
         yield GenerationEvent("store")
         fir.generation = GenerationInfo(
             model=draft.model, prompt_version=drafting.PROMPT_VERSION, stage_millis=dict(timer.stages)
