@@ -83,9 +83,7 @@ def _tree(base: Path, rel: Path) -> dict[str, Path]:
     root = base / rel
     if root.is_file():
         return {str(rel): root}
-    return {
-        str(p.relative_to(base)): p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-    }
+    return {str(p.relative_to(base)): p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
 
 
 def check() -> int:

@@ -30,6 +30,8 @@ _access_all = True
 def access_all() -> bool:
     """True when every served call gets an access log line (else failed and slow ones only)."""
     return _access_all
+
+
 _trace_id_provider: TraceIdProvider = lambda: ""  # noqa: E731
 
 
@@ -117,6 +119,11 @@ def configure(service: str, settings: LogSettings, stream: TextIO | None = None)
     logger.configure(extra={"service": service}, patcher=_patch)
     # The handler's own level is the lowest configured one, so calls below every
     # level (debug lines on hot paths) return before a record is even built.
-    floor = min([logger.level(settings.level.upper()).no, *(logger.level(v.upper()).no for v in settings.module_levels.values())])
+    floor = min(
+        [
+            logger.level(settings.level.upper()).no,
+            *(logger.level(v.upper()).no for v in settings.module_levels.values()),
+        ]
+    )
     logger.add(sink, level=floor, filter=_level_filter(settings), backtrace=False, diagnose=False)
     logging.basicConfig(handlers=[_InterceptHandler()], level=logging.INFO, force=True)

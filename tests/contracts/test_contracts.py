@@ -15,16 +15,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_buf_lint_passes() -> None:
-    proc = subprocess.run(
-        [str(ROOT / "node_modules/.bin/buf"), "lint"], cwd=ROOT, capture_output=True, text=True
-    )
+    proc = subprocess.run([str(ROOT / "node_modules/.bin/buf"), "lint"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_generated_code_is_not_stale() -> None:
-    proc = subprocess.run(
-        [sys.executable, "scripts/codegen.py", "--check"], cwd=ROOT, capture_output=True, text=True
-    )
+    proc = subprocess.run([sys.executable, "scripts/codegen.py", "--check"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

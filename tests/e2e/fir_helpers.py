@@ -27,9 +27,7 @@ def fir_body(station: str, **overrides: Any) -> dict[str, Any]:
         "accused": [{"description": "two men on a motorcycle"}],
         "properties": [{"description": "mobile phone", "value_inr": 18000}],
         "summary": "Mobile phone snatched at the bus stop",
-        "legal_sections": [
-            {"act": "BNS", "section": "304", "title": "Snatching", "reason": "phone snatched"}
-        ],
+        "legal_sections": [{"act": "BNS", "section": "304", "title": "Snatching", "reason": "phone snatched"}],
     }
     body.update(overrides)
     return body

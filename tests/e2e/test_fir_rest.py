@@ -46,9 +46,7 @@ async def test_gzip_only_for_bodies_over_1kb(rest: httpx.AsyncClient) -> None:
     big = await rest.get(f"/v1/firs/{fir['id']}", headers={"accept-encoding": "gzip"})
     assert big.headers.get("content-encoding") == "gzip"
     assert big.json()["id"] == fir["id"]  # httpx decompresses
-    small = await rest.get(
-        f"/v1/firs/{fir['id']}", params={"read_mask": "id"}, headers={"accept-encoding": "gzip"}
-    )
+    small = await rest.get(f"/v1/firs/{fir['id']}", params={"read_mask": "id"}, headers={"accept-encoding": "gzip"})
     assert "content-encoding" not in small.headers
     plain = await rest.get(f"/v1/firs/{fir['id']}", headers={"accept-encoding": "identity"})
     assert "content-encoding" not in plain.headers
@@ -108,9 +106,7 @@ async def test_page_token_is_bound_to_its_filter(rest: httpx.AsyncClient) -> Non
         await create_fir(rest, station)
     first = await rest.get("/v1/firs", params={"filter": f'station = "{station}"', "page_size": 1})
     token = first.json()["next_page_token"]
-    other = await rest.get(
-        "/v1/firs", params={"filter": 'station = "ELSEWHERE"', "page_size": 1, "page_token": token}
-    )
+    other = await rest.get("/v1/firs", params={"filter": 'station = "ELSEWHERE"', "page_size": 1, "page_token": token})
     assert other.status_code == 400
     assert error_reason(other.json()) == "INVALID_PAGE_TOKEN"
 
@@ -129,16 +125,8 @@ async def test_list_filters_status_section_and_time(rest: httpx.AsyncClient) -> 
     base = f'station = "{station}"'
     assert ids(await rest.get("/v1/firs", params={"filter": f"{base} AND status = FINALIZED"})) == 1
     assert ids(await rest.get("/v1/firs", params={"filter": f'{base} AND section = "318(4)"'})) == 1
-    assert (
-        ids(
-            await rest.get("/v1/firs", params={"filter": f'{base} AND create_time >= "2020-01-01T00:00:00Z"'})
-        )
-        == 2
-    )
-    assert (
-        ids(await rest.get("/v1/firs", params={"filter": f'{base} AND create_time < "2020-01-01T00:00:00Z"'}))
-        == 0
-    )
+    assert ids(await rest.get("/v1/firs", params={"filter": f'{base} AND create_time >= "2020-01-01T00:00:00Z"'})) == 2
+    assert ids(await rest.get("/v1/firs", params={"filter": f'{base} AND create_time < "2020-01-01T00:00:00Z"'})) == 0
     bad = await rest.get("/v1/firs", params={"filter": "colour = red"})
     assert bad.status_code == 400 and error_reason(bad.json()) == "INVALID_FILTER"
 
@@ -180,14 +168,10 @@ async def test_update_with_etag_then_stale_etag_conflicts(rest: httpx.AsyncClien
 async def test_update_refuses_immutable_and_unknown_fields(rest: httpx.AsyncClient) -> None:
     fir = await create_fir(rest, unique_station())
     for mask in ("station", "fir_number", "status", "nonsense"):
-        resp = await rest.patch(
-            f"/v1/firs/{fir['id']}", params={"update_mask": mask}, json={"etag": fir["etag"]}
-        )
+        resp = await rest.patch(f"/v1/firs/{fir['id']}", params={"update_mask": mask}, json={"etag": fir["etag"]})
         assert resp.status_code == 400, (mask, resp.text)
         assert violations(resp.json()) == ["update_mask"]
-    no_etag = await rest.patch(
-        f"/v1/firs/{fir['id']}", params={"update_mask": "summary"}, json={"summary": "x"}
-    )
+    no_etag = await rest.patch(f"/v1/firs/{fir['id']}", params={"update_mask": "summary"}, json={"summary": "x"})
     assert no_etag.status_code == 400 and violations(no_etag.json()) == ["fir.etag"]
     invalid = await rest.patch(
         f"/v1/firs/{fir['id']}",

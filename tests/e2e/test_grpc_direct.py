@@ -78,9 +78,7 @@ async def test_create_and_read_over_grpc(edge_channel: grpc.aio.Channel) -> None
     stub = fir_pb2_grpc.FirServiceStub(edge_channel)
     created = await stub.CreateFir(
         fir_pb2.CreateFirRequest(
-            fir=fir_pb2.Fir(
-                station=fir_pb2.Station(code="GRPC-01"), complainant=fir_pb2.Complainant(name="Lata")
-            )
+            fir=fir_pb2.Fir(station=fir_pb2.Station(code="GRPC-01"), complainant=fir_pb2.Complainant(name="Lata"))
         )
     )
     call = stub.GetFir(fir_pb2.GetFirRequest(id=created.id))

@@ -54,7 +54,7 @@ EXPECTED = {
 
 
 def scrape(port: int) -> dict[str, list[tuple[str, dict[str, str], float]]]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:  # noqa: S310 - loopback
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
         text = resp.read().decode()
     families: dict[str, list[tuple[str, dict[str, str], float]]] = {}
     for family in text_string_to_metric_families(text):
@@ -88,9 +88,7 @@ async def test_every_service_exposes_its_metrics(stack: Stack, rest: httpx.Async
 def test_worker_and_envoy_metrics(stack: Stack) -> None:
     worker = scrape(stack.cfg.jobs_worker_metrics_port)
     assert any(name.startswith("afirgen_jobs_") for name in worker), sorted(worker)
-    with urllib.request.urlopen(  # noqa: S310 - loopback admin
-        f"http://127.0.0.1:{stack.cfg.envoy_admin_port}/stats/prometheus", timeout=5
-    ) as resp:
+    with urllib.request.urlopen(f"http://127.0.0.1:{stack.cfg.envoy_admin_port}/stats/prometheus", timeout=5) as resp:
         text = resp.read().decode()
     assert "envoy_cluster_upstream_rq_total" in text or "envoy_cluster_upstream_rq" in text
     assert "envoy_http_downstream_rq_total" in text

@@ -18,9 +18,7 @@ pytestmark = pytest.mark.e2e
 SERVER, CLIENT = 2, 3  # OTLP span kinds
 
 
-async def wait_for_spans(
-    otlp: OtlpReceiver, trace_id: str, services: set[str], wait: float = 30
-) -> list[ReceivedSpan]:
+async def wait_for_spans(otlp: OtlpReceiver, trace_id: str, services: set[str], wait: float = 30) -> list[ReceivedSpan]:
     deadline = time.monotonic() + wait
     while True:
         spans = otlp.spans(trace_id)

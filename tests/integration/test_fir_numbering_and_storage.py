@@ -32,9 +32,7 @@ def _fir(station: str) -> Fir:
 
 
 def _repo(db: Database, now: datetime | None = None) -> MySQLFirRepository:
-    return MySQLFirRepository(
-        db, clock=lambda: now or datetime.now(UTC), numbering_utc_offset=timedelta(minutes=330)
-    )
+    return MySQLFirRepository(db, clock=lambda: now or datetime.now(UTC), numbering_utc_offset=timedelta(minutes=330))
 
 
 async def test_200_concurrent_creates_number_1_to_200_exactly_once(fir_channel: object) -> None:
@@ -56,15 +54,9 @@ async def test_numbering_is_per_station_and_year_in_indian_time(fir_db: Database
     new_year = datetime(2025, 12, 31, 20, 0, tzinfo=UTC)
     before = datetime(2025, 12, 31, 17, 0, tzinfo=UTC)
     change = Change("test", "r")
-    a, _ = await _repo(fir_db, before).create(
-        _fir(station), action="CREATED", idempotency=None, change=change
-    )
-    b, _ = await _repo(fir_db, new_year).create(
-        _fir(station), action="CREATED", idempotency=None, change=change
-    )
-    c, _ = await _repo(fir_db, new_year).create(
-        _fir(station), action="CREATED", idempotency=None, change=change
-    )
+    a, _ = await _repo(fir_db, before).create(_fir(station), action="CREATED", idempotency=None, change=change)
+    b, _ = await _repo(fir_db, new_year).create(_fir(station), action="CREATED", idempotency=None, change=change)
+    c, _ = await _repo(fir_db, new_year).create(_fir(station), action="CREATED", idempotency=None, change=change)
     assert [a.fir_number, b.fir_number, c.fir_number] == [
         f"{station}/2025/00001",
         f"{station}/2026/00001",
@@ -77,16 +69,11 @@ async def test_concurrent_requests_with_one_idempotency_key_make_one_fir(fir_db:
     repo = _repo(fir_db)
     key = IdempotencyKey(f"k-{uuid.uuid4()}", "hash-1")
     results = await asyncio.gather(
-        *(
-            repo.create(_fir(station), action="CREATED", idempotency=key, change=Change("t", "r"))
-            for _ in range(20)
-        )
+        *(repo.create(_fir(station), action="CREATED", idempotency=key, change=Change("t", "r")) for _ in range(20))
     )
     assert len({fir.id for fir, _ in results}) == 1
     assert sum(created for _, created in results) == 1
-    rows = await fir_db.fetch_one(
-        Statement("t.count", "SELECT COUNT(*) FROM firs WHERE station_code = %s"), (station,)
-    )
+    rows = await fir_db.fetch_one(Statement("t.count", "SELECT COUNT(*) FROM firs WHERE station_code = %s"), (station,))
     assert rows == (1,)
     with pytest.raises(AlreadyExists) as exc:
         await repo.create(

@@ -40,9 +40,7 @@ async def test_seed_finds_the_right_section_among_the_top_five(
 
 
 async def test_statute_import_merges_schedule_and_keeps_seed_keywords(fir_db: Database) -> None:
-    loaded = statute_sections(
-        SHARED / "legal" / "bns_sections.jsonl", SHARED / "legal" / "bns_offence_schedule.jsonl"
-    )
+    loaded = statute_sections(SHARED / "legal" / "bns_sections.jsonl", SHARED / "legal" / "bns_offence_schedule.jsonl")
     expected = {str(json.loads(line)["Section"]) for line in (SHARED / "legal" / "bns_sections.jsonl").open()}
     assert {s.section for s in loaded} == expected
     theft = next(s for s in loaded if s.section == "303")

@@ -75,9 +75,7 @@ class FakeFirRepository:
     async def count(self, flt: FirFilter) -> int:
         return sum(self._match(f, flt) for f in self.firs.values())
 
-    async def modify(
-        self, fir_id: str, mutate: Callable[[Fir], list[str]], *, action: str, change: Change
-    ) -> Fir:
+    async def modify(self, fir_id: str, mutate: Callable[[Fir], list[str]], *, action: str, change: Change) -> Fir:
         if fir_id not in self.firs:
             raise NotFound("no FIR", reason="FIR_NOT_FOUND")
         fir = copy.deepcopy(self.firs[fir_id])
@@ -103,7 +101,5 @@ class FakeFirRepository:
     def _audit(self, fir: Fir, action: str, change: Change, fields: list[str]) -> None:
         events = self.events_by_fir.setdefault(fir.id, [])
         events.append(
-            FirEvent(
-                action, change.actor, fields, self._clock(), fir.revision, change.request_id, len(events) + 1
-            )
+            FirEvent(action, change.actor, fields, self._clock(), fir.revision, change.request_id, len(events) + 1)
         )

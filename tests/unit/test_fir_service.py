@@ -89,18 +89,14 @@ async def test_ids_are_checked_before_lookup(service: FirService) -> None:
 async def test_list_pages_and_binds_tokens(service: FirService) -> None:
     for _ in range(5):
         await service.create(new_fir("PS-2"), change=CHANGE)
-    page = await service.list_firs(
-        size=2, token="", filter_text='station = "PS-2"', order_by="", fields=frozenset()
-    )
+    page = await service.list_firs(size=2, token="", filter_text='station = "PS-2"', order_by="", fields=frozenset())
     assert len(page.firs) == 2 and page.total_size == 5 and page.next_page_token
     nxt = await service.list_firs(
         size=2, token=page.next_page_token, filter_text='station = "PS-2"', order_by="", fields=frozenset()
     )
     assert {f.id for f in nxt.firs}.isdisjoint(f.id for f in page.firs)
     with pytest.raises(InvalidArgument):
-        await service.list_firs(
-            size=2, token=page.next_page_token, filter_text="", order_by="", fields=frozenset()
-        )
+        await service.list_firs(size=2, token=page.next_page_token, filter_text="", order_by="", fields=frozenset())
     with pytest.raises(InvalidArgument):
         await service.list_firs(size=2, token="", filter_text="", order_by="fir_number", fields=frozenset())
 
@@ -134,7 +130,5 @@ def test_proto_mapping_round_trips_a_full_fir() -> None:
     message = fir_to_proto(fir)
     assert message.status == fir_pb2.FIR_STATUS_FINALIZED and message.etag == fir.etag
     back = from_message(message, Fir)
-    assert (
-        back.station == fir.station and back.legal_sections == fir.legal_sections and back.create_time == NOW
-    )
+    assert back.station == fir.station and back.legal_sections == fir.legal_sections and back.create_time == NOW
     assert back.complainant == fir.complainant and back.generation is None

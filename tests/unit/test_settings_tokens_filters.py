@@ -37,9 +37,7 @@ def test_settings_load_nested_and_typed() -> None:
         "AFIRGEN_OPTIONAL": "7",
     }
     s = load(Outer, env)
-    assert s == Outer(
-        Inner("db", 3306), True, 0.25, ("a", "b", "c"), {"x": "DEBUG", "y.z": "INFO"}, Path("/data"), 7
-    )
+    assert s == Outer(Inner("db", 3306), True, 0.25, ("a", "b", "c"), {"x": "DEBUG", "y.z": "INFO"}, Path("/data"), 7)
     assert load(Outer, {}) == Outer()
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.debug = False  # type: ignore[misc]

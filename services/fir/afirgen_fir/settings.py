@@ -13,9 +13,7 @@ from afirgen_runtime.settings import LogSettings, MySQLSettings, ServerSettings
 class FirSettings:
     """Everything the FIR service reads from its environment."""
 
-    server: ServerSettings = field(
-        default_factory=lambda: ServerSettings(port=50051, max_message_bytes=20 << 20)
-    )
+    server: ServerSettings = field(default_factory=lambda: ServerSettings(port=50051, max_message_bytes=20 << 20))
     """gRPC server (``AFIRGEN_SERVER_*``)."""
     log: LogSettings = field(default_factory=LogSettings)
     """Logging (``AFIRGEN_LOG_*``)."""

@@ -1,6 +1,6 @@
 """``python -m afirgen_jobs``: run the jobs API service until SIGTERM."""
 
-from afirgen_runtime import logging, server, settings
+from afirgen_runtime import server, settings
 
 from afirgen_jobs.bootstrap import build
 from afirgen_jobs.settings import JobsSettings
@@ -8,7 +8,7 @@ from afirgen_jobs.settings import JobsSettings
 
 def _build() -> tuple[server.ServiceApp, settings.ServerSettings]:
     config = settings.load(JobsSettings)
-    logging.configure("jobs", config.log)
+    server.prepare("jobs", config.log, config.server)
     return build(config).app, config.server
 
 

@@ -18,6 +18,7 @@ from afirgen_jobs.adapters import metrics
 from afirgen_jobs.adapters.grpc_delivery import GrpcDelivery
 from afirgen_jobs.adapters.mysql_queue import MySQLQueue
 from afirgen_jobs.adapters.mysql_store import MySQLJobStore
+from afirgen_jobs.adapters.queue_gauges import QueueGauges
 from afirgen_jobs.adapters.signals import Broadcaster
 from afirgen_jobs.domain.rules import Backoff, Limits, Routes
 from afirgen_jobs.entrypoints.grpc_servicer import JobQueueServicer, JobServicer
@@ -77,10 +78,18 @@ def build(
         jobs_pb2_grpc.add_JobServiceServicer_to_server(JobServicer(service), server)
         jobs_pb2_grpc.add_JobQueueServiceServicer_to_server(JobQueueServicer(broadcaster), server)
 
+    gauges = QueueGauges(database) if database is not None else None
+
+    async def on_start() -> None:
+        if gauges is not None:
+            await gauges.start()
+
     async def on_drain() -> None:
         broadcaster.close()
 
     async def on_stop() -> None:
+        if gauges is not None:
+            await gauges.stop()
         if database is not None:
             await database.close()
 
@@ -92,6 +101,7 @@ def build(
             jobs_pb2.DESCRIPTOR.services_by_name["JobQueueService"].full_name,
         ],
         readiness=repo.ping,
+        on_start=on_start,
         on_drain=on_drain,
         on_stop=on_stop,
     )

@@ -64,7 +64,9 @@ async def test_text_complaint_becomes_a_draft(rest: httpx.AsyncClient) -> None:
     complaint = COMPLAINTS["c01-motorcycle-theft"]
     key = f"gen-{uuid.uuid4()}"
     started = time.monotonic()
-    resp = await rest.post("/v1/firs:generate", json=body(complaint, text=complaint["complaint"]), headers={"Idempotency-Key": key})
+    resp = await rest.post(
+        "/v1/firs:generate", json=body(complaint, text=complaint["complaint"]), headers={"Idempotency-Key": key}
+    )
     elapsed = time.monotonic() - started
     assert resp.status_code == 200, resp.text
     fir = resp.json()
@@ -80,7 +82,12 @@ async def test_text_complaint_becomes_a_draft(rest: httpx.AsyncClient) -> None:
 
     # A retry with the same key returns the same FIR, without calling the model.
     started = time.monotonic()
-    again = await rest.post("/v1/firs:generate", json=body(complaint, text=complaint["complaint"]) | {"station": fir["station"], "complainant": {**body(complaint)["complainant"]}}, headers={"Idempotency-Key": key})
+    again = await rest.post(
+        "/v1/firs:generate",
+        json=body(complaint, text=complaint["complaint"])
+        | {"station": fir["station"], "complainant": {**body(complaint)["complainant"]}},
+        headers={"Idempotency-Key": key},
+    )
     assert again.status_code in (200, 409), again.text  # same key: same FIR, or refused if the body differs
     stored = await rest.get(f"/v1/firs/{fir['id']}")
     assert stored.status_code == 200 and stored.json()["narrative"] == fir["narrative"]
@@ -142,7 +149,9 @@ async def test_scanned_hindi_complaint_is_read_and_drafted(rest: httpx.AsyncClie
 async def test_streamed_generation_shows_progress_as_ndjson(rest: httpx.AsyncClient) -> None:
     complaint = COMPLAINTS["c02-chain-snatching"]
     events: list[dict[str, Any]] = []
-    async with rest.stream("POST", "/v1/firs:streamGenerate", json=body(complaint, text=complaint["complaint"])) as resp:
+    async with rest.stream(
+        "POST", "/v1/firs:streamGenerate", json=body(complaint, text=complaint["complaint"])
+    ) as resp:
         assert resp.status_code == 200
         buffer = ""
         async for chunk in resp.aiter_text():
@@ -161,7 +170,8 @@ async def test_regenerate_one_part(rest: httpx.AsyncClient) -> None:
     complaint = COMPLAINTS["c04-assault-road-rage"]
     fir = (await rest.post("/v1/firs:generate", json=body(complaint, text=complaint["complaint"]))).json()
     resp = await rest.post(
-        f"/v1/firs/{fir['id']}:regenerate", json={"part": "FIR_PART_SUMMARY", "guidance": "mention the iron rod", "etag": fir["etag"]}
+        f"/v1/firs/{fir['id']}:regenerate",
+        json={"part": "FIR_PART_SUMMARY", "guidance": "mention the iron rod", "etag": fir["etag"]},
     )
     assert resp.status_code == 200, resp.text
     updated = resp.json()

@@ -38,9 +38,7 @@ class GrpcInferenceClient:
 
     def _client(self) -> inference_pb2_grpc.InferenceServiceStub:
         if not self._settings.target:
-            raise Unavailable(
-                "no inference proxy is configured (AFIRGEN_INFERENCE_TARGET)", reason="MODEL_UNAVAILABLE"
-            )
+            raise Unavailable("no inference proxy is configured (AFIRGEN_INFERENCE_TARGET)", reason="MODEL_UNAVAILABLE")
         if self._stub is None:
             self._channel = create_channel(self._settings)
             self._stub = inference_pb2_grpc.InferenceServiceStub(self._channel)
@@ -72,18 +70,12 @@ class GrpcInferenceClient:
                     parts.append(piece.text_delta)
                     yield piece.text_delta
                 if piece.HasField("usage"):
-                    yield ModelReply(
-                        text="".join(parts), model=piece.model, model_millis=_millis(piece.usage)
-                    )
+                    yield ModelReply(text="".join(parts), model=piece.model, model_millis=_millis(piece.usage))
 
     async def transcribe(self, audio: bytes, language: str) -> ModelReply:
         with translate_rpc_errors():
-            reply = await self._client().Transcribe(
-                inference_pb2.TranscribeRequest(audio=audio, language=language)
-            )
-        return ModelReply(
-            text=reply.text, model="asr", model_millis=_millis(reply.usage), language=reply.language
-        )
+            reply = await self._client().Transcribe(inference_pb2.TranscribeRequest(audio=audio, language=language))
+        return ModelReply(text=reply.text, model="asr", model_millis=_millis(reply.usage), language=reply.language)
 
     async def recognize_text(self, image: bytes, languages: list[str]) -> ModelReply:
         with translate_rpc_errors():

@@ -193,14 +193,10 @@ def choose_sections(raw: Any, candidates: list[Candidate]) -> list[LegalSectionR
             continue
         number = str(item.get("section", "")).strip()
         if number in by_number and all(ref.section != number for ref in chosen):
-            chosen.append(
-                LegalSectionRef("BNS", number, by_number[number].title, _text(item.get("reason"), 200))
-            )
+            chosen.append(LegalSectionRef("BNS", number, by_number[number].title, _text(item.get("reason"), 200)))
     if not chosen and candidates:
         best = candidates[0]
-        chosen.append(
-            LegalSectionRef("BNS", best.section, best.title, "closest match in the legal knowledge base")
-        )
+        chosen.append(LegalSectionRef("BNS", best.section, best.title, "closest match in the legal knowledge base"))
     return chosen[:MAX_SECTIONS]
 
 
@@ -210,9 +206,7 @@ def _people(raw: Any) -> list[Person]:
         if isinstance(item, dict):
             name, description = _text(item.get("name"), 100), _text(item.get("description"), 200)
             if name or description:
-                people.append(
-                    Person(name=name if name.lower() != "unknown" else "", description=description or name)
-                )
+                people.append(Person(name=name if name.lower() != "unknown" else "", description=description or name))
     return people[:MAX_PEOPLE]
 
 

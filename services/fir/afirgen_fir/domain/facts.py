@@ -129,14 +129,10 @@ def _first_datetime(text: str, reference: datetime, offset: timedelta) -> dateti
     return (local - offset).replace(tzinfo=UTC)
 
 
-def extract(
-    text: str, *, reference: datetime, utc_offset: timedelta = timedelta(hours=5, minutes=30)
-) -> Facts:
+def extract(text: str, *, reference: datetime, utc_offset: timedelta = timedelta(hours=5, minutes=30)) -> Facts:
     """Run every rule over ``text``; ``reference`` is now (for dates without a year)."""
     facts = Facts()
-    facts.dates = [m.group(0) for m in DATE.finditer(text)] + [
-        m.group(0) for m in DATE_NUMERIC.finditer(text)
-    ]
+    facts.dates = [m.group(0) for m in DATE.finditer(text)] + [m.group(0) for m in DATE_NUMERIC.finditer(text)]
     facts.times = [m.group(0).strip() for m in TIME.finditer(text)] + [
         m.group(0).strip() for m in TIME_HI.finditer(text)
     ]

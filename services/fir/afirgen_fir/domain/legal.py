@@ -54,9 +54,7 @@ def _tri_state(text: str) -> bool | None:
     return None  # "According as offence abetted is ..." and the like
 
 
-def from_statute(
-    section_row: dict[str, Any], schedule_rows: list[dict[str, Any]], act: str = "BNS"
-) -> LegalSection:
+def from_statute(section_row: dict[str, Any], schedule_rows: list[dict[str, Any]], act: str = "BNS") -> LegalSection:
     """Merge a ``bns_sections.jsonl`` row with its ``bns_offence_schedule.jsonl`` rows.
 
     The first schedule row of a section is its principal offence; later rows
@@ -72,8 +70,6 @@ def from_statute(
         result.cognizable = _tri_state(str(first.get("Cognizable?", "")))
         result.bailable = _tri_state(str(first.get("Bailable?", "")))
         result.triable_by = str(first.get("Triable By", "")).strip()[:200]
-        parts = [
-            f"{r.get('Offence', '').strip()} {r.get('Punishment', '').strip()}".strip() for r in schedule_rows
-        ]
+        parts = [f"{r.get('Offence', '').strip()} {r.get('Punishment', '').strip()}".strip() for r in schedule_rows]
         result.punishment = " | ".join(p for p in parts if p)
     return result

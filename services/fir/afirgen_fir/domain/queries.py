@@ -61,9 +61,7 @@ def _time(value: str) -> datetime:
             "filter", f"create_time needs an RFC 3339 time, got {value!r}", reason="INVALID_FILTER"
         ) from None
     if parsed.tzinfo is None:
-        raise InvalidArgument.for_field(
-            "filter", "create_time needs a time zone (e.g. Z)", reason="INVALID_FILTER"
-        )
+        raise InvalidArgument.for_field("filter", "create_time needs a time zone (e.g. Z)", reason="INVALID_FILTER")
     return parsed
 
 

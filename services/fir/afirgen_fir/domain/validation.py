@@ -95,9 +95,7 @@ def violations(fir: Fir, now: datetime | None = None) -> list[FieldViolation]:
     c.length("complainant.nationality", cp.nationality, MAX["short"])
     c.length("complainant.occupation", cp.occupation, MAX["short"])
     c.length("complainant.address", cp.address, MAX["address"])
-    c.pattern(
-        "complainant.phone", cp.phone, PHONE, "a phone number of 8-20 digits, optionally with + and spaces"
-    )
+    c.pattern("complainant.phone", cp.phone, PHONE, "a phone number of 8-20 digits, optionally with + and spaces")
     c.pattern("complainant.email", cp.email, EMAIL, "an e-mail address")
     _date(c, "complainant.date_of_birth", cp.date_of_birth, now.date())
 

@@ -89,9 +89,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
         self._documents = documents
         self._generation = generation
 
-    async def CreateFir(
-        self, request: fir_pb2.CreateFirRequest, context: grpc.aio.ServicerContext
-    ) -> fir_pb2.Fir:
+    async def CreateFir(self, request: fir_pb2.CreateFirRequest, context: grpc.aio.ServicerContext) -> fir_pb2.Fir:
         if not request.HasField("fir"):
             raise InvalidArgument.for_field("fir", "is required")
         key = request.request_id or _metadata(context, IDEMPOTENCY_HEADER)
@@ -131,9 +129,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
             total_size=page.total_size,
         )
 
-    async def UpdateFir(
-        self, request: fir_pb2.UpdateFirRequest, context: grpc.aio.ServicerContext
-    ) -> fir_pb2.Fir:
+    async def UpdateFir(self, request: fir_pb2.UpdateFirRequest, context: grpc.aio.ServicerContext) -> fir_pb2.Fir:
         if not request.HasField("fir"):
             raise InvalidArgument.for_field("fir", "is required")
         mask_fields(request.update_mask, "update_mask")
@@ -141,9 +137,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
 
         def apply(current: Fir) -> Fir:
             message = to_message(current, fir_pb2.Fir())
-            request.update_mask.MergeMessage(
-                patch, message, replace_message_field=True, replace_repeated_field=True
-            )
+            request.update_mask.MergeMessage(patch, message, replace_message_field=True, replace_repeated_field=True)
             return from_message(message, Fir)
 
         fir = await self._svc.update(
@@ -156,9 +150,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
         self._cache_headers(fir)
         return fir_to_proto(fir)
 
-    async def FinalizeFir(
-        self, request: fir_pb2.FinalizeFirRequest, context: grpc.aio.ServicerContext
-    ) -> fir_pb2.Fir:
+    async def FinalizeFir(self, request: fir_pb2.FinalizeFirRequest, context: grpc.aio.ServicerContext) -> fir_pb2.Fir:
         fir = await self._svc.finalize(request.id, request.etag, change=_change(context, request.actor))
         self._cache_headers(fir)
         return fir_to_proto(fir)
@@ -218,7 +210,9 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
         )
 
     @staticmethod
-    def _generation_key(request: fir_pb2.GenerateFirRequest, context: grpc.aio.ServicerContext) -> IdempotencyKey | None:
+    def _generation_key(
+        request: fir_pb2.GenerateFirRequest, context: grpc.aio.ServicerContext
+    ) -> IdempotencyKey | None:
         key = request.request_id or _metadata(context, IDEMPOTENCY_HEADER)
         if not key:
             return None
@@ -227,9 +221,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
         unkeyed.request_id = ""
         return IdempotencyKey(key, hashlib.sha256(unkeyed.SerializeToString(deterministic=True)).hexdigest())
 
-    async def GenerateFir(
-        self, request: fir_pb2.GenerateFirRequest, context: grpc.aio.ServicerContext
-    ) -> fir_pb2.Fir:
+    async def GenerateFir(self, request: fir_pb2.GenerateFirRequest, context: grpc.aio.ServicerContext) -> fir_pb2.Fir:
         fir = await self._generator().generate(
             self._generation_request(request),
             change=_change(context, request.actor),
@@ -263,9 +255,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
         self._cache_headers(fir)
         return fir_to_proto(fir)
 
-    async def GetFirDocument(
-        self, request: fir_pb2.GetFirDocumentRequest, context: grpc.aio.ServicerContext
-    ) -> Any:
+    async def GetFirDocument(self, request: fir_pb2.GetFirDocumentRequest, context: grpc.aio.ServicerContext) -> Any:
         if self._documents is None:
             raise Unimplemented("FIR documents are not available in this build", reason="NOT_IMPLEMENTED")
         document = await self._documents.fetch(request.id)
@@ -276,9 +266,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
     @staticmethod
     def _cache_headers(fir: Fir) -> None:
         set_response_header("etag", f'"{fir.etag}"')
-        set_response_header(
-            "cache-control", CACHE_FINALIZED if fir.status is FirStatus.FINALIZED else CACHE_DRAFT
-        )
+        set_response_header("cache-control", CACHE_FINALIZED if fir.status is FirStatus.FINALIZED else CACHE_DRAFT)
 
 
 def _etag(fir_id: str, revision: int) -> str:

@@ -72,9 +72,7 @@ async def run(settings: MySQLSettings, args: argparse.Namespace) -> int:
         if args.seed:
             print(f"seed: {await repo.upsert(seed_sections(), 'seed')} sections")
         if args.sections:
-            loaded = statute_sections(
-                Path(args.sections), Path(args.schedule) if args.schedule else None, args.act
-            )
+            loaded = statute_sections(Path(args.sections), Path(args.schedule) if args.schedule else None, args.act)
             print(f"{args.sections}: {await repo.upsert(loaded, 'import')} sections")
         print(f"knowledge base: {await repo.count()} sections")
         await _invalidate_cached_searches()
@@ -99,9 +97,7 @@ async def _invalidate_cached_searches() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Load the legal knowledge base.")
-    parser.add_argument(
-        "--seed", action="store_true", help="load the curated seed that ships with the service"
-    )
+    parser.add_argument("--seed", action="store_true", help="load the curated seed that ships with the service")
     parser.add_argument("--sections", help="statute JSONL: Section, Title, Legal Definition")
     parser.add_argument("--schedule", help="offence schedule JSONL: Section, Offence, Punishment, ...")
     parser.add_argument("--act", default="BNS", help="act code of the statute file (default BNS)")

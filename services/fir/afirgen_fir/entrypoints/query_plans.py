@@ -48,7 +48,7 @@ SEED_FIRS = Statement(
     " CONCAT('PS-', LPAD(MOD(n, 200), 3, '0'), '/', YEAR(created), '/', LPAD(n, 7, '0')),"
     " IF(MOD(n, 10) < 7, 1, 2), '{\"name\": \"Seeded\"}', '{}', '[]', '[]', '[]', 1, 'en', 'seeded complaint',"
     " 'seeded summary', 'seeded narrative',"
-    " CONCAT('[{\"act\": \"BNS\", \"section\": \"', ELT(1 + MOD(n, 15), %s), '\"}]'),"
+    ' CONCAT(\'[{"act": "BNS", "section": "\', ELT(1 + MOD(n, 15), %s), \'"}]\'),'
     " '', '', '', NULL, 1, created, created"
     " FROM (SELECT seq AS n, NOW(6) - INTERVAL MOD(seq * 7919, 63072000) SECOND AS created"
     " FROM seq_1_to_{rows} WHERE seq > %s) AS generated",

@@ -108,9 +108,7 @@ class FirService:
         if token:
             keyset = self._tokens.parse(token, digest)
             if len(keyset) != 2 or not isinstance(keyset[0], str) or not isinstance(keyset[1], int):
-                raise InvalidArgument.for_field(
-                    "page_token", "malformed page token", reason="INVALID_PAGE_TOKEN"
-                )
+                raise InvalidArgument.for_field("page_token", "malformed page token", reason="INVALID_PAGE_TOKEN")
             after = (keyset[0], keyset[1])
         query = ListQuery(flt, order_field, descending, limit, after, fields)
         firs, next_key = await self._repo.list_page(query)
@@ -190,9 +188,7 @@ class FirService:
         if token:
             keyset = self._tokens.parse(token, digest)
             if len(keyset) != 1 or not isinstance(keyset[0], int):
-                raise InvalidArgument.for_field(
-                    "page_token", "malformed page token", reason="INVALID_PAGE_TOKEN"
-                )
+                raise InvalidArgument.for_field("page_token", "malformed page token", reason="INVALID_PAGE_TOKEN")
             after = keyset[0]
         events = await self._repo.events(fir_id, after, limit + 1)
         next_token = self._tokens.issue(digest, [events[limit - 1].event_pk]) if len(events) > limit else ""

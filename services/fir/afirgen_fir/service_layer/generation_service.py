@@ -88,9 +88,7 @@ def _validate(request: GenerationRequest) -> None:
     if request.text:
         stripped = request.text.strip()
         if len(stripped) < MIN_TEXT:
-            raise InvalidArgument.for_field(
-                "text", f"is too short to draft from (at least {MIN_TEXT} characters)"
-            )
+            raise InvalidArgument.for_field("text", f"is too short to draft from (at least {MIN_TEXT} characters)")
         if len(request.text) > MAX_TEXT or "\x00" in request.text:
             raise InvalidArgument.for_field("text", f"must be at most {MAX_TEXT} characters of text")
     for name in ("audio", "image"):
@@ -237,9 +235,7 @@ class GenerationService:
         if current.status is FirStatus.FINALIZED:
             raise FailedPrecondition("the FIR is finalized and can no longer change", reason="FIR_FINALIZED")
         if not current.complaint.text.strip():
-            raise FailedPrecondition(
-                "the FIR has no complaint text to draft from", reason="FAILED_PRECONDITION"
-            )
+            raise FailedPrecondition("the FIR has no complaint text to draft from", reason="FAILED_PRECONDITION")
         noted = facts.extract(current.complaint.text, reference=self._clock(), utc_offset=self._offset)
         query = f"{current.complaint.text[:2000]} {guidance}"
         candidates = drafting.candidates_from(await self._legal.search(query, CANDIDATES), CANDIDATES)
@@ -259,9 +255,7 @@ class GenerationService:
             if part == "summary":
                 new_value = text[: drafting.MAX_SUMMARY] or drafting.first_sentence(current.complaint.text)
             else:
-                new_value = drafting.with_particulars(
-                    text[: drafting.MAX_NARRATIVE] or current.narrative, noted
-                )
+                new_value = drafting.with_particulars(text[: drafting.MAX_NARRATIVE] or current.narrative, noted)
 
         def apply(fir: Fir) -> Fir:
             edited = Fir(**{**fir.__dict__})

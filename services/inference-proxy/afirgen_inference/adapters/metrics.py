@@ -23,7 +23,9 @@ MODEL_CALL = Histogram(
     buckets=LATENCY_BUCKETS,
 )
 MODEL_QUEUE = Histogram(
-    "afirgen_model_queue_wait_seconds", "Time a call waited for a free model-server slot", ["kind"],
+    "afirgen_model_queue_wait_seconds",
+    "Time a call waited for a free model-server slot",
+    ["kind"],
     buckets=LATENCY_BUCKETS,
 )
 MODEL_SHARED = Counter(

@@ -192,3 +192,16 @@ def from_db_time(value: datetime | None) -> datetime | None:
 def micros(seconds: float) -> int:
     """Seconds as whole microseconds (for INTERVAL ... MICROSECOND)."""
     return max(0, int(seconds * 1_000_000))
+
+
+# Queue gauges (refreshed every few seconds by the jobs service, not per request).
+QUEUE_DEPTH = Statement(
+    "queue.depth",
+    f"SELECT type, priority, COUNT(*) FROM jobs WHERE active = 1 AND status IN ({Q}, {F}) GROUP BY type, priority",
+)
+OLDEST_DUE = Statement(
+    "queue.oldest_due",
+    "SELECT type, TIMESTAMPDIFF(MICROSECOND, MIN(due_at), UTC_TIMESTAMP(6)) / 1000000 FROM jobs"
+    f" WHERE active = 1 AND status IN ({Q}, {F}) AND due_at <= UTC_TIMESTAMP(6) GROUP BY type",
+)
+DEAD_BY_TYPE = Statement("queue.dead", f"SELECT type, COUNT(*) FROM jobs WHERE status = {D} GROUP BY type")
