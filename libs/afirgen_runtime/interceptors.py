@@ -116,7 +116,8 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
     def _finish(self, method: str, code: str, started: float) -> None:
         elapsed = time.perf_counter() - started
-        if runtime_logging.access_all() or code != "OK" or elapsed >= runtime_logging.SLOW_CALL_SECONDS:
+        noisy = method.startswith("/grpc.health.v1.")  # probes every few seconds from Envoy
+        if code != "OK" or elapsed >= runtime_logging.SLOW_CALL_SECONDS or (runtime_logging.access_all() and not noisy):
             logger.info("rpc", method=method, code=code, duration_ms=round(elapsed * 1000, 3))
         for observe in self._observers:
             observe(method, code, elapsed)

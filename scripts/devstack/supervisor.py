@@ -99,7 +99,8 @@ def _model_programs(cfg: StackConfig) -> list[Program]:
         priority=20,
         stopwaitsecs=10,
         command=f"/bin/bash {models / 'run_llm.sh'} --host 127.0.0.1 --port {cfg.llm_port}",
-        env={"AFIRGEN_LLM_PARALLEL": "2", "AFIRGEN_LLM_CTX": "8192", "AFIRGEN_LLM_THREADS": "2"},
+        # One thread: on a shared 2-core machine two busy-waiting threads collapse to ~1 token/s.
+        env={"AFIRGEN_LLM_PARALLEL": "2", "AFIRGEN_LLM_CTX": "8192", "AFIRGEN_LLM_THREADS": "1"},
     )
     asr = Program(
         name="asr",

@@ -7,10 +7,10 @@ knowledge base (the schema's ``enum`` enforces it while decoding, and
 dates, vehicle numbers, phone numbers) win over the model and must survive
 into the narrative.
 
-The schema bounds what is cheap to bound while decoding: list sizes
-(``maxItems``) and section numbers (``enum``). String lengths are cut after
-decoding instead: llama.cpp compiles ``maxLength`` into grammar repetitions
-that slow every sampled token, and the token budget bounds the answer anyway.
+The schema bounds everything while decoding: list sizes (``maxItems``),
+section numbers (``enum``) and short string lengths (``maxLength``), because a
+small model left unbounded repeats itself until the token budget runs out and
+the JSON never closes. The narrative is asked for separately as plain text.
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ from afirgen_fir.domain.model import Fir, LegalSectionRef, Person, Property
 PROMPT_VERSION = "fir-draft-v1"
 MAX_SUMMARY = 300
 MAX_NARRATIVE = 1000
-MAX_PEOPLE = 5
-MAX_PROPERTIES = 8
-MAX_SECTIONS = 4
+MAX_PEOPLE = 3
+MAX_PROPERTIES = 3
+MAX_SECTIONS = 3
+MAX_FIELD = 100  # characters of any string the model writes into the structure
 
 SYSTEM = (
     "You help an Indian police officer draft a First Information Report (FIR) under the Bharatiya Nyaya "
@@ -66,8 +67,8 @@ def _people_schema() -> dict[str, Any]:
         "items": {
             "type": "object",
             "properties": {
-                "name": {"type": "string"},
-                "description": {"type": "string"},
+                "name": {"type": "string", "maxLength": MAX_FIELD},
+                "description": {"type": "string", "maxLength": MAX_FIELD},
             },
             "required": ["name", "description"],
         },
@@ -84,7 +85,7 @@ def sections_schema(candidates: list[Candidate]) -> dict[str, Any]:
             "type": "object",
             "properties": {
                 "section": {"type": "string", "enum": [c.section for c in candidates]},
-                "reason": {"type": "string"},
+                "reason": {"type": "string", "maxLength": MAX_FIELD},
             },
             "required": ["section", "reason"],
         },
@@ -96,9 +97,9 @@ def draft_schema(candidates: list[Candidate]) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
-            "summary": {"type": "string"},
+            "summary": {"type": "string", "maxLength": 2 * MAX_FIELD},
             "sections": sections_schema(candidates),
-            "place": {"type": "string"},
+            "place": {"type": "string", "maxLength": MAX_FIELD},
             "accused": _people_schema(),
             "witnesses": _people_schema(),
             "property": {
@@ -107,7 +108,7 @@ def draft_schema(candidates: list[Candidate]) -> dict[str, Any]:
                 "items": {
                     "type": "object",
                     "properties": {
-                        "description": {"type": "string"},
+                        "description": {"type": "string", "maxLength": MAX_FIELD},
                         "value_inr": {"type": "number", "minimum": 0},
                     },
                     "required": ["description", "value_inr"],

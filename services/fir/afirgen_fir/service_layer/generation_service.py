@@ -44,7 +44,7 @@ MIN_TEXT = 20
 MAX_MEDIA_BYTES = 10 * 1024 * 1024
 LANGUAGES = {"": ["en", "hi"], "en": ["en"], "hi": ["hi", "en"]}
 CANDIDATES = 8
-DRAFT_TOKENS = 450
+DRAFT_TOKENS = 900
 NARRATIVE_TOKENS = 300
 PART_TOKENS = 500
 
