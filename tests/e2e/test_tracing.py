@@ -68,3 +68,39 @@ async def test_create_fir_is_one_trace_from_the_edge_to_sql_and_cache(
     log = (stack.cfg.run_dir / "logs" / "fir.log").read_text()
     lines = [json.loads(line) for line in log.splitlines() if request_id in line and line.startswith("{")]
     assert lines and all(line["trace_id"] == trace_id for line in lines)
+
+
+@pytest.mark.timeout(600)
+async def test_generation_is_one_trace_from_the_edge_to_the_model_servers(
+    rest: httpx.AsyncClient, otlp: OtlpReceiver
+) -> None:
+    complaint = "Last night my motorcycle UP15 AB 4521 was stolen from outside my house. It is worth 55,000 rupees."
+    resp = await rest.post(
+        "/v1/firs:generate",
+        json={
+            "text": complaint,
+            "language": "en",
+            "station": {"code": unique_station()},
+            "complainant": {"name": "Ravi Kumar"},
+        },
+    )
+    assert resp.status_code == 200, resp.text
+    request_id = resp.headers["x-request-id"]
+    deadline = time.monotonic() + 30
+    trace_id = ""
+    while not trace_id and time.monotonic() < deadline:
+        for span in otlp.spans():
+            if span.service == "afirgen-edge" and request_id in span.attributes.get("guid:x-request-id", ""):
+                trace_id = span.trace_id
+        await asyncio.sleep(0.5)
+    assert trace_id
+    hops = {"afirgen-edge", "afirgen-fir", "afirgen-inference", "afirgen-cache"}
+    spans = await wait_for_spans(otlp, trace_id, hops)
+    assert hops <= {s.service for s in spans}, sorted({s.service for s in spans})
+    assert any(s.service == "afirgen-inference" and s.name == "model llm" for s in spans)
+    assert any(s.service == "afirgen-fir" and s.name.startswith("SQL fir.") for s in spans)
+    # fir called the proxy: its client span is the parent of the proxy's server span
+    by_id = {s.span_id: s for s in spans}
+    proxy_servers = [s for s in spans if s.service == "afirgen-inference" and s.kind == SERVER]
+    assert proxy_servers and all(by_id[s.parent_span_id].service == "afirgen-fir" for s in proxy_servers)
+    assert_one_tree(spans)
