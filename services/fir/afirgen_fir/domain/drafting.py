@@ -223,9 +223,11 @@ def _properties(raw: Any, facts: Facts) -> list[Property]:
         except (TypeError, ValueError):
             value = 0.0
         items.append(Property(_text(item.get("description"), 150), value if value in stated else 0.0))
+    items = items[:MAX_PROPERTIES]
     if stated and max(stated) not in {p.value_inr for p in items}:
-        items.append(Property("Value stated in the complaint", max(stated)))
-    return items[:MAX_PROPERTIES]
+        # The stated value always survives, even when the model listed the maximum of items.
+        items = [*items[: MAX_PROPERTIES - 1], Property("Value stated in the complaint", max(stated))]
+    return items
 
 
 def _cut_at_sentence(text: str, limit: int) -> str:
