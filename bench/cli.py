@@ -96,7 +96,8 @@ def run_scenarios(ctx: Context, names: list[str]) -> None:
 def run(args: argparse.Namespace) -> int:
     """One benchmark run; returns the exit status."""
     profile = PROFILES[args.profile]
-    names = [n for n in profile.scenarios if (not args.only or n in args.only) and n not in (args.skip or [])]
+    chosen = [n for n in registry() if n in args.only] if args.only else list(profile.scenarios)
+    names = [n for n in chosen if n not in (args.skip or [])]
     sla = gates.load_sla(profile.name)
     out = Path(args.out) if args.out else REPORTS / f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{profile.name}"
     work = out / "work"
@@ -151,7 +152,9 @@ def main(argv: list[str]) -> int:
     cmd.add_argument("--profile", choices=sorted(PROFILES), default="short")
     cmd.add_argument("--attach", action="store_true", help="use `make up`'s stack instead of starting one")
     cmd.add_argument("--keep-stack", action="store_true", help="leave the bench's own stack running")
-    cmd.add_argument("--only", type=lambda s: s.split(","), help="comma-separated scenarios to run")
+    cmd.add_argument(
+        "--only", type=lambda s: s.split(","), help="comma-separated scenarios to run (even outside the profile)"
+    )
     cmd.add_argument("--skip", type=lambda s: s.split(","), help="comma-separated scenarios to leave out")
     cmd.add_argument("--out", help="report directory (default bench/reports/<timestamp>-<profile>)")
     cmd.add_argument("--update-baseline", action="store_true", help="write this run's figures to bench/baseline.json")

@@ -52,7 +52,7 @@ class Profile:
 
 SHORT = Profile(
     name="short",
-    scenarios=("database", "codec", "cache", "grpc", "rest", "fastapi", "grpc_writes", "generation"),
+    scenarios=("database", "codec", "cache", "grpc", "rest", "fastapi", "grpc_writes"),
     seed_rows=20_000,
     hot_firs=20,
     grpc_methods=("noop", "GetFir", "ListFirs", "GetFirStats"),

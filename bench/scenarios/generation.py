@@ -23,7 +23,8 @@ from bench import loadgen
 from bench.scenarios import Context, Skip
 from bench.scenarios.grpc_load import read_calls
 
-MODEL_STAGES = ("asr", "ocr", "llm", "transcribe", "draft")
+MODEL_STAGES = ("asr", "ocr", "llm")
+"""Stages spent in model calls, as the fir service times them (so proxy queueing counts as model time)."""
 
 
 def models_available(base_url: str) -> list[dict[str, Any]]:
@@ -34,14 +35,25 @@ def models_available(base_url: str) -> list[dict[str, Any]]:
         raise Skip(f"/v1/models unreachable: {exc}") from None
     if resp.status_code != 200:
         raise Skip(f"no inference proxy yet: /v1/models answered {resp.status_code}")
-    models = [m for m in resp.json().get("models", []) if m.get("available", True)]
-    if not models:
-        raise Skip("the inference proxy reports no available model server")
-    return models
+    body = resp.json()
+    # proto3 JSON leaves out `available: false`: a backend is up only when it says so.
+    backends = [m for m in body.get("backends", body.get("models", [])) if m.get("available", False)]
+    if not any(m.get("kind", "llm").lower().endswith("llm") for m in backends):
+        raise Skip("the inference proxy reports no available LLM server")
+    return backends
 
 
 async def _generate(ctx: Context, n: int, deadline_s: float) -> dict[str, Any]:
-    outcome: dict[str, Any] = {"ok": 0, "shed": 0, "errors": 0, "latency_ms": [], "overhead_ms": [], "shed_ms": []}
+    outcome: dict[str, Any] = {
+        "ok": 0,
+        "shed": 0,
+        "errors": 0,
+        "latency_ms": [],
+        "overhead_ms": [],
+        "shed_ms": [],
+        "stages": {},
+        "codes": {},
+    }
     async with grpc.aio.insecure_channel(ctx.target.envoy) as channel:
         stub = fir_pb2_grpc.FirServiceStub(channel)
 
@@ -50,7 +62,9 @@ async def _generate(ctx: Context, n: int, deadline_s: float) -> dict[str, Any]:
                 text="Two men on a motorcycle snatched my phone at the bus stop near the market at 6 pm.",
                 language="en",
                 complainant=fir_pb2.Complainant(name=f"Bench {i}"),
-                station=fir_pb2.Station(code="BG-01", name="Bench Generation"),
+                station=fir_pb2.Station(
+                    code=f"BG-{i % 50:02d}", name="Bench Generation"
+                ),  # numbering locks per station
             )
             started = time.perf_counter()
             try:
@@ -62,11 +76,14 @@ async def _generate(ctx: Context, n: int, deadline_s: float) -> dict[str, Any]:
                     outcome["shed_ms"].append(elapsed)
                 else:
                     outcome["errors"] += 1
+                    outcome["codes"][exc.code().name] = outcome["codes"].get(exc.code().name, 0) + 1
                 return
             elapsed = (time.perf_counter() - started) * 1000
             outcome["ok"] += 1
             outcome["latency_ms"].append(elapsed)
             stages = dict(fir.generation.stage_millis)
+            for name, value in stages.items():
+                outcome["stages"].setdefault(name, []).append(value)
             outcome["overhead_ms"].append(elapsed - sum(v for k, v in stages.items() if k in MODEL_STAGES))
 
         await asyncio.gather(*(one(i) for i in range(n)))
@@ -76,10 +93,21 @@ async def _generate(ctx: Context, n: int, deadline_s: float) -> dict[str, Any]:
 def run(ctx: Context) -> None:
     """Concurrent generations, shedding, overhead and read isolation."""
     models = models_available(ctx.target.base_url)
-    ctx.log(f"  models available: {[m.get('name') for m in models]}")
+    ctx.log(f"  model servers available: {[m.get('name') for m in models]}")
     n = ctx.profile.generation_requests
-    idle = ctx.results.find("grpc.envoy.GetFir.c10")
     call = read_calls(ctx, "envoy")["GetFir"]
+    idle = ctx.results.add(
+        loadgen.ghz(
+            call,
+            key="generation.GetFir_idle",
+            label="GetFir envoy c=10, idle",
+            scenario="generation",
+            concurrency=10,
+            requests=ctx.profile.grpc_requests,
+            timeout=60,
+            work_dir=ctx.work_dir,
+        )
+    )
 
     async def both() -> dict[str, Any]:
         task = asyncio.create_task(_generate(ctx, n, 180))
@@ -110,8 +138,12 @@ def run(ctx: Context) -> None:
         f["generation.p99_ms"] = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
         over = sorted(outcome["overhead_ms"])
         f["generation.overhead_p99_ms"] = over[min(len(over) - 1, int(len(over) * 0.99))]
+    for name, values in outcome["stages"].items():
+        f[f"generation.stage.{name}_p50_ms"] = statistics.median(values)
+    if outcome["codes"]:
+        ctx.note(f"generation: errors by status {outcome['codes']}")
     if outcome["shed_ms"]:
         f["generation.shed_max_ms"] = max(outcome["shed_ms"])
     under = ctx.results.find("generation.GetFir_under_load")
-    if idle and under and idle.p99_ms:
+    if under and idle.p99_ms:
         f["generation.read_p99_over_idle"] = under.p99_ms / idle.p99_ms
