@@ -87,7 +87,14 @@ async def test_llm_outage_fails_fast_and_recovers_by_itself(
         assert "circuit" in failures[-1][1]
         assert max(f[0] for f in failures[-3:]) < 50  # open circuit: milliseconds, no model call
         llm = await llm_backend(rest)
-        assert llm["circuit_state"] == "CIRCUIT_STATE_OPEN" and not llm.get("available")
+        assert llm["circuit_state"] == "CIRCUIT_STATE_OPEN"
+        # Availability comes from the health probe (every second): wait for the next one.
+        for _ in range(50):
+            if not llm.get("available"):
+                break
+            await asyncio.sleep(0.1)
+            llm = await llm_backend(rest)
+        assert not llm.get("available"), llm
         assert llm["last_error"]
         # The REST edge maps UNAVAILABLE to 503 with the reason in the body (the FIR service's path).
     finally:
