@@ -19,7 +19,7 @@ from afirgen_runtime.proto_mapping import from_message, to_message
 from google.api import httpbody_pb2
 from google.protobuf import field_mask_pb2, timestamp_pb2
 
-from afirgen_fir.domain.model import ALL_FIELDS, Complainant, Fir, FirStatus, Officer, Station
+from afirgen_fir.domain.model import ALL_FIELDS, Complainant, Fir, FirStatus, Officer, Station, etag_for
 from afirgen_fir.service_layer.fir_jobs import FirDocuments
 from afirgen_fir.service_layer.fir_service import FirService
 from afirgen_fir.service_layer.generation_service import GenerationRequest, GenerationService
@@ -184,7 +184,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
                     actor=e.actor,
                     changed_fields=e.changed_fields,
                     time=_timestamp(e.time),
-                    etag=_etag(request.id, e.revision),
+                    etag=etag_for(request.id, e.revision),
                     request_id=e.request_id,
                 )
                 for e in events
@@ -267,12 +267,6 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
     def _cache_headers(fir: Fir) -> None:
         set_response_header("etag", f'"{fir.etag}"')
         set_response_header("cache-control", CACHE_FINALIZED if fir.status is FirStatus.FINALIZED else CACHE_DRAFT)
-
-
-def _etag(fir_id: str, revision: int) -> str:
-    from afirgen_fir.domain.model import etag_for
-
-    return etag_for(fir_id, revision)
 
 
 class LegalSectionServicer(fir_pb2_grpc.LegalSectionServiceServicer):  # type: ignore[misc]
