@@ -7,10 +7,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: install up down status test test-unit proto proto-check lint bench bench-short clean
 
 install:
-	bash scripts/install/system.sh
-	bash scripts/install/python.sh
-	bash scripts/install/tools.sh
-	bash scripts/install/models.sh
+	bash scripts/install/all.sh
 
 up: install
 	$(PY) -m scripts.devstack up

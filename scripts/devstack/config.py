@@ -44,6 +44,8 @@ class StackConfig:
     cache_metrics_port: int = 9104
     jobs_metrics_port: int = 9105
     jobs_worker_metrics_port: int = 9106
+    idp_port: int = 8180
+    """The OIDC identity provider (Keycloak), bound to 127.0.0.1."""
     otlp_endpoint: str = ""
     """OTLP/gRPC collector every service and Envoy export spans to (empty: tracing off)."""
     page_token_secret: str = "local-dev-page-token-secret-change-me"

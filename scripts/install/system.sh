@@ -2,7 +2,10 @@
 # Debian packages the mesh runs on. Idempotent: installs only what is missing.
 set -euo pipefail
 
-packages=(mariadb-server mariadb-client redis-server wrk hey)
+# The model servers' packages are here too, so apt runs once, before the
+# steps that install in parallel.
+packages=(mariadb-server mariadb-client redis-server wrk hey prometheus
+  tesseract-ocr tesseract-ocr-eng tesseract-ocr-hin espeak-ng fonts-lohit-deva g++ make)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-PROMTOOL = ROOT / ".tools" / "bin" / "promtool"
+PROMTOOL = Path("/usr/bin/promtool")
 RULES = ROOT / "ops" / "prometheus" / "alerts.yml"
 
 

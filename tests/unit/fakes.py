@@ -6,7 +6,9 @@ import copy
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
+from afirgen_fir.domain.legal import LegalSection, section_lookup
 from afirgen_fir.domain.model import Fir, FirStatus, fir_number
 from afirgen_fir.domain.queries import FirFilter, ListQuery
 from afirgen_fir.service_layer.ports import Change, FirCounts, FirEvent, IdempotencyKey
@@ -103,3 +105,23 @@ class FakeFirRepository:
         events.append(
             FirEvent(action, change.actor, fields, self._clock(), fir.revision, change.request_id, len(events) + 1)
         )
+
+
+class FakeLegalRepository:
+    """The full BNS from the shared statute files, searched by section number or by shared words."""
+
+    def __init__(self) -> None:
+        from afirgen_fir.entrypoints.legal_import import statute_sections
+
+        legal = Path(__file__).resolve().parents[3] / "shared" / "data" / "legal"
+        self.sections = statute_sections(legal / "bns_sections.jsonl", legal / "bns_offence_schedule.jsonl")
+        self.queries: list[str] = []
+
+    async def search(self, query: str, limit: int) -> list[LegalSection]:
+        self.queries.append(query)
+        lookup = section_lookup(query)
+        if lookup is not None:
+            return [s for s in self.sections if s.section == lookup[1]][:limit]
+        wanted = set(query.lower().split())
+        scored = [(len(wanted & set(f"{s.title} {s.description}".lower().split())), s) for s in self.sections]
+        return [s for score, s in sorted(scored, key=lambda item: -item[0]) if score][:limit]

@@ -1,74 +1,63 @@
-"""Generation use cases with fake models: sections only from candidates, rule
-facts win and survive, nothing stored on failure, idempotent without model calls."""
+"""Generation use cases with a fake model and the full BNS: the rules decide
+every structured field, a bad model answer never fails the request, nothing
+is stored when a stage fails, and a repeated key calls no model."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
 from afirgen_fir.bootstrap import build
-from afirgen_fir.domain.facts import extract
-from afirgen_fir.domain.legal import LegalSection
 from afirgen_fir.domain.model import Complainant, ComplaintSource, Station
 from afirgen_fir.service_layer.generation_service import GenerationRequest, GenerationService
 from afirgen_fir.service_layer.ports import Change, IdempotencyKey, ModelReply
 from afirgen_fir.settings import FirSettings
-from afirgen_runtime.errors import FailedPrecondition, InvalidArgument, Unavailable
+from afirgen_runtime.errors import InvalidArgument, Unavailable
 
-from tests.unit.fakes import FakeFirRepository
+from tests.unit.fakes import FakeFirRepository, FakeLegalRepository
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 CHANGE = Change("SI Test", "req")
 COMPLAINT = (
     "On the night of 12 March 2026 I parked my black motorcycle, registration UP15 AB 4521, outside my house "
-    "around 10:30 pm. At 6 am it was gone. It is worth about 55,000 rupees."
+    "at Shastri Nagar around 10:30 pm. At 6 am it was gone. It is worth about 55,000 rupees."
 )
-
-
-class FakeLegal:
-    def __init__(self) -> None:
-        self.sections = [
-            LegalSection("BNS", "303", "Theft", "taking property dishonestly"),
-            LegalSection("BNS", "305", "Theft in a dwelling house", "theft in a house"),
-        ]
-
-    async def search(self, query: str, limit: int) -> list[LegalSection]:
-        return self.sections[:limit]
-
-
-NARRATIVE = (
-    "On 12 March 2026 at about 10:30 pm the complainant parked his motorcycle UP15 AB 4521 outside his house. "
-    "At 6 am it was missing. It is worth 55,000 rupees."
+GOOD = (
+    "SUMMARY: The complainant reports theft of his black motorcycle from outside his house at Shastri Nagar.\n"
+    "NARRATIVE: On the night of 12 March 2026 the complainant parked his black motorcycle, registration "
+    "UP15 AB 4521, outside his house at Shastri Nagar around 10:30 pm. At 6 am it was gone. It is worth about "
+    "55,000 rupees."
 )
+# What small models write: a name, an amount and a place the complaint never mentions.
+INVENTED = "SUMMARY: Ajay and Babu stole 99,999 rupees at Connaught Place.\nNARRATIVE: Ajay and Babu did it."
 
 
 class FakeInference:
-    """The JSON structure comes from ``generate``, the narrative from ``stream_generate``."""
+    """Answers every prose request with ``answers`` in turn (the last one repeats)."""
 
-    def __init__(self, answer: dict[str, object] | str, *, fail: Exception | None = None) -> None:
-        self.answer = answer if isinstance(answer, str) else json.dumps(answer)
-        self.narrative = NARRATIVE
+    def __init__(self, *answers: str, fail: Exception | None = None) -> None:
+        self.answers = list(answers)
         self.fail = fail
         self.calls: list[str] = []
+
+    def _next(self) -> str:
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
 
     async def generate(self, messages, *, json_schema=None, max_tokens=512) -> ModelReply:  # type: ignore[no-untyped-def]
         self.calls.append("generate")
         if self.fail:
             raise self.fail
-        if json_schema is not None and "summary" in json_schema["properties"]:
-            assert json_schema["properties"]["sections"]["items"]["properties"]["section"]["enum"] == ["303", "305"]
-        return ModelReply(self.answer, "fake-llm", 5.0)
+        return ModelReply(self._next(), "fake-llm", 5.0)
 
     async def stream_generate(self, messages, *, json_schema=None, max_tokens=512) -> AsyncIterator[str | ModelReply]:  # type: ignore[no-untyped-def]
         self.calls.append("stream")
         if self.fail:
             raise self.fail
-        assert json_schema is None  # the narrative is free text
-        for i in range(0, len(self.narrative), 7):
-            yield self.narrative[i : i + 7]
-        yield ModelReply(self.narrative, "fake-llm", 5.0)
+        text = self._next()
+        for i in range(0, len(text), 7):
+            yield text[i : i + 7]
+        yield ModelReply(text, "fake-llm", 5.0)
 
     async def transcribe(self, audio: bytes, language: str) -> ModelReply:
         self.calls.append("transcribe")
@@ -85,7 +74,7 @@ def make(inference: FakeInference) -> tuple[GenerationService, FakeFirRepository
     container = build(
         FirSettings(page_token_secret="unit-test-secret-0123456789"),
         repository=repo,
-        legal_repository=FakeLegal(),
+        legal_repository=FakeLegalRepository(),
         inference=inference,
         clock=lambda: NOW,
     )
@@ -103,67 +92,101 @@ def request(**kwargs: object) -> GenerationRequest:
     return GenerationRequest(**base)  # type: ignore[arg-type]
 
 
-GOOD = {
-    "summary": "Motorcycle stolen from outside the complainant's house.",
-    "sections": [{"section": "303", "reason": "motorcycle taken"}, {"section": "999", "reason": "invented"}],
-    "place": "outside the complainant's house",
-    "accused": [{"name": "unknown", "description": "not seen"}],
-    "witnesses": [],
-    "property": [{"description": "black motorcycle", "value_inr": 99999}],
-}
-
-
-async def test_generated_draft_cites_only_candidates_and_keeps_rule_facts() -> None:
-    inference = FakeInference(GOOD)
-    inference.narrative = "The complainant parked his motorcycle outside his house and found it missing."
-    service, repo = make(inference)
+async def test_the_rules_cite_theft_for_a_stolen_motorcycle() -> None:
+    service, _ = make(FakeInference(GOOD))
     fir = await service.generate(request(), change=CHANGE)
-    assert [s.section for s in fir.legal_sections] == ["303"]  # the invented 999 is dropped
-    assert fir.complaint.source is ComplaintSource.TEXT
-    # The model's value is not in the complaint: the stated 55,000 wins.
-    assert [p.value_inr for p in fir.properties] == [0.0, 55000.0]
-    for fact in ("UP15 AB 4521", "55,000", "12 March 2026"):
-        assert fact in fir.narrative
+    assert [(s.section, s.title) for s in fir.legal_sections] == [("303", "Theft")]
+
+
+async def test_a_cited_section_carries_the_words_that_triggered_it() -> None:
+    service, _ = make(FakeInference(GOOD))
+    fir = await service.generate(request(), change=CHANGE)
+    assert [t.text for t in fir.legal_sections[0].triggers] == ["it was gone", "motorcycle"]
+
+
+async def test_the_stated_value_and_the_place_come_from_the_complaint() -> None:
+    service, _ = make(FakeInference(GOOD))
+    fir = await service.generate(request(), change=CHANGE)
+    assert ([(p.description, p.value_inr) for p in fir.properties], fir.incident.place) == (
+        [("black motorcycle", 55000.0)],
+        "Shastri Nagar",
+    )
+
+
+async def test_the_time_of_the_offence_is_read_in_india_time() -> None:
+    service, _ = make(FakeInference(GOOD))
+    fir = await service.generate(request(), change=CHANGE)
     assert fir.incident.occurred_from == datetime(2026, 3, 12, 17, 0, tzinfo=UTC)  # 22:30 IST
-    assert fir.generation is not None and fir.generation.model == "fake-llm"
-    assert set(fir.generation.stage_millis) >= {"retrieval", "llm"}
-    assert repo.events_by_fir[fir.id][0].action == "GENERATED"
 
 
-async def test_streaming_yields_stages_and_text_before_the_fir() -> None:
+async def test_a_grounded_model_answer_is_kept() -> None:
+    service, _ = make(FakeInference(GOOD))
+    fir = await service.generate(request(), change=CHANGE)
+    assert (fir.summary, fir.generation.deterministic_parts if fir.generation else None) == (
+        GOOD.split("\n")[0].removeprefix("SUMMARY: "),
+        [],
+    )
+
+
+async def test_an_inventing_model_is_asked_again_then_replaced_by_the_rules() -> None:
+    inference = FakeInference(INVENTED)
+    service, _repo = make(inference)
+    fir = await service.generate(request(), change=CHANGE)
+    assert (inference.calls, fir.generation.deterministic_parts if fir.generation else None, "Ajay" in fir.summary) == (
+        ["stream", "generate"],
+        ["narrative", "summary"],
+        False,
+    )
+
+
+async def test_a_second_answer_that_passes_is_used() -> None:
+    service, _ = make(FakeInference(INVENTED, GOOD))
+    fir = await service.generate(request(), change=CHANGE)
+    assert fir.generation is not None and fir.generation.deterministic_parts == []
+
+
+async def test_an_answer_that_is_not_even_text_still_makes_a_draft() -> None:
+    service, repo = make(FakeInference('{"summary": "unterminated'))
+    fir = await service.generate(request(), change=CHANGE)
+    assert fir.id in repo.firs
+
+
+async def test_streaming_yields_stages_and_the_model_text_before_the_fir() -> None:
     service, _ = make(FakeInference(GOOD))
     events = [e async for e in service.stream(request(), change=CHANGE)]
-    stages = [e.stage for e in events]
-    assert stages[0] == "retrieve" and stages[-1] == "done" and "structure" in stages
-    assert "".join(e.text_delta for e in events) == NARRATIVE
-    assert events[-1].fir is not None and all(e.fir is None for e in events[:-1])
+    assert (next(e.stage for e in events), "".join(e.text_delta for e in events), events[-1].stage) == (
+        "retrieve",
+        GOOD,
+        "done",
+    )
 
 
-async def test_no_valid_section_falls_back_to_the_best_candidate() -> None:
-    service, _ = make(FakeInference({**GOOD, "sections": []}))
+async def test_every_stage_is_timed() -> None:
+    service, _ = make(FakeInference(GOOD))
     fir = await service.generate(request(), change=CHANGE)
-    assert [s.section for s in fir.legal_sections] == ["303"]
+    assert fir.generation is not None and set(fir.generation.stage_millis) >= {
+        "rules",
+        "retrieval",
+        "llm",
+        "total",
+    }
 
 
-async def test_nothing_is_stored_when_a_model_fails() -> None:
+async def test_nothing_is_stored_when_the_model_server_is_down() -> None:
     service, repo = make(FakeInference(GOOD, fail=Unavailable("llm down", reason="MODEL_UNAVAILABLE")))
     with pytest.raises(Unavailable):
         await service.generate(request(), change=CHANGE)
     assert repo.firs == {}
-    service, repo = make(FakeInference("not json at all"))
-    with pytest.raises(FailedPrecondition) as exc:
-        await service.generate(request(), change=CHANGE)
-    assert exc.value.reason == "GENERATION_FAILED" and repo.firs == {}
 
 
 async def test_an_idempotent_repeat_calls_no_model() -> None:
     inference = FakeInference(GOOD)
-    service, repo = make(inference)
+    service, _ = make(inference)
     key = IdempotencyKey("gen-1", "h")
     first = await service.generate(request(), change=CHANGE, idempotency=key)
     calls = len(inference.calls)
     again = await service.generate(request(), change=CHANGE, idempotency=key)
-    assert again.id == first.id and len(inference.calls) == calls and len(repo.firs) == 1
+    assert (again.id, len(inference.calls)) == (first.id, calls)
 
 
 @pytest.mark.parametrize(
@@ -183,42 +206,58 @@ async def test_bad_requests_fail_before_any_model_call(kwargs: dict[str, object]
     service, _ = make(inference)
     with pytest.raises(InvalidArgument) as exc:
         await service.generate(request(**kwargs), change=CHANGE)
-    assert field in [v.field for v in exc.value.violations]
+    assert (field in [v.field for v in exc.value.violations], inference.calls) == (True, [])
+
+
+@pytest.mark.parametrize("key", ["ключ-1", "x" * 129, "tab\there"])
+async def test_a_bad_idempotency_key_fails_before_any_model_call(key: str) -> None:
+    inference = FakeInference(GOOD)
+    service, _ = make(inference)
+    with pytest.raises(InvalidArgument):
+        await service.generate(request(), change=CHANGE, idempotency=IdempotencyKey(key, "h"))
     assert inference.calls == []
 
 
-async def test_audio_is_transcribed_and_an_unreadable_page_is_refused() -> None:
+async def test_audio_is_transcribed_before_drafting() -> None:
     inference = FakeInference(GOOD)
     service, _ = make(inference)
     fir = await service.generate(request(text="", audio=b"RIFF....WAVE"), change=CHANGE)
-    assert fir.complaint.source is ComplaintSource.AUDIO and inference.calls[0] == "transcribe"
+    assert (fir.complaint.source, inference.calls[0]) == (ComplaintSource.AUDIO, "transcribe")
+
+
+async def test_an_unreadable_page_is_refused() -> None:
+    service, _ = make(FakeInference(GOOD))
     with pytest.raises(InvalidArgument) as exc:
         await service.generate(request(text="", image=b"\x89PNG...."), change=CHANGE)
     assert exc.value.reason == "GENERATION_FAILED"
 
 
-async def test_regenerate_one_part_checks_etag_and_audits() -> None:
+async def test_regenerating_the_summary_keeps_the_narrative_and_audits() -> None:
     inference = FakeInference(GOOD)
     service, repo = make(inference)
     fir = await service.generate(request(), change=CHANGE)
-    inference.answer = "A motorcycle was stolen at night."
+    inference.answers = ["SUMMARY: The complainant's black motorcycle was stolen from Shastri Nagar."]
     updated = await service.regenerate(fir.id, "summary", "shorter", fir.etag, change=CHANGE)
-    assert updated.summary == "A motorcycle was stolen at night." and updated.narrative == fir.narrative
-    assert repo.events_by_fir[fir.id][-1].action == "REGENERATED"
-    inference.answer = json.dumps({"sections": [{"section": "305", "reason": "from the house"}]})
-    again = await service.regenerate(fir.id, "legal_sections", "", updated.etag, change=CHANGE)
-    assert [s.section for s in again.legal_sections] == ["305"]
-    from afirgen_runtime.errors import Aborted
-
-    with pytest.raises(Aborted):
-        await service.regenerate(fir.id, "summary", "", fir.etag, change=CHANGE)
+    assert (updated.summary, updated.narrative, repo.events_by_fir[fir.id][-1].action) == (
+        "The complainant's black motorcycle was stolen from Shastri Nagar.",
+        fir.narrative,
+        "REGENERATED",
+    )
 
 
-def test_rules_extract_facts_from_the_sample_complaints() -> None:
-    facts = extract(COMPLAINT, reference=NOW)
-    assert facts.vehicles == ["UP15 AB 4521"] and facts.amount_values == [55000.0]
-    hindi = extract("दिनांक 5 नवंबर को शाम लगभग 6 बजे फोन चोरी हुआ, कीमत 25,000 रुपये", reference=NOW)
-    assert hindi.amount_values == [25000.0]
-    assert hindi.occurred_at == datetime(2026, 11, 5, 12, 30, tzinfo=UTC)
-    lakh = extract("he demanded 2 lakh rupees on 1 August", reference=NOW)
-    assert lakh.amount_values == [200000.0] and lakh.dates == ["1 August"]
+async def test_a_regenerated_summary_that_invents_falls_back_to_the_rules() -> None:
+    inference = FakeInference(GOOD)
+    service, _ = make(inference)
+    fir = await service.generate(request(), change=CHANGE)
+    inference.answers = [INVENTED]
+    updated = await service.regenerate(fir.id, "summary", "", fir.etag, change=CHANGE)
+    assert updated.summary.startswith("The complainant reports theft of black motorcycle")
+
+
+async def test_regenerated_sections_are_the_rules_sections() -> None:
+    inference = FakeInference(GOOD)
+    service, _ = make(inference)
+    fir = await service.generate(request(), change=CHANGE)
+    inference.answers = ["SECTION: 103"]
+    updated = await service.regenerate(fir.id, "legal_sections", "cite murder", fir.etag, change=CHANGE)
+    assert [s.section for s in updated.legal_sections] == ["303"]

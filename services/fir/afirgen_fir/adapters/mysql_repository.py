@@ -28,6 +28,7 @@ from afirgen_fir.domain.model import (
     Officer,
     Person,
     Property,
+    StatedFact,
     Station,
     fir_number,
 )
@@ -80,6 +81,8 @@ def row_to_fir(columns: Sequence[str], row: Sequence[Any]) -> tuple[int, Fir]:
         fir.investigating_officer = Officer(r["officer_name"], r["officer_rank"])
     if "generation" in r:
         fir.generation = loads(r["generation"], GenerationInfo)
+    if "facts" in r:
+        fir.facts = loads(r["facts"], list[StatedFact]) or []
     if "finalized_at" in r:
         fir.finalize_time = _aware(r["finalized_at"])
     return r["pk"], fir
@@ -171,6 +174,7 @@ class MySQLFirRepository:
                     fir.investigating_officer.name,
                     fir.investigating_officer.rank,
                     dumps(fir.generation) if fir.generation else None,
+                    dumps(fir.facts) if fir.facts else None,
                     fir.revision,
                     db_now,
                     db_now,

@@ -32,6 +32,7 @@ FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
     "action_taken": ("action_taken",),
     "investigating_officer": ("officer_name", "officer_rank"),
     "generation": ("generation",),
+    "facts": ("facts",),
     "create_time": (),
     "update_time": (),
     "finalize_time": ("finalized_at",),
@@ -66,9 +67,9 @@ INSERT_FIR = Statement(
     "INSERT INTO firs (id, station_code, station_name, station_district, station_state, fir_year, fir_seq,"
     " fir_number, status, complainant, incident, accused, witnesses, properties, complaint_source,"
     " complaint_language, complaint_text, summary, narrative, legal_sections, action_taken, officer_name,"
-    " officer_rank, generation, revision, created_at, updated_at)"
+    " officer_rank, generation, facts, revision, created_at, updated_at)"
     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-    " %s, %s, %s)",
+    " %s, %s, %s, %s)",
 )
 NEXT_SEQ = Statement(
     "fir.counter_next",

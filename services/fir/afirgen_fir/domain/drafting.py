@@ -1,271 +1,325 @@
-"""Drafting an FIR from a complaint: the prompts, the bounded JSON schema the
-model must follow, and the rules that turn its answer into FIR fields.
+"""Drafting an FIR from a complaint, grounded by construction.
 
-The model may only cite sections from the candidates retrieved from the
-knowledge base (the schema's ``enum`` enforces it while decoding, and
-:func:`apply_draft` drops anything else). Facts that rules extract (amounts,
-dates, vehicle numbers, phone numbers) win over the model and must survive
-into the narrative.
-
-The schema bounds everything while decoding: list sizes (``maxItems``),
-section numbers (``enum``) and short string lengths (``maxLength``), because a
-small model left unbounded repeats itself until the token budget runs out and
-the JSON never closes. The narrative is asked for separately as plain text.
+The rules read the complaint first (:func:`read`): offence categories and
+their trigger words, stated facts, accused and witnesses, property, place.
+Every one of them carries the span of the complaint it came from, and only
+they fill the structured fields of the draft. The model is asked once for
+prose (a summary and a narrative) and, only when the rules recognise no
+offence, to choose a section among the retrieved candidates; its answer is
+plain labelled text, so no answer can be unparseable, and each part is kept
+only if it passes the checks in :mod:`afirgen_fir.domain.prose`. A part
+that fails after one re-ask is written from the complaint by the rules.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from afirgen_fir.domain.facts import Facts, missing_from
+from afirgen_fir.domain import belongings, offences, parties, prose
+from afirgen_fir.domain.facts import Facts, extract, missing_from
+from afirgen_fir.domain.grounding import SourceText, Span
 from afirgen_fir.domain.legal import LegalSection
-from afirgen_fir.domain.model import Fir, LegalSectionRef, Person, Property
+from afirgen_fir.domain.model import FactKind, Fir, LegalSectionRef, Person, Property
 
-PROMPT_VERSION = "fir-draft-v1"
-MAX_SUMMARY = 300
-MAX_NARRATIVE = 1000
-MAX_PEOPLE = 3
-MAX_PROPERTIES = 3
-MAX_SECTIONS = 3
-MAX_FIELD = 100  # characters of any string the model writes into the structure
+PROMPT_VERSION = "fir-draft-v2"
+MAX_SECTIONS = 4
+ANSWER_TOKENS = 320
+REASK_TOKENS = 260
 
 SYSTEM = (
-    "You help an Indian police officer draft a First Information Report (FIR) under the Bharatiya Nyaya "
-    "Sanhita (BNS). Use only facts stated in the complaint. Do not invent names, numbers or events. "
-    "Answer in English with JSON only."
+    "You help an Indian police officer write a First Information Report. Use only what the complaint says: "
+    "never add a name, number, date or place that is not in it. Write in the third person and refer to the "
+    "person who complained as 'the complainant'."
+)
+_EXAMPLE_COMPLAINT = (
+    "On 2 May at about 8 pm I was at the Karol Bagh bus stop when a boy on a black bike pulled my purse and "
+    "rode away. It had Rs 3,000 and my phone."
+)
+_EXAMPLE_ANSWER = (
+    "SUMMARY: The complainant reports that a boy on a black bike snatched her purse with Rs 3,000 and her phone "
+    "at the Karol Bagh bus stop on 2 May.\n"
+    "NARRATIVE: On 2 May at about 8 pm the complainant was at the Karol Bagh bus stop. A boy on a black bike "
+    "pulled her purse and rode away. The purse held Rs 3,000 and her phone."
 )
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """A section the model may choose."""
+    """A section the model may choose when the rules found no offence."""
 
     section: str
     title: str
-    description: str
 
 
-def candidates_from(sections: list[LegalSection], limit: int = 8) -> list[Candidate]:
-    """Distinct candidate sections, best first."""
+@dataclass
+class Reading:
+    """What the rules read from one complaint, every value with its span."""
+
+    source: SourceText
+    language: str
+    facts: Facts
+    findings: list[offences.Finding]
+    gates: offences.Signals
+    parties: parties.Parties
+    items: list[belongings.Item]
+    place: Span | None
+
+    @property
+    def text(self) -> str:
+        return self.source.text
+
+    @property
+    def hindi(self) -> bool:
+        return self.language == "hi"
+
+
+def read(text: str, *, language: str, reference: datetime, utc_offset: timedelta) -> Reading:
+    """Run every rule over the complaint."""
+    source = SourceText(text)
+    language = language if language in ("en", "hi") else prose.language_of(text)
+    if prose.language_of(text) == "hi":
+        language = "hi"  # a Hindi complaint is read as Hindi whatever the request said
+    hindi = language == "hi"
+    facts = extract(text, reference=reference, utc_offset=utc_offset)
+    findings = offences.classify(source)
+    gates = offences.signals(source, findings)
+    triggers = [t for f in findings for t in f.triggers]
+    people = parties.find(source, category_names={f.category.name for f in findings}, triggers=triggers, hindi=hindi)
+    items: list[belongings.Item] = []
+    if any(f.category.property_offence for f in findings):
+        offender_spans = [p.source for p in people.accused if p.source is not None]
+        items = belongings.items(source, facts, hindi=hindi, offender_spans=offender_spans)
+        items += belongings.unvalued_amounts(facts, items) if _money_offence(findings) else []
+    return Reading(source, language, facts, findings, gates, people, items, belongings.place(source, hindi=hindi))
+
+
+def _money_offence(findings: list[offences.Finding]) -> bool:
+    return any(f.category.name in ("cheating", "breach_of_trust", "extortion") for f in findings)
+
+
+# --- the model's part ---------------------------------------------------------------
+def messages(reading: Reading, candidates: list[Candidate]) -> list[tuple[str, str]]:
+    """The one request to the model: summary and narrative, and a section only if the rules found none."""
+    language = "Hindi" if reading.hindi else "English"
+    keep = ", ".join(dict.fromkeys(reading.facts.mentions())) or "none"
+    ask = (
+        f"Complaint:\n{reading.text}\n\nKeep these exactly as written: {keep}.\n\n"
+        f"Write in {language}:\nSUMMARY: one sentence saying what offence is reported, where and when.\n"
+        "NARRATIVE: the facts of the complaint in the third person, in order, in at most 120 words."
+    )
+    if candidates and not reading.findings:
+        options = "; ".join(f"{c.section} ({c.title})" for c in candidates)
+        ask += f"\nSECTION: the one BNS section number that fits best, from: {options}."
+    return [
+        ("system", SYSTEM),
+        ("user", f"Complaint:\n{_EXAMPLE_COMPLAINT}\n\nWrite in English:\nSUMMARY: ...\nNARRATIVE: ..."),
+        ("assistant", _EXAMPLE_ANSWER),
+        ("user", ask),
+    ]
+
+
+def part_messages(reading: Reading, part: str, guidance: str, candidates: list[Candidate]) -> list[tuple[str, str]]:
+    """A request for one part (regeneration), with the officer's guidance."""
+    language = "Hindi" if reading.hindi else "English"
+    asks = {
+        "summary": "SUMMARY: one sentence saying what offence is reported, where and when.",
+        "narrative": "NARRATIVE: the facts of the complaint in the third person, in order, in at most 120 words.",
+        "legal_sections": "SECTION: the one BNS section number that fits best, from: "
+        + "; ".join(f"{c.section} ({c.title})" for c in candidates),
+    }
+    ask = f"Complaint:\n{reading.text}\n\n"
+    if guidance:
+        ask += f"The officer asks: {guidance}\n\n"
+    ask += f"Write in {language}:\n{asks[part]}"
+    return [("system", SYSTEM), ("user", ask)]
+
+
+def reask_messages(
+    reading: Reading, asked: list[tuple[str, str]], answer: str, problems: dict[str, str]
+) -> list[tuple[str, str]]:
+    """A second request naming what was wrong with the parts that failed."""
+    wrong = "; ".join(f"the {part} {problem}" for part, problem in problems.items())
+    labels = " and ".join(part.upper() + ":" for part in problems)
+    return [
+        *asked,
+        ("assistant", answer[:2000]),
+        ("user", f"That answer is not usable: {wrong}. Write {labels} again, using only the complaint's words."),
+    ]
+
+
+@dataclass
+class Answer:
+    """The labelled parts of a model answer."""
+
+    summary: str = ""
+    narrative: str = ""
+    section: str = ""
+
+
+_LABEL = re.compile(r"^\s*\**\s*(SUMMARY|NARRATIVE|SECTION|सारांश|विवरण)\s*\**\s*[:：-]\s*", re.I | re.M)
+_LABEL_NAMES = {"सारांश": "summary", "विवरण": "narrative"}
+
+
+def parse_answer(text: str) -> Answer:
+    """Split a labelled answer; anything unlabelled is ignored, so no answer fails to parse."""
+    answer = Answer()
+    marks = list(_LABEL.finditer(text))
+    for index, mark in enumerate(marks):
+        end = marks[index + 1].start() if index + 1 < len(marks) else len(text)
+        label = _LABEL_NAMES.get(mark.group(1), mark.group(1).lower())
+        value = " ".join(text[mark.end() : end].split())
+        if label == "section":
+            found = re.search(r"\d{1,3}", value)
+            value = found.group(0) if found else ""
+        if not getattr(answer, label):
+            setattr(answer, label, value)
+    return answer
+
+
+def problems(reading: Reading, answer: Answer) -> dict[str, str]:
+    """Parts of the answer that fail their checks, with why."""
+    found: dict[str, str] = {}
+    if problem := prose.summary_problem(answer.summary, reading.source, reading.language):
+        found["summary"] = problem
+    if problem := prose.narrative_problem(answer.narrative, reading.source, reading.language):
+        found["narrative"] = problem
+    return found
+
+
+# --- what the rules write ------------------------------------------------------------
+def _with_preposition(reading: Reading, span: Span) -> str:
+    before = reading.text[max(0, span.start - 20) : span.start]
+    word = re.search(r"\b(at|near|outside|opposite|behind|inside|in front of|in|on)\s+(?:the\s+)?$", before, re.I)
+    return f"{word.group(1).lower()} {span.text}" if word else f"at {span.text}"
+
+
+def summary_from_rules(reading: Reading, sections: list[LegalSectionRef]) -> str:
+    """One or two sentences from the classified offence and the extracted facts."""
+    labels = [f.category.label_hi if reading.hindi else f.category.label_en for f in reading.findings[:2]]
+    if not labels:
+        labels = [s.title.lower() for s in sections[:1]] or (["अपराध"] if reading.hindi else ["an offence"])
+    date = next((f.source.text for f in reading.facts.of(FactKind.DATE) if f.source is not None), "")
+    things = [i.description for i in reading.items if i.kind != "amount"][:2]
+    vehicle = next((f.source.text for f in reading.facts.of(FactKind.VEHICLE) if f.source is not None), "")
+    named = [p.name for p in reading.parties.accused if p.name]
+    described = [p.description for p in reading.parties.accused if not p.name and p.source is not None]
+    if reading.hindi:
+        first = "शिकायतकर्ता ने"
+        first += f" {date} को" if date else ""
+        first += f" {reading.place.text} में" if reading.place else ""
+        first += f" {' और '.join(labels)} की शिकायत की है"
+        first += f" ({', '.join(things)})" if things else ""
+        second = ""
+        if named:
+            second = f" शिकायत में {', '.join(named)} को आरोपी बताया गया है।"
+        elif described:
+            second = f" आरोपियों का विवरण: {described[0]}।"
+        return _fit(first + "।" + second)
+    first = f"The complainant reports {' and '.join(labels)}"
+    first += f" of {', '.join(things)}" if things else ""
+    first += f" ({vehicle})" if vehicle and things else ""
+    first += f" {_with_preposition(reading, reading.place)}" if reading.place else ""
+    first += f" on {date}" if date else ""
+    second = ""
+    if named:
+        second = f" The complaint names {', '.join(named)} as the accused."
+    elif described:
+        description = re.sub(r"^(The|A|An) ", lambda m: m.group(1).lower() + " ", described[0])
+        second = f" The offenders are described as {description}."
+    return _fit(first + "." + second)
+
+
+def _fit(summary: str) -> str:
+    """At most the summary limit, cutting the second sentence first."""
+    if len(summary) <= prose.MAX_SUMMARY:
+        return summary
+    first = re.split(r"(?<=[.।])\s", summary, maxsplit=1)[0]
+    return first if len(first) <= prose.MAX_SUMMARY else first[: prose.MAX_SUMMARY - 1].rstrip(" ,") + "."
+
+
+def cited_sections(
+    reading: Reading, known: dict[str, LegalSection], model_choice: str, candidates: list[Candidate]
+) -> list[LegalSectionRef]:
+    """Sections from the rules, each with its reason and trigger words; the model only picks when the rules found none.
+
+    A section missing from the knowledge base, or contradicting the complaint, is never cited."""
+    cited: list[LegalSectionRef] = []
+    for number, finding in offences.sections_for(reading.findings, reading.gates):
+        section = known.get(number)
+        if section is None:
+            continue
+        words = ", ".join(f"“{t.text}”" for t in finding.triggers)
+        reason = f"{finding.category.reason}: {words}"
+        cited.append(LegalSectionRef("BNS", number, section.title, reason[:300], list(finding.triggers)))
+    if not cited:
+        allowed = [c for c in candidates if reading.gates.allows(c.section) is None and c.section in known]
+        chosen = next((c for c in allowed if c.section == model_choice), None) or (allowed[0] if allowed else None)
+        if chosen is not None:
+            how = "chosen by the model among" if chosen.section == model_choice else "the best of"
+            reason = f"no offence rule matched; {how} the knowledge base's closest sections"
+            cited.append(LegalSectionRef("BNS", chosen.section, chosen.title, reason))
+    return cited[:MAX_SECTIONS]
+
+
+def candidates_from(sections: list[LegalSection], gates: offences.Signals, limit: int) -> list[Candidate]:
+    """Retrieved sections a complaint may cite: offences (with a punishment) that do not contradict it."""
     seen: set[str] = set()
     result = []
     for s in sections:
-        if s.section in seen:
+        if s.section in seen or not s.punishment or gates.allows(s.section) is not None:
             continue
         seen.add(s.section)
-        result.append(Candidate(s.section, s.title, " ".join(s.description.split())[:240]))
+        result.append(Candidate(s.section, s.title))
     return result[:limit]
 
 
-def _people_schema() -> dict[str, Any]:
-    return {
-        "type": "array",
-        "maxItems": MAX_PEOPLE,
-        "items": {
-            "type": "object",
-            "properties": {
-                "name": {"type": "string", "maxLength": MAX_FIELD},
-                "description": {"type": "string", "maxLength": MAX_FIELD},
-            },
-            "required": ["name", "description"],
-        },
-    }
+@dataclass
+class DraftProse:
+    """The summary and narrative a draft gets, and which of them the rules wrote."""
+
+    summary: str
+    narrative: str
+    deterministic: list[str] = field(default_factory=list)
 
 
-def sections_schema(candidates: list[Candidate]) -> dict[str, Any]:
-    """Schema of the ``sections`` list: only candidate numbers are allowed."""
-    return {
-        "type": "array",
-        "minItems": 1,
-        "maxItems": MAX_SECTIONS,
-        "items": {
-            "type": "object",
-            "properties": {
-                "section": {"type": "string", "enum": [c.section for c in candidates]},
-                "reason": {"type": "string", "maxLength": MAX_FIELD},
-            },
-            "required": ["section", "reason"],
-        },
-    }
-
-
-def draft_schema(candidates: list[Candidate]) -> dict[str, Any]:
-    """The bounded JSON schema of a whole draft."""
-    return {
-        "type": "object",
-        "properties": {
-            "summary": {"type": "string", "maxLength": 2 * MAX_FIELD},
-            "sections": sections_schema(candidates),
-            "place": {"type": "string", "maxLength": MAX_FIELD},
-            "accused": _people_schema(),
-            "witnesses": _people_schema(),
-            "property": {
-                "type": "array",
-                "maxItems": MAX_PROPERTIES,
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "description": {"type": "string", "maxLength": MAX_FIELD},
-                        "value_inr": {"type": "number", "minimum": 0},
-                    },
-                    "required": ["description", "value_inr"],
-                },
-            },
-        },
-        "required": ["summary", "sections", "place", "accused", "witnesses", "property"],
-    }
-
-
-def _candidate_lines(candidates: list[Candidate]) -> str:
-    return "\n".join(f"- BNS {c.section}: {c.title}. {c.description}" for c in candidates)
-
-
-def draft_messages(complaint: str, candidates: list[Candidate], facts: Facts) -> list[tuple[str, str]]:
-    """Chat messages asking for the whole draft."""
-    noted = ", ".join(facts.mentions()) or "none"
-    user = (
-        f"Complaint:\n{complaint}\n\n"
-        f"Candidate BNS sections (choose the ones that apply, only from this list):\n{_candidate_lines(candidates)}\n\n"
-        f"Facts noted by the clerk: {noted}\n\n"
-        "Write JSON with: summary (one sentence), sections (section number and why it applies, briefly), place "
-        "(where it happened), accused and witnesses (name, or 'unknown' with a short description), property (item "
-        "and value in rupees)."
+def choose_prose(reading: Reading, answer: Answer, sections: list[LegalSectionRef]) -> DraftProse:
+    """The model's parts that pass their checks; the rules' for the others."""
+    failed = problems(reading, answer)
+    summary = answer.summary if "summary" not in failed else summary_from_rules(reading, sections)
+    narrative = (
+        answer.narrative
+        if "narrative" not in failed
+        else prose.narrative_from_complaint(reading.text, reading.language)
     )
-    return [("system", SYSTEM), ("user", user)]
-
-
-def narrative_messages(complaint: str, facts: Facts) -> list[tuple[str, str]]:
-    """Chat messages asking for the narrative as plain text (streamed to the client)."""
-    noted = ", ".join(facts.mentions()) or "none"
-    user = (
-        f"Complaint:\n{complaint}\n\nFacts noted by the clerk: {noted}\n\n"
-        "Write the FIR narrative: the facts in the third person, in order, in at most 120 words, keeping every "
-        "date, time, amount and number. Answer with the narrative only."
-    )
-    return [("system", SYSTEM.replace(" with JSON only", "")), ("user", user)]
-
-
-def part_messages(part: str, fir: Fir, candidates: list[Candidate], guidance: str) -> list[tuple[str, str]]:
-    """Chat messages re-drafting one part of an existing draft."""
-    asks = {
-        "summary": "Write a one-sentence summary of the offence. Answer with the sentence only.",
-        "narrative": (
-            "Write the FIR narrative: the facts in the third person, in order, keeping every date, time, amount "
-            "and number. Answer with the narrative only."
-        ),
-        "legal_sections": "Choose the BNS sections that apply, only from the candidates. Answer in JSON.",
-    }
-    context = f"Complaint:\n{fir.complaint.text}\n\nCurrent summary: {fir.summary}\n"
-    if part == "legal_sections":
-        context += f"\nCandidate BNS sections:\n{_candidate_lines(candidates)}\n"
-    if guidance:
-        context += f"\nThe officer asks: {guidance}\n"
-    return [("system", SYSTEM.replace(" with JSON only", "")), ("user", f"{context}\n{asks[part]}")]
-
-
-class DraftError(ValueError):
-    """The model's answer cannot be turned into a draft."""
-
-
-def parse_json(text: str) -> dict[str, Any]:
-    """The model's JSON answer (the proxy validates it; this guards the shape)."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DraftError(f"the model's answer is not JSON ({exc.msg})") from None
-    if not isinstance(data, dict):
-        raise DraftError("the model's answer is not a JSON object")
-    return data
-
-
-def _text(value: Any, limit: int) -> str:
-    return " ".join(str(value or "").split())[:limit]
-
-
-def choose_sections(raw: Any, candidates: list[Candidate]) -> list[LegalSectionRef]:
-    """Sections the model chose, restricted to candidates; the best candidate if none survive."""
-    by_number = {c.section: c for c in candidates}
-    chosen: list[LegalSectionRef] = []
-    for item in raw if isinstance(raw, list) else []:
-        if not isinstance(item, dict):
-            continue
-        number = str(item.get("section", "")).strip()
-        if number in by_number and all(ref.section != number for ref in chosen):
-            chosen.append(LegalSectionRef("BNS", number, by_number[number].title, _text(item.get("reason"), 200)))
-    if not chosen and candidates:
-        best = candidates[0]
-        chosen.append(LegalSectionRef("BNS", best.section, best.title, "closest match in the legal knowledge base"))
-    return chosen[:MAX_SECTIONS]
-
-
-def _people(raw: Any) -> list[Person]:
-    people = []
-    for item in raw if isinstance(raw, list) else []:
-        if isinstance(item, dict):
-            name, description = _text(item.get("name"), 100), _text(item.get("description"), 200)
-            if name or description:
-                people.append(Person(name=name if name.lower() != "unknown" else "", description=description or name))
-    return people[:MAX_PEOPLE]
-
-
-def _properties(raw: Any, facts: Facts) -> list[Property]:
-    """Items from the model; values only where the complaint states them."""
-    stated = set(facts.amount_values)
-    items = []
-    for item in raw if isinstance(raw, list) else []:
-        if not isinstance(item, dict) or not _text(item.get("description"), 150):
-            continue
-        try:
-            value = float(item.get("value_inr") or 0)
-        except (TypeError, ValueError):
-            value = 0.0
-        items.append(Property(_text(item.get("description"), 150), value if value in stated else 0.0))
-    items = items[:MAX_PROPERTIES]
-    if stated and max(stated) not in {p.value_inr for p in items}:
-        # The stated value always survives, even when the model listed the maximum of items.
-        items = [*items[: MAX_PROPERTIES - 1], Property("Value stated in the complaint", max(stated))]
-    return items
-
-
-def _cut_at_sentence(text: str, limit: int) -> str:
-    """At most ``limit`` characters, ending at a sentence end when one is near (token budgets cut mid-word)."""
-    if len(text) <= limit and re.search(r"[.!?।]\s*$", text):
-        return text
-    cut = text[:limit]
-    end = max(cut.rfind(". "), cut.rfind(".\n"), cut.rfind("।"), cut.rfind("? "), cut.rfind("! "))
-    return cut[: end + 1] if end > len(cut) // 2 else cut.rstrip() + ("" if cut.endswith(".") else "...")
-
-
-def first_sentence(text: str, limit: int = MAX_SUMMARY) -> str:
-    """The complaint's first sentence, as a summary of last resort."""
-    flat = " ".join(text.split())
-    match = re.match(r"(.+?[.!?।])(\s|$)", flat)
-    return (match.group(1) if match else flat)[:limit]
+    return DraftProse(summary, with_particulars(narrative, reading.facts), sorted(failed))
 
 
 def with_particulars(narrative: str, facts: Facts) -> str:
-    """Append the rule-extracted facts the narrative dropped."""
+    """Append the stated facts the narrative dropped, so none is lost."""
     missing = missing_from(facts, narrative)
     if not missing:
         return narrative
     return f"{narrative}\n\nParticulars stated in the complaint: {'; '.join(dict.fromkeys(missing))}."
 
 
-def apply_draft(fir: Fir, data: dict[str, Any], narrative: str, candidates: list[Candidate], facts: Facts) -> None:
-    """Fill ``fir`` from the model's JSON and narrative, cross-checked by the rules."""
-    complaint = fir.complaint.text
-    fir.summary = _text(data.get("summary"), MAX_SUMMARY) or first_sentence(complaint)
-    narrative = _cut_at_sentence(narrative.strip(), MAX_NARRATIVE)
-    if len(narrative) < 40:
-        narrative = f"The complainant stated: {' '.join(complaint.split())}"
-    fir.narrative = with_particulars(narrative, facts)
-    fir.legal_sections = choose_sections(data.get("sections"), candidates)
-    fir.incident.place = _text(data.get("place"), 150) or fir.incident.place
-    if facts.occurred_at is not None:
-        fir.incident.occurred_from = facts.occurred_at
-    fir.accused = _people(data.get("accused"))
-    fir.witnesses = _people(data.get("witnesses"))
-    fir.properties = _properties(data.get("property"), facts)
+def _person(party: parties.Party) -> Person:
+    description = party.description or party.relation
+    return Person(name=party.name, description=description, source=party.source)
+
+
+def apply(fir: Fir, reading: Reading, written: DraftProse, sections: list[LegalSectionRef]) -> None:
+    """Fill ``fir`` from the rules' reading and the chosen prose: every structured value carries its span."""
+    fir.summary = written.summary
+    fir.narrative = written.narrative
+    fir.legal_sections = sections
+    fir.accused = [_person(p) for p in reading.parties.accused]
+    fir.witnesses = [_person(p) for p in reading.parties.witnesses]
+    fir.properties = [Property(i.description, i.value_inr, i.source) for i in reading.items]
+    fir.facts = list(reading.facts.items)
+    if reading.place is not None:
+        fir.incident.place, fir.incident.place_source = reading.place.text, reading.place
+    if reading.facts.occurred_at is not None:
+        fir.incident.occurred_from = reading.facts.occurred_at
+        fir.incident.occurred_source = reading.facts.occurred_source

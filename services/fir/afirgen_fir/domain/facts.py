@@ -1,9 +1,10 @@
 """Facts that rules extract reliably from a complaint: dates, times, phone
-numbers, vehicle registration numbers and amounts of money.
+numbers, vehicle registration numbers and amounts of money, each with the
+span of the complaint it was read from.
 
-The model drafts the FIR; these rules are the cross-check. Whatever they
-find must survive into the draft, and amounts and the time of the incident
-come from them rather than from the model.
+These rules, not the model, decide the facts a draft stores: whatever they
+find survives into the draft, and amounts and the time of the incident come
+from them.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+
+from afirgen_fir.domain.grounding import SourceText, Span, overlaps
+from afirgen_fir.domain.model import FactKind, StatedFact
 
 MONTHS = {
     name: number
@@ -75,19 +79,24 @@ _SCALE = {"lakh": 100_000, "lac": 100_000, "crore": 10_000_000, "लाख": 100
 
 @dataclass
 class Facts:
-    """What the rules found, in the words of the complaint and normalised."""
+    """What the rules found, each fact with its span of the complaint."""
 
-    dates: list[str] = field(default_factory=list)
-    times: list[str] = field(default_factory=list)
-    phones: list[str] = field(default_factory=list)
-    vehicles: list[str] = field(default_factory=list)
-    amounts: list[str] = field(default_factory=list)
-    amount_values: list[float] = field(default_factory=list)
+    items: list[StatedFact] = field(default_factory=list)
     occurred_at: datetime | None = None
+    occurred_source: Span | None = None
+
+    def of(self, kind: FactKind) -> list[StatedFact]:
+        """The facts of one kind, in the order of the complaint."""
+        return [f for f in self.items if f.kind is kind]
+
+    @property
+    def amount_values(self) -> list[float]:
+        """Every stated amount in rupees."""
+        return [float(f.value) for f in self.of(FactKind.AMOUNT)]
 
     def mentions(self) -> list[str]:
         """Every fact as written in the complaint, for the keep-these check."""
-        return [*self.dates, *self.times, *self.phones, *self.vehicles, *self.amounts]
+        return [f.source.text for f in self.items if f.source is not None]
 
 
 def _amount_value(number: str, scale: str | None) -> float:
@@ -95,8 +104,8 @@ def _amount_value(number: str, scale: str | None) -> float:
     return value * _SCALE.get((scale or "").lower(), 1)
 
 
-def _first_datetime(text: str, reference: datetime, offset: timedelta) -> datetime | None:
-    """The first date in the text with the first time in it, local time -> UTC."""
+def _first_datetime(text: str, reference: datetime, offset: timedelta) -> tuple[datetime, int, int] | None:
+    """The first date in the text with the first time in it, local time -> UTC, and where the date is."""
     local_now = (reference + offset).replace(tzinfo=None)
     year_given = True
     if match := DATE.search(text):
@@ -126,28 +135,50 @@ def _first_datetime(text: str, reference: datetime, offset: timedelta) -> dateti
         return None
     if not year_given and local > local_now:
         local = local.replace(year=local.year - 1)  # "5 April" means the last 5 April
-    return (local - offset).replace(tzinfo=UTC)
+    return (local - offset).replace(tzinfo=UTC), match.start(), match.end()
 
 
 def extract(text: str, *, reference: datetime, utc_offset: timedelta = timedelta(hours=5, minutes=30)) -> Facts:
     """Run every rule over ``text``; ``reference`` is now (for dates without a year)."""
-    facts = Facts()
-    facts.dates = [m.group(0) for m in DATE.finditer(text)] + [m.group(0) for m in DATE_NUMERIC.finditer(text)]
-    facts.times = [m.group(0).strip() for m in TIME.finditer(text)] + [
-        m.group(0).strip() for m in TIME_HI.finditer(text)
-    ]
-    facts.phones = [m.group(0).strip() for m in PHONE.finditer(text)]
-    full = [m.group(0) for m in VEHICLE.finditer(text)]
-    partial = [m.group(0) for m in VEHICLE_PARTIAL.finditer(text) if not any(m.group(0) in f for f in full)]
-    facts.vehicles = full + [p for p in partial if re.search(r"\d", p)]
+    source = SourceText(text)
+    found: list[tuple[int, StatedFact]] = []
+
+    def add(kind: FactKind, match: re.Match[str], value: str, group: int = 0) -> None:
+        span = source.span(match.start(group), match.end(group))
+        # One fact per value (a date repeated is one date), and one per stretch of text.
+        if span and not any(f.kind is kind and (f.value == value or overlaps(s, span)) for s, f in _spans(found)):
+            found.append((span.start, StatedFact(kind, value, span)))
+
+    for m in DATE.finditer(text):
+        add(FactKind.DATE, m, f"{m.group(1)} {m.group(2)}" + (f" {m.group(3)}" if m.group(3) else ""))
+    for m in DATE_NUMERIC.finditer(text):
+        add(FactKind.DATE, m, f"{int(m.group(3)):04d}-{int(m.group(2)):02d}-{int(m.group(1)):02d}")
+    for m in TIME.finditer(text):
+        add(FactKind.TIME, m, m.group(0).strip())
+    for m in TIME_HI.finditer(text):
+        add(FactKind.TIME, m, m.group(0).strip())
+    for m in PHONE.finditer(text):
+        add(FactKind.PHONE, m, re.sub(r"\D", "", m.group(0))[-10:])
+    vehicles = list(VEHICLE.finditer(text))
+    for m in vehicles:
+        add(FactKind.VEHICLE, m, "".join(m.groups()).upper())
+    for m in VEHICLE_PARTIAL.finditer(text):
+        if re.search(r"\d", m.group(0)) and not any(v.start() <= m.start() < v.end() for v in vehicles):
+            add(FactKind.VEHICLE, m, "".join(m.groups()).upper())
     for m in AMOUNT.finditer(text):
         number = m.group(1) or m.group(3) or m.group(5) or m.group(7)
         scale = m.group(2) or m.group(4) or m.group(6) or m.group(8)
         if number and re.search(r"\d", number):
-            facts.amounts.append(m.group(0).strip())
-            facts.amount_values.append(_amount_value(number, scale))
-    facts.occurred_at = _first_datetime(text, reference, utc_offset)
+            add(FactKind.AMOUNT, m, f"{_amount_value(number, scale):g}")
+    facts = Facts(items=[fact for _, fact in sorted(found, key=lambda item: item[0])])
+    if when := _first_datetime(text, reference, utc_offset):
+        facts.occurred_at = when[0]
+        facts.occurred_source = source.span(when[1], when[2])
     return facts
+
+
+def _spans(found: list[tuple[int, StatedFact]]) -> list[tuple[Span, StatedFact]]:
+    return [(f.source, f) for _, f in found if f.source is not None]
 
 
 def missing_from(facts: Facts, draft_text: str) -> list[str]:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
+from afirgen_fir.domain.grounding import Span
+
 
 class FirStatus(str, Enum):
     """Lifecycle of an FIR."""
@@ -62,6 +64,10 @@ class Incident:
     direction_from_station: str = ""
     reporting_delay_hours: float = 0.0
     delay_reason: str = ""
+    place_source: Span | None = None
+    """Where in the complaint the place was read (drafted values only)."""
+    occurred_source: Span | None = None
+    """Where in the complaint the date of the incident was read (drafted values only)."""
 
 
 @dataclass
@@ -69,12 +75,36 @@ class Person:
     name: str = ""
     address: str = ""
     description: str = ""
+    source: Span | None = None
+    """The complaint's words this person was drafted from."""
 
 
 @dataclass
 class Property:
     description: str = ""
     value_inr: float = 0.0
+    source: Span | None = None
+    """The complaint's words this item was drafted from."""
+
+
+class FactKind(str, Enum):
+    """What a stated fact is."""
+
+    UNSPECIFIED = "UNSPECIFIED"
+    DATE = "DATE"
+    TIME = "TIME"
+    PHONE = "PHONE"
+    VEHICLE = "VEHICLE"
+    AMOUNT = "AMOUNT"
+
+
+@dataclass
+class StatedFact:
+    """One fact as the complaint states it: its kind, a normalised value and where it was read."""
+
+    kind: FactKind = FactKind.UNSPECIFIED
+    value: str = ""
+    source: Span | None = None
 
 
 @dataclass
@@ -90,6 +120,8 @@ class LegalSectionRef:
     section: str = ""
     title: str = ""
     reason: str = ""
+    triggers: list[Span] = field(default_factory=list)
+    """The complaint's words that led to this section (drafted sections only)."""
 
 
 @dataclass
@@ -103,6 +135,8 @@ class GenerationInfo:
     model: str = ""
     prompt_version: str = ""
     stage_millis: dict[str, float] = field(default_factory=dict)
+    deterministic_parts: list[str] = field(default_factory=list)
+    """Parts written from the complaint by rules because the model's answer failed its checks."""
 
 
 @dataclass
@@ -125,6 +159,8 @@ class Fir:
     action_taken: str = ""
     investigating_officer: Officer = field(default_factory=Officer)
     generation: GenerationInfo | None = None
+    facts: list[StatedFact] = field(default_factory=list)
+    """Dates, times, amounts, vehicle and phone numbers the complaint states, with where."""
     create_time: datetime | None = None
     update_time: datetime | None = None
     finalize_time: datetime | None = None
@@ -181,6 +217,7 @@ ALL_FIELDS = frozenset(
         "action_taken",
         "investigating_officer",
         "generation",
+        "facts",
         "create_time",
         "update_time",
         "finalize_time",

@@ -1,9 +1,12 @@
 """FIR generation: complaint (text, voice or scanned page) -> stored DRAFT.
 
-Stages: transcribe or OCR (if needed) -> rule facts -> candidate sections
-from the knowledge base -> one schema-constrained model call -> rule
-cross-check -> store. Nothing is stored until every stage succeeded, so a
-failed generation leaves no half-made FIR.
+Stages: transcribe or OCR (if needed) -> rules read the complaint (offences,
+facts, people, property, place, each with its span) -> section titles, or
+candidates when no rule matched, from the knowledge base -> one model call
+for the prose (streamed), re-asked once for the parts that fail their checks
+-> store. The model's output never fails a request: a part it gets wrong is
+written from the complaint by the rules. Nothing is stored until every
+stage succeeded, so a failed generation leaves no half-made FIR.
 """
 
 from __future__ import annotations
@@ -12,12 +15,12 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 from afirgen_runtime.errors import FailedPrecondition, InvalidArgument
 from loguru import logger
 
-from afirgen_fir.domain import drafting, facts
+from afirgen_fir.domain import drafting, offences, prose
+from afirgen_fir.domain.legal import LegalSection
 from afirgen_fir.domain.model import (
     Complainant,
     Complaint,
@@ -25,10 +28,12 @@ from afirgen_fir.domain.model import (
     Fir,
     FirStatus,
     GenerationInfo,
+    LegalSectionRef,
     Officer,
     Station,
 )
-from afirgen_fir.service_layer.fir_service import FirService, check_id
+from afirgen_fir.domain.validation import ensure_valid
+from afirgen_fir.service_layer.fir_service import FirService, check_id, check_idempotency_key
 from afirgen_fir.service_layer.ports import (
     Change,
     Clock,
@@ -42,11 +47,9 @@ from afirgen_fir.service_layer.ports import (
 MAX_TEXT = 20_000
 MIN_TEXT = 20
 MAX_MEDIA_BYTES = 10 * 1024 * 1024
+MAX_GUIDANCE = 1000
 LANGUAGES = {"": ["en", "hi"], "en": ["en"], "hi": ["hi", "en"]}
-CANDIDATES = 8
-DRAFT_TOKENS = 900
-NARRATIVE_TOKENS = 300
-PART_TOKENS = 500
+CANDIDATES = 6
 
 
 @dataclass
@@ -76,24 +79,25 @@ class _Timer:
         self.stages: dict[str, float] = {}
 
     def mark(self, stage: str, started: float) -> None:
-        self.stages[stage] = round((time.perf_counter() - started) * 1000, 1)
+        self.stages[stage] = round(self.stages.get(stage, 0.0) + (time.perf_counter() - started) * 1000, 1)
 
 
-def _validate(request: GenerationRequest) -> None:
+def validate_request(request: GenerationRequest) -> None:
+    """Every limit of the request, checked before any work is done on it."""
     given = [name for name in ("text", "audio", "image") if getattr(request, name)]
     if len(given) != 1:
         raise InvalidArgument.for_field("input", "give exactly one of text, audio or image")
     if request.language not in LANGUAGES:
         raise InvalidArgument.for_field("language", "supported languages are en and hi")
     if request.text:
-        stripped = request.text.strip()
-        if len(stripped) < MIN_TEXT:
-            raise InvalidArgument.for_field("text", f"is too short to draft from (at least {MIN_TEXT} characters)")
         if len(request.text) > MAX_TEXT or "\x00" in request.text:
             raise InvalidArgument.for_field("text", f"must be at most {MAX_TEXT} characters of text")
+        if len(request.text.strip()) < MIN_TEXT:
+            raise InvalidArgument.for_field("text", f"is too short to draft from (at least {MIN_TEXT} characters)")
     for name in ("audio", "image"):
         if len(getattr(request, name)) > MAX_MEDIA_BYTES:
             raise InvalidArgument.for_field(name, f"must be at most {MAX_MEDIA_BYTES // (1024 * 1024)} MiB")
+    ensure_valid(Fir(station=request.station, complainant=request.complainant, investigating_officer=request.officer))
 
 
 class GenerationService:
@@ -129,14 +133,14 @@ class GenerationService:
     async def stream(
         self, request: GenerationRequest, *, change: Change, idempotency: IdempotencyKey | None = None
     ) -> AsyncIterator[GenerationEvent]:
-        """Like :meth:`generate`, yielding stages and draft text as they come."""
-        _validate(request)
+        """Like :meth:`generate`, yielding stages and the model's text as they come."""
+        validate_request(request)
         if idempotency is not None:
+            check_idempotency_key(idempotency.key)
             existing = await self._repo.find_by_idempotency_key(idempotency)
             if existing is not None:
                 yield GenerationEvent("store", fir=existing)
                 return
-        self._check_fir_fields(request)
         timer = _Timer()
         total = time.perf_counter()
         text, source, language = request.text, ComplaintSource.TEXT, request.language
@@ -154,68 +158,84 @@ class GenerationService:
             timer.mark("ocr", started)
             text, source = reply.text, ComplaintSource.IMAGE
             self._check_recognised(text, "image", "no text could be read from the image")
+        text = text[:MAX_TEXT]
 
         yield GenerationEvent("retrieve")
         started = time.perf_counter()
-        noted = facts.extract(text, reference=self._clock(), utc_offset=self._offset)
-        candidates = drafting.candidates_from(await self._legal.search(text[:2000], CANDIDATES), CANDIDATES)
+        reading = drafting.read(text, language=language, reference=self._clock(), utc_offset=self._offset)
+        timer.mark("rules", started)
+        started = time.perf_counter()
+        known, candidates = await self._sections_of(reading, "")
         timer.mark("retrieval", started)
-        if not candidates:
-            raise FailedPrecondition(
-                "the legal knowledge base is empty; load it before generating", reason="GENERATION_FAILED"
-            )
 
         yield GenerationEvent("draft")
         started = time.perf_counter()
-        narrative = ""
-        async for piece in self._inference.stream_generate(
-            drafting.narrative_messages(text, noted), max_tokens=NARRATIVE_TOKENS
-        ):
+        asked = drafting.messages(reading, candidates)
+        reply_text, model = "", ""
+        async for piece in self._inference.stream_generate(asked, max_tokens=drafting.ANSWER_TOKENS):
             if isinstance(piece, ModelReply):
-                narrative = piece.text
+                reply_text, model = piece.text, piece.model
             else:
                 yield GenerationEvent("draft", text_delta=piece)
-        yield GenerationEvent("structure")
-        draft = await self._inference.generate(
-            drafting.draft_messages(text, candidates, noted),
-            json_schema=drafting.draft_schema(candidates),
-            max_tokens=DRAFT_TOKENS,
-        )
         timer.mark("llm", started)
-        try:
-            data = drafting.parse_json(draft.text)
-        except drafting.DraftError as exc:
-            raise FailedPrecondition(str(exc), reason="GENERATION_FAILED") from None
+        answer = drafting.parse_answer(reply_text)
+        failing = drafting.problems(reading, answer)
+        if failing:
+            started = time.perf_counter()
+            again = await self._inference.generate(
+                drafting.reask_messages(reading, asked, reply_text, failing), max_tokens=drafting.REASK_TOKENS
+            )
+            timer.mark("llm_reask", started)
+            answer = _better(reading, answer, drafting.parse_answer(again.text))
 
+        yield GenerationEvent("store")
+        sections = drafting.cited_sections(reading, known, answer.section, candidates)
+        written = drafting.choose_prose(reading, answer, sections)
         fir = Fir(
             station=request.station,
             complainant=request.complainant,
             investigating_officer=request.officer,
-            complaint=Complaint(source=source, text=text[:MAX_TEXT], language=language or "en"),
+            complaint=Complaint(source=source, text=text, language=reading.language),
         )
-        drafting.apply_draft(fir, data, narrative, candidates, noted)
-        yield GenerationEvent("store")
+        drafting.apply(fir, reading, written, sections)
+        timer.mark("total", total)
         fir.generation = GenerationInfo(
-            model=draft.model, prompt_version=drafting.PROMPT_VERSION, stage_millis=dict(timer.stages)
+            model=model,
+            prompt_version=drafting.PROMPT_VERSION,
+            stage_millis=dict(timer.stages),
+            deterministic_parts=written.deterministic,
         )
         started = time.perf_counter()
         stored, _ = await self._firs.create(fir, change=change, idempotency=idempotency, action="GENERATED")
         timer.mark("database", started)
-        timer.mark("total", total)
-        logger.info("fir generated", fir_id=stored.id, source=source.value, stage_millis=timer.stages)
+        logger.info(
+            "fir generated",
+            fir_id=stored.id,
+            source=source.value,
+            stage_millis=dict(timer.stages),
+            deterministic_parts=written.deterministic,
+        )
         yield GenerationEvent("done", fir=stored)
 
-    def _check_fir_fields(self, request: GenerationRequest) -> None:
-        """Station and complainant are checked before any model time is spent."""
-        from afirgen_fir.domain.validation import ensure_valid
-
-        ensure_valid(
-            Fir(
-                station=request.station,
-                complainant=request.complainant,
-                investigating_officer=request.officer,
-            )
-        )
+    async def _sections_of(
+        self, reading: drafting.Reading, guidance: str
+    ) -> tuple[dict[str, LegalSection], list[drafting.Candidate]]:
+        """Knowledge-base entries of the rules' sections; retrieved candidates only when no rule matched."""
+        known: dict[str, LegalSection] = {}
+        candidates: list[drafting.Candidate] = []
+        if reading.findings:
+            for number, _ in offences.sections_for(reading.findings, reading.gates):
+                for section in await self._legal.search(f"BNS {number}", 1):
+                    known[section.section] = section
+        if not known:
+            found = await self._legal.search(f"{reading.text[:2000]} {guidance}".strip(), 4 * CANDIDATES)
+            if not found:
+                raise FailedPrecondition(
+                    "the legal knowledge base is empty; load it before generating", reason="GENERATION_FAILED"
+                )
+            known = {s.section: s for s in found}
+            candidates = drafting.candidates_from(found, reading.gates, CANDIDATES)
+        return known, candidates
 
     @staticmethod
     def _check_recognised(text: str, field_name: str, message: str) -> None:
@@ -223,12 +243,12 @@ class GenerationService:
             raise InvalidArgument.for_field(field_name, message, reason="GENERATION_FAILED")
 
     async def regenerate(self, fir_id: str, part: str, guidance: str, etag: str, *, change: Change) -> Fir:
-        """Re-draft one part of a DRAFT (``summary``, ``narrative`` or ``legal_sections``)."""
+        """Re-draft one part of a DRAFT (``summary``, ``narrative`` or ``legal_sections``) under the same rules."""
         fir_id = check_id(fir_id)
         if part not in ("summary", "narrative", "legal_sections"):
             raise InvalidArgument.for_field("part", "choose SUMMARY, LEGAL_SECTIONS or NARRATIVE")
-        if len(guidance) > 1000:
-            raise InvalidArgument.for_field("guidance", "must be at most 1000 characters")
+        if len(guidance) > MAX_GUIDANCE or "\x00" in guidance:
+            raise InvalidArgument.for_field("guidance", f"must be at most {MAX_GUIDANCE} characters of text")
         if not etag:
             raise InvalidArgument.for_field("etag", "is required: send the etag of the FIR you reviewed")
         current = await self._firs.get(fir_id)
@@ -236,26 +256,24 @@ class GenerationService:
             raise FailedPrecondition("the FIR is finalized and can no longer change", reason="FIR_FINALIZED")
         if not current.complaint.text.strip():
             raise FailedPrecondition("the FIR has no complaint text to draft from", reason="FAILED_PRECONDITION")
-        noted = facts.extract(current.complaint.text, reference=self._clock(), utc_offset=self._offset)
-        query = f"{current.complaint.text[:2000]} {guidance}"
-        candidates = drafting.candidates_from(await self._legal.search(query, CANDIDATES), CANDIDATES)
-        messages = drafting.part_messages(part, current, candidates, guidance)
-        new_value: Any
+        reading = drafting.read(
+            current.complaint.text,
+            language=current.complaint.language,
+            reference=self._clock(),
+            utc_offset=self._offset,
+        )
+        known, candidates = await self._sections_of(reading, guidance)
+        new_value: object
         if part == "legal_sections":
-            schema: dict[str, Any] = {
-                "type": "object",
-                "properties": {"sections": drafting.sections_schema(candidates)},
-                "required": ["sections"],
-            }
-            reply = await self._inference.generate(messages, json_schema=schema, max_tokens=PART_TOKENS)
-            new_value = drafting.choose_sections(drafting.parse_json(reply.text).get("sections"), candidates)
+            choice = ""
+            if candidates and not reading.findings:
+                reply = await self._inference.generate(
+                    drafting.part_messages(reading, part, guidance, candidates), max_tokens=40
+                )
+                choice = drafting.parse_answer(reply.text).section
+            new_value = drafting.cited_sections(reading, known, choice, candidates)
         else:
-            reply = await self._inference.generate(messages, max_tokens=PART_TOKENS)
-            text = " ".join(reply.text.split()) if part == "summary" else reply.text.strip()
-            if part == "summary":
-                new_value = text[: drafting.MAX_SUMMARY] or drafting.first_sentence(current.complaint.text)
-            else:
-                new_value = drafting.with_particulars(text[: drafting.MAX_NARRATIVE] or current.narrative, noted)
+            new_value = await self._redraft(reading, part, guidance, current.legal_sections)
 
         def apply(fir: Fir) -> Fir:
             edited = Fir(**{**fir.__dict__})
@@ -263,3 +281,31 @@ class GenerationService:
             return edited
 
         return await self._firs.update(fir_id, etag, [part], apply, change=change, action="REGENERATED")
+
+    async def _redraft(
+        self, reading: drafting.Reading, part: str, guidance: str, sections: list[LegalSectionRef]
+    ) -> str:
+        """A new summary or narrative: the model's if it passes its check (after one re-ask), else the rules'."""
+        asked = drafting.part_messages(reading, part, guidance, [])
+        check = prose.summary_problem if part == "summary" else prose.narrative_problem
+        text = ""
+        for _ in range(2):
+            reply = await self._inference.generate(asked, max_tokens=drafting.ANSWER_TOKENS)
+            text = getattr(drafting.parse_answer(reply.text), part) or reply.text.strip()
+            problem = check(text, reading.source, reading.language)
+            if problem is None:
+                return text if part == "summary" else drafting.with_particulars(text, reading.facts)
+            asked = drafting.reask_messages(reading, asked, reply.text, {part: problem})
+        if part == "summary":
+            return drafting.summary_from_rules(reading, sections)
+        return drafting.with_particulars(prose.narrative_from_complaint(reading.text, reading.language), reading.facts)
+
+
+def _better(reading: drafting.Reading, first: drafting.Answer, second: drafting.Answer) -> drafting.Answer:
+    """Per part, the re-asked answer where the first one failed its check."""
+    failing = drafting.problems(reading, first)
+    return drafting.Answer(
+        summary=second.summary if "summary" in failing else first.summary,
+        narrative=second.narrative if "narrative" in failing else first.narrative,
+        section=first.section or second.section,
+    )

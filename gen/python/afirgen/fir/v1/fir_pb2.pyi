@@ -28,6 +28,15 @@ class ComplaintSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     COMPLAINT_SOURCE_IMAGE: _ClassVar[ComplaintSource]
     COMPLAINT_SOURCE_MANUAL: _ClassVar[ComplaintSource]
 
+class FactKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FACT_KIND_UNSPECIFIED: _ClassVar[FactKind]
+    FACT_KIND_DATE: _ClassVar[FactKind]
+    FACT_KIND_TIME: _ClassVar[FactKind]
+    FACT_KIND_PHONE: _ClassVar[FactKind]
+    FACT_KIND_VEHICLE: _ClassVar[FactKind]
+    FACT_KIND_AMOUNT: _ClassVar[FactKind]
+
 class FirPart(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     FIR_PART_UNSPECIFIED: _ClassVar[FirPart]
@@ -42,6 +51,12 @@ COMPLAINT_SOURCE_TEXT: ComplaintSource
 COMPLAINT_SOURCE_AUDIO: ComplaintSource
 COMPLAINT_SOURCE_IMAGE: ComplaintSource
 COMPLAINT_SOURCE_MANUAL: ComplaintSource
+FACT_KIND_UNSPECIFIED: FactKind
+FACT_KIND_DATE: FactKind
+FACT_KIND_TIME: FactKind
+FACT_KIND_PHONE: FactKind
+FACT_KIND_VEHICLE: FactKind
+FACT_KIND_AMOUNT: FactKind
 FIR_PART_UNSPECIFIED: FirPart
 FIR_PART_SUMMARY: FirPart
 FIR_PART_LEGAL_SECTIONS: FirPart
@@ -90,7 +105,7 @@ class Complainant(_message.Message):
     def __init__(self, name: _Optional[str] = ..., parent_or_spouse_name: _Optional[str] = ..., date_of_birth: _Optional[_Union[Date, _Mapping]] = ..., nationality: _Optional[str] = ..., occupation: _Optional[str] = ..., address: _Optional[str] = ..., phone: _Optional[str] = ..., email: _Optional[str] = ...) -> None: ...
 
 class Incident(_message.Message):
-    __slots__ = ("occurred_from", "occurred_to", "place", "address", "distance_km", "direction_from_station", "reporting_delay_hours", "delay_reason")
+    __slots__ = ("occurred_from", "occurred_to", "place", "address", "distance_km", "direction_from_station", "reporting_delay_hours", "delay_reason", "place_source", "occurred_source")
     OCCURRED_FROM_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_TO_FIELD_NUMBER: _ClassVar[int]
     PLACE_FIELD_NUMBER: _ClassVar[int]
@@ -99,6 +114,8 @@ class Incident(_message.Message):
     DIRECTION_FROM_STATION_FIELD_NUMBER: _ClassVar[int]
     REPORTING_DELAY_HOURS_FIELD_NUMBER: _ClassVar[int]
     DELAY_REASON_FIELD_NUMBER: _ClassVar[int]
+    PLACE_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_SOURCE_FIELD_NUMBER: _ClassVar[int]
     occurred_from: _timestamp_pb2.Timestamp
     occurred_to: _timestamp_pb2.Timestamp
     place: str
@@ -107,25 +124,51 @@ class Incident(_message.Message):
     direction_from_station: str
     reporting_delay_hours: float
     delay_reason: str
-    def __init__(self, occurred_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., occurred_to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., place: _Optional[str] = ..., address: _Optional[str] = ..., distance_km: _Optional[float] = ..., direction_from_station: _Optional[str] = ..., reporting_delay_hours: _Optional[float] = ..., delay_reason: _Optional[str] = ...) -> None: ...
+    place_source: SourceSpan
+    occurred_source: SourceSpan
+    def __init__(self, occurred_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., occurred_to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., place: _Optional[str] = ..., address: _Optional[str] = ..., distance_km: _Optional[float] = ..., direction_from_station: _Optional[str] = ..., reporting_delay_hours: _Optional[float] = ..., delay_reason: _Optional[str] = ..., place_source: _Optional[_Union[SourceSpan, _Mapping]] = ..., occurred_source: _Optional[_Union[SourceSpan, _Mapping]] = ...) -> None: ...
+
+class SourceSpan(_message.Message):
+    __slots__ = ("start", "end", "text")
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    start: int
+    end: int
+    text: str
+    def __init__(self, start: _Optional[int] = ..., end: _Optional[int] = ..., text: _Optional[str] = ...) -> None: ...
+
+class StatedFact(_message.Message):
+    __slots__ = ("kind", "value", "source")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    kind: FactKind
+    value: str
+    source: SourceSpan
+    def __init__(self, kind: _Optional[_Union[FactKind, str]] = ..., value: _Optional[str] = ..., source: _Optional[_Union[SourceSpan, _Mapping]] = ...) -> None: ...
 
 class Person(_message.Message):
-    __slots__ = ("name", "address", "description")
+    __slots__ = ("name", "address", "description", "source")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
     name: str
     address: str
     description: str
-    def __init__(self, name: _Optional[str] = ..., address: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+    source: SourceSpan
+    def __init__(self, name: _Optional[str] = ..., address: _Optional[str] = ..., description: _Optional[str] = ..., source: _Optional[_Union[SourceSpan, _Mapping]] = ...) -> None: ...
 
 class Property(_message.Message):
-    __slots__ = ("description", "value_inr")
+    __slots__ = ("description", "value_inr", "source")
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     VALUE_INR_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
     description: str
     value_inr: float
-    def __init__(self, description: _Optional[str] = ..., value_inr: _Optional[float] = ...) -> None: ...
+    source: SourceSpan
+    def __init__(self, description: _Optional[str] = ..., value_inr: _Optional[float] = ..., source: _Optional[_Union[SourceSpan, _Mapping]] = ...) -> None: ...
 
 class Complaint(_message.Message):
     __slots__ = ("source", "text", "language")
@@ -138,16 +181,18 @@ class Complaint(_message.Message):
     def __init__(self, source: _Optional[_Union[ComplaintSource, str]] = ..., text: _Optional[str] = ..., language: _Optional[str] = ...) -> None: ...
 
 class LegalSectionRef(_message.Message):
-    __slots__ = ("act", "section", "title", "reason")
+    __slots__ = ("act", "section", "title", "reason", "triggers")
     ACT_FIELD_NUMBER: _ClassVar[int]
     SECTION_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    TRIGGERS_FIELD_NUMBER: _ClassVar[int]
     act: str
     section: str
     title: str
     reason: str
-    def __init__(self, act: _Optional[str] = ..., section: _Optional[str] = ..., title: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    triggers: _containers.RepeatedCompositeFieldContainer[SourceSpan]
+    def __init__(self, act: _Optional[str] = ..., section: _Optional[str] = ..., title: _Optional[str] = ..., reason: _Optional[str] = ..., triggers: _Optional[_Iterable[_Union[SourceSpan, _Mapping]]] = ...) -> None: ...
 
 class Officer(_message.Message):
     __slots__ = ("name", "rank")
@@ -158,7 +203,7 @@ class Officer(_message.Message):
     def __init__(self, name: _Optional[str] = ..., rank: _Optional[str] = ...) -> None: ...
 
 class GenerationInfo(_message.Message):
-    __slots__ = ("model", "prompt_version", "stage_millis")
+    __slots__ = ("model", "prompt_version", "stage_millis", "deterministic_parts")
     class StageMillisEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -169,13 +214,15 @@ class GenerationInfo(_message.Message):
     MODEL_FIELD_NUMBER: _ClassVar[int]
     PROMPT_VERSION_FIELD_NUMBER: _ClassVar[int]
     STAGE_MILLIS_FIELD_NUMBER: _ClassVar[int]
+    DETERMINISTIC_PARTS_FIELD_NUMBER: _ClassVar[int]
     model: str
     prompt_version: str
     stage_millis: _containers.ScalarMap[str, float]
-    def __init__(self, model: _Optional[str] = ..., prompt_version: _Optional[str] = ..., stage_millis: _Optional[_Mapping[str, float]] = ...) -> None: ...
+    deterministic_parts: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, model: _Optional[str] = ..., prompt_version: _Optional[str] = ..., stage_millis: _Optional[_Mapping[str, float]] = ..., deterministic_parts: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Fir(_message.Message):
-    __slots__ = ("id", "fir_number", "status", "station", "complainant", "incident", "accused", "witnesses", "properties", "complaint", "summary", "narrative", "legal_sections", "action_taken", "investigating_officer", "generation", "create_time", "update_time", "finalize_time", "etag")
+    __slots__ = ("id", "fir_number", "status", "station", "complainant", "incident", "accused", "witnesses", "properties", "complaint", "summary", "narrative", "legal_sections", "action_taken", "investigating_officer", "generation", "create_time", "update_time", "finalize_time", "etag", "facts")
     ID_FIELD_NUMBER: _ClassVar[int]
     FIR_NUMBER_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -196,6 +243,7 @@ class Fir(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     FINALIZE_TIME_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
+    FACTS_FIELD_NUMBER: _ClassVar[int]
     id: str
     fir_number: str
     status: FirStatus
@@ -216,7 +264,8 @@ class Fir(_message.Message):
     update_time: _timestamp_pb2.Timestamp
     finalize_time: _timestamp_pb2.Timestamp
     etag: str
-    def __init__(self, id: _Optional[str] = ..., fir_number: _Optional[str] = ..., status: _Optional[_Union[FirStatus, str]] = ..., station: _Optional[_Union[Station, _Mapping]] = ..., complainant: _Optional[_Union[Complainant, _Mapping]] = ..., incident: _Optional[_Union[Incident, _Mapping]] = ..., accused: _Optional[_Iterable[_Union[Person, _Mapping]]] = ..., witnesses: _Optional[_Iterable[_Union[Person, _Mapping]]] = ..., properties: _Optional[_Iterable[_Union[Property, _Mapping]]] = ..., complaint: _Optional[_Union[Complaint, _Mapping]] = ..., summary: _Optional[str] = ..., narrative: _Optional[str] = ..., legal_sections: _Optional[_Iterable[_Union[LegalSectionRef, _Mapping]]] = ..., action_taken: _Optional[str] = ..., investigating_officer: _Optional[_Union[Officer, _Mapping]] = ..., generation: _Optional[_Union[GenerationInfo, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finalize_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
+    facts: _containers.RepeatedCompositeFieldContainer[StatedFact]
+    def __init__(self, id: _Optional[str] = ..., fir_number: _Optional[str] = ..., status: _Optional[_Union[FirStatus, str]] = ..., station: _Optional[_Union[Station, _Mapping]] = ..., complainant: _Optional[_Union[Complainant, _Mapping]] = ..., incident: _Optional[_Union[Incident, _Mapping]] = ..., accused: _Optional[_Iterable[_Union[Person, _Mapping]]] = ..., witnesses: _Optional[_Iterable[_Union[Person, _Mapping]]] = ..., properties: _Optional[_Iterable[_Union[Property, _Mapping]]] = ..., complaint: _Optional[_Union[Complaint, _Mapping]] = ..., summary: _Optional[str] = ..., narrative: _Optional[str] = ..., legal_sections: _Optional[_Iterable[_Union[LegalSectionRef, _Mapping]]] = ..., action_taken: _Optional[str] = ..., investigating_officer: _Optional[_Union[Officer, _Mapping]] = ..., generation: _Optional[_Union[GenerationInfo, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finalize_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., facts: _Optional[_Iterable[_Union[StatedFact, _Mapping]]] = ...) -> None: ...
 
 class CreateFirRequest(_message.Message):
     __slots__ = ("fir", "request_id", "actor")

@@ -1,0 +1,253 @@
+"""Render the generated files of deploy/ from their sources, or check they are current.
+
+    .venv/bin/python -m deploy.render           # (re)write them all
+    .venv/bin/python -m deploy.render --check   # exit 1 and name the stale ones
+
+What is generated:
+
+* the Envoy edge configs for docker-compose and Kubernetes, from edge/envoy.yaml.tmpl (the
+  same template and cluster tuning as the local stack, scripts/devstack/supervisor.py), with
+  upstreams found by DNS instead of on 127.0.0.1;
+* copies Kubernetes needs inside the kustomize tree (kustomize loads no file from outside
+  it): the gRPC descriptor set edge/generated/afirgen.pb and, for the dev overlay only, the
+  development realm scripts/devstack/identity/afirgen-realm.json;
+* the PrometheusRule, from ops/prometheus/alerts.yml (deploy/k8s/render_rules.py).
+"""
+
+from __future__ import annotations
+
+import string
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from deploy.k8s import render_rules
+from scripts.devstack.supervisor import _TRACING, MAX_REQUEST_BYTES, _cluster, _otlp_cluster
+
+REPO = Path(__file__).resolve().parents[1]
+TEMPLATE = REPO / "edge" / "envoy.yaml.tmpl"
+DESCRIPTOR = REPO / "edge" / "generated" / "afirgen.pb"
+REALM = REPO / "scripts" / "devstack" / "identity" / "afirgen-realm.json"
+K8S = REPO / "deploy" / "k8s"
+
+ENVOY_PORT = 8080
+ENVOY_ADMIN_PORT = 9901
+DESCRIPTOR_IN_CONTAINER = "/etc/envoy/afirgen.pb"
+JWT_AUDIENCE = "afirgen-api"
+"""Audience the afirgen realm's clients put into access tokens (scripts/devstack/identity)."""
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One deployment target of the edge: where the upstreams are and which issuer to trust."""
+
+    output: Path
+    upstreams: tuple[tuple[str, str, int], ...]
+    """(Envoy cluster, DNS name, gRPC port) of fir, jobs, inference and cache."""
+    otlp: tuple[str, int]
+    """OTLP/gRPC collector Envoy reports its spans to."""
+    keycloak: tuple[str, int]
+    """Where Envoy fetches the JWKS (the in-network Keycloak)."""
+    issuer: str
+    """``iss`` of accepted tokens: Keycloak's configured hostname plus the realm path."""
+
+    @property
+    def jwks_uri(self) -> str:
+        host, port = self.keycloak
+        return f"http://{host}:{port}/realms/afirgen/protocol/openid-connect/certs"
+
+
+def _grpc_upstreams(inference_host: str) -> tuple[tuple[str, str, int], ...]:
+    return (
+        ("fir", "fir", 50051),
+        ("jobs", "jobs", 50054),
+        ("inference", inference_host, 50052),
+        ("cache", "cache", 50053),
+    )
+
+
+K8S_OTLP = ("otel-collector.observability.svc", 4317)
+"""The cluster's OpenTelemetry collector (not part of these manifests; see deploy/README.md)."""
+
+EDGES = (
+    Edge(
+        output=REPO / "deploy" / "compose" / "envoy.yaml",
+        upstreams=_grpc_upstreams("inference"),
+        otlp=("otel-collector", 4317),
+        keycloak=("keycloak", 8080),
+        issuer="http://keycloak:8080/realms/afirgen",
+    ),
+    Edge(
+        output=K8S / "base" / "edge" / "envoy.yaml",
+        upstreams=_grpc_upstreams("inference-proxy"),
+        otlp=K8S_OTLP,
+        keycloak=("keycloak", 8080),
+        issuer="http://keycloak:8080/realms/afirgen",
+    ),
+    Edge(
+        output=K8S / "overlays" / "production" / "edge" / "envoy.yaml",
+        upstreams=_grpc_upstreams("inference-proxy"),
+        otlp=K8S_OTLP,
+        keycloak=("keycloak", 8080),
+        # PLACEHOLDER: the public URL of the production IdP (Keycloak's KC_HOSTNAME).
+        issuer="https://id.afirgen.example/realms/afirgen",
+    ),
+)
+
+COPIES = (
+    (DESCRIPTOR, K8S / "base" / "edge" / "afirgen.pb"),
+    (REALM, K8S / "overlays" / "dev" / "identity" / "afirgen-realm.json"),
+)
+
+# PLACEHOLDER until edge/envoy.yaml.tmpl carries its own jwt_authn filter: then this block
+# is not inserted and the template's own is used (render() fails loudly if the template
+# needs values it does not get).
+_JWT_FILTER = """\
+                  # PLACEHOLDER jwt_authn (inserted by deploy/render.py until edge/envoy.yaml.tmpl has
+                  # its own): every call but the gRPC health check needs a token of the afirgen realm.
+                  - name: envoy.filters.http.jwt_authn
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication
+                      providers:
+                        keycloak:
+                          issuer: "${JWT_ISSUER}"
+                          audiences: ["${JWT_AUDIENCE}"]
+                          remote_jwks:
+                            http_uri:
+                              uri: "${JWKS_URI}"
+                              cluster: keycloak
+                              timeout: 2s
+                            cache_duration: 300s
+                            async_fetch: {}
+                            retry_policy: {}
+                          forward: true
+                          forward_payload_header: x-jwt-payload
+                          payload_in_metadata: jwt_payload
+                      rules:
+                        - match: {prefix: "/grpc.health.v1.Health/"}
+                        - match: {prefix: "/"}
+                          requires: {provider_name: keycloak}
+"""
+
+_KEYCLOAK_CLUSTER = """\
+    - name: keycloak
+      type: STRICT_DNS
+      dns_lookup_family: V4_PREFERRED
+      connect_timeout: 1s
+      load_assignment:
+        cluster_name: keycloak
+        endpoints:
+          - lb_endpoints:
+              - endpoint:
+                  address:
+                    socket_address: {address: ${KEYCLOAK_HOST}, port_value: ${KEYCLOAK_PORT}}
+"""
+
+
+class TemplateChanged(RuntimeError):
+    """edge/envoy.yaml.tmpl no longer has a line this renderer adapts: update deploy/render.py."""
+
+
+def _replace_once(text: str, old: str, new: str, where: str) -> str:
+    if text.count(old) != 1:
+        raise TemplateChanged(f"{where}: expected exactly one {old!r}")
+    return text.replace(old, new)
+
+
+def _insert_before_filter(text: str, filter_name: str, block: str) -> str:
+    """``block`` inserted as the HTTP filter before ``filter_name`` (and above its comment lines)."""
+    lines = text.splitlines(keepends=True)
+    at = [i for i, line in enumerate(lines) if line.strip() == f"- name: {filter_name}"]
+    if len(at) != 1:
+        raise TemplateChanged(f"http_filters: expected exactly one {filter_name}")
+    start = at[0]
+    while start > 0 and lines[start - 1].lstrip().startswith("#"):
+        start -= 1
+    return "".join([*lines[:start], block, *lines[start:]])
+
+
+def _strict_dns(static: str) -> str:
+    """A STATIC cluster of the local stack turned into one whose addresses come from DNS."""
+    return _replace_once(
+        static, "type: STATIC\n", "type: STRICT_DNS\n      dns_lookup_family: V4_PREFERRED\n", "cluster"
+    )
+
+
+def _dns_cluster(static: str, host: str) -> str:
+    """A cluster of the local stack (STATIC, 127.0.0.1) pointed at ``host`` found by DNS."""
+    return _replace_once(_strict_dns(static), "address: 127.0.0.1,", f"address: {host},", "cluster")
+
+
+def render_edge(edge: Edge, template_text: str | None = None) -> str:
+    """The envoy.yaml of one target."""
+    text = TEMPLATE.read_text() if template_text is None else template_text
+    for port in ("${ENVOY_PORT}", "${ENVOY_ADMIN_PORT}"):
+        # In a container the listener and the admin interface face the container network
+        # (compose publishes admin on 127.0.0.1 only; Kubernetes limits it by NetworkPolicy).
+        text = _replace_once(
+            text, f"{{address: 127.0.0.1, port_value: {port}}}", f"{{address: 0.0.0.0, port_value: {port}}}", "listener"
+        )
+    clusters = "".join(_dns_cluster(_cluster(name, port), host) for name, host, port in edge.upstreams)
+    otlp_host, otlp_port = edge.otlp
+    clusters += _strict_dns(_otlp_cluster(otlp_host, otlp_port))
+    if "envoy.filters.http.jwt_authn" not in text:
+        text = _insert_before_filter(text, "envoy.filters.http.buffer", _JWT_FILTER)
+        clusters += _KEYCLOAK_CLUSTER
+    values = {
+        "TRACING": _TRACING.rstrip("\n"),
+        "ENVOY_PORT": ENVOY_PORT,
+        "ENVOY_ADMIN_PORT": ENVOY_ADMIN_PORT,
+        "DESCRIPTOR": DESCRIPTOR_IN_CONTAINER,
+        "MAX_REQUEST_BYTES": MAX_REQUEST_BYTES,
+        "JWT_ISSUER": edge.issuer,
+        "JWT_AUDIENCE": JWT_AUDIENCE,
+        "JWKS_URI": edge.jwks_uri,
+        "KEYCLOAK_HOST": edge.keycloak[0],
+        "KEYCLOAK_PORT": edge.keycloak[1],
+    }
+    try:
+        body = string.Template(text).substitute(
+            values, CLUSTERS=string.Template(clusters.rstrip("\n")).substitute(values)
+        )
+    except KeyError as missing:
+        raise TemplateChanged(
+            f"edge/envoy.yaml.tmpl needs ${{{missing.args[0]}}}: add it to deploy/render.py"
+        ) from None
+    header = (
+        f"# Generated by deploy/render.py from edge/envoy.yaml.tmpl for {edge.output.relative_to(REPO)}: do not edit.\n"
+    )
+    return header + body
+
+
+def outputs() -> dict[Path, bytes]:
+    """Every generated file and its wanted content."""
+    files = {edge.output: render_edge(edge).encode() for edge in EDGES}
+    files |= {target: source.read_bytes() for source, target in COPIES}
+    files[render_rules.OUTPUT] = render_rules.render().encode()
+    return files
+
+
+def stale() -> list[str]:
+    """Generated files that differ from what their sources give (repository-relative)."""
+    return sorted(
+        str(path.relative_to(REPO))
+        for path, data in outputs().items()
+        if not path.exists() or path.read_bytes() != data
+    )
+
+
+def main(argv: list[str]) -> int:
+    if "--check" in argv:
+        old = stale()
+        for name in old:
+            print(f"stale: {name} (run .venv/bin/python -m deploy.render)", file=sys.stderr)
+        return 1 if old else 0
+    for path, data in outputs().items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        print(f"wrote {path.relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

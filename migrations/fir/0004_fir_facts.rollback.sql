@@ -1,0 +1,1 @@
+ALTER TABLE firs DROP COLUMN facts;
