@@ -6,6 +6,8 @@ maps them to status codes with ``google.rpc`` details in one place
 
     AfirgenError                      INTERNAL
     ├── InvalidArgument               INVALID_ARGUMENT (+ BadRequest field violations)
+    ├── Unauthenticated               UNAUTHENTICATED (no verified identity; HTTP 401)
+    ├── PermissionDenied              PERMISSION_DENIED (the role may not do this; HTTP 403)
     ├── NotFound                      NOT_FOUND
     ├── AlreadyExists                 ALREADY_EXISTS
     ├── FailedPrecondition            FAILED_PRECONDITION
@@ -74,6 +76,20 @@ class InvalidArgument(AfirgenError):
     def for_field(cls, field: str, description: str, **kwargs: object) -> InvalidArgument:
         """Shortcut for an error about a single field."""
         return cls(f"{field}: {description}", violations=[FieldViolation(field, description)], **kwargs)  # type: ignore[arg-type]
+
+
+class Unauthenticated(AfirgenError):
+    """The call carries no verified identity."""
+
+    code_name = "UNAUTHENTICATED"
+    default_reason = "UNAUTHENTICATED"
+
+
+class PermissionDenied(AfirgenError):
+    """The caller's role or station does not allow the operation."""
+
+    code_name = "PERMISSION_DENIED"
+    default_reason = "PERMISSION_DENIED"
 
 
 class NotFound(AfirgenError):

@@ -2,7 +2,8 @@
 
 Server side, one interceptor does, in this order, for every call:
 request id (Envoy's ``x-request-id`` or a new one, in a contextvar, echoed in
-the response headers), the caller's deadline (in a contextvar, so downstream
+the response headers), the verified caller forwarded by the edge
+(:mod:`afirgen_runtime.identity`), the caller's deadline (in a contextvar, so downstream
 calls inherit it), error mapping (:mod:`afirgen_runtime.grpc_errors`) and an
 access log line. Client side, :class:`ClientContextInterceptor` passes the
 request id on and applies a default deadline capped by the inherited one.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -23,6 +25,7 @@ from afirgen_runtime import errors
 from afirgen_runtime import logging as runtime_logging
 from afirgen_runtime.context import REQUEST_ID_HEADER, new_request_id, request_id_var
 from afirgen_runtime.grpc_errors import STATUS_DETAILS_KEY, grpc_code, internal_status, to_status
+from afirgen_runtime.identity import CLAIMS_HEADER, caller_var, parse_claims
 from afirgen_runtime.metrics import RPC_CLIENT_DURATION, RPC_CLIENT_REQUESTS
 
 # Absolute deadline (time.monotonic()) of the call being served, if any.
@@ -33,6 +36,9 @@ _headers_var: contextvars.ContextVar[list[tuple[str, str]] | None] = contextvars
 )
 
 CallObserver = Callable[[str, str, float], None]
+# Request ids are kept as received only when they look like ids; anything else
+# (too long, control characters) is replaced, so logs and audit rows stay bounded.
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
 def set_response_header(key: str, value: str) -> None:
@@ -73,23 +79,29 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             return None
         method = details.method
         incoming_id = _metadata_value(details.invocation_metadata, REQUEST_ID_HEADER)
+        if not _REQUEST_ID.match(incoming_id):
+            incoming_id = ""
+        claims = _metadata_value(details.invocation_metadata, CLAIMS_HEADER)
+        incoming = (incoming_id, claims)
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                self._wrap_unary(handler.unary_unary, method, incoming_id),
+                self._wrap_unary(handler.unary_unary, method, incoming),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                self._wrap_stream(handler.unary_stream, method, incoming_id),
+                self._wrap_stream(handler.unary_stream, method, incoming),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         return handler  # client/bidi streaming: not used by the mesh
 
-    def _enter(self, context: grpc.aio.ServicerContext, incoming_id: str) -> str:
+    def _enter(self, context: grpc.aio.ServicerContext, incoming: tuple[str, str]) -> str:
+        incoming_id, claims = incoming
         request_id = incoming_id or new_request_id()
         request_id_var.set(request_id)
+        caller_var.set(parse_claims(claims))
         remaining = context.time_remaining()
         deadline_var.set(None if remaining is None else time.monotonic() + remaining)
         _headers_var.set([(REQUEST_ID_HEADER, request_id)])
@@ -122,10 +134,10 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         for observe in self._observers:
             observe(method, code, elapsed)
 
-    def _wrap_unary(self, behavior: Any, method: str, incoming_id: str) -> Any:
+    def _wrap_unary(self, behavior: Any, method: str, incoming: tuple[str, str]) -> Any:
         async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
-            request_id = self._enter(context, incoming_id)
+            request_id = self._enter(context, incoming)
             code = "OK"
             try:
                 response = await behavior(request, context)
@@ -144,10 +156,10 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
         return wrapper
 
-    def _wrap_stream(self, behavior: Any, method: str, incoming_id: str) -> Any:
+    def _wrap_stream(self, behavior: Any, method: str, incoming: tuple[str, str]) -> Any:
         async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             started = time.perf_counter()
-            request_id = self._enter(context, incoming_id)
+            request_id = self._enter(context, incoming)
             code = "OK"
             try:
                 async for item in behavior(request, context):

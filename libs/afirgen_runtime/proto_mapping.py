@@ -21,6 +21,8 @@ from google.protobuf import timestamp_pb2
 from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 
+from afirgen_runtime.errors import InvalidArgument
+
 T = TypeVar("T")
 M = TypeVar("M", bound=Message)
 _DEFAULT = object()  # "keep the dataclass default"
@@ -115,17 +117,20 @@ def _plan(cls: type[Any], desc: Any) -> tuple[tuple[str, FieldDescriptor, Any, b
     return plan
 
 
-def from_message(message: Message, cls: type[T]) -> T:
-    """Build the dataclass ``cls`` from ``message``; unset sub-messages become None/defaults."""
+def from_message(message: Message, cls: type[T], *, path: str = "") -> T:
+    """Build the dataclass ``cls`` from ``message``; unset sub-messages become None/defaults.
+
+    An enum number the contract does not define (a client may send any int)
+    is INVALID_ARGUMENT naming the field under ``path``."""
     values: dict[str, Any] = {}
     for name, field, kind, optional in _plan(cls, message.DESCRIPTOR):
-        value = _get(message, field, kind, optional=optional)
+        value = _get(message, field, kind, optional=optional, path=f"{path}.{name}" if path else name)
         if value is not _DEFAULT:
             values[name] = value
     return cls(**values)
 
 
-def _get(message: Message, field: FieldDescriptor, kind: Any, *, optional: bool) -> Any:
+def _get(message: Message, field: FieldDescriptor, kind: Any, *, optional: bool, path: str) -> Any:
     name = field.name
     raw = getattr(message, name)
     if field.message_type is not None and field.message_type.GetOptions().map_entry:
@@ -133,18 +138,24 @@ def _get(message: Message, field: FieldDescriptor, kind: Any, *, optional: bool)
     if field.is_repeated:
         (item_kind,) = typing.get_args(kind)
         if field.message_type is not None:
-            return [from_message(item, item_kind) for item in raw]
+            return [from_message(item, item_kind, path=f"{path}[{i}]") for i, item in enumerate(raw)]
         return list(raw)
     if field.message_type is not None:
         if not message.HasField(name):
             return None if optional else kind()
         if isinstance(raw, timestamp_pb2.Timestamp):
-            return raw.ToDatetime(tzinfo=UTC)
-        return from_message(raw, kind)
+            try:
+                return raw.ToDatetime(tzinfo=UTC)
+            except (ValueError, OverflowError):
+                raise InvalidArgument.for_field(path, "is not a time between years 1 and 9999") from None
+        return from_message(raw, kind, path=path)
     if field.enum_type is not None and isinstance(kind, type) and issubclass(kind, Enum):
-        value_name = field.enum_type.values_by_number[raw].name
+        known = field.enum_type.values_by_number.get(raw)
+        if known is None:
+            names = ", ".join(v.name for v in field.enum_type.values if v.number)
+            raise InvalidArgument.for_field(path, f"unknown value {raw}; use one of {names}")
         try:
-            return kind(value_name.removeprefix(_enum_prefix(field.enum_type)))
+            return kind(known.name.removeprefix(_enum_prefix(field.enum_type)))
         except ValueError:  # e.g. *_UNSPECIFIED where the domain has no such value
             return _DEFAULT
     return raw

@@ -24,6 +24,17 @@ MODEL_START_SECONDS = 300.0
 """Model servers load weights at start-up; on a busy 2-core machine that can take minutes."""
 
 
+LEGAL_DATA = REPO.parent / "shared" / "data" / "legal"
+
+
+def statute_files() -> list[str]:
+    """``legal_import`` arguments for the full BNS, when the shared statute files are there."""
+    sections, schedule = LEGAL_DATA / "bns_sections.jsonl", LEGAL_DATA / "bns_offence_schedule.jsonl"
+    if not sections.exists():
+        return []
+    return ["--sections", str(sections), "--schedule", str(schedule)]
+
+
 class StackError(RuntimeError):
     """The stack did not come up; the message says which part and where its log is."""
 
@@ -146,8 +157,9 @@ class Stack:
             "AFIRGEN_MYSQL_PASSWORD": self.cfg.mysql_password,
         }
         steps = [(schema, ["-m", "afirgen_runtime.migrate", "up", "--schema", schema]) for schema in SCHEMAS]
-        # The legal knowledge base ships a curated seed (an idempotent upsert).
-        steps.append(("legal seed", ["-m", "afirgen_fir.entrypoints.legal_import", "--seed"]))
+        # The legal knowledge base: the whole BNS (358 sections and the offence schedule) with the
+        # curated seed's search keywords (an idempotent upsert).
+        steps.append(("legal sections", ["-m", "afirgen_fir.entrypoints.legal_import", "--seed", *statute_files()]))
         for what, args in steps:
             proc = subprocess.run(
                 [str(VENV / "bin" / "python"), *args],

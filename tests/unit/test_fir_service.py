@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
 from afirgen.fir.v1 import fir_pb2
 from afirgen_fir.bootstrap import build
 from afirgen_fir.domain import validation
-from afirgen_fir.domain.model import Complainant, Fir, FirStatus, LegalSectionRef, Station
+from afirgen_fir.domain.grounding import Span
+from afirgen_fir.domain.model import Complainant, Fir, FirStatus, LegalSectionRef, Person, Station
 from afirgen_fir.entrypoints.grpc_servicer import fir_to_proto
 from afirgen_fir.service_layer.fir_service import FirService
-from afirgen_fir.service_layer.ports import Change
 from afirgen_fir.settings import FirSettings
 from afirgen_runtime.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound
 from afirgen_runtime.proto_mapping import from_message
 
-from tests.unit.fakes import FakeFirRepository
+from tests.unit.fakes import AUDITOR, FakeFirRepository, change_at
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
-CHANGE = Change("SI Test", "req")
+CHANGE = change_at("PS-1")
 
 
 @pytest.fixture
@@ -33,42 +34,68 @@ def new_fir(station: str = "PS-1") -> Fir:
     return Fir(station=Station(code=station), complainant=Complainant(name="Gita"), summary="theft")
 
 
-async def test_create_assigns_draft_and_manual_source(service: FirService) -> None:
-    fir, created = await service.create(new_fir(), change=CHANGE)
-    assert created and fir.status is FirStatus.DRAFT and fir.fir_number == "PS-1/2026/00001"
-    assert fir.complaint.source.value == "MANUAL"
+def set_summary(text: str) -> Callable[[Fir], Fir]:
+    def apply(current: Fir) -> Fir:
+        return dataclasses.replace(current, summary=text)
+
+    return apply
 
 
-async def test_update_checks_etag_mask_and_validity(service: FirService) -> None:
+async def test_a_new_fir_is_numbered_per_station_and_year(service: FirService) -> None:
     fir, _ = await service.create(new_fir(), change=CHANGE)
+    assert fir.fir_number == "PS-1/2026/00001"
 
-    def set_summary(text: str):  # type: ignore[no-untyped-def]
-        def apply(current: Fir) -> Fir:
-            return dataclasses.replace(current, summary=text)
 
-        return apply
+async def test_a_hand_entered_fir_is_a_manual_draft(service: FirService) -> None:
+    fir, _ = await service.create(new_fir(), change=CHANGE)
+    assert (fir.status, fir.complaint.source.value) == (FirStatus.DRAFT, "MANUAL")
 
+
+async def test_an_edit_makes_a_new_etag(service: FirService) -> None:
+    fir, _ = await service.create(new_fir(), change=CHANGE)
     updated = await service.update(fir.id, fir.etag, ["summary"], set_summary("new"), change=CHANGE)
-    assert updated.summary == "new" and updated.etag != fir.etag
+    assert (updated.summary, updated.etag != fir.etag) == ("new", True)
+
+
+async def test_a_stale_etag_is_refused_with_the_current_one(service: FirService) -> None:
+    fir, _ = await service.create(new_fir(), change=CHANGE)
+    updated = await service.update(fir.id, fir.etag, ["summary"], set_summary("new"), change=CHANGE)
     with pytest.raises(Aborted) as stale:
         await service.update(fir.id, fir.etag, ["summary"], set_summary("lost"), change=CHANGE)
     assert stale.value.metadata["current_etag"] == updated.etag
-    with pytest.raises(InvalidArgument):
-        await service.update(fir.id, updated.etag, ["station"], set_summary("x"), change=CHANGE)
-    with pytest.raises(InvalidArgument):
-        await service.update(fir.id, "", ["summary"], set_summary("x"), change=CHANGE)
-    with pytest.raises(InvalidArgument):
-        await service.update(fir.id, updated.etag, ["summary"], set_summary("x" * 5000), change=CHANGE)
-    unchanged = await service.update(fir.id, updated.etag, ["summary"], set_summary("new"), change=CHANGE)
-    assert unchanged.etag == updated.etag  # no change, no new revision
 
 
-async def test_finalized_firs_never_change(service: FirService) -> None:
+@pytest.mark.parametrize(
+    ("paths", "etag_ok", "text"), [(["station"], True, "x"), (["summary"], False, "x"), (["summary"], True, "x" * 5000)]
+)
+async def test_bad_edits_are_refused(service: FirService, paths: list[str], etag_ok: bool, text: str) -> None:
+    fir, _ = await service.create(new_fir(), change=CHANGE)
+    with pytest.raises(InvalidArgument):
+        await service.update(fir.id, fir.etag if etag_ok else "", paths, set_summary(text), change=CHANGE)
+
+
+async def test_an_edit_that_changes_nothing_keeps_the_etag(service: FirService) -> None:
+    fir, _ = await service.create(new_fir(), change=CHANGE)
+    unchanged = await service.update(fir.id, fir.etag, ["summary"], set_summary("theft"), change=CHANGE)
+    assert unchanged.etag == fir.etag
+
+
+async def test_finalizing_stamps_the_time(service: FirService) -> None:
     fir, _ = await service.create(new_fir(), change=CHANGE)
     final = await service.finalize(fir.id, fir.etag, change=CHANGE)
-    assert final.status is FirStatus.FINALIZED and final.finalize_time == NOW
+    assert (final.status, final.finalize_time) == (FirStatus.FINALIZED, NOW)
+
+
+async def test_a_finalized_fir_refuses_edits(service: FirService) -> None:
+    fir, _ = await service.create(new_fir(), change=CHANGE)
+    final = await service.finalize(fir.id, fir.etag, change=CHANGE)
     with pytest.raises(FailedPrecondition):
         await service.update(fir.id, final.etag, ["summary"], lambda f: f, change=CHANGE)
+
+
+async def test_a_finalized_fir_is_not_finalized_twice(service: FirService) -> None:
+    fir, _ = await service.create(new_fir(), change=CHANGE)
+    final = await service.finalize(fir.id, fir.etag, change=CHANGE)
     with pytest.raises(FailedPrecondition):
         await service.finalize(fir.id, final.etag, change=CHANGE)
 
@@ -79,26 +106,44 @@ async def test_finalize_needs_a_summary_or_narrative(service: FirService) -> Non
         await service.finalize(fir.id, fir.etag, change=CHANGE)
 
 
-async def test_ids_are_checked_before_lookup(service: FirService) -> None:
+async def test_a_malformed_id_is_invalid_not_missing(service: FirService) -> None:
     with pytest.raises(InvalidArgument):
-        await service.get("1; DROP TABLE firs")
+        await service.get("1; DROP TABLE firs", caller=AUDITOR)
+
+
+async def test_an_unknown_id_is_not_found(service: FirService) -> None:
     with pytest.raises(NotFound):
-        await service.get("00000000-0000-0000-0000-000000000000")
+        await service.get("00000000-0000-0000-0000-000000000000", caller=AUDITOR)
 
 
-async def test_list_pages_and_binds_tokens(service: FirService) -> None:
+async def test_a_list_pages_with_a_total(service: FirService) -> None:
     for _ in range(5):
-        await service.create(new_fir("PS-2"), change=CHANGE)
-    page = await service.list_firs(size=2, token="", filter_text='station = "PS-2"', order_by="", fields=frozenset())
-    assert len(page.firs) == 2 and page.total_size == 5 and page.next_page_token
+        await service.create(new_fir("PS-2"), change=change_at("PS-2"))
+    page = await service.list_firs(size=2, token="", filter_text='station = "PS-2"', order_by="", caller=AUDITOR)
+    assert (len(page.firs), page.total_size, bool(page.next_page_token)) == (2, 5, True)
+
+
+async def test_the_next_page_follows_the_first(service: FirService) -> None:
+    for _ in range(5):
+        await service.create(new_fir("PS-2"), change=change_at("PS-2"))
+    page = await service.list_firs(size=2, token="", filter_text='station = "PS-2"', order_by="", caller=AUDITOR)
     nxt = await service.list_firs(
-        size=2, token=page.next_page_token, filter_text='station = "PS-2"', order_by="", fields=frozenset()
+        size=2, token=page.next_page_token, filter_text='station = "PS-2"', order_by="", caller=AUDITOR
     )
     assert {f.id for f in nxt.firs}.isdisjoint(f.id for f in page.firs)
+
+
+async def test_a_page_token_is_bound_to_its_filter(service: FirService) -> None:
+    for _ in range(3):
+        await service.create(new_fir("PS-2"), change=change_at("PS-2"))
+    page = await service.list_firs(size=2, token="", filter_text='station = "PS-2"', order_by="", caller=AUDITOR)
     with pytest.raises(InvalidArgument):
-        await service.list_firs(size=2, token=page.next_page_token, filter_text="", order_by="", fields=frozenset())
+        await service.list_firs(size=2, token=page.next_page_token, filter_text="", order_by="", caller=AUDITOR)
+
+
+async def test_an_unknown_order_is_refused(service: FirService) -> None:
     with pytest.raises(InvalidArgument):
-        await service.list_firs(size=2, token="", filter_text="", order_by="fir_number", fields=frozenset())
+        await service.list_firs(size=2, token="", filter_text="", order_by="fir_number", caller=AUDITOR)
 
 
 def test_validation_reports_every_problem_at_once() -> None:
@@ -117,18 +162,56 @@ def test_validation_reports_every_problem_at_once() -> None:
     } <= fields
 
 
+@pytest.mark.parametrize(
+    ("fir", "field"),
+    [
+        (Fir(station=Station(code="PS-1", district="d" * 101), complainant=Complainant(name="A")), "station.district"),
+        (Fir(station=Station(code="PS-1", state="s" * 101), complainant=Complainant(name="A")), "station.state"),
+        (Fir(station=Station(code="PS-1"), complainant=Complainant(name="A", email="a\x00@b.in")), "complainant.email"),
+        (Fir(station=Station(code="PS-1"), complainant=Complainant(name="A\x07")), "complainant.name"),
+    ],
+)
+def test_values_that_do_not_fit_their_columns_or_carry_control_characters_are_refused(fir: Fir, field: str) -> None:
+    assert field in {v.field for v in validation.violations(fir, NOW)}
+
+
+def test_a_source_span_must_quote_the_complaint() -> None:
+    fir = new_fir()
+    fir.complaint.text = "Two men on a red scooter took my chain."
+    fir.accused = [Person(description="two men", source=Span(0, 7, "Kulwant"))]
+    assert "accused[0].source" in {v.field for v in validation.violations(fir, NOW)}
+
+
+def test_a_true_source_span_is_accepted() -> None:
+    fir = new_fir()
+    fir.complaint.text = "Two men on a red scooter took my chain."
+    fir.accused = [Person(description="two men on a red scooter", source=Span(0, 24, "Two men on a red scooter"))]
+    assert validation.violations(fir, NOW) == []
+
+
 def test_proto_mapping_round_trips_a_full_fir() -> None:
     fir = Fir(
         id="00000000-0000-0000-0000-000000000001",
         station=Station("PS-1", "Name", "District", "State"),
         complainant=Complainant(name="Gita", phone="+91 99999 11111"),
-        legal_sections=[LegalSectionRef("BNS", "303(2)", "Theft", "took a bag")],
+        legal_sections=[LegalSectionRef("BNS", "303(2)", "Theft", "took a bag", [Span(0, 3, "bag")])],
         create_time=NOW,
         revision=3,
         status=FirStatus.FINALIZED,
     )
-    message = fir_to_proto(fir)
-    assert message.status == fir_pb2.FIR_STATUS_FINALIZED and message.etag == fir.etag
-    back = from_message(message, Fir)
-    assert back.station == fir.station and back.legal_sections == fir.legal_sections and back.create_time == NOW
-    assert back.complainant == fir.complainant and back.generation is None
+    back = from_message(fir_to_proto(fir), Fir)
+    assert (back.station, back.legal_sections, back.create_time, back.complainant, back.generation) == (
+        fir.station,
+        fir.legal_sections,
+        NOW,
+        fir.complainant,
+        None,
+    )
+
+
+def test_an_unknown_enum_number_is_an_invalid_argument() -> None:
+    message = fir_pb2.Fir()
+    message.complaint.source = 99  # type: ignore[assignment]
+    with pytest.raises(InvalidArgument) as bad:
+        from_message(message, Fir, path="fir")
+    assert [v.field for v in bad.value.violations] == ["fir.complaint.source"]

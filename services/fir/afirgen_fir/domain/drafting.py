@@ -25,23 +25,15 @@ from afirgen_fir.domain.model import FactKind, Fir, LegalSectionRef, Person, Pro
 
 PROMPT_VERSION = "fir-draft-v2"
 MAX_SECTIONS = 4
-ANSWER_TOKENS = 320
-REASK_TOKENS = 260
+ANSWER_TOKENS = 240
+REASK_TOKENS = 200
+
+ANSWER_STOP = ("\nComplaint", "\nSUMMARY", "\n\n\n")
 
 SYSTEM = (
-    "You help an Indian police officer write a First Information Report. Use only what the complaint says: "
-    "never add a name, number, date or place that is not in it. Write in the third person and refer to the "
-    "person who complained as 'the complainant'."
-)
-_EXAMPLE_COMPLAINT = (
-    "On 2 May at about 8 pm I was at the Karol Bagh bus stop when a boy on a black bike pulled my purse and "
-    "rode away. It had Rs 3,000 and my phone."
-)
-_EXAMPLE_ANSWER = (
-    "SUMMARY: The complainant reports that a boy on a black bike snatched her purse with Rs 3,000 and her phone "
-    "at the Karol Bagh bus stop on 2 May.\n"
-    "NARRATIVE: On 2 May at about 8 pm the complainant was at the Karol Bagh bus stop. A boy on a black bike "
-    "pulled her purse and rode away. The purse held Rs 3,000 and her phone."
+    "You are a police clerk writing a First Information Report. Use only facts stated in the complaint. Never add "
+    "a name, number, date or place that the complaint does not give. Write in the third person and call the person "
+    "who complained 'the complainant'."
 )
 
 
@@ -101,7 +93,9 @@ def _money_offence(findings: list[offences.Finding]) -> bool:
 
 # --- the model's part ---------------------------------------------------------------
 def messages(reading: Reading, candidates: list[Candidate]) -> list[tuple[str, str]]:
-    """The one request to the model: summary and narrative, and a section only if the rules found none."""
+    """The one request to the model: summary and narrative, and a section only if the rules found none.
+
+    No worked example: small models copied its names and amounts into their answers."""
     language = "Hindi" if reading.hindi else "English"
     keep = ", ".join(dict.fromkeys(reading.facts.mentions())) or "none"
     ask = (
@@ -112,12 +106,7 @@ def messages(reading: Reading, candidates: list[Candidate]) -> list[tuple[str, s
     if candidates and not reading.findings:
         options = "; ".join(f"{c.section} ({c.title})" for c in candidates)
         ask += f"\nSECTION: the one BNS section number that fits best, from: {options}."
-    return [
-        ("system", SYSTEM),
-        ("user", f"Complaint:\n{_EXAMPLE_COMPLAINT}\n\nWrite in English:\nSUMMARY: ...\nNARRATIVE: ..."),
-        ("assistant", _EXAMPLE_ANSWER),
-        ("user", ask),
-    ]
+    return [("system", SYSTEM), ("user", ask)]
 
 
 def part_messages(reading: Reading, part: str, guidance: str, candidates: list[Candidate]) -> list[tuple[str, str]]:
@@ -175,6 +164,11 @@ def parse_answer(text: str) -> Answer:
             value = found.group(0) if found else ""
         if not getattr(answer, label):
             setattr(answer, label, value)
+    if answer.summary and not answer.narrative:
+        # A model that runs on after its summary sentence has written the narrative there.
+        first, _, rest = answer.summary.partition(". ")
+        if rest:
+            answer.summary, answer.narrative = first + ".", rest
     return answer
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from afirgen_runtime.errors import InvalidArgument
 from afirgen_runtime.filtering import Condition, parse_filter
@@ -62,7 +62,12 @@ def _time(value: str) -> datetime:
         ) from None
     if parsed.tzinfo is None:
         raise InvalidArgument.for_field("filter", "create_time needs a time zone (e.g. Z)", reason="INVALID_FILTER")
-    return parsed
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # an offset that moves the time out of years 1-9999
+        raise InvalidArgument.for_field(
+            "filter", f"create_time {value!r} is out of range", reason="INVALID_FILTER"
+        ) from None
 
 
 def parse_fir_filter(text: str, *, allow_section: bool = True) -> FirFilter:

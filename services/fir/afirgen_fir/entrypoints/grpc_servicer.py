@@ -13,21 +13,39 @@ from typing import Any
 import grpc
 from afirgen.fir.v1 import fir_pb2, fir_pb2_grpc
 from afirgen_runtime.context import current_request_id
-from afirgen_runtime.errors import InvalidArgument, Unimplemented
+from afirgen_runtime.errors import FieldViolation, InvalidArgument, Unimplemented
+from afirgen_runtime.identity import current_caller
 from afirgen_runtime.interceptors import set_response_header
 from afirgen_runtime.proto_mapping import from_message, to_message
 from google.api import httpbody_pb2
 from google.protobuf import field_mask_pb2, timestamp_pb2
 
-from afirgen_fir.domain.model import ALL_FIELDS, Complainant, Fir, FirStatus, Officer, Station, etag_for
+from afirgen_fir.domain.model import (
+    ALL_FIELDS,
+    Complainant,
+    ComplaintSource,
+    Fir,
+    FirStatus,
+    Officer,
+    Station,
+    etag_for,
+)
+from afirgen_fir.domain.validation import size_violations
 from afirgen_fir.service_layer.fir_jobs import FirDocuments
-from afirgen_fir.service_layer.fir_service import FirService
+from afirgen_fir.service_layer.fir_service import FirService, check_idempotency_key
 from afirgen_fir.service_layer.generation_service import GenerationRequest, GenerationService
 from afirgen_fir.service_layer.legal_service import LegalService
 from afirgen_fir.service_layer.ports import Change, IdempotencyKey
 
 IDEMPOTENCY_HEADER = "idempotency-key"
-ACTOR_HEADER = "x-actor"
+REGENERABLE = {
+    fir_pb2.FIR_PART_SUMMARY: "summary",
+    fir_pb2.FIR_PART_LEGAL_SECTIONS: "legal_sections",
+    fir_pb2.FIR_PART_NARRATIVE: "narrative",
+}
+PART_NAMES = [fir_pb2.FirPart.Name(number) for number in REGENERABLE]
+# Fields of a Fir that only the service sets: whatever a client sends in them is dropped.
+OUTPUT_ONLY = ("id", "fir_number", "status", "generation", "facts", "create_time", "update_time", "finalize_time")
 # Drafts change: clients must revalidate. Finalized FIRs never change. Both hold
 # personal data, so only the client may store them, never a shared cache.
 CACHE_DRAFT = "private, no-cache"
@@ -66,8 +84,27 @@ def _metadata(context: grpc.aio.ServicerContext, key: str) -> str:
     return ""
 
 
-def _change(context: grpc.aio.ServicerContext, actor: str) -> Change:
-    return Change(actor=actor or _metadata(context, ACTOR_HEADER), request_id=current_request_id())
+def _change() -> Change:
+    return Change.by(current_caller(), current_request_id())
+
+
+def check_sizes(message: fir_pb2.Fir, path: str) -> None:
+    """List sizes checked on the message itself, before any conversion (a body of 400,000 empty
+    entries is refused in microseconds instead of converted)."""
+    counts = {name: len(getattr(message, name)) for name in ("accused", "witnesses", "properties", "legal_sections")}
+    found = [FieldViolation(f"{path}.{v.field}", v.description) for v in size_violations(counts)]
+    if found:
+        raise InvalidArgument(f"the FIR is not valid: {found[0].field}: {found[0].description}", violations=found)
+
+
+def _without_output_only(message: fir_pb2.Fir) -> fir_pb2.Fir:
+    """A copy of a client's FIR without the fields only the service sets."""
+    clean = fir_pb2.Fir()
+    clean.CopyFrom(message)
+    for name in OUTPUT_ONLY:
+        clean.ClearField(name)
+    clean.etag = ""
+    return clean
 
 
 def _timestamp(value: Any) -> timestamp_pb2.Timestamp:
@@ -92,14 +129,16 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
     async def CreateFir(self, request: fir_pb2.CreateFirRequest, context: grpc.aio.ServicerContext) -> fir_pb2.Fir:
         if not request.HasField("fir"):
             raise InvalidArgument.for_field("fir", "is required")
+        check_sizes(request.fir, "fir")
+        submitted = _without_output_only(request.fir)
         key = request.request_id or _metadata(context, IDEMPOTENCY_HEADER)
         idempotency = None
         if key:
-            digest = hashlib.sha256(request.fir.SerializeToString(deterministic=True)).hexdigest()
+            digest = hashlib.sha256(submitted.SerializeToString(deterministic=True)).hexdigest()
             idempotency = IdempotencyKey(key, digest)
-        fir, _ = await self._svc.create(
-            from_message(request.fir, Fir), change=_change(context, request.actor), idempotency=idempotency
-        )
+        fir = from_message(submitted, Fir, path="fir")
+        fir.complaint.source = ComplaintSource.MANUAL  # a hand-entered FIR, whatever the client claims
+        fir, _ = await self._svc.create(fir, change=_change(), idempotency=idempotency)
         self._cache_headers(fir)
         return fir_to_proto(fir)
 
@@ -107,7 +146,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
         if not request.id:
             raise InvalidArgument.for_field("id", "is required")
         fields = mask_fields(request.read_mask, "read_mask")
-        fir = await self._svc.get(request.id, fields)
+        fir = await self._svc.get(request.id, fields, caller=current_caller())
         self._cache_headers(fir)
         return fir_to_proto(fir, request.read_mask)
 
@@ -121,6 +160,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
             filter_text=request.filter,
             order_by=request.order_by,
             fields=fields,
+            caller=current_caller(),
         )
         set_response_header("cache-control", CACHE_NONE)
         return fir_pb2.ListFirsResponse(
@@ -132,33 +172,30 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
     async def UpdateFir(self, request: fir_pb2.UpdateFirRequest, context: grpc.aio.ServicerContext) -> fir_pb2.Fir:
         if not request.HasField("fir"):
             raise InvalidArgument.for_field("fir", "is required")
+        check_sizes(request.fir, "fir")
         mask_fields(request.update_mask, "update_mask")
         patch = request.fir
 
         def apply(current: Fir) -> Fir:
             message = to_message(current, fir_pb2.Fir())
             request.update_mask.MergeMessage(patch, message, replace_message_field=True, replace_repeated_field=True)
-            return from_message(message, Fir)
+            return from_message(message, Fir, path="fir")
 
         fir = await self._svc.update(
-            request.fir.id,
-            request.fir.etag,
-            list(request.update_mask.paths),
-            apply,
-            change=_change(context, request.actor),
+            request.fir.id, request.fir.etag, list(request.update_mask.paths), apply, change=_change()
         )
         self._cache_headers(fir)
         return fir_to_proto(fir)
 
     async def FinalizeFir(self, request: fir_pb2.FinalizeFirRequest, context: grpc.aio.ServicerContext) -> fir_pb2.Fir:
-        fir = await self._svc.finalize(request.id, request.etag, change=_change(context, request.actor))
+        fir = await self._svc.finalize(request.id, request.etag, change=_change())
         self._cache_headers(fir)
         return fir_to_proto(fir)
 
     async def GetFirStats(
         self, request: fir_pb2.GetFirStatsRequest, context: grpc.aio.ServicerContext
     ) -> fir_pb2.FirStats:
-        counts = await self._svc.stats(request.filter, request.days)
+        counts = await self._svc.stats(request.filter, request.days, caller=current_caller())
         set_response_header("cache-control", CACHE_NONE)
 
         def rows(items: list[tuple[str, int]]) -> list[fir_pb2.FirCount]:
@@ -175,7 +212,9 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
     async def ListFirEvents(
         self, request: fir_pb2.ListFirEventsRequest, context: grpc.aio.ServicerContext
     ) -> fir_pb2.ListFirEventsResponse:
-        events, token = await self._svc.events(request.id, request.page_size, request.page_token)
+        events, token = await self._svc.events(
+            request.id, request.page_size, request.page_token, caller=current_caller()
+        )
         set_response_header("cache-control", CACHE_NONE)
         return fir_pb2.ListFirEventsResponse(
             events=[
@@ -200,9 +239,9 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
     @staticmethod
     def _generation_request(request: fir_pb2.GenerateFirRequest) -> GenerationRequest:
         return GenerationRequest(
-            station=from_message(request.station, Station),
-            complainant=from_message(request.complainant, Complainant),
-            officer=from_message(request.investigating_officer, Officer),
+            station=from_message(request.station, Station, path="station"),
+            complainant=from_message(request.complainant, Complainant, path="complainant"),
+            officer=from_message(request.investigating_officer, Officer, path="investigating_officer"),
             text=request.text,
             audio=request.audio,
             image=request.image,
@@ -216,6 +255,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
         key = request.request_id or _metadata(context, IDEMPOTENCY_HEADER)
         if not key:
             return None
+        check_idempotency_key(key)
         unkeyed = fir_pb2.GenerateFirRequest()
         unkeyed.CopyFrom(request)
         unkeyed.request_id = ""
@@ -223,9 +263,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
 
     async def GenerateFir(self, request: fir_pb2.GenerateFirRequest, context: grpc.aio.ServicerContext) -> fir_pb2.Fir:
         fir = await self._generator().generate(
-            self._generation_request(request),
-            change=_change(context, request.actor),
-            idempotency=self._generation_key(request, context),
+            self._generation_request(request), change=_change(), idempotency=self._generation_key(request, context)
         )
         self._cache_headers(fir)
         return fir_to_proto(fir)
@@ -234,9 +272,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
         self, request: fir_pb2.GenerateFirRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[fir_pb2.GenerateFirEvent]:
         stream = self._generator().stream(
-            self._generation_request(request),
-            change=_change(context, request.actor),
-            idempotency=self._generation_key(request, context),
+            self._generation_request(request), change=_change(), idempotency=self._generation_key(request, context)
         )
         async for event in stream:
             yield fir_pb2.GenerateFirEvent(
@@ -248,9 +284,14 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
     async def RegenerateFir(
         self, request: fir_pb2.RegenerateFirRequest, context: grpc.aio.ServicerContext
     ) -> fir_pb2.Fir:
-        part = fir_pb2.FirPart.Name(request.part).removeprefix("FIR_PART_").lower()
+        parts = {fir_pb2.FIR_PART_SUMMARY: "summary", fir_pb2.FIR_PART_LEGAL_SECTIONS: "legal_sections"}
+        parts[fir_pb2.FIR_PART_NARRATIVE] = "narrative"
+        if request.part not in parts:
+            raise InvalidArgument.for_field(
+                "part", "choose FIR_PART_SUMMARY, FIR_PART_LEGAL_SECTIONS or FIR_PART_NARRATIVE"
+            )
         fir = await self._generator().regenerate(
-            request.id, part, request.guidance, request.etag, change=_change(context, request.actor)
+            request.id, parts[request.part], request.guidance, request.etag, change=_change()
         )
         self._cache_headers(fir)
         return fir_to_proto(fir)
@@ -258,6 +299,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
     async def GetFirDocument(self, request: fir_pb2.GetFirDocumentRequest, context: grpc.aio.ServicerContext) -> Any:
         if self._documents is None:
             raise Unimplemented("FIR documents are not available in this build", reason="NOT_IMPLEMENTED")
+        await self._svc.get(request.id, frozenset({"station"}), caller=current_caller())
         document = await self._documents.fetch(request.id)
         set_response_header("content-disposition", f'inline; filename="{document.filename}"')
         set_response_header("cache-control", CACHE_FINALIZED if document.finalized else CACHE_DRAFT)

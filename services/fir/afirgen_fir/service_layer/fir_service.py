@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 from afirgen_runtime.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound
+from afirgen_runtime.identity import Caller
 from afirgen_runtime.pagination import PageTokens, page_size
 
-from afirgen_fir.domain import validation
+from afirgen_fir.domain import access, validation
 from afirgen_fir.domain.model import EDITABLE_FIELDS, ComplaintSource, Fir, FirStatus
 from afirgen_fir.domain.queries import ListQuery, parse_fir_filter, parse_order
 from afirgen_fir.service_layer.ports import Change, Clock, FirCounts, FirEvent, FirRepository, IdempotencyKey
@@ -73,22 +73,30 @@ class FirService:
         idempotency: IdempotencyKey | None = None,
         action: str = "CREATED",
     ) -> tuple[Fir, bool]:
-        """Validate and store a new DRAFT; ``(fir, created)``."""
+        """Validate and store a new DRAFT for the caller's station; ``(fir, created)``."""
         fir.id = ""
         fir.status = FirStatus.DRAFT
         if fir.complaint.source is ComplaintSource.UNSPECIFIED:
             fir.complaint.source = ComplaintSource.MANUAL
         validation.ensure_valid(fir, self._clock())
+        access.ensure_may_create(change.caller, fir.station.code)
         if idempotency is not None:
             check_idempotency_key(idempotency.key)
         return await self._repo.create(fir, action=action, idempotency=idempotency, change=change)
 
-    async def get(self, fir_id: str, fields: frozenset[str] = frozenset()) -> Fir:
-        """One FIR (``fields``: top-level fields to load, all when empty)."""
-        fir = await self._repo.get(check_id(fir_id), fields)
-        if fir is None:
+    async def get(self, fir_id: str, fields: frozenset[str] = frozenset(), *, caller: Caller | None) -> Fir:
+        """One FIR the caller may read (``fields``: top-level fields to load, all when empty).
+
+        An FIR outside the caller's scope is NOT_FOUND, as if it did not exist."""
+        scope = access.read_scope(caller)
+        fir = await self._repo.get(check_id(fir_id), fields | {"station"} if fields else fields)
+        if fir is None or not scope.covers(fir):
             raise NotFound("no FIR with this id", reason="FIR_NOT_FOUND")
         return fir
+
+    async def visible(self, fir: Fir | None, caller: Caller | None) -> Fir | None:
+        """``fir`` when the caller may read it, else ``None`` (an idempotent repeat of another's request)."""
+        return fir if fir is not None and access.read_scope(caller).covers(fir) else None
 
     async def list_firs(
         self,
@@ -98,11 +106,15 @@ class FirService:
         filter_text: str,
         order_by: str,
         fields: frozenset[str] = frozenset(),
+        caller: Caller | None,
     ) -> FirPage:
-        """A keyset page; tokens are bound to the filter and order."""
-        flt = parse_fir_filter(filter_text)
+        """A keyset page of the FIRs the caller may read; tokens are bound to the filter and order."""
+        scope = access.read_scope(caller)
+        flt = access.restrict(parse_fir_filter(filter_text), scope)
         order_field, descending = parse_order(order_by)
         limit = page_size(size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
+        if flt is None:  # another station's FIRs: as if there were none
+            return FirPage([], "", 0)
         digest = PageTokens.query_digest("firs", flt, order_field, descending)
         after = None
         if token:
@@ -142,6 +154,8 @@ class FirService:
         now = self._clock()
 
         def mutate(current: Fir) -> list[str]:
+            self._in_scope(current, change.caller)
+            access.ensure_may_edit(change.caller, current)
             _ensure_editable(current, etag)
             edited = apply(current)
             validation.ensure_valid(edited, now)
@@ -160,6 +174,8 @@ class FirService:
         now = self._clock()
 
         def mutate(current: Fir) -> list[str]:
+            self._in_scope(current, change.caller)
+            access.ensure_may_finalize(change.caller, current)
             _ensure_editable(current, etag)
             if not current.summary.strip() and not current.narrative.strip():
                 raise FailedPrecondition(
@@ -172,16 +188,19 @@ class FirService:
 
         return await self._repo.modify(fir_id, mutate, action="FINALIZED", change=change)
 
-    async def stats(self, filter_text: str, days: int) -> FirCounts:
-        """Aggregates computed by SQL GROUP BY."""
-        flt = parse_fir_filter(filter_text, allow_section=False)
+    async def stats(self, filter_text: str, days: int, *, caller: Caller | None) -> FirCounts:
+        """Aggregates over the FIRs the caller may read, computed by SQL GROUP BY."""
+        scope = access.read_scope(caller)
+        flt = access.restrict(parse_fir_filter(filter_text, allow_section=False), scope)
         if days < 0 or days > MAX_STATS_DAYS:
             raise InvalidArgument.for_field("days", f"must be between 0 and {MAX_STATS_DAYS}")
+        if flt is None:
+            return FirCounts(0, [], [], [], [])
         return await self._repo.stats(flt, days or 30, self._clock())
 
-    async def events(self, fir_id: str, size: int, token: str) -> tuple[list[FirEvent], str]:
-        """Audit trail page, oldest first."""
-        fir_id = check_id(fir_id)
+    async def events(self, fir_id: str, size: int, token: str, *, caller: Caller | None) -> tuple[list[FirEvent], str]:
+        """Audit trail page of an FIR the caller may read, oldest first."""
+        fir_id = (await self.get(fir_id, frozenset({"station"}), caller=caller)).id
         limit = page_size(size, default=DEFAULT_EVENTS_PAGE, maximum=MAX_PAGE_SIZE)
         digest = PageTokens.query_digest("events", fir_id)
         after = 0
@@ -194,6 +213,7 @@ class FirService:
         next_token = self._tokens.issue(digest, [events[limit - 1].event_pk]) if len(events) > limit else ""
         return events[:limit], next_token
 
-    def now(self) -> datetime:
-        """The service clock."""
-        return self._clock()
+    @staticmethod
+    def _in_scope(fir: Fir, caller: Caller | None) -> None:
+        if not access.read_scope(caller).covers(fir):
+            raise NotFound("no FIR with this id", reason="FIR_NOT_FOUND")

@@ -19,7 +19,7 @@ from datetime import timedelta
 from afirgen_runtime.errors import FailedPrecondition, InvalidArgument
 from loguru import logger
 
-from afirgen_fir.domain import drafting, offences, prose
+from afirgen_fir.domain import access, drafting, offences, prose
 from afirgen_fir.domain.legal import LegalSection
 from afirgen_fir.domain.model import (
     Complainant,
@@ -135,9 +135,10 @@ class GenerationService:
     ) -> AsyncIterator[GenerationEvent]:
         """Like :meth:`generate`, yielding stages and the model's text as they come."""
         validate_request(request)
+        access.ensure_may_create(change.caller, request.station.code)
         if idempotency is not None:
             check_idempotency_key(idempotency.key)
-            existing = await self._repo.find_by_idempotency_key(idempotency)
+            existing = await self._firs.visible(await self._repo.find_by_idempotency_key(idempotency), change.caller)
             if existing is not None:
                 yield GenerationEvent("store", fir=existing)
                 return
@@ -172,7 +173,9 @@ class GenerationService:
         started = time.perf_counter()
         asked = drafting.messages(reading, candidates)
         reply_text, model = "", ""
-        async for piece in self._inference.stream_generate(asked, max_tokens=drafting.ANSWER_TOKENS):
+        async for piece in self._inference.stream_generate(
+            asked, max_tokens=drafting.ANSWER_TOKENS, stop=drafting.ANSWER_STOP
+        ):
             if isinstance(piece, ModelReply):
                 reply_text, model = piece.text, piece.model
             else:
@@ -183,7 +186,9 @@ class GenerationService:
         if failing:
             started = time.perf_counter()
             again = await self._inference.generate(
-                drafting.reask_messages(reading, asked, reply_text, failing), max_tokens=drafting.REASK_TOKENS
+                drafting.reask_messages(reading, asked, reply_text, failing),
+                max_tokens=drafting.REASK_TOKENS,
+                stop=drafting.ANSWER_STOP,
             )
             timer.mark("llm_reask", started)
             answer = _better(reading, answer, drafting.parse_answer(again.text))
@@ -251,7 +256,8 @@ class GenerationService:
             raise InvalidArgument.for_field("guidance", f"must be at most {MAX_GUIDANCE} characters of text")
         if not etag:
             raise InvalidArgument.for_field("etag", "is required: send the etag of the FIR you reviewed")
-        current = await self._firs.get(fir_id)
+        current = await self._firs.get(fir_id, caller=change.caller)
+        access.ensure_may_edit(change.caller, current)
         if current.status is FirStatus.FINALIZED:
             raise FailedPrecondition("the FIR is finalized and can no longer change", reason="FIR_FINALIZED")
         if not current.complaint.text.strip():
@@ -290,7 +296,7 @@ class GenerationService:
         check = prose.summary_problem if part == "summary" else prose.narrative_problem
         text = ""
         for _ in range(2):
-            reply = await self._inference.generate(asked, max_tokens=drafting.ANSWER_TOKENS)
+            reply = await self._inference.generate(asked, max_tokens=drafting.ANSWER_TOKENS, stop=drafting.ANSWER_STOP)
             text = getattr(drafting.parse_answer(reply.text), part) or reply.text.strip()
             problem = check(text, reading.source, reading.language)
             if problem is None:

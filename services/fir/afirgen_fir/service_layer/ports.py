@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from afirgen_runtime.identity import Caller
+
 from afirgen_fir.domain.legal import LegalSection
 from afirgen_fir.domain.model import Fir
 from afirgen_fir.domain.queries import FirFilter, ListQuery
@@ -22,10 +24,17 @@ class IdempotencyKey:
 
 @dataclass(frozen=True)
 class Change:
-    """Who makes a change, for the audit trail."""
+    """Who makes a change: the audit trail records the actor, access rules read the caller."""
 
     actor: str
     request_id: str
+    caller: Caller | None = None
+    """The verified caller; ``None`` for the service's own background work."""
+
+    @classmethod
+    def by(cls, caller: Caller | None, request_id: str) -> Change:
+        """A change made by ``caller``: the actor is the token's subject, never a client-chosen name."""
+        return cls(actor=caller.subject if caller else "", request_id=request_id, caller=caller)
 
 
 @dataclass(frozen=True)
@@ -138,6 +147,7 @@ class InferenceClient(Protocol):
         *,
         json_schema: dict[str, object] | None = None,
         max_tokens: int = 512,
+        stop: tuple[str, ...] = (),
     ) -> ModelReply:
         """One deterministic (temperature 0) completion; JSON when a schema is given."""
         ...
@@ -148,6 +158,7 @@ class InferenceClient(Protocol):
         *,
         json_schema: dict[str, object] | None = None,
         max_tokens: int = 512,
+        stop: tuple[str, ...] = (),
     ) -> AsyncIterator[str | ModelReply]:
         """Text deltas as they come, then the whole reply."""
         ...

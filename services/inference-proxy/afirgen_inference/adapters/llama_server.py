@@ -35,6 +35,8 @@ def chat_body(call: GenerateCall, model: str, *, stream: bool) -> dict[str, Any]
         body["top_p"] = call.sampling.top_p
     if call.sampling.seed:
         body["seed"] = call.sampling.seed
+    if call.sampling.stop:
+        body["stop"] = list(call.sampling.stop)
     if call.json_schema is not None:
         body["response_format"] = {"type": "json_object", "schema": call.json_schema}
     if stream:

@@ -44,6 +44,7 @@ class Sampling:
     top_p: float = 0.0
     max_tokens: int = 512
     seed: int = 0
+    stop: tuple[str, ...] = ()
 
 
 def _digest(*parts: bytes) -> str:
@@ -74,6 +75,7 @@ class GenerateCall:
             "model": self.model,
             "messages": [[m.role, m.content] for m in self.messages],
             "sampling": [self.sampling.temperature, self.sampling.top_p, self.sampling.max_tokens],
+            "stop": list(self.sampling.stop),
             "seed": self.sampling.seed,
             "schema": self.json_schema,
         }

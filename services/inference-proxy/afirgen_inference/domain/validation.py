@@ -25,6 +25,8 @@ from afirgen_inference.domain.model import (
 )
 
 # BCP-47 primary tags <-> the names Tesseract's language data files have.
+MAX_STOP = 4
+MAX_STOP_CHARS = 32
 TESSERACT_NAMES = {"en": "eng", "hi": "hin", "mr": "mar", "bn": "ben", "ta": "tam", "te": "tel", "ur": "urd"}
 _FROM_TESSERACT = {v: k for k, v in TESSERACT_NAMES.items()}
 
@@ -68,6 +70,7 @@ def validate_generate(
     json_schema: str,
     limits: Limits,
     prefix: str = "",
+    stop: Sequence[str] = (),
 ) -> GenerateCall:
     """A :class:`GenerateCall`, or INVALID_ARGUMENT naming every bad field."""
     out: list[FieldViolation] = []
@@ -91,6 +94,10 @@ def validate_generate(
         out.append(FieldViolation(f"{sampling}.top_p", "must be between 0 and 1"))
     if not 0 <= max_tokens <= limits.max_tokens:
         out.append(FieldViolation(f"{sampling}.max_tokens", f"must be between 0 and {limits.max_tokens}"))
+    if len(stop) > MAX_STOP or any(not s or len(s) > MAX_STOP_CHARS for s in stop):
+        out.append(
+            FieldViolation(f"{sampling}.stop", f"at most {MAX_STOP} non-empty strings of {MAX_STOP_CHARS} characters")
+        )
     schema = None
     if json_schema:
         if len(json_schema) > limits.max_schema_chars:
@@ -109,6 +116,7 @@ def validate_generate(
             top_p=float(top_p),
             max_tokens=max_tokens or limits.default_max_tokens,
             seed=seed,
+            stop=tuple(stop),
         ),
         json_schema=schema,
     )

@@ -110,6 +110,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):  # type: i
             top_p=request.sampling.top_p,
             max_tokens=request.sampling.max_tokens,
             seed=request.sampling.seed,
+            stop=list(request.sampling.stop),
             json_schema=request.json_schema,
             limits=self._limits,
             prefix=prefix,

@@ -268,17 +268,15 @@ class Fir(_message.Message):
     def __init__(self, id: _Optional[str] = ..., fir_number: _Optional[str] = ..., status: _Optional[_Union[FirStatus, str]] = ..., station: _Optional[_Union[Station, _Mapping]] = ..., complainant: _Optional[_Union[Complainant, _Mapping]] = ..., incident: _Optional[_Union[Incident, _Mapping]] = ..., accused: _Optional[_Iterable[_Union[Person, _Mapping]]] = ..., witnesses: _Optional[_Iterable[_Union[Person, _Mapping]]] = ..., properties: _Optional[_Iterable[_Union[Property, _Mapping]]] = ..., complaint: _Optional[_Union[Complaint, _Mapping]] = ..., summary: _Optional[str] = ..., narrative: _Optional[str] = ..., legal_sections: _Optional[_Iterable[_Union[LegalSectionRef, _Mapping]]] = ..., action_taken: _Optional[str] = ..., investigating_officer: _Optional[_Union[Officer, _Mapping]] = ..., generation: _Optional[_Union[GenerationInfo, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finalize_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., facts: _Optional[_Iterable[_Union[StatedFact, _Mapping]]] = ...) -> None: ...
 
 class CreateFirRequest(_message.Message):
-    __slots__ = ("fir", "request_id", "actor")
+    __slots__ = ("fir", "request_id")
     FIR_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
-    ACTOR_FIELD_NUMBER: _ClassVar[int]
     fir: Fir
     request_id: str
-    actor: str
-    def __init__(self, fir: _Optional[_Union[Fir, _Mapping]] = ..., request_id: _Optional[str] = ..., actor: _Optional[str] = ...) -> None: ...
+    def __init__(self, fir: _Optional[_Union[Fir, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class GenerateFirRequest(_message.Message):
-    __slots__ = ("text", "audio", "image", "language", "complainant", "station", "investigating_officer", "request_id", "actor")
+    __slots__ = ("text", "audio", "image", "language", "complainant", "station", "investigating_officer", "request_id")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     AUDIO_FIELD_NUMBER: _ClassVar[int]
     IMAGE_FIELD_NUMBER: _ClassVar[int]
@@ -287,7 +285,6 @@ class GenerateFirRequest(_message.Message):
     STATION_FIELD_NUMBER: _ClassVar[int]
     INVESTIGATING_OFFICER_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
-    ACTOR_FIELD_NUMBER: _ClassVar[int]
     text: str
     audio: bytes
     image: bytes
@@ -296,8 +293,7 @@ class GenerateFirRequest(_message.Message):
     station: Station
     investigating_officer: Officer
     request_id: str
-    actor: str
-    def __init__(self, text: _Optional[str] = ..., audio: _Optional[bytes] = ..., image: _Optional[bytes] = ..., language: _Optional[str] = ..., complainant: _Optional[_Union[Complainant, _Mapping]] = ..., station: _Optional[_Union[Station, _Mapping]] = ..., investigating_officer: _Optional[_Union[Officer, _Mapping]] = ..., request_id: _Optional[str] = ..., actor: _Optional[str] = ...) -> None: ...
+    def __init__(self, text: _Optional[str] = ..., audio: _Optional[bytes] = ..., image: _Optional[bytes] = ..., language: _Optional[str] = ..., complainant: _Optional[_Union[Complainant, _Mapping]] = ..., station: _Optional[_Union[Station, _Mapping]] = ..., investigating_officer: _Optional[_Union[Officer, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class GenerateFirEvent(_message.Message):
     __slots__ = ("stage", "text_delta", "fir")
@@ -342,38 +338,32 @@ class ListFirsResponse(_message.Message):
     def __init__(self, firs: _Optional[_Iterable[_Union[Fir, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
 
 class UpdateFirRequest(_message.Message):
-    __slots__ = ("fir", "update_mask", "actor")
+    __slots__ = ("fir", "update_mask")
     FIR_FIELD_NUMBER: _ClassVar[int]
     UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
-    ACTOR_FIELD_NUMBER: _ClassVar[int]
     fir: Fir
     update_mask: _field_mask_pb2.FieldMask
-    actor: str
-    def __init__(self, fir: _Optional[_Union[Fir, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ..., actor: _Optional[str] = ...) -> None: ...
+    def __init__(self, fir: _Optional[_Union[Fir, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
 
 class RegenerateFirRequest(_message.Message):
-    __slots__ = ("id", "part", "guidance", "etag", "actor")
+    __slots__ = ("id", "part", "guidance", "etag")
     ID_FIELD_NUMBER: _ClassVar[int]
     PART_FIELD_NUMBER: _ClassVar[int]
     GUIDANCE_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
-    ACTOR_FIELD_NUMBER: _ClassVar[int]
     id: str
     part: FirPart
     guidance: str
     etag: str
-    actor: str
-    def __init__(self, id: _Optional[str] = ..., part: _Optional[_Union[FirPart, str]] = ..., guidance: _Optional[str] = ..., etag: _Optional[str] = ..., actor: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., part: _Optional[_Union[FirPart, str]] = ..., guidance: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class FinalizeFirRequest(_message.Message):
-    __slots__ = ("id", "etag", "actor")
+    __slots__ = ("id", "etag")
     ID_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
-    ACTOR_FIELD_NUMBER: _ClassVar[int]
     id: str
     etag: str
-    actor: str
-    def __init__(self, id: _Optional[str] = ..., etag: _Optional[str] = ..., actor: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class GetFirStatsRequest(_message.Message):
     __slots__ = ("filter", "days")
