@@ -21,6 +21,8 @@ import json
 import re
 from dataclasses import dataclass
 
+from afirgen_runtime.errors import PermissionDenied
+
 CLAIMS_HEADER = "x-afirgen-claims"
 MAX_CLAIMS_BYTES = 8192
 _SAFE = re.compile(r"^[\w .@:/-]{0,128}$")
@@ -88,3 +90,16 @@ def parse_claims(header: str) -> Caller | None:
 def encode_claims(claims: dict[str, object]) -> str:
     """The header value Envoy would forward for ``claims`` (tests and internal callers)."""
     return base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+
+
+def ensure_operator() -> None:
+    """Calls through the edge carry a caller, and need the operator role; internal calls carry none."""
+    caller = current_caller()
+    if caller is not None and not caller.has("operator"):
+        raise PermissionDenied("this needs the operator role", reason="PERMISSION_DENIED")
+
+
+def ensure_internal() -> None:
+    """Refuse a call that came through the edge: the method is for services only."""
+    if current_caller() is not None:
+        raise PermissionDenied("this method is internal to the mesh", reason="PERMISSION_DENIED")

@@ -7,6 +7,8 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from scripts.devstack.edge import RateLimits
+
 REPO = Path(__file__).resolve().parents[2]
 VENV = REPO / ".venv"
 
@@ -54,6 +56,8 @@ class StackConfig:
     webhook_port: int = 0
     """Port of a local receiver of FIR webhooks (0: no webhook); tests run one."""
     webhook_secret: str = "local-dev-webhook-secret-change-me"
+    rate_limits: RateLimits = RateLimits()
+    """Per-subject request limits and the connection cap of the edge."""
 
     @classmethod
     def for_tests(cls, run_dir: Path) -> StackConfig:

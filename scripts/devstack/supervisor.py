@@ -7,9 +7,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scripts.devstack import edge, identity
 from scripts.devstack.config import REPO, VENV, StackConfig
 
-MAX_REQUEST_BYTES = 16 * 1024 * 1024
 REDIS_MAXMEMORY = "128mb"
 
 
@@ -327,6 +327,7 @@ def render_envoy(cfg: StackConfig) -> str:
             ("cache", cfg.cache_port),
         )
     )
+    clusters += edge.idp_cluster("127.0.0.1", cfg.idp_port)
     tracing = ""
     if cfg.otlp_endpoint:
         host, _, port = cfg.otlp_endpoint.rpartition(":")
@@ -337,7 +338,15 @@ def render_envoy(cfg: StackConfig) -> str:
         ENVOY_PORT=cfg.envoy_port,
         ENVOY_ADMIN_PORT=cfg.envoy_admin_port,
         DESCRIPTOR=REPO / "edge" / "generated" / "afirgen.pb",
-        MAX_REQUEST_BYTES=MAX_REQUEST_BYTES,
+        MAX_REQUEST_BYTES=edge.MAX_GENERATION_BYTES,
+        MAX_BODY_BYTES=edge.MAX_BODY_BYTES,
+        MAX_CONNECTIONS=cfg.rate_limits.max_connections,
+        ALLOWED_HOSTS=edge.allowed_hosts(cfg.envoy_port),
+        ROUTES=edge.routes(cfg.rate_limits),
+        RBAC_POLICIES=edge.rbac_policies(),
+        JWT_ISSUER=identity.issuer(cfg.idp_port),
+        JWT_AUDIENCE=identity.AUDIENCE,
+        JWKS_URI=identity.jwks_uri(cfg.idp_port),
         CLUSTERS=clusters.rstrip("\n"),
     )
 

@@ -13,7 +13,7 @@ from afirgen_fir.domain.model import Complainant, ComplaintSource, Station
 from afirgen_fir.service_layer.generation_service import GenerationRequest, GenerationService
 from afirgen_fir.service_layer.ports import IdempotencyKey, ModelReply
 from afirgen_fir.settings import FirSettings
-from afirgen_runtime.errors import InvalidArgument, Unavailable
+from afirgen_runtime.errors import InvalidArgument, ResourceExhausted, Unavailable
 
 from tests.unit.fakes import FakeFirRepository, FakeLegalRepository, change_at
 
@@ -261,3 +261,20 @@ async def test_regenerated_sections_are_the_rules_sections() -> None:
     inference.answers = ["SECTION: 103"]
     updated = await service.regenerate(fir.id, "legal_sections", "cite murder", fir.etag, change=CHANGE)
     assert [s.section for s in updated.legal_sections] == ["303"]
+
+
+async def test_a_caller_with_two_generations_running_is_refused_a_third() -> None:
+    service, _ = make(FakeInference(GOOD))
+    running = [service.stream(request(), change=CHANGE), service.stream(request(), change=CHANGE)]
+    for stream in running:
+        await anext(stream)
+    with pytest.raises(ResourceExhausted) as refused:
+        await service.generate(request(), change=CHANGE)
+    assert refused.value.reason == "TOO_MANY_GENERATIONS"
+
+
+async def test_a_finished_generation_frees_its_place() -> None:
+    service, _ = make(FakeInference(GOOD))
+    for _ in range(3):
+        await service.generate(request(), change=CHANGE)
+    assert service._running == {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grpc
 from afirgen.cache.v1 import cache_pb2, cache_pb2_grpc
+from afirgen_runtime.identity import ensure_internal, ensure_operator
 from google.protobuf import duration_pb2
 
 from afirgen_cache.service_layer.cache_service import CacheService
@@ -31,6 +32,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):  # type: ignore[misc]
     async def GetEntry(
         self, request: cache_pb2.GetEntryRequest, context: grpc.aio.ServicerContext
     ) -> cache_pb2.GetEntryResponse:
+        ensure_internal()
         wait = _seconds(request.max_wait)
         left = context.time_remaining()
         if wait > 0 and left is not None:
@@ -43,12 +45,14 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):  # type: ignore[misc]
     async def BatchGetEntries(
         self, request: cache_pb2.BatchGetEntriesRequest, context: grpc.aio.ServicerContext
     ) -> cache_pb2.BatchGetEntriesResponse:
+        ensure_internal()
         values, lease = await self._svc.batch_get(request.namespace, list(request.keys))
         return cache_pb2.BatchGetEntriesResponse(values=values, lease=lease)
 
     async def SetEntry(
         self, request: cache_pb2.SetEntryRequest, context: grpc.aio.ServicerContext
     ) -> cache_pb2.SetEntryResponse:
+        ensure_internal()
         stored = await self._svc.set(
             request.namespace,
             request.key,
@@ -62,6 +66,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):  # type: ignore[misc]
     async def BatchSetEntries(
         self, request: cache_pb2.BatchSetEntriesRequest, context: grpc.aio.ServicerContext
     ) -> cache_pb2.BatchSetEntriesResponse:
+        ensure_internal()
         stored = await self._svc.batch_set(
             request.namespace, dict(request.values), ttl=_seconds(request.ttl), lease=request.lease
         )
@@ -70,18 +75,21 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):  # type: ignore[misc]
     async def DeleteEntries(
         self, request: cache_pb2.DeleteEntriesRequest, context: grpc.aio.ServicerContext
     ) -> cache_pb2.DeleteEntriesResponse:
+        ensure_internal()
         deleted = await self._svc.delete(request.namespace, list(request.keys))
         return cache_pb2.DeleteEntriesResponse(deleted=deleted)
 
     async def InvalidateNamespace(
         self, request: cache_pb2.InvalidateNamespaceRequest, context: grpc.aio.ServicerContext
     ) -> cache_pb2.InvalidateNamespaceResponse:
+        ensure_internal()
         version = await self._svc.invalidate(request.namespace)
         return cache_pb2.InvalidateNamespaceResponse(version=version)
 
     async def GetCacheStats(
         self, request: cache_pb2.GetCacheStatsRequest, context: grpc.aio.ServicerContext
     ) -> cache_pb2.CacheStats:
+        ensure_operator()
         report = await self._svc.report()
         server = report.server
         return cache_pb2.CacheStats(

@@ -13,7 +13,8 @@ from typing import Any
 import grpc
 from afirgen.fir.v1 import fir_pb2, fir_pb2_grpc
 from afirgen_runtime.context import current_request_id
-from afirgen_runtime.errors import FieldViolation, InvalidArgument, Unimplemented
+from afirgen_runtime.errors import AfirgenError, FieldViolation, InvalidArgument, Unimplemented
+from afirgen_runtime.grpc_errors import to_status
 from afirgen_runtime.identity import current_caller
 from afirgen_runtime.interceptors import set_response_header
 from afirgen_runtime.proto_mapping import from_message, to_message
@@ -274,12 +275,20 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
         stream = self._generator().stream(
             self._generation_request(request), change=_change(), idempotency=self._generation_key(request, context)
         )
-        async for event in stream:
-            yield fir_pb2.GenerateFirEvent(
-                stage=event.stage,
-                text_delta=event.text_delta,
-                fir=fir_to_proto(event.fir) if event.fir is not None else None,
-            )
+        sent = False
+        try:
+            async for event in stream:
+                yield fir_pb2.GenerateFirEvent(
+                    stage=event.stage,
+                    text_delta=event.text_delta,
+                    fir=fir_to_proto(event.fir) if event.fir is not None else None,
+                )
+                sent = True
+        except AfirgenError as exc:
+            if not sent:
+                raise  # the call's own status: an HTTP error status through the edge
+            # Headers (HTTP 200) are gone: the error travels as the last event.
+            yield fir_pb2.GenerateFirEvent(stage="error", error=to_status(exc, "fir.afirgen"))
 
     async def RegenerateFir(
         self, request: fir_pb2.RegenerateFirRequest, context: grpc.aio.ServicerContext

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from afirgen_runtime.errors import FailedPrecondition, InvalidArgument
+from afirgen_runtime.errors import FailedPrecondition, InvalidArgument, ResourceExhausted
 from loguru import logger
 
 from afirgen_fir.domain import access, drafting, offences, prose
@@ -50,6 +50,8 @@ MAX_MEDIA_BYTES = 10 * 1024 * 1024
 MAX_GUIDANCE = 1000
 LANGUAGES = {"": ["en", "hi"], "en": ["en"], "hi": ["hi", "en"]}
 CANDIDATES = 6
+MAX_GENERATIONS_PER_CALLER = 2
+"""Generations one token subject may have running or queued in this process at once."""
 
 
 @dataclass
@@ -119,6 +121,7 @@ class GenerationService:
         self._inference = inference
         self._clock = clock
         self._offset = utc_offset
+        self._running: dict[str, int] = {}
 
     async def generate(
         self, request: GenerationRequest, *, change: Change, idempotency: IdempotencyKey | None = None
@@ -142,6 +145,24 @@ class GenerationService:
             if existing is not None:
                 yield GenerationEvent("store", fir=existing)
                 return
+        subject = change.caller.subject if change.caller else ""
+        if self._running.get(subject, 0) >= MAX_GENERATIONS_PER_CALLER:
+            raise ResourceExhausted(
+                f"this caller already has {MAX_GENERATIONS_PER_CALLER} generations running; wait for one to finish",
+                reason="TOO_MANY_GENERATIONS",
+            )
+        self._running[subject] = self._running.get(subject, 0) + 1
+        try:
+            async for event in self._draft(request, change=change, idempotency=idempotency):
+                yield event
+        finally:
+            self._running[subject] -= 1
+            if not self._running[subject]:
+                del self._running[subject]
+
+    async def _draft(
+        self, request: GenerationRequest, *, change: Change, idempotency: IdempotencyKey | None
+    ) -> AsyncIterator[GenerationEvent]:
         timer = _Timer()
         total = time.perf_counter()
         text, source, language = request.text, ComplaintSource.TEXT, request.language

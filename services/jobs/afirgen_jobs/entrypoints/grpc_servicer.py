@@ -12,6 +12,7 @@ from typing import Any
 import grpc
 from afirgen.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 from afirgen_runtime.errors import InvalidArgument
+from afirgen_runtime.identity import ensure_internal, ensure_operator
 from afirgen_runtime.interceptors import set_response_header
 from google.protobuf import json_format, timestamp_pb2
 
@@ -92,6 +93,7 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):  # type: ignore[misc]
         self._svc = service
 
     async def CreateJob(self, request: jobs_pb2.CreateJobRequest, context: grpc.aio.ServicerContext) -> jobs_pb2.Job:
+        ensure_internal()
         if not request.HasField("job"):
             raise InvalidArgument.for_field("job", "is required")
         job, _ = await self._svc.enqueue(new_job_from_proto(request.job, context))
@@ -99,6 +101,7 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):  # type: ignore[misc]
         return job_to_proto(job)
 
     async def GetJob(self, request: jobs_pb2.GetJobRequest, context: grpc.aio.ServicerContext) -> jobs_pb2.Job:
+        ensure_operator()
         job = await self._svc.get(request.id)
         set_response_header("cache-control", CACHE_NONE)
         return job_to_proto(job)
@@ -106,6 +109,7 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):  # type: ignore[misc]
     async def ListJobs(
         self, request: jobs_pb2.ListJobsRequest, context: grpc.aio.ServicerContext
     ) -> jobs_pb2.ListJobsResponse:
+        ensure_operator()
         page = await self._svc.list(size=request.page_size, token=request.page_token, filter_text=request.filter)
         set_response_header("cache-control", CACHE_NONE)
         return jobs_pb2.ListJobsResponse(
@@ -115,9 +119,11 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):  # type: ignore[misc]
         )
 
     async def CancelJob(self, request: jobs_pb2.CancelJobRequest, context: grpc.aio.ServicerContext) -> jobs_pb2.Job:
+        ensure_operator()
         return job_to_proto(await self._svc.cancel(request.id))
 
     async def RetryJob(self, request: jobs_pb2.RetryJobRequest, context: grpc.aio.ServicerContext) -> jobs_pb2.Job:
+        ensure_operator()
         return job_to_proto(await self._svc.retry(request.id))
 
 

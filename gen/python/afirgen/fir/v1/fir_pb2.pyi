@@ -5,6 +5,7 @@ from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.api import httpbody_pb2 as _httpbody_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.rpc import status_pb2 as _status_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -296,14 +297,16 @@ class GenerateFirRequest(_message.Message):
     def __init__(self, text: _Optional[str] = ..., audio: _Optional[bytes] = ..., image: _Optional[bytes] = ..., language: _Optional[str] = ..., complainant: _Optional[_Union[Complainant, _Mapping]] = ..., station: _Optional[_Union[Station, _Mapping]] = ..., investigating_officer: _Optional[_Union[Officer, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class GenerateFirEvent(_message.Message):
-    __slots__ = ("stage", "text_delta", "fir")
+    __slots__ = ("stage", "text_delta", "fir", "error")
     STAGE_FIELD_NUMBER: _ClassVar[int]
     TEXT_DELTA_FIELD_NUMBER: _ClassVar[int]
     FIR_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
     stage: str
     text_delta: str
     fir: Fir
-    def __init__(self, stage: _Optional[str] = ..., text_delta: _Optional[str] = ..., fir: _Optional[_Union[Fir, _Mapping]] = ...) -> None: ...
+    error: _status_pb2.Status
+    def __init__(self, stage: _Optional[str] = ..., text_delta: _Optional[str] = ..., fir: _Optional[_Union[Fir, _Mapping]] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ...) -> None: ...
 
 class GetFirRequest(_message.Message):
     __slots__ = ("id", "read_mask")

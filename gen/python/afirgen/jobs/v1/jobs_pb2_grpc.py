@@ -67,7 +67,8 @@ class JobServiceServicer:
     """
 
     def CreateJob(self, request, context):
-        """Enqueues a job. The same idempotency key returns the same job.
+        """Enqueues a job. The same idempotency key returns the same job. Internal
+        only: services enqueue their own work; the edge does not route it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,0 +1,162 @@
+"""What the Envoy edge routes, who may call it, and how much: rendered into
+edge/envoy.yaml.tmpl for the local stack (scripts/devstack/supervisor.py) and
+for compose and Kubernetes (deploy/render.py).
+
+Routes match gRPC method paths: the transcoder turns a REST call into its gRPC
+method and routing starts again. Two REST prefixes are routes of their own,
+only so that the body limit (applied before transcoding) can be larger for
+generation; they never reach an upstream as REST.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_BODY_BYTES = 1024 * 1024
+"""Body limit of every route but generation."""
+MAX_GENERATION_BYTES = 12 * 1024 * 1024
+"""Body limit of generation: a scanned page or a recording, base64 in JSON."""
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Per token subject: tokens per interval and the burst, for most calls and for generation."""
+
+    calls_per_second: int = 50
+    call_burst: int = 100
+    generations_per_minute: int = 6
+    generation_burst: int = 3
+    max_connections: int = 1024
+
+
+FIR_READERS = ("constable", "sub_inspector", "sho", "district_sp", "auditor")
+
+
+def _role(role: str) -> str:
+    return (
+        "{sourced_metadata: {metadata_matcher: {filter: envoy.filters.http.jwt_authn,"
+        " path: [{key: jwt_payload}, {key: roles}],"
+        f" value: {{list_match: {{one_of: {{string_match: {{exact: {role}}}}}}}}}}}}}}}"
+    )
+
+
+def _paths(*paths: str) -> str:
+    rules = ", ".join(
+        f"{{url_path: {{path: {{prefix: {p!r}}}}}}}" if p.endswith("/") else f"{{url_path: {{path: {{exact: {p!r}}}}}}}"
+        for p in paths
+    )
+    return f"[{{or_rules: {{rules: [{rules}]}}}}]"
+
+
+def rbac_policies(indent: int = 26) -> str:
+    """RBAC ALLOW policies: FIR methods for officers and auditors, operations for operators."""
+    pad = " " * indent
+    policies = {
+        "fir-records": (_paths("/afirgen.fir.v1.FirService/"), [_role(r) for r in FIR_READERS]),
+        "public-reference": (
+            _paths(
+                "/afirgen.fir.v1.LegalSectionService/",
+                "/afirgen.inference.v1.InferenceService/ListModels",
+                "/grpc.health.v1.Health/",
+            ),
+            ["{any: true}"],
+        ),
+        "operations": (
+            _paths(
+                "/afirgen.jobs.v1.JobService/GetJob",
+                "/afirgen.jobs.v1.JobService/ListJobs",
+                "/afirgen.jobs.v1.JobService/CancelJob",
+                "/afirgen.jobs.v1.JobService/RetryJob",
+                "/afirgen.cache.v1.CacheService/GetCacheStats",
+            ),
+            [_role("operator")],
+        ),
+    }
+    lines = []
+    for name, (permissions, principals) in policies.items():
+        lines += [f"{pad}{name}:", f"{pad}  permissions: {permissions}", f"{pad}  principals: [{', '.join(principals)}]"]
+    return "\n".join(lines)
+
+
+def _buffer(limit: int) -> str:
+    return (
+        "envoy.filters.http.buffer: {'@type': type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute,"
+        f" buffer: {{max_request_bytes: {limit}}}}}"
+    )
+
+
+def _rate_limit(name: str, tokens: int, fill_seconds: int, burst: int) -> str:
+    hundred = "{numerator: 100, denominator: HUNDRED}"
+    return (
+        "envoy.filters.http.local_ratelimit: {'@type': type.googleapis.com/envoy.extensions.filters.http."
+        f"local_ratelimit.v3.LocalRateLimit, stat_prefix: {name},"
+        " token_bucket: {max_tokens: 1000000, tokens_per_fill: 1000000, fill_interval: 1s},"
+        f" filter_enabled: {{runtime_key: edge.rl.{name}.enabled, default_value: {hundred}}},"
+        f" filter_enforced: {{runtime_key: edge.rl.{name}.enforced, default_value: {hundred}}},"
+        f" descriptors: [{{entries: [{{key: subject}}], token_bucket: {{max_tokens: {burst},"
+        f" tokens_per_fill: {tokens}, fill_interval: {fill_seconds}s}}}}],"
+        " max_dynamic_descriptors: 20000,"
+        " rate_limits: [{actions: [{request_headers: {header_name: x-afirgen-sub, descriptor_key: subject}}]}]}"
+    )
+
+
+def routes(limits: RateLimits, indent: int = 24) -> str:
+    """The routes of the edge's virtual host, most specific first."""
+    pad = " " * indent
+    calls = _rate_limit("calls", limits.calls_per_second, 1, limits.call_burst)
+    generations = _rate_limit(
+        "generations", 1, max(1, 60 // max(1, limits.generations_per_minute)), limits.generation_burst
+    )
+    big = _buffer(MAX_GENERATION_BYTES)
+    table = [
+        # REST prefixes, seen before transcoding: only the body limit differs.
+        ('{prefix: "/v1/firs:generate"}', "{cluster: fir, timeout: 180s}", [big]),
+        ('{prefix: "/v1/firs:streamGenerate"}', "{cluster: fir, timeout: 0s, idle_timeout: 120s}", [big]),
+        # gRPC methods, after transcoding. Generation waits on model servers.
+        ('{path: "/afirgen.fir.v1.FirService/GenerateFir"}', "{cluster: fir, timeout: 180s}", [big, generations]),
+        (
+            '{path: "/afirgen.fir.v1.FirService/StreamGenerateFir"}',
+            "{cluster: fir, timeout: 0s, idle_timeout: 120s}",
+            [big, generations],
+        ),
+        ('{path: "/afirgen.fir.v1.FirService/RegenerateFir"}', "{cluster: fir, timeout: 180s}", [generations]),
+        ('{prefix: "/afirgen.fir.v1."}', "{cluster: fir, timeout: 15s}", [calls]),
+        *(
+            (f'{{path: "/afirgen.jobs.v1.JobService/{m}"}}', "{cluster: jobs, timeout: 15s}", [calls])
+            for m in ("GetJob", "ListJobs", "CancelJob", "RetryJob")
+        ),
+        ('{path: "/afirgen.inference.v1.InferenceService/ListModels"}', "{cluster: inference, timeout: 15s}", [calls]),
+        ('{path: "/afirgen.cache.v1.CacheService/GetCacheStats"}', "{cluster: cache, timeout: 15s}", [calls]),
+        # gRPC health of the fir service through the edge (load balancers, ceiling benchmarks).
+        ('{prefix: "/grpc.health.v1.Health/"}', "{cluster: fir, timeout: 5s}", []),
+    ]
+    lines = []
+    for match, action, per_filter in table:
+        lines.append(f"{pad}- match: {match}")
+        lines.append(f"{pad}  route: {action}")
+        if per_filter:
+            lines.append(f"{pad}  typed_per_filter_config:")
+            lines += [f"{pad}    {config}" for config in per_filter]
+    return "\n".join(lines)
+
+
+def allowed_hosts(port: int, extra: tuple[str, ...] = ()) -> str:
+    """The Host allow-list: the loopback names with and without the port, and any public names."""
+    names = [f"127.0.0.1:{port}", f"localhost:{port}", "127.0.0.1", "localhost", *extra]
+    return ", ".join(f'"{n}"' for n in names)
+
+
+def idp_cluster(host: str, port: int, *, dns: bool = False) -> str:
+    """The cluster Envoy fetches the identity provider's JWKS from."""
+    kind = "STRICT_DNS\n      dns_lookup_family: V4_PREFERRED" if dns else "STATIC"
+    return f"""    - name: idp
+      type: {kind}
+      connect_timeout: 1s
+      load_assignment:
+        cluster_name: idp
+        endpoints:
+          - lb_endpoints:
+              - endpoint:
+                  address:
+                    socket_address: {{address: {host}, port_value: {port}}}
+"""
