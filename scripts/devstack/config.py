@@ -56,7 +56,7 @@ class StackConfig:
     webhook_port: int = 0
     """Port of a local receiver of FIR webhooks (0: no webhook); tests run one."""
     webhook_secret: str = "local-dev-webhook-secret-change-me"
-    rate_limits: RateLimits = RateLimits()
+    rate_limits: RateLimits = dataclasses.field(default_factory=RateLimits)
     """Per-subject request limits and the connection cap of the edge."""
 
     @classmethod

@@ -74,13 +74,15 @@ def rbac_policies(indent: int = 26) -> str:
     }
     lines = []
     for name, (permissions, principals) in policies.items():
-        lines += [f"{pad}{name}:", f"{pad}  permissions: {permissions}", f"{pad}  principals: [{', '.join(principals)}]"]
+        lines += [f"{pad}{name}:", f"{pad}  permissions: {permissions}"]
+        lines += [f"{pad}  principals: [{', '.join(principals)}]"]
     return "\n".join(lines)
 
 
 def _buffer(limit: int) -> str:
     return (
-        "envoy.filters.http.buffer: {'@type': type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute,"
+        "envoy.filters.http.buffer: {'@type':"
+        " type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute,"
         f" buffer: {{max_request_bytes: {limit}}}}}"
     )
 
