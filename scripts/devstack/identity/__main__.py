@@ -1,0 +1,5 @@
+import sys
+
+from scripts.devstack.identity import main
+
+sys.exit(main(sys.argv[1:]))
