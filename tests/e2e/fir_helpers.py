@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import grpc
 import httpx
+from google.rpc import error_details_pb2, status_pb2
 
 
 def fir_body(station: str, **overrides: Any) -> dict[str, Any]:
@@ -53,4 +55,16 @@ def violations(body: dict[str, Any]) -> list[str]:
     for detail in body.get("details", []):
         if detail.get("@type", "").endswith("google.rpc.BadRequest"):
             return [v["field"] for v in detail.get("field_violations", [])]
+    return []
+
+
+def grpc_violations(error: grpc.aio.AioRpcError) -> list[str]:
+    """Fields named by the BadRequest detail of a gRPC error."""
+    raw = dict(error.trailing_metadata() or ()).get("grpc-status-details-bin", b"")
+    status = status_pb2.Status.FromString(raw if isinstance(raw, bytes) else raw.encode())
+    for detail in status.details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            return [v.field for v in bad.field_violations]
     return []

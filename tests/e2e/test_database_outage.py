@@ -9,14 +9,15 @@ import httpx
 import pytest
 
 from scripts.devstack.stack import Stack
-from tests.conftest import unique_station
 from tests.e2e.fir_helpers import create_fir, error_reason
 
 pytestmark = pytest.mark.e2e
 
 
-async def test_database_down_gives_unavailable_then_recovers(stack: Stack, rest: httpx.AsyncClient) -> None:
-    fir = await create_fir(rest, unique_station())
+async def test_database_down_gives_unavailable_then_recovers(
+    stack: Stack, rest: httpx.AsyncClient, station: str
+) -> None:
+    fir = await create_fir(rest, station)
     stack.ctl("stop", "infra:mariadb")
     try:
         started = time.monotonic()

@@ -11,7 +11,6 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from scripts.devstack.stack import Stack
-from tests.conftest import unique_station
 from tests.e2e.fir_helpers import create_fir
 
 pytestmark = pytest.mark.e2e
@@ -62,8 +61,8 @@ def scrape(port: int) -> dict[str, list[tuple[str, dict[str, str], float]]]:
     return families
 
 
-async def test_every_service_exposes_its_metrics(stack: Stack, rest: httpx.AsyncClient) -> None:
-    fir = await create_fir(rest, unique_station())
+async def test_every_service_exposes_its_metrics(stack: Stack, rest: httpx.AsyncClient, station: str) -> None:
+    fir = await create_fir(rest, station)
     await rest.get(f"/v1/firs/{fir['id']}")
     await rest.get("/v1/models")
     for service, expected in EXPECTED.items():

@@ -10,7 +10,6 @@ import httpx
 import pytest
 
 from scripts.devstack.stack import Stack
-from tests.conftest import unique_station
 from tests.e2e.fir_helpers import fir_body
 from tests.otlp_receiver import OtlpReceiver, ReceivedSpan
 
@@ -37,9 +36,9 @@ def assert_one_tree(spans: list[ReceivedSpan]) -> None:
 
 
 async def test_create_fir_is_one_trace_from_the_edge_to_sql_and_cache(
-    rest: httpx.AsyncClient, otlp: OtlpReceiver, stack: Stack
+    rest: httpx.AsyncClient, otlp: OtlpReceiver, stack: Stack, station: str
 ) -> None:
-    resp = await rest.post("/v1/firs", json=fir_body(unique_station()))
+    resp = await rest.post("/v1/firs", json=fir_body(station))
     assert resp.status_code == 200
     request_id = resp.headers["x-request-id"]
 
@@ -70,7 +69,7 @@ async def test_create_fir_is_one_trace_from_the_edge_to_sql_and_cache(
 
 @pytest.mark.timeout(600)
 async def test_generation_is_one_trace_from_the_edge_to_the_model_servers(
-    rest: httpx.AsyncClient, otlp: OtlpReceiver
+    rest: httpx.AsyncClient, otlp: OtlpReceiver, station: str
 ) -> None:
     complaint = "Last night my motorcycle UP15 AB 4521 was stolen from outside my house. It is worth 55,000 rupees."
     resp = await rest.post(
@@ -78,7 +77,7 @@ async def test_generation_is_one_trace_from_the_edge_to_the_model_servers(
         json={
             "text": complaint,
             "language": "en",
-            "station": {"code": unique_station()},
+            "station": {"code": station},
             "complainant": {"name": "Ravi Kumar"},
         },
     )

@@ -7,20 +7,26 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
 from scripts.devstack.stack import Stack
-from tests.conftest import unique_station
 from tests.e2e.fir_helpers import create_fir
 
 pytestmark = pytest.mark.e2e
 
 
-async def namespace_stats(rest: httpx.AsyncClient) -> dict[str, dict[str, Any]]:
-    resp = await rest.get("/v1/cache:stats")
+@pytest.fixture
+def ops(client_as: Callable[..., httpx.AsyncClient]) -> httpx.AsyncClient:
+    """The edge, signed in as an operator (cache statistics are an operator's)."""
+    return client_as("operator")
+
+
+async def namespace_stats(ops: httpx.AsyncClient) -> dict[str, dict[str, Any]]:
+    resp = await ops.get("/v1/cache:stats")
     assert resp.status_code == 200, resp.text
     return {n["namespace"]: n for n in resp.json()["namespaces"]}
 
@@ -35,8 +41,8 @@ async def get_ok(rest: httpx.AsyncClient, path: str, **params: Any) -> dict[str,
     return dict(resp.json())
 
 
-async def test_cache_stats_through_envoy(rest: httpx.AsyncClient) -> None:
-    resp = await rest.get("/v1/cache:stats")
+async def test_cache_stats_through_envoy(ops: httpx.AsyncClient) -> None:
+    resp = await ops.get("/v1/cache:stats")
     assert resp.status_code == 200, resp.text
     body = resp.json()
     names = {n["namespace"] for n in body["namespaces"]}
@@ -48,34 +54,33 @@ async def test_cache_stats_through_envoy(rest: httpx.AsyncClient) -> None:
     assert fir["default_ttl"] == "300s"
 
 
-async def test_reads_are_served_from_the_cache(rest: httpx.AsyncClient) -> None:
-    fir = await create_fir(rest, unique_station())
+async def test_reads_are_served_from_the_cache(rest: httpx.AsyncClient, station: str, ops: httpx.AsyncClient) -> None:
+    fir = await create_fir(rest, station)
     await get_ok(rest, f"/v1/firs/{fir['id']}")  # miss: fills
-    before = await namespace_stats(rest)
+    before = await namespace_stats(ops)
     # Each read mask is answered from the one entry. A cache call slower than its
     # 50 ms deadline is a miss by design, so a busy machine may need more reads.
     for _ in range(5):
         for mask in ("", "summary,status", "complainant.phone"):
             got = await get_ok(rest, f"/v1/firs/{fir['id']}", **({"read_mask": mask} if mask else {}))
             assert got.get("summary", fir["summary"]) == fir["summary"]
-        if hits(await namespace_stats(rest), "fir") - hits(before, "fir") >= 3:
+        if hits(await namespace_stats(ops), "fir") - hits(before, "fir") >= 3:
             return
     pytest.fail("GetFir was not served from the cache")
 
 
-async def test_legal_section_searches_are_cached(rest: httpx.AsyncClient) -> None:
-    query = {"query": f"stolen motorcycle {unique_station()}"}  # a query no other test sent
+async def test_legal_section_searches_are_cached(rest: httpx.AsyncClient, station: str, ops: httpx.AsyncClient) -> None:
+    query = {"query": f"stolen motorcycle {station}"}  # a query no other test sent
     first = await get_ok(rest, "/v1/legal-sections", **query)
-    before = await namespace_stats(rest)
+    before = await namespace_stats(ops)
     for _ in range(5):
         assert await get_ok(rest, "/v1/legal-sections", **query) == first
-        if hits(await namespace_stats(rest), "legal_sections") > hits(before, "legal_sections"):
+        if hits(await namespace_stats(ops), "legal_sections") > hits(before, "legal_sections"):
             return
     pytest.fail("the legal-section search was not served from the cache")
 
 
-async def test_every_write_is_visible_to_the_next_read(rest: httpx.AsyncClient) -> None:
-    station = unique_station()
+async def test_every_write_is_visible_to_the_next_read(rest: httpx.AsyncClient, station: str) -> None:
     by_station = {"filter": f'station = "{station}"'}
     fir = await create_fir(rest, station)
     path = f"/v1/firs/{fir['id']}"
@@ -136,8 +141,9 @@ async def timed_get(rest: httpx.AsyncClient, path: str) -> float:
     return elapsed
 
 
-async def test_redis_down_costs_nothing_but_speed_and_hits_come_back(stack: Stack, rest: httpx.AsyncClient) -> None:
-    station = unique_station()
+async def test_redis_down_costs_nothing_but_speed_and_hits_come_back(
+    stack: Stack, rest: httpx.AsyncClient, station: str, ops: httpx.AsyncClient
+) -> None:
     firs = [await create_fir(rest, station) for _ in range(30)]
     miss = [await timed_get(rest, f"/v1/firs/{f['id']}") for f in firs]  # first reads: misses
     for f in firs[:5]:
@@ -191,9 +197,9 @@ async def test_redis_down_costs_nothing_but_speed_and_hits_come_back(stack: Stac
     while time.monotonic() < deadline and not recovered:
         await asyncio.sleep(0.5)
         await get_ok(rest, f"/v1/firs/{firs[1]['id']}")
-        before = hits(await namespace_stats(rest), "fir")
+        before = hits(await namespace_stats(ops), "fir")
         await get_ok(rest, f"/v1/firs/{firs[1]['id']}")
-        recovered = hits(await namespace_stats(rest), "fir") > before
+        recovered = hits(await namespace_stats(ops), "fir") > before
     assert recovered, "no cache hits within 30 s of Redis coming back"
     # nothing written while Redis was away is served stale
     assert (await get_ok(rest, f"/v1/firs/{fir['id']}"))["summary"] == "no cache"

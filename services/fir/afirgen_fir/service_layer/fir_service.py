@@ -110,18 +110,19 @@ class FirService:
     ) -> FirPage:
         """A keyset page of the FIRs the caller may read; tokens are bound to the filter and order."""
         scope = access.read_scope(caller)
-        flt = access.restrict(parse_fir_filter(filter_text), scope)
+        asked = parse_fir_filter(filter_text)
         order_field, descending = parse_order(order_by)
         limit = page_size(size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
-        if flt is None:  # another station's FIRs: as if there were none
-            return FirPage([], "", 0)
-        digest = PageTokens.query_digest("firs", flt, order_field, descending)
+        digest = PageTokens.query_digest("firs", asked, scope, order_field, descending)
         after = None
         if token:
             keyset = self._tokens.parse(token, digest)
             if len(keyset) != 2 or not isinstance(keyset[0], str) or not isinstance(keyset[1], int):
                 raise InvalidArgument.for_field("page_token", "malformed page token", reason="INVALID_PAGE_TOKEN")
             after = (keyset[0], keyset[1])
+        flt = access.restrict(asked, scope)
+        if flt is None:  # another station's FIRs: as if there were none
+            return FirPage([], "", 0)
         query = ListQuery(flt, order_field, descending, limit, after, fields)
         firs, next_key = await self._repo.list_page(query)
         total = await self._repo.count(flt)
