@@ -74,11 +74,11 @@ async def test_grpc_through_envoy_with_error_details(edge_channel: grpc.aio.Chan
     assert dict(await call.initial_metadata())["x-request-id"] == request_id
 
 
-async def test_create_and_read_over_grpc(edge_channel: grpc.aio.Channel) -> None:
+async def test_create_and_read_over_grpc(edge_channel: grpc.aio.Channel, station: str) -> None:
     stub = fir_pb2_grpc.FirServiceStub(edge_channel)
     created = await stub.CreateFir(
         fir_pb2.CreateFirRequest(
-            fir=fir_pb2.Fir(station=fir_pb2.Station(code="GRPC-01"), complainant=fir_pb2.Complainant(name="Lata"))
+            fir=fir_pb2.Fir(station=fir_pb2.Station(code=station), complainant=fir_pb2.Complainant(name="Lata"))
         )
     )
     call = stub.GetFir(fir_pb2.GetFirRequest(id=created.id))

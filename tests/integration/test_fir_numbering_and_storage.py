@@ -35,10 +35,9 @@ def _repo(db: Database, now: datetime | None = None) -> MySQLFirRepository:
     return MySQLFirRepository(db, clock=lambda: now or datetime.now(UTC), numbering_utc_offset=timedelta(minutes=330))
 
 
-async def test_200_concurrent_creates_number_1_to_200_exactly_once(fir_channel: object) -> None:
-    """Through the gRPC service, as clients would do it."""
+async def test_200_concurrent_creates_number_1_to_200_exactly_once(fir_channel: object, station: str) -> None:
+    """Through the gRPC service, as the edge calls it for the station's officer."""
     stub = fir_pb2_grpc.FirServiceStub(fir_channel)
-    station = unique_station()
     request = fir_pb2.CreateFirRequest(
         fir=fir_pb2.Fir(station=fir_pb2.Station(code=station), complainant=fir_pb2.Complainant(name="Meera"))
     )

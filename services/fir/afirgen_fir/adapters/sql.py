@@ -313,6 +313,7 @@ def catalog() -> list[tuple[Statement, list[Any]]]:
                 "",
                 "",
                 None,
+                None,
                 1,
                 now,
                 now,
