@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.k8s import render_rules
-from scripts.devstack.supervisor import _TRACING, MAX_REQUEST_BYTES, _cluster, _otlp_cluster
+from scripts.devstack import edge as devstack_edge
+from scripts.devstack.supervisor import _TRACING, _cluster, _otlp_cluster
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "edge" / "envoy.yaml.tmpl"
@@ -33,6 +34,7 @@ K8S = REPO / "deploy" / "k8s"
 ENVOY_PORT = 8080
 ENVOY_ADMIN_PORT = 9901
 DESCRIPTOR_IN_CONTAINER = "/etc/envoy/afirgen.pb"
+LIMITS = devstack_edge.RateLimits()
 JWT_AUDIENCE = "afirgen-api"
 """Audience the afirgen realm's clients put into access tokens (scripts/devstack/identity)."""
 
@@ -50,6 +52,8 @@ class Edge:
     """Where Envoy fetches the JWKS (the in-network Keycloak)."""
     issuer: str
     """``iss`` of accepted tokens: Keycloak's configured hostname plus the realm path."""
+    hosts: tuple[str, ...] = ()
+    """Public host names the edge answers for (the Host allow-list), beside localhost."""
 
     @property
     def jwks_uri(self) -> str:
@@ -76,6 +80,7 @@ EDGES = (
         otlp=("otel-collector", 4317),
         keycloak=("keycloak", 8080),
         issuer="http://keycloak:8080/realms/afirgen",
+        hosts=("edge", "edge:8080"),
     ),
     Edge(
         output=K8S / "base" / "edge" / "envoy.yaml",
@@ -83,6 +88,7 @@ EDGES = (
         otlp=K8S_OTLP,
         keycloak=("keycloak", 8080),
         issuer="http://keycloak:8080/realms/afirgen",
+        hosts=("edge", "edge:8080", "afirgen.local"),
     ),
     Edge(
         output=K8S / "overlays" / "production" / "edge" / "envoy.yaml",
@@ -91,6 +97,7 @@ EDGES = (
         keycloak=("keycloak", 8080),
         # PLACEHOLDER: the public URL of the production IdP (Keycloak's KC_HOSTNAME).
         issuer="https://id.afirgen.example/realms/afirgen",
+        hosts=("afirgen.example", "api.afirgen.example"),
     ),
 )
 
@@ -98,50 +105,6 @@ COPIES = (
     (DESCRIPTOR, K8S / "base" / "edge" / "afirgen.pb"),
     (REALM, K8S / "overlays" / "dev" / "identity" / "afirgen-realm.json"),
 )
-
-# PLACEHOLDER until edge/envoy.yaml.tmpl carries its own jwt_authn filter: then this block
-# is not inserted and the template's own is used (render() fails loudly if the template
-# needs values it does not get).
-_JWT_FILTER = """\
-                  # PLACEHOLDER jwt_authn (inserted by deploy/render.py until edge/envoy.yaml.tmpl has
-                  # its own): every call but the gRPC health check needs a token of the afirgen realm.
-                  - name: envoy.filters.http.jwt_authn
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication
-                      providers:
-                        keycloak:
-                          issuer: "${JWT_ISSUER}"
-                          audiences: ["${JWT_AUDIENCE}"]
-                          remote_jwks:
-                            http_uri:
-                              uri: "${JWKS_URI}"
-                              cluster: keycloak
-                              timeout: 2s
-                            cache_duration: 300s
-                            async_fetch: {}
-                            retry_policy: {}
-                          forward: true
-                          forward_payload_header: x-jwt-payload
-                          payload_in_metadata: jwt_payload
-                      rules:
-                        - match: {prefix: "/grpc.health.v1.Health/"}
-                        - match: {prefix: "/"}
-                          requires: {provider_name: keycloak}
-"""
-
-_KEYCLOAK_CLUSTER = """\
-    - name: keycloak
-      type: STRICT_DNS
-      dns_lookup_family: V4_PREFERRED
-      connect_timeout: 1s
-      load_assignment:
-        cluster_name: keycloak
-        endpoints:
-          - lb_endpoints:
-              - endpoint:
-                  address:
-                    socket_address: {address: ${KEYCLOAK_HOST}, port_value: ${KEYCLOAK_PORT}}
-"""
 
 
 class TemplateChanged(RuntimeError):
@@ -152,18 +115,6 @@ def _replace_once(text: str, old: str, new: str, where: str) -> str:
     if text.count(old) != 1:
         raise TemplateChanged(f"{where}: expected exactly one {old!r}")
     return text.replace(old, new)
-
-
-def _insert_before_filter(text: str, filter_name: str, block: str) -> str:
-    """``block`` inserted as the HTTP filter before ``filter_name`` (and above its comment lines)."""
-    lines = text.splitlines(keepends=True)
-    at = [i for i, line in enumerate(lines) if line.strip() == f"- name: {filter_name}"]
-    if len(at) != 1:
-        raise TemplateChanged(f"http_filters: expected exactly one {filter_name}")
-    start = at[0]
-    while start > 0 and lines[start - 1].lstrip().startswith("#"):
-        start -= 1
-    return "".join([*lines[:start], block, *lines[start:]])
 
 
 def _strict_dns(static: str) -> str:
@@ -190,20 +141,21 @@ def render_edge(edge: Edge, template_text: str | None = None) -> str:
     clusters = "".join(_dns_cluster(_cluster(name, port), host) for name, host, port in edge.upstreams)
     otlp_host, otlp_port = edge.otlp
     clusters += _strict_dns(_otlp_cluster(otlp_host, otlp_port))
-    if "envoy.filters.http.jwt_authn" not in text:
-        text = _insert_before_filter(text, "envoy.filters.http.buffer", _JWT_FILTER)
-        clusters += _KEYCLOAK_CLUSTER
+    clusters += devstack_edge.idp_cluster(edge.keycloak[0], edge.keycloak[1], dns=True)
     values = {
         "TRACING": _TRACING.rstrip("\n"),
         "ENVOY_PORT": ENVOY_PORT,
         "ENVOY_ADMIN_PORT": ENVOY_ADMIN_PORT,
         "DESCRIPTOR": DESCRIPTOR_IN_CONTAINER,
-        "MAX_REQUEST_BYTES": MAX_REQUEST_BYTES,
+        "MAX_REQUEST_BYTES": devstack_edge.MAX_GENERATION_BYTES,
+        "MAX_BODY_BYTES": devstack_edge.MAX_BODY_BYTES,
+        "MAX_CONNECTIONS": LIMITS.max_connections,
+        "ALLOWED_HOSTS": devstack_edge.allowed_hosts(ENVOY_PORT, edge.hosts),
+        "ROUTES": devstack_edge.routes(LIMITS),
+        "RBAC_POLICIES": devstack_edge.rbac_policies(),
         "JWT_ISSUER": edge.issuer,
         "JWT_AUDIENCE": JWT_AUDIENCE,
         "JWKS_URI": edge.jwks_uri,
-        "KEYCLOAK_HOST": edge.keycloak[0],
-        "KEYCLOAK_PORT": edge.keycloak[1],
     }
     try:
         body = string.Template(text).substitute(
