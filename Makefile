@@ -48,3 +48,7 @@ clean: down
 # An access token of a seeded user of the `make up` stack: curl -H "Authorization: Bearer $(make -s token USER=si.a)"
 token:
 	@$(PY) -m scripts.devstack.identity token $(USER)
+
+# Draft every labelled complaint through a stack of its own and score the drafts (evaluation/README.md)
+eval: install
+	$(PY) -m evaluation --model $(or $(MODEL),smollm2)

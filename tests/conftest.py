@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -34,9 +35,11 @@ def otlp() -> Iterator[OtlpReceiver]:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory, otlp: OtlpReceiver) -> Iterator[Stack]:
+def stack(otlp: OtlpReceiver) -> Iterator[Stack]:
     """The whole mesh, up and healthy, tracing into ``otlp``."""
-    run_dir = Path(tmp_path_factory.mktemp("stack"))
+    # Under /tmp itself, not pytest's owner-only temp root: MariaDB runs as the mysql user
+    # and must pass through the run dir's parents.
+    run_dir = Path(tempfile.mkdtemp(prefix="afirgen-test-stack-"))
     config = dataclasses.replace(StackConfig.for_tests(run_dir), otlp_endpoint=otlp.endpoint)
     running = Stack(config)
     try:
@@ -48,7 +51,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, otlp: OtlpReceiver) -> Itera
     if os.environ.get("AFIRGEN_KEEP_TEST_STACK"):
         print(f"test stack kept running in {run_dir}")
         return
-    running.down()
+    running.destroy()
 
 
 def mysql_settings(stack: Stack, database: str = "fir") -> MySQLSettings:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -27,6 +28,7 @@ from loguru import logger
 from afirgen_runtime import logging as runtime_logging
 from afirgen_runtime import metrics, tracing
 from afirgen_runtime.interceptors import CallObserver, ServerInterceptor
+from afirgen_runtime.secrets import WeakSecret
 from afirgen_runtime.settings import LogSettings, ServerSettings
 
 READINESS_INTERVAL_SECONDS = 2.0
@@ -174,4 +176,8 @@ def main(build: Callable[[], tuple[ServiceApp, ServerSettings]]) -> None:
         app, settings = build()
         await run(app, settings)
 
-    uvloop.run(_main())
+    try:
+        uvloop.run(_main())
+    except WeakSecret as refused:
+        print(f"refusing to start: {refused}", file=sys.stderr)
+        raise SystemExit(2) from None

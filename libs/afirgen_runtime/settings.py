@@ -172,6 +172,8 @@ class ServerSettings:
     """Drop a client that does not answer a ping within this time."""
     reflection: bool = True
     """Serve gRPC server reflection."""
+    environment: str = "production"
+    """``production`` refuses known or weak secrets at start-up; ``development`` accepts them."""
     metrics: MetricsSettings = dataclasses.field(default_factory=MetricsSettings)
     """Prometheus endpoint and resource alerts (``AFIRGEN_SERVER_METRICS_*``)."""
     tracing: TracingSettings = dataclasses.field(default_factory=TracingSettings)

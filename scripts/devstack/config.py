@@ -13,6 +13,11 @@ from pathlib import Path
 from scripts.devstack.edge import RateLimits
 
 REPO = Path(__file__).resolve().parents[2]
+LLMS = {
+    # name: (locate.py key of the GGUF, llama.cpp chat template to force, model alias)
+    "smollm2": ("smollm2_gguf", "", "smollm2"),
+    "gemma3": ("gemma3_gguf", "gemma", "gemma3-270m"),
+}
 SECRET_FIELDS = ("page_token_secret", "webhook_secret", "mysql_password", "redis_password", "idp_admin_password")
 VENV = REPO / ".venv"
 
@@ -67,6 +72,10 @@ class StackConfig:
     """Port of a local receiver of FIR webhooks (0: no webhook); tests run one."""
     webhook_secret: str = ""
     """HMAC key of webhook signatures; empty: generated for the stack."""
+    llm: str = "smollm2"
+    """The local LLM: ``smollm2`` (SmolLM2-135M-Instruct) or ``gemma3`` (Gemma 3 270M); see LLMS."""
+    llm_threads: int = 1
+    """CPU threads of the LLM server: 1 on a machine that does other work, 2 on a quiet 2-core one."""
     rate_limits: RateLimits = dataclasses.field(default_factory=RateLimits)
     """Per-subject request limits and the connection cap of the edge."""
 

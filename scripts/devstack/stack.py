@@ -23,6 +23,8 @@ SERVICES = {"fir": "fir_port", "jobs": "jobs_port", "cache": "cache_port", "infe
 MODEL_SERVERS = {"llm": "llm_port", "asr": "asr_port", "ocr": "ocr_port"}
 MODEL_START_SECONDS = 300.0
 IDP_START_SECONDS = 180.0
+MARIADB_USER = "mysql"
+"""The system user Debian's mariadb-server package creates; MariaDB runs as it."""
 """Keycloak starts in 15-40 s on two idle cores; several times that while models load beside it."""
 """Model servers load weights at start-up; on a busy 2-core machine that can take minutes."""
 
@@ -114,16 +116,24 @@ class Stack:
 
     # --- MariaDB ------------------------------------------------------------
     def _init_mariadb(self) -> None:
-        data = self.cfg.run_dir / "mariadb" / "data"
+        """A data directory owned by the ``mysql`` system user: MariaDB never runs as root."""
+        home = self.cfg.run_dir / "mariadb"
+        data = home / "data"
+        # mysql must be able to pass through the run dir (never to list it).
+        self.cfg.run_dir.chmod(self.cfg.run_dir.stat().st_mode | 0o011)
         if (data / "mysql").exists():
+            if data.owner() != MARIADB_USER:  # a data dir made when MariaDB still ran as root
+                subprocess.run(["chown", "-R", f"{MARIADB_USER}:{MARIADB_USER}", str(home)], check=True)
             return
         data.mkdir(parents=True, exist_ok=True)
+        shutil.chown(home, MARIADB_USER, MARIADB_USER)
+        shutil.chown(data, MARIADB_USER, MARIADB_USER)
         subprocess.run(
             [
                 "mariadb-install-db",
                 "--no-defaults",
                 f"--datadir={data}",
-                "--user=root",
+                f"--user={MARIADB_USER}",
                 "--auth-root-authentication-method=socket",
                 "--skip-test-db",
             ],

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scripts.devstack import edge, identity
-from scripts.devstack.config import REPO, VENV, StackConfig
+from scripts.devstack.config import LLMS, REPO, VENV, StackConfig
 
 REDIS_MAXMEMORY = "128mb"
 
@@ -58,7 +58,7 @@ def programs(cfg: StackConfig) -> list[Program]:
         stopwaitsecs=60,
         command=" ".join(
             [
-                "/usr/sbin/mariadbd --no-defaults --user=root",
+                "/usr/sbin/mariadbd --no-defaults --user=mysql",
                 f"--datadir={run}/mariadb/data --socket={cfg.mysql_socket}",
                 f"--port={cfg.mysql_port} --bind-address=127.0.0.1 --skip-name-resolve",
                 f"--pid-file={run}/mariadb/mariadbd.pid",
@@ -117,8 +117,9 @@ def _model_programs(cfg: StackConfig) -> list[Program]:
         priority=20,
         stopwaitsecs=10,
         command=f"/bin/bash {models / 'run_llm.sh'} --host 127.0.0.1 --port {cfg.llm_port}",
-        # One thread: on a shared 2-core machine two busy-waiting threads collapse to ~1 token/s.
-        env={"AFIRGEN_LLM_PARALLEL": "2", "AFIRGEN_LLM_CTX": "8192", "AFIRGEN_LLM_THREADS": "1"},
+        # One thread by default: on a shared 2-core machine two busy-waiting threads
+        # collapse to ~1 token/s.
+        env=_llm_env(cfg),
     )
     asr = Program(
         name="asr",
@@ -139,6 +140,16 @@ def _model_programs(cfg: StackConfig) -> list[Program]:
         env={"AFIRGEN_OCR_WORKERS": "2", "AFIRGEN_OCR_LANGUAGES": "eng"},
     )
     return [llm, asr, ocr]
+
+
+def _llm_env(cfg: StackConfig) -> dict[str, str]:
+    """The model, its chat template and threads of the LLM server."""
+    gguf_key, template, alias = LLMS[cfg.llm]
+    env = {"AFIRGEN_LLM_PARALLEL": "2", "AFIRGEN_LLM_CTX": "8192", "AFIRGEN_LLM_THREADS": str(cfg.llm_threads)}
+    env |= {"AFIRGEN_LLM_MODEL_KEY": gguf_key, "AFIRGEN_LLM_ALIAS": alias}
+    if template:
+        env["AFIRGEN_LLM_CHAT_TEMPLATE"] = template
+    return env
 
 
 def _inference_program(cfg: StackConfig) -> Program:

@@ -13,7 +13,7 @@
 #   AFIRGEN_MODELS_VENV   venv for the model servers           (default: $AFIRGEN_HOME/.venv-models)
 #   AFIRGEN_CACHE         build cache (llama-server, gemma gguf) (default: ${XDG_CACHE_HOME:-$HOME/.cache}/afirgen)
 #   AFIRGEN_PYTHON        python used to create the venv (>=3.10) (default: python3)
-#   AFIRGEN_INSTALL_GEMMA 1 = also install Gemma 3 270M Q4_K_M  (default: 0)
+#   AFIRGEN_INSTALL_GEMMA 1 = also install Gemma 3 270M Q4_K_M  (default: 1; the evaluation compares both)
 #   AFIRGEN_SKIP_APT      1 = do not touch apt packages         (default: 0)
 #   LLAMA_CPP_BUILD_JOBS  parallel compile jobs                 (default: nproc)
 #   AFIRGEN_LLAMA_CMAKE_ARGS  CMake flags for llama.cpp         (default: see below)
@@ -28,7 +28,7 @@ AFIRGEN_HOME=${AFIRGEN_HOME:-$repo_root}
 AFIRGEN_MODELS_VENV=${AFIRGEN_MODELS_VENV:-$AFIRGEN_HOME/.venv-models}
 AFIRGEN_CACHE=${AFIRGEN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/afirgen}
 AFIRGEN_PYTHON=${AFIRGEN_PYTHON:-python3}
-AFIRGEN_INSTALL_GEMMA=${AFIRGEN_INSTALL_GEMMA:-0}
+AFIRGEN_INSTALL_GEMMA=${AFIRGEN_INSTALL_GEMMA:-1}
 AFIRGEN_SKIP_APT=${AFIRGEN_SKIP_APT:-0}
 export AFIRGEN_HOME AFIRGEN_MODELS_VENV AFIRGEN_CACHE
 

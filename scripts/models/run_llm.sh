@@ -5,7 +5,8 @@
 #   scripts/models/run_llm.sh [--host H] [--port P] [--model GGUF] [extra llama-server args...]
 #
 # Env defaults: AFIRGEN_LLM_HOST=127.0.0.1 AFIRGEN_LLM_PORT=8090
-#   AFIRGEN_LLM_MODEL=<SmolLM2 GGUF from locate.py> AFIRGEN_LLM_ALIAS=smollm2
+#   AFIRGEN_LLM_MODEL=<GGUF path> or AFIRGEN_LLM_MODEL_KEY=<locate.py key> (default smollm2_gguf)
+#   AFIRGEN_LLM_ALIAS=smollm2
 #   AFIRGEN_LLM_CTX=4096 AFIRGEN_LLM_THREADS=1 AFIRGEN_LLM_PARALLEL=1
 #   (1 thread: on a busy 2-core host, 2 threads were 10-20x slower, see README)
 #   AFIRGEN_LLM_CHAT_TEMPLATE= name of a llama.cpp built-in template (e.g. "gemma"
@@ -29,7 +30,7 @@ done
 
 bin=$(python3 "$here/locate.py" llama_server) || { echo "run scripts/install/models.sh first" >&2; exit 1; }
 if [[ -z "$model" ]]; then
-  model=$(python3 "$here/locate.py" smollm2_gguf) || { echo "run scripts/install/models.sh first" >&2; exit 1; }
+  model=$(python3 "$here/locate.py" "${AFIRGEN_LLM_MODEL_KEY:-smollm2_gguf}") || { echo "run scripts/install/models.sh first" >&2; exit 1; }
 fi
 args=(--model "$model" --host "$host" --port "$port"
       --alias "${AFIRGEN_LLM_ALIAS:-smollm2}"

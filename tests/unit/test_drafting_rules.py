@@ -1,4 +1,4 @@
-"""The drafting rules over the labelled complaints in eval/cases: whatever the
+"""The drafting rules over the labelled complaints in evaluation/cases: whatever the
 model answers, every drafted value traces to the complaint, no person is
 invented, no section contradicts the complaint, and the rules' own summary
 and narrative pass the checks a model's must pass."""
@@ -18,7 +18,7 @@ from afirgen_fir.domain.model import Fir, LegalSectionRef
 from hypothesis import given
 from hypothesis import strategies as st
 
-CASES_DIR = Path(__file__).resolve().parents[2] / "eval" / "cases"
+CASES_DIR = Path(__file__).resolve().parents[2] / "evaluation" / "cases"
 CASES = [json.loads(line) for path in sorted(CASES_DIR.glob("*.jsonl")) for line in path.open(encoding="utf-8")]
 NOW = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
 IST = timedelta(hours=5, minutes=30)

@@ -1,6 +1,6 @@
 """``python -m afirgen_fir``: run the FIR service until SIGTERM."""
 
-from afirgen_runtime import server, settings
+from afirgen_runtime import secrets, server, settings
 
 from afirgen_fir.bootstrap import build
 from afirgen_fir.settings import FirSettings
@@ -9,6 +9,10 @@ from afirgen_fir.settings import FirSettings
 def _build() -> tuple[server.ServiceApp, settings.ServerSettings]:
     config = settings.load(FirSettings)
     server.prepare("fir", config.log, config.server)
+    env = config.server.environment
+    secrets.check("AFIRGEN_PAGE_TOKEN_SECRET", config.page_token_secret, environment=env)
+    secrets.check("AFIRGEN_WEBHOOK_SECRET", config.webhook_secret, environment=env, required=bool(config.webhook_url))
+    secrets.check("AFIRGEN_MYSQL_PASSWORD", config.mysql.password, environment=env)
     return build(config).app, config.server
 
 

@@ -16,8 +16,8 @@ import httpx
 import pytest
 from afirgen_fir.domain.facts import extract
 
+from evaluation.media import DEVANAGARI_FONT, page_png, speech_wav
 from tests.e2e.fir_helpers import error_reason, violations
-from tests.integration.inference.media import DEVANAGARI_FONT, page_png, speech_wav
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 COMPLAINTS = {

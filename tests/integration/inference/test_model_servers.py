@@ -16,7 +16,7 @@ from afirgen.inference.v1 import inference_pb2_grpc
 from afirgen_runtime.errors import InvalidArgument
 from afirgen_runtime.grpc_errors import from_rpc_error
 
-from tests.integration.inference.media import (
+from evaluation.media import (
     DEVANAGARI_FONT,
     char_accuracy,
     page_png,

@@ -1,4 +1,4 @@
-"""Test inputs made on the spot: speech with espeak-ng, scanned pages with Pillow."""
+"""Inputs made on the spot for tests and the evaluation: speech with espeak-ng, scanned pages with Pillow."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ LATIN_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 DEVANAGARI_FONT = "/usr/share/fonts/truetype/lohit-devanagari/Lohit-Devanagari.ttf"
 
 
-def speech_wav(sentence: str) -> bytes:
-    """``sentence`` spoken by espeak-ng (US English), as WAV bytes."""
+def speech_wav(sentence: str, voice: str = "en-us") -> bytes:
+    """``sentence`` spoken by espeak-ng (``voice``: en-us, hi, ...), as WAV bytes."""
     espeak = shutil.which("espeak-ng")
     assert espeak, "espeak-ng is installed by scripts/install/models.sh"
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "speech.wav"
-        subprocess.run([espeak, "-v", "en-us", "-s", "150", "-w", str(wav), sentence], check=True)
+        subprocess.run([espeak, "-v", voice, "-s", "150", "-w", str(wav), sentence], check=True)
         return wav.read_bytes()
 
 
