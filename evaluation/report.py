@@ -67,7 +67,8 @@ def headline(scores: list[Score]) -> str:
 
 def _case_rows(scores: list[Score]) -> list[str]:
     rows = [
-        "| case | input | grounding | invented | sections (cited / expected) | contra. | facts | summary | model parts | s |",
+        "| case | input | grounding | invented | sections (cited / expected) | contra. | facts | summary | model"
+        " parts | s |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in scores:
