@@ -21,8 +21,11 @@ class FirSettings:
     """The ``fir`` schema (``AFIRGEN_MYSQL_*``)."""
     page_token_secret: str = ""
     """HMAC secret of page tokens (>= 16 bytes). Required: tokens must survive restarts and replicas."""
-    inference: ChannelSettings = field(default_factory=lambda: ChannelSettings(timeout_seconds=170.0))
-    """The inference proxy (``AFIRGEN_INFERENCE_*``); generation answers UNAVAILABLE without a target."""
+    inference: ChannelSettings = field(
+        default_factory=lambda: ChannelSettings(timeout_seconds=170.0, max_message_bytes=16 << 20)
+    )
+    """The inference proxy (``AFIRGEN_INFERENCE_*``); generation answers UNAVAILABLE without a target.
+    Its messages carry whole recordings and scans (up to 10 MiB), hence the 16 MiB message limit."""
     numbering_utc_offset_minutes: int = 330
     """Offset of the clock that decides an FIR's year (India Standard Time, UTC+5:30)."""
     cache: CacheClientSettings = field(default_factory=CacheClientSettings)
