@@ -24,10 +24,15 @@ from bench.profiles import PROFILES, Profile
 from bench.results import Results
 from bench.scenarios import Context, Skip, registry
 from bench.seed import create_hot_set, sample_ids, seed_table
-from bench.target import Target, build_protoset, running_target
+from bench.target import ATTACHED_LIMITS_NOTE, Target, build_protoset, running_target
 from scripts.devstack.config import REPO
 
 REPORTS = Path(__file__).parent / "reports"
+AUTH_NOTE = (
+    "every request carries an identity: through Envoy an OIDC access token (reads as an auditor, writes as the"
+    " station house officer of the FIR's station, cache stats as an operator), verified by the edge;"
+    " straight to a service the claims header the edge would forward. The FastAPI baseline has no auth."
+)
 
 
 def _log(message: str) -> None:
@@ -58,10 +63,13 @@ def prepare(target: Target, profile: Profile, results: Results, work: Path) -> C
         # the measurements; the outbox still feeds the jobs service.
         target.stack.ctl("stop", "services:jobs-worker", check=False)
         results.notes.append("the jobs worker of the bench's own stack was stopped: no document rendering under load")
+    else:
+        results.notes.append(ATTACHED_LIMITS_NOTE)
+    results.notes.append(AUTH_NOTE)
     _log(f"seeding {profile.seed_rows:,} FIRs into MariaDB")
     results.figures.update(seed_table(target.mysql_args(), profile.seed_rows, log=lambda m: _log("  " + m)))
     _log(f"creating {profile.hot_firs} FIRs through the API (half finalized)")
-    hot = asyncio.run(create_hot_set(target.base_url, profile.hot_firs, uuid.uuid4().hex[:8]))
+    hot = asyncio.run(create_hot_set(target, profile.hot_firs, uuid.uuid4().hex[:8]))
     results.figures["seed.hot_fir_bytes"] = float(hot.response_bytes)
     misses = sample_ids(target.mysql_args(), 2000)
     return Context(

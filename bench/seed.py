@@ -7,7 +7,8 @@ a long client-side loop. Seeded FIRs use stations ``BN-001``..``BN-200``; a
 re-run on the same database only adds the rows that are missing.
 
 The hot set are ~2 KB FIRs created through Envoy's REST side, half of them
-finalized: what a read-heavy client asks for again and again.
+finalized: what a read-heavy client asks for again and again. Each is created
+and finalized by the station house officer of its station (``BH-00``..``BH-04``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ from typing import Any
 import httpx
 import pymysql
 
+from bench.target import WRITER, Target
+
 STATIONS = 200
+HOT_STATIONS = 5
 SECTIONS = ("303", "304", "305", "309", "318", "115", "117", "118", "351", "329")
 BATCH = 100_000
 SPAN_SECONDS = 2 * 365 * 86400
@@ -114,10 +118,15 @@ def sample_ids(mysql: dict[str, Any], count: int, *, status: int = 1) -> list[st
         conn.close()
 
 
+def hot_station(i: int) -> str:
+    """Station code of hot FIR ``i``."""
+    return f"BH-{i % HOT_STATIONS:02d}"
+
+
 def hot_fir_body(i: int) -> dict[str, Any]:
     """A complete FIR of about 2 KB in JSON (what the cached read serves)."""
     return {
-        "station": {"code": f"BH-{i % 5:02d}", "name": "Connaught Place", "district": "New Delhi", "state": "Delhi"},
+        "station": {"code": hot_station(i), "name": "Connaught Place", "district": "New Delhi", "state": "Delhi"},
         "complainant": {
             "name": f"Asha Verma {i}",
             "parent_or_spouse_name": "Mohan Verma",
@@ -178,18 +187,21 @@ class HotSet:
     """Size of one GetFir REST answer (JSON, no gzip)."""
 
 
-async def create_hot_set(base_url: str, count: int, run_id: str) -> HotSet:
+async def create_hot_set(target: Target, count: int, run_id: str) -> HotSet:
     """Create ``count`` FIRs (idempotent per ``run_id``), finalize every second one."""
     hot = HotSet()
     limits = httpx.Limits(max_connections=8)
-    async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as rest:
+    officers = {i: target.headers(WRITER, hot_station(i)) for i in range(min(count, HOT_STATIONS))}
+    async with httpx.AsyncClient(base_url=target.base_url, timeout=30, limits=limits) as rest:
 
         async def one(i: int) -> None:
-            resp = await rest.post("/v1/firs", json=hot_fir_body(i), headers={"Idempotency-Key": f"bench-{run_id}-{i}"})
+            officer = officers[i % HOT_STATIONS]
+            key = {"Idempotency-Key": f"bench-{run_id}-{i}"}
+            resp = await rest.post("/v1/firs", json=hot_fir_body(i), headers=officer | key)
             resp.raise_for_status()
             fir = resp.json()
             if i % 2:
-                done = await rest.post(f"/v1/firs/{fir['id']}:finalize", json={"etag": fir["etag"]})
+                done = await rest.post(f"/v1/firs/{fir['id']}:finalize", json={"etag": fir["etag"]}, headers=officer)
                 if done.status_code == 200:
                     hot.finalized.append(fir["id"])
                     return
@@ -198,6 +210,7 @@ async def create_hot_set(base_url: str, count: int, run_id: str) -> HotSet:
         for start in range(0, count, 8):
             await asyncio.gather(*(one(i) for i in range(start, min(count, start + 8))))
         if hot.drafts:
-            got = await rest.get(f"/v1/firs/{hot.drafts[0]}", headers={"Accept-Encoding": "identity"})
+            reader = target.headers() | {"Accept-Encoding": "identity"}
+            got = await rest.get(f"/v1/firs/{hot.drafts[0]}", headers=reader)
             hot.response_bytes = len(got.content)
     return hot
