@@ -10,6 +10,10 @@ of a read-heavy workload, from the cache service's own hit/miss counters.
   to warm up, then measured. Finalized FIRs are left out: the fir service keeps
   them in process, so the cache service never sees those reads.
 
+Reads are made as an auditor, the workload's writes as the station house officer
+of ``BW-MIX``, ``/v1/cache:stats`` as an operator; namespace invalidation goes
+straight to the cache service as the fir service does (an internal call, no caller).
+
 Skips when the edge has no ``/v1/cache:stats`` or the fir service does not use the cache.
 """
 
@@ -30,15 +34,17 @@ from bench import loadgen
 from bench.loadgen import GrpcCall
 from bench.results import Measurement
 from bench.scenarios import Context, Skip
+from bench.target import OPERATOR, WRITER, Target
 
 FIR = "afirgen.fir.v1.FirService"
 NAMESPACES = ("fir", "fir_list", "fir_stats")
+MIX_STATION = "BW-MIX"
 
 
-def cache_stats(base_url: str) -> dict[str, dict[str, Any]]:
-    """Per-namespace counters from ``GET /v1/cache:stats``; Skip when there is no cache."""
+def cache_stats(target: Target) -> dict[str, dict[str, Any]]:
+    """Per-namespace counters from ``GET /v1/cache:stats`` (as an operator); Skip when there is no cache."""
     try:
-        resp = httpx.get(f"{base_url}/v1/cache:stats", timeout=5)
+        resp = httpx.get(f"{target.base_url}/v1/cache:stats", headers=target.headers(OPERATOR), timeout=5)
     except httpx.HTTPError as exc:
         raise Skip(f"cache service unreachable: {exc}") from None
     if resp.status_code != 200:
@@ -78,6 +84,7 @@ def cold_warm(ctx: Context, name: str, call: GrpcCall) -> tuple[Measurement, Mea
 def unfiltered_stats(ctx: Context) -> tuple[Measurement, Measurement]:
     """GetFirStats over the whole table: computed (namespace invalidated first) vs cached."""
     samples = max(3, min(5, ctx.profile.cache_samples // 5))
+    reader = tuple(ctx.target.metadata(ctx.target.envoy).items())
     with grpc.insecure_channel(ctx.target.envoy) as edge, grpc.insecure_channel(ctx.target.cache) as cache:
         fir = fir_pb2_grpc.FirServiceStub(edge)
         invalidate = cache_pb2_grpc.CacheServiceStub(cache).InvalidateNamespace
@@ -85,12 +92,12 @@ def unfiltered_stats(ctx: Context) -> tuple[Measurement, Measurement]:
         out = []
         for cold in (True, False):
             times = []
-            fir.GetFirStats(request, timeout=60)
+            fir.GetFirStats(request, timeout=60, metadata=reader)
             for _ in range(samples):
                 if cold:
                     invalidate(cache_pb2.InvalidateNamespaceRequest(namespace="fir_stats"), timeout=5)
                 started = time.perf_counter()
-                fir.GetFirStats(request, timeout=60)
+                fir.GetFirStats(request, timeout=60, metadata=reader)
                 times.append((time.perf_counter() - started) * 1000)
             kind = "miss" if cold else "hit"
             out.append(
@@ -119,21 +126,26 @@ async def _workload(ctx: Context, ids: list[str], requests: int, seconds: float,
     rng = random.Random(seed)  # the same mix every run
     deadline = time.monotonic() + seconds
     calls = errors = 0
-    async with grpc.aio.insecure_channel(ctx.target.envoy) as channel:
+    edge = ctx.target.envoy
+    reader = tuple(ctx.target.metadata(edge).items())
+    writer = tuple(ctx.target.metadata(edge, WRITER, MIX_STATION).items())
+    async with grpc.aio.insecure_channel(edge) as channel:
         stub = fir_pb2_grpc.FirServiceStub(channel)
 
         async def one() -> None:
             roll = rng.random()
             if roll < 0.90:
-                await stub.GetFir(fir_pb2.GetFirRequest(id=rng.choices(ids, weights)[0]), timeout=10)
+                request = fir_pb2.GetFirRequest(id=rng.choices(ids, weights)[0])
+                await stub.GetFir(request, timeout=10, metadata=reader)
             elif roll < 0.98:
                 flt = f'station = "{rng.choice(stations)}"'
-                await stub.ListFirs(fir_pb2.ListFirsRequest(filter=flt, page_size=20), timeout=10)
+                await stub.ListFirs(fir_pb2.ListFirsRequest(filter=flt, page_size=20), timeout=10, metadata=reader)
             elif roll < 0.99:
-                await stub.GetFirStats(fir_pb2.GetFirStatsRequest(days=30, filter='station = "BN-150"'), timeout=30)
+                stats = fir_pb2.GetFirStatsRequest(days=30, filter='station = "BN-150"')
+                await stub.GetFirStats(stats, timeout=30, metadata=reader)
             else:
-                fir = fir_pb2.Fir(station=fir_pb2.Station(code="BW-MIX"), complainant=fir_pb2.Complainant(name="x"))
-                await stub.CreateFir(fir_pb2.CreateFirRequest(fir=fir), timeout=10)
+                fir = fir_pb2.Fir(station=fir_pb2.Station(code=MIX_STATION), complainant=fir_pb2.Complainant(name="x"))
+                await stub.CreateFir(fir_pb2.CreateFirRequest(fir=fir), timeout=10, metadata=writer)
 
         async def worker(share: int) -> None:
             nonlocal calls, errors
@@ -155,11 +167,11 @@ def hit_ratio(ctx: Context) -> None:
     ids = ctx.hot.drafts + ctx.take_miss_ids(max(0, 500 - len(ctx.hot.drafts)))
     n, limit = ctx.profile.workload_requests, ctx.profile.run_timeout_s * 4
     asyncio.run(_workload(ctx, ids, n, limit, seed=1))
-    before = cache_stats(ctx.target.base_url)
+    before = cache_stats(ctx.target)
     started = time.monotonic()
     calls, errors = asyncio.run(_workload(ctx, ids, n, limit, seed=2))
     elapsed = time.monotonic() - started
-    after = cache_stats(ctx.target.base_url)
+    after = cache_stats(ctx.target)
     f = ctx.results.figures
     hits = sum(_delta(before, after, "hits", ns) for ns in NAMESPACES)
     misses = sum(_delta(before, after, "misses", ns) for ns in NAMESPACES)
@@ -176,23 +188,24 @@ def hit_ratio(ctx: Context) -> None:
 
 def run(ctx: Context) -> None:
     """Cold vs warm for GetFir, ListFirs, GetFirStats; then the workload's hit ratio."""
-    before = cache_stats(ctx.target.base_url)
+    before = cache_stats(ctx.target)
     k = ctx.profile.cache_samples
     edge = ctx.target.envoy
-    get = GrpcCall(f"{FIR}/GetFir", edge, [{"id": i} for i in ctx.take_miss_ids(k)], ctx.protoset)
+    reader = ctx.target.metadata(edge)
+    get = GrpcCall(f"{FIR}/GetFir", edge, [{"id": i} for i in ctx.take_miss_ids(k)], ctx.protoset, reader)
     miss, hit = cold_warm(ctx, "GetFir", get)
-    if _delta(before, cache_stats(ctx.target.base_url), "hits", "fir") <= 0:
+    if _delta(before, cache_stats(ctx.target), "hits", "fir") <= 0:
         raise Skip("the fir service does not read through the cache service (no hits in namespace 'fir')")
     stations = [f"BN-{i:03d}" for i in range(20, 20 + min(k, 120))]
-    lists = GrpcCall(
-        f"{FIR}/ListFirs", edge, [{"filter": f'station = "{s}"', "page_size": 50} for s in stations], ctx.protoset
-    )
-    stats = GrpcCall(
-        f"{FIR}/GetFirStats", edge, [{"filter": f'station = "{s}"', "days": 30} for s in stations], ctx.protoset
-    )
+    lists = [{"filter": f'station = "{s}"', "page_size": 50} for s in stations]
+    stats = [{"filter": f'station = "{s}"', "days": 30} for s in stations]
+    calls = {
+        "ListFirs": GrpcCall(f"{FIR}/ListFirs", edge, lists, ctx.protoset, reader),
+        "GetFirStats": GrpcCall(f"{FIR}/GetFirStats", edge, stats, ctx.protoset, reader),
+    }
     f = ctx.results.figures
     f["cache.GetFir.hit_over_miss"] = hit.p50_ms / max(miss.p50_ms, 1e-3)
-    for name, call in (("ListFirs", lists), ("GetFirStats", stats)):
+    for name, call in calls.items():
         cold, warm = cold_warm(ctx, name, call)
         f[f"cache.{name}.speedup"] = cold.p50_ms / max(warm.p50_ms, 1e-3)
     cold, warm = unfiltered_stats(ctx)

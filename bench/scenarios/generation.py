@@ -6,6 +6,9 @@ available model; otherwise it skips with a note. When it runs: N concurrent
 vs other errors; end-to-end latency; backend overhead = end-to-end minus the
 model stages reported in ``Fir.generation.stage_millis``; and GetFir p99 while
 generation saturates the models, against its idle p99 (isolation target).
+
+Each generation is asked by the station house officer of its FIR's station
+(``BG-00``..``BG-49``); reads and ``/v1/models`` as an auditor.
 """
 
 from __future__ import annotations
@@ -22,15 +25,18 @@ from afirgen.fir.v1 import fir_pb2, fir_pb2_grpc
 from bench import loadgen
 from bench.scenarios import Context, Skip
 from bench.scenarios.grpc_load import read_calls
+from bench.target import WRITER, Target
 
+GENERATION_STATIONS = 50
+"""Numbering locks one counter row per station: generations are spread over this many."""
 MODEL_STAGES = ("asr", "ocr", "llm")
 """Stages spent in model calls, as the fir service times them (so proxy queueing counts as model time)."""
 
 
-def models_available(base_url: str) -> list[dict[str, Any]]:
+def models_available(target: Target) -> list[dict[str, Any]]:
     """The models the proxy reports available; Skip when there is no proxy yet."""
     try:
-        resp = httpx.get(f"{base_url}/v1/models", timeout=5)
+        resp = httpx.get(f"{target.base_url}/v1/models", headers=target.headers(), timeout=5)
     except httpx.HTTPError as exc:
         raise Skip(f"/v1/models unreachable: {exc}") from None
     if resp.status_code != 200:
@@ -54,21 +60,23 @@ async def _generate(ctx: Context, n: int, deadline_s: float) -> dict[str, Any]:
         "stages": {},
         "codes": {},
     }
-    async with grpc.aio.insecure_channel(ctx.target.envoy) as channel:
+    edge = ctx.target.envoy
+    stations = [f"BG-{i:02d}" for i in range(min(n, GENERATION_STATIONS))]
+    officers = {s: tuple(ctx.target.metadata(edge, WRITER, s).items()) for s in stations}
+    async with grpc.aio.insecure_channel(edge) as channel:
         stub = fir_pb2_grpc.FirServiceStub(channel)
 
         async def one(i: int) -> None:
+            station = stations[i % len(stations)]
             request = fir_pb2.GenerateFirRequest(
                 text="Two men on a motorcycle snatched my phone at the bus stop near the market at 6 pm.",
                 language="en",
                 complainant=fir_pb2.Complainant(name=f"Bench {i}"),
-                station=fir_pb2.Station(
-                    code=f"BG-{i % 50:02d}", name="Bench Generation"
-                ),  # numbering locks per station
+                station=fir_pb2.Station(code=station, name="Bench Generation"),
             )
             started = time.perf_counter()
             try:
-                fir = await stub.GenerateFir(request, timeout=deadline_s)
+                fir = await stub.GenerateFir(request, timeout=deadline_s, metadata=officers[station])
             except grpc.aio.AioRpcError as exc:
                 elapsed = (time.perf_counter() - started) * 1000
                 if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
@@ -92,7 +100,7 @@ async def _generate(ctx: Context, n: int, deadline_s: float) -> dict[str, Any]:
 
 def run(ctx: Context) -> None:
     """Concurrent generations, shedding, overhead and read isolation."""
-    models = models_available(ctx.target.base_url)
+    models = models_available(ctx.target)
     ctx.log(f"  model servers available: {[m.get('name') for m in models]}")
     n = ctx.profile.generation_requests
     call = read_calls(ctx, "envoy")["GetFir"]

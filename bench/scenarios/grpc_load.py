@@ -5,6 +5,11 @@ the maximum measured at concurrency 50.
 The mesh's own ceiling is a trivial RPC through Envoy: ``grpc.health.v1.Health/Check``
 when Envoy routes it; otherwise the cheapest routed RPC, ``GetFir`` with an empty id
 (answered INVALID_ARGUMENT by the servicer with no I/O; counted as success here).
+
+Reads are made as an auditor (reads every station); CreateFir as the station house
+officer of each FIR's station. Every call carries the caller: a token through Envoy
+(verified by its jwt_authn filter; health checks need none and Envoy ignores it), the
+claims header straight to the service.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from bench import loadgen
 from bench.loadgen import GrpcCall
 from bench.results import Measurement
 from bench.scenarios import Context
+from bench.target import WRITER
 
 FIR = "afirgen.fir.v1.FirService"
 HEALTH = "grpc.health.v1.Health/Check"
+WRITE_STATIONS = 50
 
 
 def envoy_routes_health(address: str) -> bool:
@@ -31,49 +38,59 @@ def envoy_routes_health(address: str) -> bool:
         return False
 
 
+def _address(ctx: Context, path: str) -> str:
+    return ctx.target.envoy if path == "envoy" else ctx.target.fir
+
+
 def _noop(ctx: Context, path: str) -> GrpcCall:
-    address = ctx.target.envoy if path == "envoy" else ctx.target.fir
+    address = _address(ctx, path)
+    reader = ctx.target.metadata(address)
     if path == "direct" or envoy_routes_health(address):
-        return GrpcCall(HEALTH, address, {}, ctx.protoset)
+        return GrpcCall(HEALTH, address, {}, ctx.protoset, reader)
     ctx.note(
         "Envoy has no route for grpc.health.v1.Health/Check, so the no-op ceiling through Envoy is GetFir with an"
         " empty id (INVALID_ARGUMENT from the servicer, no I/O, one INFO log line). Proposed route for"
         ' edge/envoy.yaml.tmpl: `- match: {prefix: "/grpc.health.v1.Health/"}  route: {cluster: fir, timeout: 2s}`.'
     )
-    return GrpcCall(f"{FIR}/GetFir", address, {"id": ""}, ctx.protoset, expected_codes=("OK", "InvalidArgument"))
+    return GrpcCall(
+        f"{FIR}/GetFir", address, {"id": ""}, ctx.protoset, reader, expected_codes=("OK", "InvalidArgument")
+    )
 
 
 def read_calls(ctx: Context, path: str) -> dict[str, GrpcCall]:
-    """The read RPCs with their requests (rotating over the hot set and ten stations)."""
-    address = ctx.target.envoy if path == "envoy" else ctx.target.fir
+    """The read RPCs with their requests (rotating over the hot set and ten stations), as an auditor."""
+    address = _address(ctx, path)
+    reader = ctx.target.metadata(address)
     stations = [f"BN-{i:03d}" for i in range(1, 11)]
     hot = ctx.hot.drafts + ctx.hot.finalized
+    lists = [{"filter": f'station = "{s}"', "page_size": 20} for s in stations]
+    stats = [{"filter": f'station = "{s}"', "days": 30} for s in stations]
     return {
         "noop": _noop(ctx, path),
-        "GetFir": GrpcCall(f"{FIR}/GetFir", address, [{"id": i} for i in hot], ctx.protoset),
-        "ListFirs": GrpcCall(
-            f"{FIR}/ListFirs",
-            address,
-            [{"filter": f'station = "{s}"', "page_size": 20} for s in stations],
-            ctx.protoset,
-        ),
-        "GetFirStats": GrpcCall(
-            f"{FIR}/GetFirStats", address, [{"filter": f'station = "{s}"', "days": 30} for s in stations], ctx.protoset
-        ),
+        "GetFir": GrpcCall(f"{FIR}/GetFir", address, [{"id": i} for i in hot], ctx.protoset, reader),
+        "ListFirs": GrpcCall(f"{FIR}/ListFirs", address, lists, ctx.protoset, reader),
+        "GetFirStats": GrpcCall(f"{FIR}/GetFirStats", address, stats, ctx.protoset, reader),
     }
 
 
 def create_call(ctx: Context, path: str) -> GrpcCall:
-    """CreateFir spread over 50 stations (numbering locks one counter row per station)."""
-    address = ctx.target.envoy if path == "envoy" else ctx.target.fir
+    """CreateFir spread over 50 stations (numbering locks one counter row per station), each call
+    made by the station house officer of its FIR's station: metadata entry N goes with station
+    ``BW-N`` (ghz picks both by the call's request number mod 50)."""
+    address = _address(ctx, path)
+    officers = [ctx.target.metadata(address, WRITER, f"BW-{i}") for i in range(WRITE_STATIONS)]
     fir = {
-        "station": {"code": "BW-{{mod .RequestNumber 50}}", "name": "Bench Writes", "district": "Bench"},
+        "station": {
+            "code": f"BW-{{{{mod .RequestNumber {WRITE_STATIONS}}}}}",
+            "name": "Bench Writes",
+            "district": "Bench",
+        },
         "complainant": {"name": "Bench Complainant", "phone": "+91 98100 12345"},
         "summary": "Bench write",
         "narrative": "Created by the benchmark harness.",
         "legal_sections": [{"act": "BNS", "section": "303", "title": "Theft"}],
     }
-    return GrpcCall(f"{FIR}/CreateFir", address, {"fir": fir}, ctx.protoset)
+    return GrpcCall(f"{FIR}/CreateFir", address, {"fir": fir}, ctx.protoset, officers)
 
 
 def _level(ctx: Context, call: GrpcCall, key: str, label: str, concurrency: int, scenario: str) -> Measurement:

@@ -1,5 +1,6 @@
 """REST load through Envoy's transcoder with wrk: GetFir, ListFirs and stats,
-with and without gzip (Envoy compresses answers over 1 KB when asked)."""
+with and without gzip (Envoy compresses answers over 1 KB when asked), with an
+auditor's access token on every request."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ def rest_paths(ctx: Context) -> dict[str, list[str]]:
 def run(ctx: Context) -> None:
     """Every endpoint x {identity, gzip} x the profile's connection counts."""
     p = ctx.profile
+    reader = ctx.target.headers()
     for endpoint, paths in rest_paths(ctx).items():
         for encoding in ("identity", "gzip"):
             for conns in p.rest_concurrency:
@@ -39,7 +41,7 @@ def run(ctx: Context) -> None:
                     connections=conns,
                     seconds=p.rest_seconds,
                     max_requests=p.rest_max_requests,
-                    headers={"Accept-Encoding": encoding},
+                    headers=reader | {"Accept-Encoding": encoding},
                     work_dir=ctx.work_dir,
                 )
                 ctx.results.add(m)

@@ -12,10 +12,11 @@ request id on and applies a default deadline capped by the inherited one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import grpc
@@ -65,9 +66,21 @@ def _metadata_value(metadata: Any, key: str) -> str:
 class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """Request id, deadline, error mapping and access logging for every call."""
 
-    def __init__(self, service: str, observers: tuple[CallObserver, ...] = ()) -> None:
+    def __init__(
+        self,
+        service: str,
+        observers: tuple[CallObserver, ...] = (),
+        default_deadline: float = 0.0,
+        deadlines: Mapping[str, float] | None = None,
+    ) -> None:
         self._domain = f"{service}.afirgen"
         self._observers = observers
+        self._default_deadline = default_deadline
+        self._deadlines = dict(deadlines or {})
+
+    def _own_deadline(self, method: str) -> float:
+        """Seconds a call of ``method`` may take when its client set no deadline (0: unbounded)."""
+        return self._deadlines.get(method.rsplit("/", 1)[-1], self._default_deadline)
 
     async def intercept_service(
         self,
@@ -97,12 +110,15 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             )
         return handler  # client/bidi streaming: not used by the mesh
 
-    def _enter(self, context: grpc.aio.ServicerContext, incoming: tuple[str, str]) -> str:
+    def _enter(self, context: grpc.aio.ServicerContext, incoming: tuple[str, str], own: float) -> str:
+        """Per-call context; ``own`` is the deadline this server gives a call whose client gave none."""
         incoming_id, claims = incoming
         request_id = incoming_id or new_request_id()
         request_id_var.set(request_id)
         caller_var.set(parse_claims(claims))
         remaining = context.time_remaining()
+        if remaining is None and own > 0:
+            remaining = own
         deadline_var.set(None if remaining is None else time.monotonic() + remaining)
         _headers_var.set([(REQUEST_ID_HEADER, request_id)])
         return request_id
@@ -135,12 +151,15 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             observe(method, code, elapsed)
 
     def _wrap_unary(self, behavior: Any, method: str, incoming: tuple[str, str]) -> Any:
+        own = self._own_deadline(method)
+
         async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
-            request_id = self._enter(context, incoming)
+            request_id = self._enter(context, incoming, own)
             code = "OK"
             try:
-                response = await behavior(request, context)
+                async with _within(context, own):
+                    response = await behavior(request, context)
                 await self._send_headers(context)
                 return response
             except grpc.aio.AbortError:
@@ -157,14 +176,17 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         return wrapper
 
     def _wrap_stream(self, behavior: Any, method: str, incoming: tuple[str, str]) -> Any:
+        own = self._own_deadline(method)
+
         async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             started = time.perf_counter()
-            request_id = self._enter(context, incoming)
+            request_id = self._enter(context, incoming, own)
             code = "OK"
             try:
-                async for item in behavior(request, context):
-                    await self._send_headers(context)
-                    yield item
+                async with _within(context, own):
+                    async for item in behavior(request, context):
+                        await self._send_headers(context)
+                        yield item
             except grpc.aio.AbortError:
                 code = context.code().name if context.code() else "UNKNOWN"
                 raise
@@ -177,6 +199,20 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 self._finish(method, code, started)
 
         return wrapper
+
+
+@contextlib.asynccontextmanager
+async def _within(context: grpc.aio.ServicerContext, own: float) -> AsyncIterator[None]:
+    """Bound a call to this server's own deadline when its client set none (a hung dependency
+    then ends as DEADLINE_EXCEEDED instead of a call that never answers)."""
+    if context.time_remaining() is not None or own <= 0:
+        yield
+        return
+    try:
+        async with asyncio.timeout(own):
+            yield
+    except TimeoutError:
+        raise errors.DeadlineExceeded(f"the call took longer than this server's {own:g} s deadline") from None
 
 
 class _ClientBase:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import grpc
@@ -63,6 +63,9 @@ class ServiceApp:
     long-lived streams so they do not hold shutdown for the whole grace period."""
     observers: tuple[CallObserver, ...] = field(default_factory=tuple)
     """Called with (method, code, seconds) after every call (metrics)."""
+    deadlines: Mapping[str, float] = field(default_factory=dict)
+    """Method name (``GenerateFir``) -> deadline when the client sets none; 0 = none (watch streams).
+    Other methods get ``ServerSettings.default_deadline_seconds``."""
 
 
 class RunningServer:
@@ -76,7 +79,10 @@ class RunningServer:
         observers = (*app.observers, metrics.observe_server_call(app.name))
         self.server = grpc.aio.server(
             # Tracing first: its span is active while the shared interceptor logs.
-            interceptors=[*tracing.server_interceptors(), ServerInterceptor(app.name, observers)],
+            interceptors=[
+                *tracing.server_interceptors(),
+                ServerInterceptor(app.name, observers, settings.default_deadline_seconds, app.deadlines),
+            ],
             options=[
                 ("grpc.max_send_message_length", settings.max_message_bytes),
                 ("grpc.max_receive_message_length", settings.max_message_bytes),

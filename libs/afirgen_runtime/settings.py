@@ -172,6 +172,8 @@ class ServerSettings:
     """Drop a client that does not answer a ping within this time."""
     reflection: bool = True
     """Serve gRPC server reflection."""
+    default_deadline_seconds: float = 10.0
+    """Deadline of a call whose client set none (methods may have their own: ``ServiceApp.deadlines``)."""
     environment: str = "production"
     """``production`` refuses known or weak secrets at start-up; ``development`` accepts them."""
     metrics: MetricsSettings = dataclasses.field(default_factory=MetricsSettings)

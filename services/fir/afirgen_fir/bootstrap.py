@@ -101,6 +101,8 @@ def build(
 
     app = ServiceApp(
         name="fir",
+        # Calls that wait on model servers, or stay open, when their client set no deadline.
+        deadlines={"GenerateFir": 180.0, "StreamGenerateFir": 180.0, "RegenerateFir": 180.0},
         register=register,
         service_names=[
             fir_pb2.DESCRIPTOR.services_by_name["FirService"].full_name,

@@ -174,6 +174,8 @@ def build(
 
     app = ServiceApp(
         name="inference",
+        # Calls that wait on model servers, or stay open, when their client set no deadline.
+        deadlines={"Generate": 170.0, "StreamGenerate": 170.0, "Transcribe": 120.0, "RecognizeText": 120.0},
         register=register,
         service_names=[inference_pb2.DESCRIPTOR.services_by_name["InferenceService"].full_name],
         # The proxy is ready whatever its model servers do: ListModels and fast

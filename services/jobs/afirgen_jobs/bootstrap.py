@@ -95,6 +95,8 @@ def build(
 
     app = ServiceApp(
         name="jobs",
+        # Calls that wait on model servers, or stay open, when their client set no deadline.
+        deadlines={"WatchQueue": 0.0},
         register=register,
         service_names=[
             jobs_pb2.DESCRIPTOR.services_by_name["JobService"].full_name,
