@@ -11,7 +11,10 @@ request at a time, so the numbers are latencies, not queueing):
 - a read-heavy mix (95 % GetFir over a skewed key set, 5 % edits) with a few
   concurrent clients, and its hit ratio from ``GET /v1/cache:stats``.
 
-Both through Envoy (REST, what users see) and straight to fir over gRPC.
+Both through Envoy (REST, what users see) and straight to fir over gRPC. Reads are
+made as an auditor, creates and edits as the station house officer of the FIR's
+station, ``/v1/cache:stats`` as an operator (tokens through Envoy, the claims
+header straight to fir: see bench/target.py).
 """
 
 from __future__ import annotations
@@ -32,10 +35,12 @@ import grpc
 import httpx
 from afirgen.fir.v1 import fir_pb2, fir_pb2_grpc
 
+from bench.target import OPERATOR, WRITER, Target, running_target
 from scripts.devstack.config import VENV, StackConfig, free_port
-from scripts.devstack.stack import Stack
 from scripts.devstack.supervisor import programs
 from tests.e2e.fir_helpers import fir_body
+
+STATIONS = 10
 
 
 def pct(values: list[float], q: float) -> float:
@@ -64,11 +69,11 @@ def start_uncached_fir(cfg: StackConfig) -> tuple[subprocess.Popen[bytes], int]:
     return proc, port
 
 
-async def wait_serving(stub: fir_pb2_grpc.FirServiceStub) -> None:
+async def wait_serving(stub: fir_pb2_grpc.FirServiceStub, metadata: tuple[tuple[str, str], ...]) -> None:
     deadline = time.monotonic() + 60
     while True:
         try:
-            await stub.ListFirs(fir_pb2.ListFirsRequest(page_size=1), timeout=1)
+            await stub.ListFirs(fir_pb2.ListFirsRequest(page_size=1), timeout=1, metadata=metadata)
             return
         except grpc.aio.AioRpcError:
             if time.monotonic() > deadline:
@@ -76,28 +81,36 @@ async def wait_serving(stub: fir_pb2_grpc.FirServiceStub) -> None:
             await asyncio.sleep(0.3)
 
 
-async def fir_hits(rest: httpx.AsyncClient) -> tuple[int, int]:
-    body = (await rest.get("/v1/cache:stats")).json()
+async def fir_hits(rest: httpx.AsyncClient, operator: dict[str, str]) -> tuple[int, int]:
+    body = (await rest.get("/v1/cache:stats", headers=operator)).json()
     fir = next(n for n in body["namespaces"] if n["namespace"] == "fir")
     return int(fir.get("hits", 0)), int(fir.get("misses", 0))
 
 
-async def measure(stack: Stack, firs: int, ops: int) -> None:
-    cfg = stack.cfg
+async def measure(target: Target, firs: int, ops: int) -> None:
+    stack, cfg = target.stack, target.cfg
     proc, uncached_port = start_uncached_fir(cfg)
-    cached = grpc.aio.insecure_channel(f"127.0.0.1:{cfg.fir_port}")
+    cached = grpc.aio.insecure_channel(target.fir)
     uncached = grpc.aio.insecure_channel(f"127.0.0.1:{uncached_port}")
     direct, plain = fir_pb2_grpc.FirServiceStub(cached), fir_pb2_grpc.FirServiceStub(uncached)
-    async with httpx.AsyncClient(base_url=cfg.base_url, timeout=30) as rest:
+    # Straight to fir (either process) the reader's claims; through Envoy an auditor's token.
+    claims = tuple(target.metadata(target.fir).items())
+    officers = {s: target.headers(WRITER, f"BENCH{s}") for s in range(STATIONS)}
+    operator = target.headers(OPERATOR)
+    async with httpx.AsyncClient(base_url=cfg.base_url, timeout=30, headers=target.headers()) as rest:
         try:
-            await wait_serving(plain)
+            await wait_serving(plain, claims)
             # Every write enqueues document rendering, which the worker delivers
             # back to fir: stopped, so both fir processes measure idle.
             stack.ctl("stop", "services:jobs-worker")
             ids = []
             for i in range(firs):
-                resp = await rest.post("/v1/firs", json=fir_body(f"BENCH{i % 10}"))
+                resp = await rest.post(
+                    "/v1/firs", json=fir_body(f"BENCH{i % STATIONS}"), headers=officers[i % STATIONS]
+                )
+                resp.raise_for_status()
                 ids.append(resp.json()["id"])
+            station_of = {fir_id: i % STATIONS for i, fir_id in enumerate(ids)}
 
             def get_rest(fir_id: str) -> Callable[[], Awaitable[Any]]:
                 async def call() -> None:
@@ -106,7 +119,7 @@ async def measure(stack: Stack, firs: int, ops: int) -> None:
                 return call
 
             def get_grpc(stub: fir_pb2_grpc.FirServiceStub, fir_id: str) -> Callable[[], Awaitable[Any]]:
-                return lambda: stub.GetFir(fir_pb2.GetFirRequest(id=fir_id))
+                return lambda: stub.GetFir(fir_pb2.GetFirRequest(id=fir_id), metadata=claims)
 
             half = len(ids) // 2
             rest_ids, grpc_ids = ids[:half], ids[half:]
@@ -130,7 +143,7 @@ async def measure(stack: Stack, firs: int, ops: int) -> None:
                     add("gRPC to fir without cache", await timed(get_grpc(plain, i)))
 
             # Lists and statistics: each (filter, size/days) is its own entry; first call misses.
-            for station in range(10):
+            for station in range(STATIONS):
                 for size in (5, 10, 20, 50):
                     params = {"filter": f'station = "BENCH{station}"', "page_size": size}
 
@@ -167,7 +180,7 @@ async def measure(stack: Stack, firs: int, ops: int) -> None:
                 await get_rest(i)()
             weights = [1 / (rank + 1) for rank in range(len(ids))]  # Zipf-like popularity
             rng = random.Random(1)
-            before = await fir_hits(rest)
+            before = await fir_hits(rest, operator)
             mix: list[float] = []
             edits = 0
 
@@ -181,13 +194,14 @@ async def measure(stack: Stack, firs: int, ops: int) -> None:
                             f"/v1/firs/{fir_id}",
                             params={"update_mask": "summary"},
                             json={"etag": current["etag"], "summary": f"edit {rng.random():.6f}"},
+                            headers=officers[station_of[fir_id]],
                         )
                         edits += 1
                     else:
                         mix.append(await timed(get_rest(fir_id)))
 
             await asyncio.gather(*(client(ops // 4) for _ in range(4)))
-            after = await fir_hits(rest)
+            after = await fir_hits(rest, operator)
             hits, misses = after[0] - before[0], after[1] - before[1]
             results["REST via Envoy: read-heavy mix, 4 clients"] = mix
         finally:
@@ -207,13 +221,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--firs", type=int, default=200)
     parser.add_argument("--ops", type=int, default=3000)
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="afirgen-bench-") as tmp:
-        stack = Stack(StackConfig.for_tests(Path(tmp)))
-        try:
-            stack.up()
-            asyncio.run(measure(stack, args.firs, args.ops))
-        finally:
-            stack.down()
+    with (
+        tempfile.TemporaryDirectory(prefix="afirgen-bench-") as tmp,
+        running_target(Path(tmp), attach=False) as target,
+    ):
+        asyncio.run(measure(target, args.firs, args.ops))
     return 0
 
 

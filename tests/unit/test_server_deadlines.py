@@ -26,12 +26,14 @@ async def test_a_call_without_a_client_deadline_ends_at_the_servers_own() -> Non
 
 async def test_a_call_with_a_client_deadline_is_left_to_it() -> None:
     async with _within(Context(30.0), 0.01):
-        await asyncio.sleep(0.05)
+        finished = await asyncio.sleep(0.05, result=True)
+    assert finished
 
 
 async def test_a_method_without_a_deadline_is_not_bounded() -> None:
     async with _within(Context(None), 0.0):
-        await asyncio.sleep(0.05)
+        finished = await asyncio.sleep(0.05, result=True)
+    assert finished
 
 
 def test_methods_have_their_own_deadlines() -> None:
