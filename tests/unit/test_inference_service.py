@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest
@@ -310,15 +311,21 @@ async def test_list_models_shows_every_replica(servers: FakeServers) -> None:
     await container.close()
 
 
-async def test_a_probe_timeout_while_busy_is_not_a_failure(servers: FakeServers) -> None:
-    container = make(servers, settings(failure_threshold=1))
+async def busy_replica_probed(servers: FakeServers, **llm: object) -> Any:
+    """An LLM replica with a call in flight whose health probe times out."""
+    container = make(servers, settings(failure_threshold=1, **llm))
     servers.routes[(LLM_A, "/health")] = lambda r: (_ for _ in ()).throw(httpx.ReadTimeout("busy", request=r))
-    pool = container.service.llm
-    (replica,) = pool.replicas
-    replica.available = True
-    replica.in_flight = 1
-    await pool.probe(replica)
-    assert replica.available and replica.breaker.state is CircuitState.CLOSED and "busy" in replica.last_error
-    replica.in_flight = 0
-    await pool.probe(replica)
-    assert not replica.available and replica.breaker.state is CircuitState.OPEN
+    (replica,) = container.service.llm.replicas
+    replica.available, replica.in_flight = True, 1
+    await container.service.llm.probe(replica)
+    return replica
+
+
+async def test_a_probe_timeout_while_busy_opens_the_circuit(servers: FakeServers) -> None:
+    replica = await busy_replica_probed(servers)
+    assert (replica.available, replica.breaker.state) == (False, CircuitState.OPEN)
+
+
+async def test_a_server_silent_while_busy_is_not_failed_by_a_busy_probe(servers: FakeServers) -> None:
+    replica = await busy_replica_probed(servers, silent_while_busy=True)
+    assert (replica.available, replica.breaker.state) == (True, CircuitState.CLOSED)

@@ -85,6 +85,7 @@ def _pool(
             jitter_seconds=backend.backoff_jitter_seconds,
         ),
         probe_timeout_seconds=backend.probe_timeout_seconds,
+        silent_while_busy=backend.silent_while_busy,
         clock=clock,
     )
 

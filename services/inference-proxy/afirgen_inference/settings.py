@@ -43,6 +43,10 @@ class BackendSettings:
     """Health probe period per replica."""
     probe_timeout_seconds: float = 1.0
     """Timeout of one health probe."""
+    silent_while_busy: bool = False
+    """True for a server that answers no health probe while it works (faster-whisper-server): a probe
+    timeout during a call is then not a failure. The stack's servers all answer while busy, so a
+    timeout means a hung server (frozen, swapping), which opens its circuit."""
 
 
 def _llm() -> BackendSettings:

@@ -88,6 +88,7 @@ class BackendPool(Generic[C]):
         timeout_seconds: float,
         retry: RetryPolicy,
         probe_timeout_seconds: float = 1.0,
+        silent_while_busy: bool = False,
         clock: Clock = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -98,6 +99,7 @@ class BackendPool(Generic[C]):
         self.timeout_seconds = timeout_seconds
         self.retry = retry
         self.probe_timeout_seconds = probe_timeout_seconds
+        self.silent_while_busy = silent_while_busy
         self._clock = clock
         self._now = now
 
@@ -178,8 +180,8 @@ class BackendPool(Generic[C]):
         try:
             await replica.client.probe(self.probe_timeout_seconds)
         except BackendTimeout as exc:
-            if replica.in_flight:
-                # Busy, not dead: some servers answer /health only between calls.
+            if replica.in_flight and self.silent_while_busy:
+                # Busy, not dead: this server answers /health only between calls.
                 # The calls in flight will tell whether it is alive.
                 replica.last_error = f"{exc.message} (while busy with {replica.in_flight} calls)"
                 replica.last_probe_at = self._now()
