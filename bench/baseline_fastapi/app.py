@@ -39,6 +39,8 @@ class Settings:
     mysql_password: str = ""
     mysql_database: str = "fir"
     redis_port: int = 6380
+    redis_password: str = ""
+    """The stack's Redis ``requirepass`` (empty: a Redis without one)."""
     ttl_seconds: int = 300
     key_prefix: str = "bench:fastapi:fir:"
 
@@ -99,7 +101,9 @@ def create_app(settings: Settings) -> FastAPI:
             autocommit=True,
             charset="utf8mb4",
         )
-        state["redis"] = redis.Redis(host="127.0.0.1", port=settings.redis_port, max_connections=100)
+        state["redis"] = redis.Redis(
+            host="127.0.0.1", port=settings.redis_port, password=settings.redis_password or None, max_connections=100
+        )
         yield
         state["pool"].close()
         await state["pool"].wait_closed()

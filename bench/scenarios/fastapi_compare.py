@@ -41,10 +41,10 @@ def _wait_http(url: str, seconds: float) -> None:
 
 
 @contextlib.contextmanager
-def _redis(ctx: Context) -> Iterator[int]:
-    """The stack's Redis, or a private one when the stack has none."""
+def _redis(ctx: Context) -> Iterator[tuple[int, str]]:
+    """Port and password of the stack's Redis, or of a private one (no password) when the stack has none."""
     if port_open(ctx.target.cfg.redis_port):
-        yield ctx.target.cfg.redis_port
+        yield ctx.target.cfg.redis_port, ctx.target.cfg.redis_password
         return
     port = free_port()
     proc = subprocess.Popen(
@@ -53,7 +53,7 @@ def _redis(ctx: Context) -> Iterator[int]:
     )
     ctx.results.notes.append("fastapi: the stack has no Redis; the baseline used a private redis-server")
     try:
-        yield port
+        yield port, ""
     finally:
         proc.terminate()
         proc.wait(10)
@@ -64,7 +64,7 @@ def fastapi_app(ctx: Context) -> Iterator[str]:
     """Run the baseline in its own process; yields its base URL."""
     port = free_port()
     log = (ctx.work_dir / "fastapi.log").open("w")
-    with _redis(ctx) as redis_port:
+    with _redis(ctx) as (redis_port, redis_password):
         cmd = [
             sys.executable,
             "-m",
@@ -77,6 +77,8 @@ def fastapi_app(ctx: Context) -> Iterator[str]:
             ctx.target.cfg.mysql_password,
             "--redis-port",
             str(redis_port),
+            "--redis-password",
+            redis_password,
         ]
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
         try:
