@@ -9,7 +9,8 @@ What is generated:
   same template and cluster tuning as the local stack, scripts/devstack/supervisor.py), with
   upstreams found by DNS instead of on 127.0.0.1;
 * copies Kubernetes needs inside the kustomize tree (kustomize loads no file from outside
-  it): the gRPC descriptor set edge/generated/afirgen.pb and, for the dev overlay only, the
+  it): the gRPC descriptor set edge/generated/afirgen.pb, the OpenAPI document the edge
+  serves (edge/generated/openapi.json) and, for the dev overlay only, the
   development realm scripts/devstack/identity/afirgen-realm.json;
 * the PrometheusRule, from ops/prometheus/alerts.yml (deploy/k8s/render_rules.py).
 """
@@ -34,6 +35,8 @@ K8S = REPO / "deploy" / "k8s"
 ENVOY_PORT = 8080
 ENVOY_ADMIN_PORT = 9901
 DESCRIPTOR_IN_CONTAINER = "/etc/envoy/afirgen.pb"
+OPENAPI = REPO / "edge" / "generated" / "openapi.json"
+OPENAPI_IN_CONTAINER = "/etc/envoy/openapi.json"
 LIMITS = devstack_edge.RateLimits()
 JWT_AUDIENCE = "afirgen-api"
 """Audience the afirgen realm's clients put into access tokens (scripts/devstack/identity)."""
@@ -103,6 +106,7 @@ EDGES = (
 
 COPIES = (
     (DESCRIPTOR, K8S / "base" / "edge" / "afirgen.pb"),
+    (OPENAPI, K8S / "base" / "edge" / "openapi.json"),
     (REALM, K8S / "overlays" / "dev" / "identity" / "afirgen-realm.json"),
 )
 
@@ -151,7 +155,7 @@ def render_edge(edge: Edge, template_text: str | None = None) -> str:
         "MAX_BODY_BYTES": devstack_edge.MAX_BODY_BYTES,
         "MAX_CONNECTIONS": LIMITS.max_connections,
         "ALLOWED_HOSTS": devstack_edge.allowed_hosts(ENVOY_PORT, edge.hosts),
-        "ROUTES": devstack_edge.routes(LIMITS),
+        "ROUTES": devstack_edge.routes(LIMITS, OPENAPI_IN_CONTAINER),
         "RBAC_POLICIES": devstack_edge.rbac_policies(),
         "JWT_ISSUER": edge.issuer,
         "JWT_AUDIENCE": JWT_AUDIENCE,

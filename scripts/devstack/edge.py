@@ -16,6 +16,9 @@ MAX_BODY_BYTES = 1024 * 1024
 """Body limit of every route but generation."""
 MAX_GENERATION_BYTES = 12 * 1024 * 1024
 """Body limit of generation: a scanned page or a recording, base64 in JSON."""
+OPENAPI_PATH = "/openapi.json"
+"""Where the edge serves edge/generated/openapi.json, without a token (the jwt_authn rules of
+edge/envoy.yaml.tmpl let it through; route_config's max_direct_response_body_size_bytes bounds it)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ def rbac_policies(indent: int = 26) -> str:
                 "/afirgen.fir.v1.LegalSectionService/",
                 "/afirgen.inference.v1.InferenceService/ListModels",
                 "/grpc.health.v1.Health/",
+                OPENAPI_PATH,
             ),
             ["{any: true}"],
         ),
@@ -102,8 +106,25 @@ def _rate_limit(name: str, tokens: int, fill_seconds: int, burst: int) -> str:
     )
 
 
-def routes(limits: RateLimits, indent: int = 24) -> str:
-    """The routes of the edge's virtual host, most specific first."""
+def _openapi_route(document: str, pad: str) -> list[str]:
+    """The OpenAPI document of the REST surface, answered by the edge itself from ``document`` (a file
+    path Envoy reads when it loads the config). The transcoder is off for it: it would refuse a path
+    that maps to no gRPC method (reject_unknown_method)."""
+    disabled = "{'@type': type.googleapis.com/envoy.config.route.v3.FilterConfig, disabled: true}"
+    return [
+        f'{pad}- match: {{path: "{OPENAPI_PATH}"}}',
+        f'{pad}  direct_response: {{status: 200, body: {{filename: "{document}"}}}}',
+        f"{pad}  response_headers_to_add:",
+        f"{pad}    - header: {{key: content-type, value: application/json}}",
+        f"{pad}      append_action: OVERWRITE_IF_EXISTS_OR_ADD",
+        f"{pad}  typed_per_filter_config:",
+        f"{pad}    envoy.filters.http.grpc_json_transcoder: {disabled}",
+    ]
+
+
+def routes(limits: RateLimits, openapi: str, indent: int = 24) -> str:
+    """The routes of the edge's virtual host, most specific first; ``openapi`` is the path of
+    edge/generated/openapi.json as Envoy sees it."""
     pad = " " * indent
     calls = _rate_limit("calls", limits.calls_per_second, 1, limits.call_burst)
     generations = _rate_limit(
@@ -132,7 +153,7 @@ def routes(limits: RateLimits, indent: int = 24) -> str:
         # gRPC health of the fir service through the edge (load balancers, ceiling benchmarks).
         ('{prefix: "/grpc.health.v1.Health/"}', "{cluster: fir, timeout: 5s}", []),
     ]
-    lines = []
+    lines = _openapi_route(openapi, pad)
     for match, action, per_filter in table:
         lines.append(f"{pad}- match: {match}")
         lines.append(f"{pad}  route: {action}")

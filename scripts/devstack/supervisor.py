@@ -376,7 +376,7 @@ def render_envoy(cfg: StackConfig) -> str:
         MAX_BODY_BYTES=edge.MAX_BODY_BYTES,
         MAX_CONNECTIONS=cfg.rate_limits.max_connections,
         ALLOWED_HOSTS=edge.allowed_hosts(cfg.envoy_port),
-        ROUTES=edge.routes(cfg.rate_limits),
+        ROUTES=edge.routes(cfg.rate_limits, str(REPO / "edge" / "generated" / "openapi.json")),
         RBAC_POLICIES=edge.rbac_policies(),
         JWT_ISSUER=identity.issuer(cfg.idp_port),
         JWT_AUDIENCE=identity.AUDIENCE,

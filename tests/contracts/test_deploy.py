@@ -173,7 +173,8 @@ def test_generated_deploy_files_are_current() -> None:
 @pytest.mark.parametrize("edge", render.EDGES, ids=lambda e: str(e.output.relative_to(ROOT)))
 def test_rendered_envoy_config_is_valid(edge: render.Edge, tmp_path: Path) -> None:
     config = tmp_path / "envoy.yaml"
-    config.write_text(render.render_edge(edge).replace(render.DESCRIPTOR_IN_CONTAINER, str(render.DESCRIPTOR)))
+    rendered = render.render_edge(edge).replace(render.DESCRIPTOR_IN_CONTAINER, str(render.DESCRIPTOR))
+    config.write_text(rendered.replace(render.OPENAPI_IN_CONTAINER, str(render.OPENAPI)))
     validated = run(VENV_BIN / "envoy", "--mode", "validate", "-c", config, "--log-level", "warn")
     assert validated.returncode == 0, validated.stdout + validated.stderr
 
