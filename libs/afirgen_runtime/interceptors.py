@@ -129,7 +129,11 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             _headers_var.set(None)  # at most once per call
             await context.send_initial_metadata(tuple(headers))
 
-    async def _fail(self, context: grpc.aio.ServicerContext, exc: BaseException, request_id: str) -> str:
+    async def _fail(
+        self, context: grpc.aio.ServicerContext, exc: BaseException, request_id: str, *, headers: bool = True
+    ) -> str:
+        """Abort with the error's status; ``headers=False`` keeps the answer trailers-only (a stream
+        that sent nothing yet: only then does the edge turn the status into an HTTP error status)."""
         if isinstance(exc, errors.AfirgenError):
             status = to_status(exc, self._domain)
             code = grpc_code(exc)
@@ -138,8 +142,12 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             logger.opt(exception=exc).error("unhandled error")
             status = internal_status(f"internal error; quote request id {request_id}")
             code = grpc.StatusCode.INTERNAL
-        await self._send_headers(context)
-        await context.abort(code, status.message, trailing_metadata=((STATUS_DETAILS_KEY, status.SerializeToString()),))
+        trailers: tuple[tuple[str, str | bytes], ...] = ((STATUS_DETAILS_KEY, status.SerializeToString()),)
+        if headers:
+            await self._send_headers(context)
+        else:
+            trailers += ((REQUEST_ID_HEADER, request_id),)
+        await context.abort(code, status.message, trailing_metadata=trailers)
         return str(code.name)  # not reached: abort raises
 
     def _finish(self, method: str, code: str, started: float) -> None:
@@ -182,17 +190,19 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             started = time.perf_counter()
             request_id = self._enter(context, incoming, own)
             code = "OK"
+            sent = False
             try:
                 async with _within(context, own):
                     async for item in behavior(request, context):
                         await self._send_headers(context)
+                        sent = True
                         yield item
             except grpc.aio.AbortError:
                 code = context.code().name if context.code() else "UNKNOWN"
                 raise
             except Exception as exc:
                 code = "UNKNOWN"
-                await self._fail(context, exc, request_id)
+                await self._fail(context, exc, request_id, headers=sent)
             finally:
                 if code == "UNKNOWN" and context.code() is not None:
                     code = context.code().name

@@ -149,3 +149,8 @@ async def test_a_caller_over_its_rate_gets_429(rest: httpx.AsyncClient) -> None:
 
 async def _burst(rest: httpx.AsyncClient, count: int) -> list[httpx.Response]:
     return await asyncio.gather(*(rest.get("/v1/legal-sections", params={"query": "theft"}) for _ in range(count)))
+
+
+async def test_a_header_name_grpc_cannot_carry_is_a_400(rest: httpx.AsyncClient) -> None:
+    resp = await rest.get("/v1/models", headers={"x|y": "1"})
+    assert (resp.status_code, error_reason(resp.json())) == (400, "INVALID_ARGUMENT")
