@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install up down status test test-unit proto proto-check lint bench bench-short clean token eval
+.PHONY: install up down status test test-unit proto proto-check lint bench bench-short clean token eval backup restore
 
 install:
 	bash scripts/install/all.sh
@@ -17,6 +17,16 @@ down:
 
 status:
 	$(PY) -m scripts.devstack status
+
+# A consistent backup of the running stack's MariaDB in backups/<UTC time>/ (owner-only: personal data)
+backup: install
+	$(PY) -m scripts.devstack.backup create
+
+# Restore a backup (BACKUP=backups/<time>, default the newest) into a fresh data directory of the
+# stopped stack and start it; UNTIL='2026-11-28 10:14:00' (UTC) replays the binlogs to that moment.
+# docs/runbooks/backup-and-restore.md
+restore: install
+	$(PY) -m scripts.devstack.backup restore $(BACKUP) $(if $(UNTIL),--until '$(UNTIL)')
 
 test: install
 	$(PY) -m pytest

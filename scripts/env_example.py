@@ -69,10 +69,10 @@ HEADER = """\
 # process its own section only: `python -m scripts.env_example --service fir > fir.env`.
 #
 # Values are the built-in defaults: a line left as it is changes nothing. Secrets are empty:
-# fir, jobs and cache refuse to start with an empty secret, and, unless
+# fir, jobs and cache refuse to start with an empty secret they need, and, unless
 # AFIRGEN_SERVER_ENVIRONMENT=development, with one shorter than 24 bytes or known from this
-# repository (libs/afirgen_runtime/secrets.py). Lists are comma separated, maps are
-# key=value,key=value, booleans are true or false.
+# repository (libs/afirgen_runtime/secrets.py; docs/runbooks/rotating-secrets.md). Lists are
+# comma separated, maps are key=value,key=value, booleans are true or false.
 #
 # The local stack (`make up`) sets these in .run/stack/supervisord.conf
 # (scripts/devstack/supervisor.py); compose in docker-compose.yml; Kubernetes in deploy/k8s/.

@@ -110,5 +110,16 @@ class StackConfig:
         return self.run_dir / "mariadb" / "mysqld.sock"
 
     @property
+    def mysql_data_dir(self) -> Path:
+        """MariaDB's data directory (owned by the ``mysql`` user)."""
+        return self.run_dir / "mariadb" / "data"
+
+    @property
+    def mysql_binlog_dir(self) -> Path:
+        """MariaDB's binary logs, beside the data directory (not in it), so a restore into a fresh
+        data directory keeps them for point-in-time recovery."""
+        return self.run_dir / "mariadb" / "binlog"
+
+    @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.envoy_port}"

@@ -118,9 +118,10 @@ class Stack:
     def _init_mariadb(self) -> None:
         """A data directory owned by the ``mysql`` system user: MariaDB never runs as root."""
         home = self.cfg.run_dir / "mariadb"
-        data = home / "data"
+        data = self.cfg.mysql_data_dir
         # mysql must be able to pass through the run dir (never to list it).
         self.cfg.run_dir.chmod(self.cfg.run_dir.stat().st_mode | 0o011)
+        self._init_binlog_dir()
         if (data / "mysql").exists():
             if data.owner() != MARIADB_USER:  # a data dir made when MariaDB still ran as root
                 subprocess.run(["chown", "-R", f"{MARIADB_USER}:{MARIADB_USER}", str(home)], check=True)
@@ -140,6 +141,26 @@ class Stack:
             check=True,
             capture_output=True,
         )
+
+    def _init_binlog_dir(self) -> None:
+        """The binary logs' directory: MariaDB's own, readable by nobody else (they hold every change)."""
+        binlog = self.cfg.mysql_binlog_dir
+        binlog.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for path in (binlog.parent, binlog):
+            if path.owner() != MARIADB_USER:
+                shutil.chown(path, MARIADB_USER, MARIADB_USER)
+
+    def wait_database(self) -> None:
+        """Until MariaDB answers on its socket."""
+        log = self.cfg.run_dir / "logs" / "mariadb.log"
+        self._wait(lambda: self.root_connection().close() or True, 60, "MariaDB", log)
+
+    def start_database(self) -> None:
+        """MariaDB and Redis only (``infra:*``), as they are: no accounts, no migrations."""
+        self._init_mariadb()
+        self._start_supervisor()
+        self.start("infra:*")
+        self.wait_database()
 
     def root_connection(self) -> pymysql.connections.Connection:
         return pymysql.connect(unix_socket=str(self.cfg.mysql_socket), user="root", autocommit=True)
@@ -186,18 +207,23 @@ class Stack:
             print(proc.stdout.strip())
 
     # --- whole stack --------------------------------------------------------
-    def up(self) -> None:
-        """Start everything and wait until healthy (idempotent)."""
+    def up(self, *, database_only: bool = False) -> None:
+        """Start everything and wait until healthy (idempotent). ``database_only``: MariaDB
+        and Redis with the accounts and migrations, nothing else (backup tests, restores)."""
         started = time.monotonic()
         logs = self.cfg.run_dir / "logs"
         self._init_mariadb()
         self._start_supervisor()
         self.start("infra:*")
-        self.start("identity:*")  # Keycloak and the models start while the database comes up
-        self.start("models:*")
-        self._wait(lambda: self.root_connection().close() or True, 60, "MariaDB", logs / "mariadb.log")
+        if not database_only:
+            self.start("identity:*")  # Keycloak and the models start while the database comes up
+            self.start("models:*")
+        self.wait_database()
         self._bootstrap_databases()
         self.migrate()
+        if database_only:
+            print(f"database up in {time.monotonic() - started:.1f}s")
+            return
         self.start("services:*")
         for name, attr in SERVICES.items():
             port = getattr(self.cfg, attr)

@@ -12,6 +12,10 @@ from scripts.devstack import edge, identity
 from scripts.devstack.config import LLMS, REPO, VENV, StackConfig
 
 REDIS_MAXMEMORY = "128mb"
+BINLOG_EXPIRE_SECONDS = 7 * 86400
+"""Binary logs are kept 7 days: point-in-time recovery reaches back to any backup of the
+last week (take one at least weekly, daily is better; docs/runbooks/backup-and-restore.md)."""
+SERVER_ID = 1
 
 
 @dataclass(frozen=True)
@@ -59,13 +63,17 @@ def programs(cfg: StackConfig) -> list[Program]:
         command=" ".join(
             [
                 "/usr/sbin/mariadbd --no-defaults --user=mysql",
-                f"--datadir={run}/mariadb/data --socket={cfg.mysql_socket}",
+                f"--datadir={cfg.mysql_data_dir} --socket={cfg.mysql_socket}",
                 f"--port={cfg.mysql_port} --bind-address=127.0.0.1 --skip-name-resolve",
                 f"--pid-file={run}/mariadb/mariadbd.pid",
                 "--character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci",
                 "--max-connections=600 --innodb-buffer-pool-size=512M",
                 "--innodb-log-file-size=256M --innodb-lock-wait-timeout=10",
-                "--skip-log-bin --default-time-zone=+00:00",
+                # Every committed change, row by row, durable before the commit returns: with a
+                # backup's binlog position this replays the database to any moment since then.
+                f"--server-id={SERVER_ID} --log-bin={cfg.mysql_binlog_dir / 'mariadb-bin'} --binlog-format=ROW",
+                f"--binlog-expire-logs-seconds={BINLOG_EXPIRE_SECONDS} --sync-binlog=1",
+                "--default-time-zone=+00:00",
             ]
         ),
     )

@@ -4,7 +4,7 @@ set -euo pipefail
 
 # The model servers' packages are here too, so apt runs once, before the
 # steps that install in parallel.
-packages=(mariadb-server mariadb-client redis-server wrk hey prometheus
+packages=(mariadb-server mariadb-client mariadb-backup redis-server wrk hey prometheus
   tesseract-ocr tesseract-ocr-eng tesseract-ocr-hin espeak-ng fonts-lohit-deva g++ make cmake)
 missing=()
 for pkg in "${packages[@]}"; do

@@ -10,6 +10,21 @@ from afirgen_runtime.settings import LogSettings, MySQLSettings, ServerSettings
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    """How long the FIR service keeps its bookkeeping (``AFIRGEN_RETENTION_*``, docs/runbooks/retention.md).
+    FIRs, their audit trail, sections, counters and documents are never purged."""
+
+    period_seconds: float = 86_400.0
+    """How often the purge job (``fir.purge_retention``) runs; 0: never."""
+    idempotency_days: float = 7.0
+    """Idempotency keys of create/generate requests; a retry later than this makes a new FIR."""
+    outbox_days: float = 7.0
+    """Outbox rows already handed to the jobs service."""
+    batch_rows: int = 1000
+    """Rows deleted by one statement (one short transaction)."""
+
+
+@dataclass(frozen=True)
 class FirSettings:
     """Everything the FIR service reads from its environment."""
 
@@ -42,3 +57,5 @@ class FirSettings:
     """HMAC-SHA256 key of the ``X-AFIRGen-Signature`` header."""
     webhook_timeout_seconds: float = 10.0
     """Timeout of one webhook POST."""
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
+    """Purges of idempotency keys and sent outbox rows (``AFIRGEN_RETENTION_*``)."""

@@ -17,15 +17,22 @@ from loguru import logger
 from afirgen_jobs.adapters import metrics
 from afirgen_jobs.adapters.grpc_delivery import GrpcDelivery
 from afirgen_jobs.adapters.mysql_queue import MySQLQueue
+from afirgen_jobs.adapters.mysql_retention import MySQLFinishedJobs
 from afirgen_jobs.adapters.mysql_store import MySQLJobStore
 from afirgen_jobs.adapters.queue_gauges import QueueGauges
 from afirgen_jobs.adapters.signals import Broadcaster
+from afirgen_jobs.domain.retention import PURGE_FINISHED, RetentionPolicy, with_internal_route
 from afirgen_jobs.domain.rules import Backoff, Limits, Routes
 from afirgen_jobs.entrypoints.grpc_servicer import JobQueueServicer, JobServicer
+from afirgen_jobs.service_layer.in_process import InProcessDelivery
 from afirgen_jobs.service_layer.job_service import JobService
 from afirgen_jobs.service_layer.ports import Delivery, JobStore, Queue
+from afirgen_jobs.service_layer.retention import FinishedJobsPurge, purge_schedule
 from afirgen_jobs.service_layer.worker import Worker, WorkerConfig
-from afirgen_jobs.settings import JobsSettings, WorkerSettings
+from afirgen_jobs.settings import JobsSettings, RetentionSettings, WorkerSettings
+
+PURGE_SHARE_OF_DEADLINE = 2 / 3
+"""Time budget of the purge, as a share of a job attempt's deadline (what is left goes the next day)."""
 
 
 def utc_now() -> datetime:
@@ -66,7 +73,7 @@ def build(
     )
     service = JobService(
         store,
-        Routes(settings.routes),
+        Routes(with_internal_route(settings.routes)),
         limits,
         PageTokens(settings.page_token_secret.encode()),
         broadcaster,
@@ -79,13 +86,19 @@ def build(
         jobs_pb2_grpc.add_JobQueueServiceServicer_to_server(JobQueueServicer(broadcaster), server)
 
     gauges = QueueGauges(database) if database is not None else None
+    period = settings.retention.period_seconds
+    purges = purge_schedule(service, clock, period) if period > 0 else None
 
     async def on_start() -> None:
         if gauges is not None:
             await gauges.start()
+        if purges is not None:
+            purges.start()
 
     async def on_drain() -> None:
         broadcaster.close()
+        if purges is not None:
+            await purges.stop()
 
     async def on_stop() -> None:
         if gauges is not None:
@@ -144,7 +157,18 @@ def build_worker(
         queue = MySQLQueue(database)
     if delivery is None:
         delivery = GrpcDelivery(Routes(settings.routes))
+        if database is not None:
+            purge = _finished_jobs_purge(database, settings.retention, settings.job_timeout_seconds)
+            delivery = InProcessDelivery({PURGE_FINISHED: purge.run}, delivery)
     worker = Worker(
         queue, delivery, worker_config(settings), observe=metrics.observe_attempt, on_running=metrics.set_running
     )
     return WorkerContainer(worker, delivery, database)
+
+
+def _finished_jobs_purge(database: Database, kept: RetentionSettings, job_timeout_seconds: float) -> FinishedJobsPurge:
+    """The worker's runner of ``jobs.purge_finished``."""
+    policy = RetentionPolicy(kept.succeeded_days, kept.cancelled_days, kept.dead_days, kept.batch_rows)
+    return FinishedJobsPurge(
+        MySQLFinishedJobs(database), policy, utc_now, budget_seconds=job_timeout_seconds * PURGE_SHARE_OF_DEADLINE
+    )

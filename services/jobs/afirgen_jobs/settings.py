@@ -9,6 +9,30 @@ from afirgen_runtime.settings import LogSettings, MetricsSettings, MySQLSettings
 
 
 @dataclass(frozen=True)
+class PurgeScheduleSettings:
+    """When the jobs service enqueues the purge of finished jobs (``AFIRGEN_RETENTION_*``,
+    docs/runbooks/retention.md)."""
+
+    period_seconds: float = 86_400.0
+    """How often the purge job (``jobs.purge_finished``) runs; 0: never."""
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """How long finished jobs are kept, for the workers that run the purge (``AFIRGEN_RETENTION_*``,
+    docs/runbooks/retention.md). Live jobs are never purged."""
+
+    succeeded_days: float = 14.0
+    """SUCCEEDED jobs, counted from when they finished."""
+    cancelled_days: float = 14.0
+    """CANCELLED jobs."""
+    dead_days: float = 30.0
+    """DEAD jobs: a month for an operator to read the error and retry."""
+    batch_rows: int = 1000
+    """Jobs deleted by one statement (one short transaction), with their attempts."""
+
+
+@dataclass(frozen=True)
 class JobsSettings:
     """Everything the jobs API service reads from its environment."""
 
@@ -28,6 +52,8 @@ class JobsSettings:
     """How far in the past a requested run time may be."""
     max_run_time_future_seconds: float = 30 * 86_400.0
     """How far in the future a requested run time may be."""
+    retention: PurgeScheduleSettings = field(default_factory=PurgeScheduleSettings)
+    """The daily purge of finished jobs: this service schedules it, workers run it (``AFIRGEN_RETENTION_*``)."""
 
 
 @dataclass(frozen=True)
@@ -60,3 +86,5 @@ class WorkerSettings:
     """Time running jobs get to finish on SIGTERM before they are released."""
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     """Prometheus endpoint of the worker (``AFIRGEN_METRICS_PORT``; 0: none)."""
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
+    """Windows of the purge of finished jobs, which workers run (``AFIRGEN_RETENTION_*``)."""

@@ -131,6 +131,8 @@ class JobsCluster:
             "AFIRGEN_MYSQL_PASSWORD": settings.password,
             "AFIRGEN_MYSQL_DATABASE": self.schema,
             "AFIRGEN_ROUTES": f"test=127.0.0.1:{self.handler.port}",
+            # No daily purge job in a test's schema unless the test asks: tests count their jobs.
+            "AFIRGEN_RETENTION_PERIOD_SECONDS": "0",
             "AFIRGEN_LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
         }

@@ -338,10 +338,12 @@ def catalog() -> list[tuple[Statement, list[Any]]]:
 
 
 def _jobs_catalog(now: datetime, some_id: str) -> list[tuple[Statement, list[Any]]]:
-    """The statements of the outbox, documents and daily counts (``mysql_jobs``)."""
+    """The statements of the outbox, documents and daily counts (``mysql_jobs``) and of the
+    retention purges (``mysql_retention``)."""
     from datetime import timedelta
 
     from afirgen_fir.adapters import mysql_jobs as jobs
+    from afirgen_fir.adapters import mysql_retention as retention
 
     day = now.date()
     start = datetime.combine(day, datetime.min.time())
@@ -357,4 +359,6 @@ def _jobs_catalog(now: datetime, some_id: str) -> list[tuple[Statement, list[Any
         (jobs.DELETE_COUNTS, [day, "PS-001"]),
         (jobs.STATION_COUNTS, [day, now, "PS-001", start, end]),
         (jobs.SECTION_COUNTS, [day, now, "PS-001", start, end]),
+        (retention.PURGE_IDEMPOTENCY, [now - timedelta(days=7), 1000]),
+        (retention.PURGE_OUTBOX, [now - timedelta(days=7), 1000]),
     ]

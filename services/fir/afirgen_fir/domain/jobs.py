@@ -2,8 +2,9 @@
 
 Every job is idempotent: rendering stores the current FIR's document only if
 it is not older than the stored one, the roll-up recomputes a whole day and
-station, and the notification carries an idempotency key the receiver uses to
-drop repeats.
+station, the notification carries an idempotency key the receiver uses to
+drop repeats, and the retention purge deletes only what is past its window
+(``domain/retention.py``).
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from afirgen_fir.domain.model import Fir, FirStatus
 RENDER_DOCUMENT = "fir.render_document"
 NOTIFY_FINALIZED = "fir.notify_finalized"
 ROLLUP_STATS = "fir.rollup_stats"
-JOB_TYPES = frozenset({RENDER_DOCUMENT, NOTIFY_FINALIZED, ROLLUP_STATS})
+PURGE_RETENTION = "fir.purge_retention"
+JOB_TYPES = frozenset({RENDER_DOCUMENT, NOTIFY_FINALIZED, ROLLUP_STATS, PURGE_RETENTION})
 # A finalized FIR's document and notification matter to people waiting on
-# them; the roll-up only feeds statistics.
-PRIORITIES = {RENDER_DOCUMENT: 5, NOTIFY_FINALIZED: 7, ROLLUP_STATS: 2}
+# them; the roll-up only feeds statistics; the daily purge can always wait.
+PRIORITIES = {RENDER_DOCUMENT: 5, NOTIFY_FINALIZED: 7, ROLLUP_STATS: 2, PURGE_RETENTION: 1}
 FINAL_RENDER_PRIORITY = 6
 
 

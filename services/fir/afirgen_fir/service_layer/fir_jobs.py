@@ -19,6 +19,7 @@ from afirgen_fir.domain.model import Fir, FirStatus
 from afirgen_fir.service_layer.fir_service import check_id
 from afirgen_fir.service_layer.job_ports import DocumentStore, Notifier, StoredDocument
 from afirgen_fir.service_layer.ports import FirRepository
+from afirgen_fir.service_layer.retention import FirRetention
 
 Renderer = Callable[[Fir], Awaitable[bytes]]
 
@@ -34,13 +35,21 @@ class Document:
 
 
 class FirJobHandlers:
-    """``fir.render_document``, ``fir.notify_finalized`` and ``fir.rollup_stats``."""
+    """``fir.render_document``, ``fir.notify_finalized``, ``fir.rollup_stats`` and ``fir.purge_retention``."""
 
-    def __init__(self, firs: FirRepository, store: DocumentStore, render: Renderer, notifier: Notifier | None) -> None:
+    def __init__(
+        self,
+        firs: FirRepository,
+        store: DocumentStore,
+        render: Renderer,
+        notifier: Notifier | None,
+        retention: FirRetention | None = None,
+    ) -> None:
         self._firs = firs
         self._store = store
         self._render = render
         self._notifier = notifier
+        self._retention = retention
 
     async def handle(self, job_type: str, payload: dict[str, Any], idempotency_key: str) -> str:
         """Run one job; returns a short note kept on the attempt."""
@@ -52,6 +61,10 @@ class FirJobHandlers:
             day = jobs.payload_day(payload)
             rows = await self._store.rollup(day, jobs.payload_str(payload, "station"))
             return f"{rows} count rows for {day.isoformat()}"
+        if job_type == jobs.PURGE_RETENTION:
+            if self._retention is None:
+                raise FailedPrecondition("this fir service purges nothing (no retention store)")
+            return await self._retention.purge()
         raise InvalidArgument.for_field("type", f"the fir service has no job {job_type!r}", reason="UNKNOWN_JOB_TYPE")
 
     async def _fir(self, fir_id: str) -> Fir:

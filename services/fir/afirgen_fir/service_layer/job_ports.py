@@ -1,10 +1,10 @@
 """Ports of the FIR service's background work: the outbox, the jobs service,
-documents, statistics roll-ups and the webhook."""
+documents, statistics roll-ups, the webhook and retention purges."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from afirgen_fir.domain.jobs import JobRequest
@@ -75,4 +75,16 @@ class Notifier(Protocol):
 
     async def send(self, body: dict[str, Any], idempotency_key: str) -> str:
         """POST ``body``; Unavailable to retry, FailedPrecondition when refused for good."""
+        ...
+
+
+class RetentionStore(Protocol):
+    """Bounded deletes of rows past their retention window (``DELETE ... LIMIT``, oldest first)."""
+
+    async def delete_idempotency_keys(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` idempotency keys created before ``before``; returns how many."""
+        ...
+
+    async def delete_sent_outbox(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` outbox rows sent before ``before``; returns how many."""
         ...

@@ -106,6 +106,14 @@ def where(status: int | None, job_type: str | None) -> tuple[list[str], list[Any
     return clauses, args
 
 
+# Retention: finished jobs, oldest first, a bounded number per statement; the attempts go with
+# them (ON DELETE CASCADE). `created_at < cutoff` (a job finishes after it is created) lets the
+# statement walk ix_jobs_status_created instead of scanning every finished job.
+PURGE_FINISHED = Statement(
+    "jobs.purge_finished",
+    "DELETE FROM jobs WHERE status = %s AND created_at < %s AND finished_at < %s ORDER BY created_at, pk LIMIT %s",
+)
+
 # --- queue side ----------------------------------------------------------------
 NOW = "UTC_TIMESTAMP(6)"
 CLAIM = Statement(

@@ -95,3 +95,11 @@ class Publisher(Protocol):
     def publish(self, job: Job) -> None:
         """Best effort, never blocks."""
         ...
+
+
+class FinishedJobs(Protocol):
+    """Bounded deletes of finished jobs (with their attempts), oldest first."""
+
+    async def delete_finished(self, status: JobStatus, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` jobs of ``status`` that finished before ``before``; returns how many."""
+        ...
