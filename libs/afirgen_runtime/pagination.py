@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from afirgen_runtime.errors import InvalidArgument
+from afirgen_runtime.secrets import MIN_BYTES
 
 _SIG_BYTES = 16
 
@@ -28,8 +29,8 @@ class PageTokens:
     """Issues and checks page tokens with one secret."""
 
     def __init__(self, secret: bytes) -> None:
-        if len(secret) < 16:
-            raise ValueError("page token secret must be at least 16 bytes")
+        if len(secret) < MIN_BYTES:
+            raise ValueError(f"page token secret must be at least {MIN_BYTES} bytes")
         self._secret = secret
 
     @staticmethod

@@ -13,7 +13,7 @@ from afirgen_fir.domain.model import Complainant, Fir, Station
 from afirgen_fir.service_layer.fir_service import FirService
 from afirgen_fir.service_layer.ports import Change
 from afirgen_fir.settings import FirSettings
-from afirgen_runtime.errors import NotFound, PermissionDenied, Unauthenticated
+from afirgen_runtime.errors import InvalidArgument, NotFound, PermissionDenied, Unauthenticated
 from afirgen_runtime.identity import Caller
 
 from tests.unit.fakes import AUDITOR, FakeFirRepository, change_at, officer
@@ -139,3 +139,17 @@ async def test_the_audit_trail_names_the_token_subject(setup: tuple[FirService, 
     service, fir = setup
     events, _ = await service.events(fir.id, 10, "", caller=AUDITOR)
     assert events[0].actor == "sub_inspector-PS-A"
+
+
+async def test_a_new_fir_takes_its_district_from_the_officers_token(setup: tuple[FirService, Fir]) -> None:
+    service, _ = setup
+    fir = Fir(station=Station("PS-A"), complainant=Complainant(name="Gita"))
+    created, _ = await service.create(fir, change=change_at("PS-A"))
+    assert created.station.district == "New Delhi"
+
+
+async def test_a_new_fir_of_another_district_is_refused(setup: tuple[FirService, Fir]) -> None:
+    service, _ = setup
+    fir = Fir(station=Station("PS-A", district="Lucknow"), complainant=Complainant(name="Gita"))
+    with pytest.raises(InvalidArgument):
+        await service.create(fir, change=change_at("PS-A"))

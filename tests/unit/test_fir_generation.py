@@ -13,7 +13,7 @@ from afirgen_fir.domain.model import Complainant, ComplaintSource, Station
 from afirgen_fir.service_layer.generation_service import GenerationRequest, GenerationService
 from afirgen_fir.service_layer.ports import IdempotencyKey, ModelReply
 from afirgen_fir.settings import FirSettings
-from afirgen_runtime.errors import InvalidArgument, ResourceExhausted, Unavailable
+from afirgen_runtime.errors import DeadlineExceeded, InvalidArgument, ResourceExhausted, Unavailable
 
 from tests.unit.fakes import FakeFirRepository, FakeLegalRepository, change_at
 
@@ -61,6 +61,8 @@ class FakeInference:
 
     async def transcribe(self, audio: bytes, language: str) -> ModelReply:
         self.calls.append("transcribe")
+        if self.fail:
+            raise self.fail
         return ModelReply(COMPLAINT, "asr", 3.0, language="en")
 
     async def recognize_text(self, image: bytes, languages: list[str]) -> ModelReply:
@@ -172,10 +174,23 @@ async def test_every_stage_is_timed() -> None:
     }
 
 
-async def test_nothing_is_stored_when_the_model_server_is_down() -> None:
-    service, repo = make(FakeInference(GOOD, fail=Unavailable("llm down", reason="MODEL_UNAVAILABLE")))
+async def test_with_the_model_server_down_the_draft_is_the_rules_alone() -> None:
+    service, _ = make(FakeInference(GOOD, fail=Unavailable("llm down", reason="MODEL_UNAVAILABLE")))
+    fir = await service.generate(request(), change=CHANGE)
+    assert fir.generation is not None
+    assert (fir.generation.model, fir.generation.deterministic_parts) == ("", ["narrative", "summary"])
+
+
+async def test_with_the_model_server_hung_the_draft_still_cites_the_rules_sections() -> None:
+    service, _ = make(FakeInference(GOOD, fail=DeadlineExceeded("llm hung", reason="DEADLINE_EXCEEDED")))
+    fir = await service.generate(request(), change=CHANGE)
+    assert [s.section for s in fir.legal_sections] == ["303"]
+
+
+async def test_nothing_is_stored_when_speech_recognition_is_down() -> None:
+    service, repo = make(FakeInference(GOOD, fail=Unavailable("asr down", reason="MODEL_UNAVAILABLE")))
     with pytest.raises(Unavailable):
-        await service.generate(request(), change=CHANGE)
+        await service.generate(request(text="", audio=b"RIFF0000WAVE"), change=CHANGE)
     assert repo.firs == {}
 
 

@@ -76,7 +76,7 @@ class FakePublisher:
 def _service() -> tuple[JobService, FakeStore, FakePublisher]:
     store, publisher = FakeStore(), FakePublisher()
     service = JobService(
-        store, Routes({"fir": "x:1"}), Limits(), PageTokens(b"0123456789abcdef"), publisher, lambda: NOW
+        store, Routes({"fir": "x:1"}), Limits(), PageTokens(b"0123456789abcdef01234567"), publisher, lambda: NOW
     )
     return service, store, publisher
 

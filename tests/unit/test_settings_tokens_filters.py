@@ -52,7 +52,7 @@ def test_settings_reject_malformed_values(key: str, value: str) -> None:
 
 
 def test_page_tokens_round_trip_and_refuse_tampering() -> None:
-    tokens = PageTokens(b"0123456789abcdef0123")
+    tokens = PageTokens(b"0123456789abcdef0123456789")
     q = PageTokens.query_digest("firs", "station=X")
     token = tokens.issue(q, ["2026-01-01T00:00:00+00:00", 42])
     assert tokens.parse(token, q) == ["2026-01-01T00:00:00+00:00", 42]
@@ -63,7 +63,7 @@ def test_page_tokens_round_trip_and_refuse_tampering() -> None:
     for bad in (tampered, "garbage!!", "", "AAAA"):
         with pytest.raises(InvalidArgument):
             tokens.parse(bad, q)
-    other = PageTokens(b"another-secret-0123456")
+    other = PageTokens(b"another-secret-0123456789abc")
     with pytest.raises(InvalidArgument):
         other.parse(token, q)
 

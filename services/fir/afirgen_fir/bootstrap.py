@@ -53,8 +53,6 @@ def build(
     """Wire the service. Tests pass fake repositories, a fake ``clock`` and a fake ``cache``.
 
     Without a ``cache`` and without ``AFIRGEN_CACHE_TARGET`` the service runs uncached."""
-    if len(settings.page_token_secret.encode()) < 16:
-        raise ValueError("AFIRGEN_PAGE_TOKEN_SECRET must be set to at least 16 bytes")
     database = Database(settings.mysql)  # opens its pool on first use only
     background = FirBackground(settings, database, clock)
     if repository is None:

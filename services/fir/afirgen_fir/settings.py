@@ -35,7 +35,7 @@ class FirSettings:
     mysql: MySQLSettings = field(default_factory=lambda: MySQLSettings(database="fir"))
     """The ``fir`` schema (``AFIRGEN_MYSQL_*``)."""
     page_token_secret: str = ""
-    """HMAC secret of page tokens (>= 16 bytes). Required: tokens must survive restarts and replicas."""
+    """HMAC secret of page tokens (>= 24 bytes). Required: tokens must survive restarts and replicas."""
     inference: ChannelSettings = field(
         default_factory=lambda: ChannelSettings(timeout_seconds=170.0, max_message_bytes=16 << 20)
     )

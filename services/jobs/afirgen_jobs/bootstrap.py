@@ -57,8 +57,6 @@ def build(
     clock: Callable[[], datetime] = utc_now,
 ) -> JobsContainer:
     """Wire the jobs API service. Tests may pass a fake ``store`` and ``clock``."""
-    if len(settings.page_token_secret.encode()) < 16:
-        raise ValueError("AFIRGEN_PAGE_TOKEN_SECRET must be set to at least 16 bytes")
     if not settings.routes:
         logger.warning("AFIRGEN_ROUTES is empty: every job type will be refused")
     database = None

@@ -43,7 +43,7 @@ class JobsSettings:
     mysql: MySQLSettings = field(default_factory=lambda: MySQLSettings(database="jobs"))
     """The ``jobs`` schema (``AFIRGEN_MYSQL_*``)."""
     page_token_secret: str = ""
-    """HMAC secret of page tokens (>= 16 bytes). Required."""
+    """HMAC secret of page tokens (>= 24 bytes). Required."""
     routes: dict[str, str] = field(default_factory=dict)
     """Job type prefix -> owning service (``AFIRGEN_ROUTES=fir=127.0.0.1:50051``); other types are refused."""
     max_payload_bytes: int = 64 * 1024

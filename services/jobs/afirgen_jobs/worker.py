@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import sys
 
 import grpc
-from afirgen_runtime import logging, metrics, settings
+from afirgen_runtime import logging, metrics, secrets, settings
 from afirgen_runtime.channels import create_channel
 
 from afirgen_jobs.adapters.signals import watch_queue
@@ -68,6 +69,12 @@ def main() -> None:
 
     config = settings.load(WorkerSettings)
     logging.configure("jobs-worker", config.log)
+    environment = settings.load(settings.ServerSettings, prefix="AFIRGEN_SERVER").environment
+    try:
+        secrets.check("AFIRGEN_MYSQL_PASSWORD", config.mysql.password, environment=environment)
+    except secrets.WeakSecret as refused:
+        print(f"refusing to start: {refused}", file=sys.stderr)
+        raise SystemExit(2) from None
     uvloop.run(run(config))
 
 

@@ -1,5 +1,6 @@
 """The inference proxy in the running mesh: ListModels through Envoy, an LLM
-outage and recovery, and load shedding beyond the concurrency limit."""
+outage and recovery, drafting from the rules while the LLM is down, and load
+shedding beyond the concurrency limit."""
 
 from __future__ import annotations
 
@@ -96,7 +97,6 @@ async def test_llm_outage_fails_fast_and_recovers_by_itself(
             llm = await llm_backend(rest)
         assert not llm.get("available"), llm
         assert llm["last_error"]
-        # The REST edge maps UNAVAILABLE to 503 with the reason in the body (the FIR service's path).
     finally:
         restarted = time.monotonic()
         stack.ctl("start", LLM_PROGRAM)
@@ -108,6 +108,37 @@ async def test_llm_outage_fails_fast_and_recovers_by_itself(
         f"({recovered:.1f}s of polling); first generation took {(time.perf_counter() - started) * 1000:.0f} ms"
     )
     assert reply.text is not None and reply.usage.attempts == 1
+
+
+async def test_with_the_llm_down_a_complaint_still_becomes_a_draft_from_the_rules_alone(
+    stack: Stack, rest: httpx.AsyncClient, station: str
+) -> None:
+    await wait_until_llm_serves(rest)
+    complaint = (
+        "On 12 March 2026 at about 9 pm my motorcycle UP15 AB 4521 worth 55,000 rupees was stolen"
+        " from outside my house in Shastri Nagar. I suspect nobody."
+    )
+    stack.ctl("stop", LLM_PROGRAM)
+    try:
+        resp = await rest.post(
+            "/v1/firs:generate",
+            json={"station": {"code": station}, "complainant": {"name": "Ravi Kumar"}, "text": complaint},
+        )
+    finally:
+        stack.ctl("start", LLM_PROGRAM)
+    assert resp.status_code == 200, resp.text
+    fir = resp.json()
+    generation = fir["generation"]
+    assert (
+        generation.get("model", ""),
+        sorted(generation["deterministic_parts"]),
+        fir["legal_sections"][0]["section"],
+    ) == (
+        "",
+        ["narrative", "summary"],
+        "303",
+    ), fir
+    await wait_until_llm_serves(rest)
 
 
 async def test_excess_generations_get_resource_exhausted_at_once(inference: Stub, rest: httpx.AsyncClient) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from afirgen_runtime.errors import PermissionDenied, Unauthenticated
+from afirgen_runtime.errors import InvalidArgument, PermissionDenied, Unauthenticated
 from afirgen_runtime.identity import Caller
 
 from afirgen_fir.domain.model import Fir
@@ -90,6 +90,23 @@ def ensure_may_create(caller: Caller | None, station_code: str) -> Caller:
             reason="PERMISSION_DENIED",
         )
     return caller
+
+
+def district_of_new_fir(caller: Caller, district: str) -> str:
+    """The district a new FIR is filed under: the one in the officer's token.
+
+    A district superintendent's scope is the FIRs of their district, so the
+    district cannot be the client's choice: left empty it is filled from the
+    token, and a different one is refused. A token without a district leaves
+    the client's value."""
+    if not caller.district:
+        return district
+    if district and district.casefold() != caller.district.casefold():
+        raise InvalidArgument.for_field(
+            "station.district",
+            f"must be the district of your station, {caller.district} (or left empty to take it from your token)",
+        )
+    return caller.district
 
 
 def ensure_may_edit(caller: Caller | None, fir: Fir) -> None:

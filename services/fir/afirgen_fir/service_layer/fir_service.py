@@ -79,7 +79,8 @@ class FirService:
         if fir.complaint.source is ComplaintSource.UNSPECIFIED:
             fir.complaint.source = ComplaintSource.MANUAL
         validation.ensure_valid(fir, self._clock())
-        access.ensure_may_create(change.caller, fir.station.code)
+        caller = access.ensure_may_create(change.caller, fir.station.code)
+        fir.station.district = access.district_of_new_fir(caller, fir.station.district)
         if idempotency is not None:
             check_idempotency_key(idempotency.key)
         return await self._repo.create(fir, action=action, idempotency=idempotency, change=change)

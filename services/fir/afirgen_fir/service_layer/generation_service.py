@@ -16,7 +16,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from afirgen_runtime.errors import FailedPrecondition, InvalidArgument, ResourceExhausted
+from afirgen_runtime.errors import (
+    DeadlineExceeded,
+    FailedPrecondition,
+    InvalidArgument,
+    ResourceExhausted,
+    Unavailable,
+)
 from loguru import logger
 
 from afirgen_fir.domain import access, drafting, offences, prose
@@ -143,7 +149,7 @@ class GenerationService:
             check_idempotency_key(idempotency.key)
             existing = await self._firs.visible(await self._repo.find_by_idempotency_key(idempotency), change.caller)
             if existing is not None:
-                yield GenerationEvent("store", fir=existing)
+                yield GenerationEvent("done", fir=existing)
                 return
         subject = change.caller.subject if change.caller else ""
         if self._running.get(subject, 0) >= MAX_GENERATIONS_PER_CALLER:
@@ -194,25 +200,34 @@ class GenerationService:
         started = time.perf_counter()
         asked = drafting.messages(reading, candidates)
         reply_text, model = "", ""
-        async for piece in self._inference.stream_generate(
-            asked, max_tokens=drafting.ANSWER_TOKENS, stop=drafting.ANSWER_STOP
-        ):
-            if isinstance(piece, ModelReply):
-                reply_text, model = piece.text, piece.model
-            else:
-                yield GenerationEvent("draft", text_delta=piece)
+        try:
+            async for piece in self._inference.stream_generate(
+                asked, max_tokens=drafting.ANSWER_TOKENS, stop=drafting.ANSWER_STOP
+            ):
+                if isinstance(piece, ModelReply):
+                    reply_text, model = piece.text, piece.model
+                else:
+                    yield GenerationEvent("draft", text_delta=piece)
+        except (Unavailable, DeadlineExceeded) as exc:
+            # Everything stored comes from the rules anyway; without the model the
+            # summary and narrative are the rules' too (GenerationInfo.model empty).
+            logger.warning("no model answered: drafting from the rules alone", reason=exc.reason)
+            reply_text, model = "", ""
         timer.mark("llm", started)
         answer = drafting.parse_answer(reply_text)
         failing = drafting.problems(reading, answer)
-        if failing:
+        if failing and model:
             started = time.perf_counter()
-            again = await self._inference.generate(
-                drafting.reask_messages(reading, asked, reply_text, failing),
-                max_tokens=drafting.REASK_TOKENS,
-                stop=drafting.ANSWER_STOP,
-            )
+            try:
+                again = await self._inference.generate(
+                    drafting.reask_messages(reading, asked, reply_text, failing),
+                    max_tokens=drafting.REASK_TOKENS,
+                    stop=drafting.ANSWER_STOP,
+                )
+                answer = _better(reading, answer, drafting.parse_answer(again.text))
+            except (Unavailable, DeadlineExceeded) as exc:
+                logger.warning("the model did not answer the re-ask: keeping its first answer", reason=exc.reason)
             timer.mark("llm_reask", started)
-            answer = _better(reading, answer, drafting.parse_answer(again.text))
 
         yield GenerationEvent("store")
         sections = drafting.cited_sections(reading, known, answer.section, candidates)
