@@ -45,21 +45,22 @@ def _fir(**kwargs: Any) -> Fir:
     return fir
 
 
-def test_a_new_fir_is_rendered_and_counted() -> None:
+def test_a_new_fir_is_rendered_and_needs_no_roll_up() -> None:
+    # Counts change in the write's own transaction: no job per write recounts anything.
     created = jobs.jobs_for_change("CREATED", _fir(revision=1), [])
-    assert [(j.type, j.priority) for j in created] == [("fir.render_document", 5), ("fir.rollup_stats", 2)]
-    assert created[1].payload == {"day": "2026-11-28", "station": "DL-CP-01"}
+    assert [(j.type, j.priority) for j in created] == [("fir.render_document", 5)]
+    assert created[0].payload == {"fir_id": _fir().id, "revision": 1}
 
 
-def test_finalization_renders_notifies_and_counts() -> None:
+def test_finalization_renders_and_notifies() -> None:
     final = jobs.jobs_for_change("FINALIZED", _fir(status=FirStatus.FINALIZED), ["status"])
-    assert [j.type for j in final] == ["fir.render_document", "fir.notify_finalized", "fir.rollup_stats"]
+    assert [(j.type, j.priority) for j in final] == [("fir.render_document", 6), ("fir.notify_finalized", 7)]
     assert final[0].payload == {"fir_id": _fir().id, "revision": 2}
 
 
-def test_edits_rerender_and_recount_only_when_sections_change() -> None:
-    assert [j.type for j in jobs.jobs_for_change("UPDATED", _fir(), ["summary"])] == ["fir.render_document"]
-    assert len(jobs.jobs_for_change("UPDATED", _fir(), ["legal_sections"])) == 2
+def test_every_edit_rerenders_and_none_recounts() -> None:
+    for changed in (["summary"], ["legal_sections"]):
+        assert [j.type for j in jobs.jobs_for_change("UPDATED", _fir(), changed)] == ["fir.render_document"]
 
 
 def test_the_notification_carries_no_personal_data() -> None:

@@ -1,5 +1,5 @@
-"""The fir schema's tables for background work: outbox, documents, daily counts
-(created by ``migrations/fir/0003_fir_jobs.sql``)."""
+"""The fir schema's tables for background work: outbox and documents (created by
+``migrations/fir/0003_fir_jobs.sql``), and the repair of FIR counts (``0005``)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from afirgen_runtime.db import Connection, Database, Statement
 
+from afirgen_fir.adapters import count_sql
 from afirgen_fir.domain.jobs import JobRequest
 from afirgen_fir.service_layer.job_ports import OutboxEntry, StoredDocument
 
@@ -46,23 +47,6 @@ SAVE_DOCUMENT = Statement(
     " revision = GREATEST(revision, VALUES(revision))",
 )
 DOCUMENT_REVISION = Statement("fir.document_revision", "SELECT revision FROM fir_documents WHERE fir_id = %s")
-DELETE_COUNTS = Statement(
-    "fir.daily_counts_delete", "DELETE FROM fir_daily_counts WHERE day = %s AND station_code = %s"
-)
-STATION_COUNTS = Statement(
-    "fir.daily_counts_station",
-    "INSERT INTO fir_daily_counts (day, station_code, act, section, fir_count, finalized_count, updated_at)"
-    " SELECT %s, station_code, '', '', COUNT(*), SUM(status = 2), %s FROM firs"
-    " WHERE station_code = %s AND created_at >= %s AND created_at < %s GROUP BY station_code",
-)
-SECTION_COUNTS = Statement(
-    "fir.daily_counts_sections",
-    "INSERT INTO fir_daily_counts (day, station_code, act, section, fir_count, finalized_count, updated_at)"
-    " SELECT %s, f.station_code, s.act, s.section, COUNT(*), SUM(f.status = 2), %s"
-    " FROM fir_sections s JOIN firs f ON f.pk = s.fir_pk"
-    " WHERE f.station_code = %s AND f.created_at >= %s AND f.created_at < %s"
-    " GROUP BY f.station_code, s.act, s.section",
-)
 
 
 def _db_time(when: datetime) -> datetime:
@@ -115,9 +99,13 @@ class MySQLOutbox:
 class MySQLDocumentStore:
     """:class:`~afirgen_fir.service_layer.job_ports.DocumentStore` on MySQL."""
 
-    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, db: Database, clock: Callable[[], datetime], *, utc_offset: timedelta = timedelta(minutes=330)
+    ) -> None:
         self._db = db
         self._clock = clock
+        self._offset = utc_offset
+        """Local time of the counts' days (the FIR numbering offset)."""
 
     async def document(self, fir_id: str) -> StoredDocument | None:
         """The stored document, if any."""
@@ -140,15 +128,6 @@ class MySQLDocumentStore:
         return await self._db.run(work, transaction=True)
 
     async def rollup(self, day: date, station: str) -> int:
-        """Recompute one day of one station from ``firs`` (idempotent)."""
-        start = datetime.combine(day, time.min)
-        end = start + timedelta(days=1)
-        now = _db_time(self._clock())
-
-        async def work(conn: Connection) -> int:
-            await conn.execute(DELETE_COUNTS, (day, station))
-            written = await conn.execute(STATION_COUNTS, (day, now, station, start, end))
-            written += await conn.execute(SECTION_COUNTS, (day, now, station, start, end))
-            return written
-
-        return await self._db.run(work, transaction=True)
+        """Recompute one station's counts of one local day, and its month and year, from
+        ``firs`` (idempotent). The counts follow every write already; this repairs them."""
+        return await count_sql.recount(self._db, self._offset, station, day)
