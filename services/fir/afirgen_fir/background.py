@@ -5,7 +5,7 @@ handlers and document downloads."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import grpc
 import httpx
@@ -73,7 +73,8 @@ class FirBackground:
         self.purges = (
             purge_schedule(queue, clock, kept.period_seconds) if queue is not None and kept.period_seconds > 0 else None
         )
-        self.store = documents or MySQLDocumentStore(database, clock)
+        offset = timedelta(minutes=settings.numbering_utc_offset_minutes)
+        self.store = documents or MySQLDocumentStore(database, clock, utc_offset=offset)
         self._renderer = ProcessPdfRenderer()
         self.handlers: FirJobHandlers | None = None
         self.documents: FirDocuments | None = None

@@ -67,7 +67,12 @@ def build(
     if cache is None:
         cache = owned_cache
     if cache is not None:
-        repository = CachedFirRepository(repository, cache, finalized_ttl=settings.finalized_cache_ttl_seconds)
+        repository = CachedFirRepository(
+            repository,
+            cache,
+            utc_offset=timedelta(minutes=settings.numbering_utc_offset_minutes),
+            finalized_ttl=settings.finalized_cache_ttl_seconds,
+        )
     legal_repo = legal_repository or MySQLLegalRepository(database)
     if cache is not None:
         legal_repo = CachedLegalRepository(legal_repo, cache)

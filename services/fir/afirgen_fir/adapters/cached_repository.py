@@ -67,7 +67,7 @@ class CachedFirRepository:
         inner: FirRepository,
         cache: Cache,
         *,
-        utc_offset: timedelta = timedelta(minutes=330),
+        utc_offset: timedelta,
         finalized_ttl: float = 86400.0,
         local_entries: int = 1024,
     ) -> None:

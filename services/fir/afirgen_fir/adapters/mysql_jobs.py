@@ -99,9 +99,7 @@ class MySQLOutbox:
 class MySQLDocumentStore:
     """:class:`~afirgen_fir.service_layer.job_ports.DocumentStore` on MySQL."""
 
-    def __init__(
-        self, db: Database, clock: Callable[[], datetime], *, utc_offset: timedelta = timedelta(minutes=330)
-    ) -> None:
+    def __init__(self, db: Database, clock: Callable[[], datetime], *, utc_offset: timedelta) -> None:
         self._db = db
         self._clock = clock
         self._offset = utc_offset
