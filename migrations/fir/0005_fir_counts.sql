@@ -11,7 +11,10 @@
 --           whole months and days, and `firs` itself for a partial day.
 --   kind 0  the FIRs of the period, station and district (act = section = '');
 --   kind 1  the FIRs citing section `section` of act `act`;
---   kind 2  the FIRs citing section number `section` under any act (act = '').
+--   kind 2  the FIRs citing section number `section` under any act (act = '');
+--   kind 3  by day only: the FIRs of a district, all its stations (station_code
+--           = ''), so a year of days over every station reads one row per
+--           district and day.
 -- Each kind's rows of a period range are contiguous in the primary key.
 CREATE TABLE fir_counts (
   grain             CHAR(1)       CHARACTER SET ascii NOT NULL,
@@ -48,9 +51,13 @@ INSERT INTO fir_counts (grain, kind, period, act, section, station_code, station
         FROM fir_sections s JOIN firs f ON f.pk = s.fir_pk) AS x
   GROUP BY DATE(x.created_at + INTERVAL 330 MINUTE), x.section, x.station_code, x.station_district;
 INSERT INTO fir_counts (grain, kind, period, act, section, station_code, station_district, drafts, finalized)
+  SELECT 'D', 3, DATE(created_at + INTERVAL 330 MINUTE), '', '', '', station_district,
+         SUM(status = 1), SUM(status = 2)
+  FROM firs GROUP BY DATE(created_at + INTERVAL 330 MINUTE), station_district;
+INSERT INTO fir_counts (grain, kind, period, act, section, station_code, station_district, drafts, finalized)
   SELECT 'M', kind, period - INTERVAL (DAYOFMONTH(period) - 1) DAY, act, section, station_code, station_district,
          SUM(drafts), SUM(finalized)
-  FROM fir_counts WHERE grain = 'D'
+  FROM fir_counts WHERE grain = 'D' AND kind IN (0, 1, 2)
   GROUP BY kind, period - INTERVAL (DAYOFMONTH(period) - 1) DAY, act, section, station_code, station_district;
 INSERT INTO fir_counts (grain, kind, period, act, section, station_code, station_district, drafts, finalized)
   SELECT 'Y', kind, MAKEDATE(YEAR(period), 1), act, section, station_code, station_district,

@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 from afirgen_fir.domain import counts
-from afirgen_fir.domain.counts import ANY_ACT, BY_ACT, DAY, MONTH, TOTAL, YEAR, Counted, CountKey
+from afirgen_fir.domain.counts import ANY_ACT, BY_ACT, DAY, DISTRICT_DAY, MONTH, TOTAL, YEAR, Counted, CountKey
 from afirgen_fir.domain.model import FirStatus
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -33,7 +33,9 @@ def test_a_new_fir_counts_once_per_grain_section_and_section_number() -> None:
         (BY_ACT, "BNS", "303"): 3,
         (BY_ACT, "IPC", "303"): 3,
         (ANY_ACT, "", "303"): 3,
+        (DISTRICT_DAY, "", ""): 1,  # the district's day, every station: by day only
     }
+    assert {(k.station, k.district) for k, _, _ in rows if k.kind == DISTRICT_DAY} == {("", "New Delhi")}
     assert rows == sorted(rows), "rows are locked in key order"
 
 
@@ -47,7 +49,7 @@ def test_finalizing_moves_every_row_from_drafts_to_finalized() -> None:
     draft = counted(when, FirStatus.DRAFT, ("BNS", "304"))
     final = counted(when, FirStatus.FINALIZED, ("BNS", "304"))
     rows = counts.changes(draft, final, IST)
-    assert len(rows) == 9 and all((d, f) == (-1, 1) for _, d, f in rows)
+    assert len(rows) == 10 and all((d, f) == (-1, 1) for _, d, f in rows)
 
 
 def test_changing_sections_moves_only_the_section_rows() -> None:

@@ -150,7 +150,9 @@ def stats(flt: FirFilter, since: datetime, utc_offset: timedelta) -> list[tuple[
     lo = max(window[0], since) if window[0] is not None else since
     days = counts.split(lo, window[1], utc_offset, coarsest=counts.DAY)
     if not days.empty:
-        table, args = _pieces(flt, days, counts.TOTAL, "CAST(period AS CHAR)", "{day}")
+        # Without a station, a district's day is one row whatever its number of stations.
+        kind = counts.TOTAL if flt.station is not None else counts.DISTRICT_DAY
+        table, args = _pieces(flt, days, kind, "CAST(period AS CHAR)", "{day}")
         sql = f"SELECT k, SUM(d + f) AS n FROM {table} GROUP BY k HAVING n > 0 ORDER BY k"
         out.append(("day", Statement("fir.stats_by_day", sql), args))
     return out
@@ -173,12 +175,18 @@ def rebuild(
     minutes = int(utc_offset.total_seconds() // 60)
     scoped = station is not None and day is not None
     f_day, x_day = _LOCAL_DAY.format(t="f"), _LOCAL_DAY.format(t="x")
-    scope, scope_args = "", []
+    scope, scope_args, district_scope, district_args = "", [], "", []
     if scoped:
         assert station is not None and day is not None
         start = counts.local_midnight(day, utc_offset).replace(tzinfo=None)
         scope = " AND f.station_code = %s AND f.created_at >= %s AND f.created_at < %s"
         scope_args = [station, start, start + timedelta(days=1)]
+        # The day of each district the station's FIRs of the day are in, all its stations.
+        district_scope = (
+            " AND f.created_at >= %s AND f.created_at < %s AND f.station_district IN (SELECT DISTINCT"
+            " d.station_district FROM firs d WHERE d.station_code = %s AND d.created_at >= %s AND d.created_at < %s)"
+        )
+        district_args = [start, start + timedelta(days=1), station, start, start + timedelta(days=1)]
     # The full rebuild reads every FIR on purpose; a repair reads one station's day.
     verb = "repair" if scoped else "rebuild"
     day_rows = [
@@ -211,10 +219,18 @@ def rebuild(
             [minutes, *scope_args, minutes],
         ),
     ]
+    district_days = (
+        Statement(
+            f"fir.counts_{verb}_district_day",
+            f"{_INSERT} SELECT 'D', 3, {f_day}, '', '', '', f.station_district, SUM(f.status = 1), SUM(f.status = 2)"
+            f" FROM firs f WHERE 1 = 1{district_scope} GROUP BY {f_day}, f.station_district",
+        ),
+        [minutes, *district_args, minutes],
+    )
     out: list[tuple[Statement, list[Any]]] = []
     if not scoped:
         out.append((Statement("fir.counts_rebuild_clear", "DELETE FROM fir_counts"), []))
-        out += day_rows
+        out += [*day_rows, district_days]
         out += _roll_up(counts.MONTH, counts.DAY, None, None, None)
         out += _roll_up(counts.YEAR, counts.MONTH, None, None, None)
         return out
@@ -229,7 +245,19 @@ def rebuild(
             [station, day],
         )
     )
-    out += day_rows
+    start = counts.local_midnight(day, utc_offset).replace(tzinfo=None)
+    out.append(
+        (
+            Statement(
+                "fir.counts_repair_clear_district_day",
+                "DELETE FROM fir_counts WHERE grain = 'D' AND kind = 3 AND period = %s AND station_district IN"
+                " (SELECT DISTINCT station_district FROM firs WHERE station_code = %s AND created_at >= %s"
+                " AND created_at < %s)",
+            ),
+            [day, station, start, start + timedelta(days=1)],
+        )
+    )
+    out += [*day_rows, district_days]
     out += _roll_up(counts.MONTH, counts.DAY, station, month, _next(month, counts.MONTH))
     out += _roll_up(counts.YEAR, counts.MONTH, station, year, _next(year, counts.YEAR))
     return out
@@ -262,12 +290,12 @@ def _roll_up(
     name = "month" if grain == counts.MONTH else "year"
     insert = (
         f"{_INSERT} SELECT %s, kind, {start}, act, section, station_code, station_district, SUM(drafts),"
-        " SUM(finalized) FROM fir_counts WHERE grain = %s{scope}"
+        " SUM(finalized) FROM fir_counts WHERE grain = %s AND kind IN (0, 1, 2){scope}"
         f" GROUP BY kind, {start}, act, section, station_code, station_district"
     )
     if station is None:
         return [(Statement(f"fir.counts_rebuild_{name}", insert.format(scope="")), [grain, finer])]
-    scope = " AND station_code = %s AND kind IN (0, 1, 2) AND period >= %s AND period < %s"
+    scope = " AND station_code = %s AND period >= %s AND period < %s"
     return [
         (
             Statement(

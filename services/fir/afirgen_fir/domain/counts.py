@@ -20,9 +20,11 @@ from afirgen_fir.domain.model import Fir, FirStatus
 
 DAY, MONTH, YEAR = "D", "M", "Y"
 GRAINS = (DAY, MONTH, YEAR)
-TOTAL, BY_ACT, ANY_ACT = 0, 1, 2
+TOTAL, BY_ACT, ANY_ACT, DISTRICT_DAY = 0, 1, 2, 3
 """Kinds of count rows: all FIRs; FIRs citing a section of an act; FIRs citing a
-section number under any act (what the ``section`` filter matches)."""
+section number under any act (what the ``section`` filter matches); and, by day
+only, all FIRs of a district (station ''), so a year of ``by_day`` over every
+station reads a row per district and day, not per station and day."""
 
 
 @dataclass(frozen=True, order=True)
@@ -94,6 +96,7 @@ def tally(fir: Counted, utc_offset: timedelta) -> Tally:
     # Keys compare case-insensitively in MySQL (fir_sections refuses an FIR citing a section twice).
     acts = {(act.casefold(), section.casefold()): (act, section) for act, section in fir.sections}
     numbers = {section.casefold(): section for _, section in acts.values()}
+    out[(CountKey(DAY, DISTRICT_DAY, day, "", "", "", fir.district), fir.status)] += 1
     for grain in GRAINS:
         period = period_start(day, grain)
         out[(CountKey(grain, TOTAL, period, "", "", fir.station, fir.district), fir.status)] += 1
