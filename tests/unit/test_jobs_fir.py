@@ -8,6 +8,8 @@ import hashlib
 import hmac
 import io
 import json
+import multiprocessing
+import os
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -110,6 +112,10 @@ class FakeDocuments:
 
     async def document(self, fir_id: str) -> StoredDocument | None:
         return self.docs.get(fir_id)
+
+    async def revision(self, fir_id: str) -> int | None:
+        stored = self.docs.get(fir_id)
+        return None if stored is None else stored.revision
 
     async def save_document(self, fir_id: str, revision: int, finalized: bool, content: bytes) -> int:
         current = self.docs.get(fir_id)
@@ -259,3 +265,18 @@ async def test_the_process_renderer_returns_the_same_pdf_off_the_event_loop() ->
         renderer.close()
     text = pypdf.PdfReader(io.BytesIO(content)).pages[0].extract_text()
     assert "DL-CP-01/2026/00007" in text
+
+
+async def test_documents_render_in_children_at_a_low_cpu_priority() -> None:
+    before = {c.pid for c in multiprocessing.active_children()}
+    renderer = ProcessPdfRenderer(Fonts(None, None, None), workers=2, niceness=7)
+    try:
+        await asyncio.gather(renderer(_fir()), renderer(_fir()), renderer(_fir()))
+        children = [c.pid for c in multiprocessing.active_children() if c.pid not in before]
+        assert 1 <= len(children) <= 2  # at most ``workers`` documents at once
+        own = os.getpriority(os.PRIO_PROCESS, 0)
+        for pid in children:
+            assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, own + 7)
+            assert os.sched_getscheduler(pid) == os.SCHED_BATCH
+    finally:
+        renderer.close()

@@ -113,6 +113,11 @@ class MySQLDocumentStore:
         revision, content, digest = row
         return StoredDocument(fir_id, int(revision), bytes(content), digest)
 
+    async def revision(self, fir_id: str) -> int | None:
+        """The stored document's revision (its content stays in the database)."""
+        row = await self._db.fetch_one(DOCUMENT_REVISION, (fir_id,))
+        return None if row is None else int(row[0])
+
     async def save_document(self, fir_id: str, revision: int, finalized: bool, content: bytes) -> int:
         """Conditional upsert: never replaces a newer revision."""
         digest = hashlib.sha256(content).hexdigest()

@@ -76,9 +76,9 @@ class FirJobHandlers:
     async def render(self, fir_id: str) -> str:
         """Render the FIR as it is now, unless a document of this revision exists."""
         fir = await self._fir(fir_id)
-        current = await self._store.document(fir.id)
-        if current is not None and current.revision >= fir.revision:
-            return f"document of revision {current.revision} is up to date"
+        current = await self._store.revision(fir.id)
+        if current is not None and current >= fir.revision:
+            return f"document of revision {current} is up to date"
         content = await self._render(fir)
         stored = await self._store.save_document(fir.id, fir.revision, fir.status is FirStatus.FINALIZED, content)
         return f"rendered revision {fir.revision} ({len(content)} bytes); stored revision {stored}"

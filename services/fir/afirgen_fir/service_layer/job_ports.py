@@ -55,10 +55,14 @@ class JobQueue(Protocol):
 
 
 class DocumentStore(Protocol):
-    """Rendered documents and statistics roll-ups in the fir schema."""
+    """Rendered documents, and the repair of FIR counts, in the fir schema."""
 
     async def document(self, fir_id: str) -> StoredDocument | None:
         """The latest document of an FIR."""
+        ...
+
+    async def revision(self, fir_id: str) -> int | None:
+        """The revision of the FIR's stored document, without reading the document."""
         ...
 
     async def save_document(self, fir_id: str, revision: int, finalized: bool, content: bytes) -> int:
@@ -66,7 +70,7 @@ class DocumentStore(Protocol):
         ...
 
     async def rollup(self, day: date, station: str) -> int:
-        """Recompute one day's counts of one station; returns the rows written."""
+        """Recompute one station's counts of one local day from the FIRs; returns the rows written."""
         ...
 
 
