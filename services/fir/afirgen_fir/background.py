@@ -75,7 +75,7 @@ class FirBackground:
         )
         offset = timedelta(minutes=settings.numbering_utc_offset_minutes)
         self.store = documents or MySQLDocumentStore(database, clock, utc_offset=offset)
-        self._renderer = ProcessPdfRenderer()
+        self._renderer = ProcessPdfRenderer(workers=settings.pdf_workers, niceness=settings.pdf_niceness)
         self.handlers: FirJobHandlers | None = None
         self.documents: FirDocuments | None = None
 
