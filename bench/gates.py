@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,11 +48,19 @@ def load_sla(profile: str, path: Path = SLA_FILE) -> dict[str, Any]:
     return section
 
 
+def _expand(gates: list[dict[str, Any]], metrics: dict[str, float]) -> Iterator[dict[str, Any]]:
+    """Gates with their ``*`` patterns expanded: one gate per metric the pattern matches
+    (``db.stmt.*.p50_ms``: every statement); a pattern that matches nothing stays as it is."""
+    for gate in gates:
+        matched = sorted(m for m in metrics if fnmatch.fnmatchcase(m, gate["metric"])) if "*" in gate["metric"] else []
+        yield from ({**gate, "metric": m} for m in matched) if matched else (gate,)
+
+
 def evaluate(results: Results, sla: dict[str, Any]) -> list[GateResult]:
     """Every gate of the profile, plus the error budget of each load measurement."""
     metrics = results.metrics()
     out: list[GateResult] = []
-    for gate in sla.get("gates", []):
+    for gate in _expand(sla.get("gates", []), metrics):
         name = gate["metric"]
         value = metrics.get(name)
         why = gate.get("why", "")

@@ -38,6 +38,19 @@ def test_gates_pass_fail_and_skip() -> None:
     assert ("rest.GetFir.gzip.c10.error_rate", "FAIL") in verdicts
 
 
+def test_a_pattern_gate_applies_to_every_metric_it_matches() -> None:
+    r = Results(profile="full")
+    for label, ms in (("get", 0.2), ("stats_by_day.all", 61.0)):
+        r.add(Measurement("database", f"db.stmt.{label}", label, "mariadb", 1, count=5, p50_ms=ms))
+    sla = {"gates": [{"metric": "db.stmt.*.p50_ms", "max": 50}, {"metric": "db.none.*", "max": 1}]}
+    verdicts = {(g.metric, g.status) for g in gates.evaluate(r, sla)}
+    assert verdicts == {
+        ("db.stmt.get.p50_ms", "pass"),
+        ("db.stmt.stats_by_day.all.p50_ms", "FAIL"),
+        ("db.none.*", "skipped"),
+    }
+
+
 def test_failed_gate_says_by_how_much() -> None:
     (gate,) = gates.evaluate(_results(), {"gates": [{"metric": "fastapi.ratio", "min": 1.0}]})
     assert gate.by == "1.25x"
