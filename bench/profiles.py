@@ -48,6 +48,8 @@ class Profile:
     """Request rates tried by the limit search, in order."""
     limit_step_s: float
     generation_requests: int
+    backlog_jobs: int
+    """Mixed FIR jobs enqueued for the ``backlog`` scenario (reads while they drain)."""
 
 
 SHORT = Profile(
@@ -75,11 +77,23 @@ SHORT = Profile(
     limit_steps=(),
     limit_step_s=0,
     generation_requests=4,
+    backlog_jobs=0,
 )
 
 FULL = Profile(
     name="full",
-    scenarios=("database", "codec", "cache", "grpc", "rest", "fastapi", "limit", "grpc_writes", "generation"),
+    scenarios=(
+        "database",
+        "codec",
+        "cache",
+        "grpc",
+        "rest",
+        "fastapi",
+        "limit",
+        "grpc_writes",
+        "generation",
+        "backlog",
+    ),
     seed_rows=1_000_000,
     hot_firs=100,
     grpc_methods=("noop", "GetFir", "ListFirs", "GetFirStats"),
@@ -102,6 +116,7 @@ FULL = Profile(
     limit_steps=(50, 100, 150, 200, 300, 400, 600, 800, 1000, 1500, 2000, 3000, 4000, 6000),
     limit_step_s=5,
     generation_requests=200,
+    backlog_jobs=1000,
 )
 
 PROFILES = {p.name: p for p in (SHORT, FULL)}

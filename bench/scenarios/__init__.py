@@ -47,7 +47,7 @@ class Context:
 
 def registry() -> dict[str, Callable[[Context], None]]:
     """Scenario name -> its ``run``."""
-    from bench.scenarios import cache, codec, database, fastapi_compare, generation, grpc_load, limit, rest
+    from bench.scenarios import backlog, cache, codec, database, fastapi_compare, generation, grpc_load, limit, rest
 
     return {
         "database": database.run,
@@ -59,4 +59,5 @@ def registry() -> dict[str, Callable[[Context], None]]:
         "limit": limit.run,
         "grpc_writes": grpc_load.run_writes,
         "generation": generation.run,
+        "backlog": backlog.run,
     }
