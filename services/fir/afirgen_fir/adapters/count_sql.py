@@ -14,6 +14,7 @@ from typing import Any
 
 from afirgen_runtime.db import Connection, Database, Statement
 
+from afirgen_fir.adapters import sql
 from afirgen_fir.domain import counts
 from afirgen_fir.domain.model import FirStatus
 from afirgen_fir.domain.queries import FirFilter
@@ -26,7 +27,6 @@ ADD_COUNTS = Statement(
 )
 TOP = 100
 """Stations and sections a statistics answer lists, largest first."""
-_STATUS = {FirStatus.DRAFT: 1, FirStatus.FINALIZED: 2}
 
 
 def count_rows(changes: list[tuple[counts.CountKey, int, int]]) -> list[tuple[Any, ...]]:
@@ -44,19 +44,15 @@ def _span_piece(span: counts.Span, kind: int, key: str, flt: FirFilter) -> tuple
     """One grain's count rows of ``kind`` in the span."""
     drafts = "drafts" if flt.status in (None, FirStatus.DRAFT) else "0"
     finalized = "finalized" if flt.status in (None, FirStatus.FINALIZED) else "0"
-    conds, args = ["grain = %s", "kind = %s"], [span.grain, kind]
+    conds, args = sql.scope(flt)
+    conds += ["grain = %s", "kind = %s"]
+    args += [span.grain, kind]
     if span.first is not None:
         conds.append("period >= %s")
         args.append(span.first)
     if span.stop is not None:
         conds.append("period < %s")
         args.append(span.stop)
-    if flt.station is not None:
-        conds.append("station_code = %s")
-        args.append(flt.station)
-    if flt.district is not None:
-        conds.append("station_district = %s")
-        args.append(flt.district)
     if kind == counts.ANY_ACT:
         conds.append("section = %s")
         args.append(flt.section)
@@ -65,18 +61,9 @@ def _span_piece(span: counts.Span, kind: int, key: str, flt: FirFilter) -> tuple
 
 
 def _firs_conditions(flt: FirFilter, edge: counts.Edge) -> tuple[list[str], list[Any]]:
-    conds = ["f.created_at >= %s", "f.created_at < %s"]
-    args: list[Any] = [edge.start, edge.end]
-    if flt.station is not None:
-        conds.append("f.station_code = %s")
-        args.append(flt.station)
-    if flt.district is not None:
-        conds.append("f.station_district = %s")
-        args.append(flt.district)
-    if flt.status is not None:
-        conds.append("f.status = %s")
-        args.append(_STATUS[flt.status])
-    return conds, args
+    """``flt`` on ``firs f`` within the edge's time (its own time bounds are the plan's)."""
+    conds, args = sql.where(FirFilter(station=flt.station, status=flt.status, district=flt.district), "f.")
+    return ["f.created_at >= %s", "f.created_at < %s", *conds], [edge.start, edge.end, *args]
 
 
 def _edge_piece(edge: counts.Edge, kind: int, key: str, flt: FirFilter) -> tuple[str, list[Any]]:

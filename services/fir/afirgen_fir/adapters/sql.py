@@ -140,22 +140,26 @@ def update_fir() -> Statement:
 _TIME_OPS = {"<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
-def where(flt: FirFilter) -> tuple[list[str], list[Any]]:
-    """SQL conditions on ``firs`` and their arguments for a filter without a section
-    (a ``section`` filter reads through ``fir_sections``: :func:`list_page`)."""
+def scope(flt: FirFilter, prefix: str = "") -> tuple[list[str], list[Any]]:
+    """Conditions on the station and district columns (of the table ``prefix`` names)."""
     clauses: list[str] = []
     args: list[Any] = []
-    if flt.station is not None:
-        clauses.append("station_code = %s")
-        args.append(flt.station)
+    for column, value in (("station_code", flt.station), ("station_district", flt.district)):
+        if value is not None:
+            clauses.append(f"{prefix}{column} = %s")
+            args.append(value)
+    return clauses, args
+
+
+def where(flt: FirFilter, prefix: str = "") -> tuple[list[str], list[Any]]:
+    """SQL conditions on ``firs`` and their arguments for a filter without a section
+    (a ``section`` filter reads through ``fir_sections``: :func:`list_page`)."""
+    clauses, args = scope(flt, prefix)
     if flt.status is not None:
-        clauses.append("status = %s")
+        clauses.append(f"{prefix}status = %s")
         args.append(STATUS_CODES[flt.status.value])
-    if flt.district is not None:
-        clauses.append("station_district = %s")
-        args.append(flt.district)
     for op, when in flt.time_bounds:
-        clauses.append(f"created_at {_TIME_OPS[op]} %s")
+        clauses.append(f"{prefix}created_at {_TIME_OPS[op]} %s")
         args.append(to_db_time(when))
     return clauses, args
 
@@ -184,6 +188,31 @@ def _keyset(col: str, pk: str, descending: bool, after: tuple[datetime, int]) ->
     return f"{col} {op}= %s AND ({col} {op} %s OR ({col} = %s AND {pk} {op} %s))", [when, when, when, pk_after]
 
 
+def _source(flt: FirFilter, col: str) -> tuple[str, str, list[str], list[Any]]:
+    """Where a page's rows come from: ``(FROM clause, prefix of the ordered table, conditions,
+    arguments)``.
+
+    A ``section`` filter reads ``fir_sections`` in order (its created_at, updated_at and
+    fir_pk are the FIR's), within the station or district when the filter has one. An FIR
+    citing the number under two acts comes twice, one row after the other; the repository
+    keeps one."""
+    if flt.section is None:
+        return (f"firs FORCE INDEX ({page_index(flt, col)})", "", *where(flt))
+    clauses, args = scope(flt, "s.")
+    clauses.insert(0, "s.section = %s")
+    args.insert(0, flt.section)
+    if flt.status is not None:
+        clauses.append("f.status = %s")
+        args.append(STATUS_CODES[flt.status.value])
+    for op, when in flt.time_bounds:
+        clauses.append(f"s.created_at {_TIME_OPS[op]} %s")
+        args.append(to_db_time(when))
+    within = "station_" if flt.station is not None else "district_" if flt.district is not None else ""
+    index = f"ix_fir_sections_{within}updated" if col == "updated_at" else f"ix_fir_sections_{within or 'section_'}"
+    index = index.rstrip("_")
+    return f"fir_sections s FORCE INDEX ({index}) STRAIGHT_JOIN firs f ON f.pk = s.fir_pk", "s.", clauses, args
+
+
 def list_page(
     columns: Sequence[str],
     flt: FirFilter,
@@ -194,75 +223,25 @@ def list_page(
 ) -> tuple[Statement, list[Any]]:
     """Keyset page: rows strictly after ``after`` in the chosen order."""
     col = ORDER_COLUMNS[order_field]
-    if flt.section is not None:
-        return _section_page(columns, flt, col, descending, after, limit)
-    clauses, args = where(flt)
+    source, p, clauses, args = _source(flt, col)
+    pk = f"{p}fir_pk" if p else "pk"
     if col == "updated_at":
         # An FIR is updated no earlier than it was created: a lower bound on create_time
         # bounds the walk along update_time as well.
         for op, when in flt.time_bounds:
             if op in (">", ">="):
-                clauses.append("updated_at >= %s")
+                clauses.append(f"{p}updated_at >= %s")
                 args.append(to_db_time(when))
     if after is not None:
-        cond, more = _keyset(col, "pk", descending, after)
+        cond, more = _keyset(f"{p}{col}", pk, descending, after)
         clauses.append(cond)
         args += more
     direction = "DESC" if descending else "ASC"
-    sql = f"SELECT {', '.join(columns)} FROM firs FORCE INDEX ({page_index(flt, col)})"
+    select = ", ".join(f"f.{c}" for c in columns) if p else ", ".join(columns)
+    sql = f"SELECT {select} FROM {source}"
     if clauses:
         sql += " WHERE " + " AND ".join(clauses)
-    sql += f" ORDER BY {col} {direction}, pk {direction} LIMIT %s"
-    args.append(limit)
-    return Statement("fir.list", sql), args
-
-
-def _section_page(
-    columns: Sequence[str],
-    flt: FirFilter,
-    col: str,
-    descending: bool,
-    after: tuple[datetime, int] | None,
-    limit: int,
-) -> tuple[Statement, list[Any]]:
-    """A page of the FIRs citing a section number, read in order from ``fir_sections``
-    (whose created_at, updated_at and fir_pk are the FIR's), within the station or
-    district when the filter has one.
-
-    An FIR citing the number under two acts comes twice, one row after the other;
-    the repository keeps one."""
-    clauses = ["s.section = %s"]
-    args: list[Any] = [flt.section]
-    scope = ""
-    if flt.station is not None:
-        clauses.append("s.station_code = %s")
-        args.append(flt.station)
-        scope = "_station"
-    if flt.district is not None:
-        clauses.append("s.station_district = %s")
-        args.append(flt.district)
-        scope = scope or "_district"
-    if flt.status is not None:
-        clauses.append("f.status = %s")
-        args.append(STATUS_CODES[flt.status.value])
-    for op, when in flt.time_bounds:
-        clauses.append(f"s.created_at {_TIME_OPS[op]} %s")
-        args.append(to_db_time(when))
-        if col == "updated_at" and op in (">", ">="):
-            clauses.append("s.updated_at >= %s")  # see list_page
-            args.append(to_db_time(when))
-    if after is not None:
-        cond, more = _keyset(f"s.{col}", "s.fir_pk", descending, after)
-        clauses.append(cond)
-        args += more
-    direction = "DESC" if descending else "ASC"
-    index = f"ix_fir_sections{scope}" + ("_updated" if col == "updated_at" else "")
-    index = "ix_fir_sections_section" if index == "ix_fir_sections" else index
-    sql = (
-        f"SELECT {', '.join('f.' + c for c in columns)} FROM fir_sections s FORCE INDEX ({index})"
-        f" STRAIGHT_JOIN firs f ON f.pk = s.fir_pk WHERE {' AND '.join(clauses)}"
-        f" ORDER BY s.{col} {direction}, s.fir_pk {direction} LIMIT %s"
-    )
+    sql += f" ORDER BY {p}{col} {direction}, {pk} {direction} LIMIT %s"
     args.append(limit)
     return Statement("fir.list", sql), args
 

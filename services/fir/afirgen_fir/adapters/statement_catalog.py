@@ -44,20 +44,30 @@ def _now() -> datetime:
 
 @dataclass(frozen=True)
 class Samples:
-    """Argument values of the catalog (defaults: the plan check's seeded schema)."""
+    """Argument values of the catalog."""
 
-    fir_id: str = "00000000-0000-0000-0000-000000000000"
-    fir_pk: int = 1
-    revision: int = 1
-    """The sample FIR's revision (an update of it writes the row)."""
-    station: str = "PS-001"
-    district: str = "District 3"
-    section: str = "303"
+    fir_id: str
+    """An FIR's id (reads, locks and documents of one FIR)."""
+    fir_pk: int
+    """Its primary key."""
+    revision: int
+    """Its revision (an update of it writes the row)."""
+    station: str
+    """A station with FIRs: the station scope of lists, totals and statistics."""
+    district: str
+    """A district with FIRs: the district scope."""
+    section: str
+    """A section number FIRs cite: the ``section`` filter."""
     now: datetime = field(default_factory=_now)
     """Aware; time filters and statistics count back from it."""
     keyset: tuple[datetime, int] | None = None
     """``(time, pk)`` a page continues after (default: ``now``, so every row comes before it)."""
     utc_offset: timedelta = timedelta(hours=5, minutes=30)
+
+    @classmethod
+    def plan_check(cls) -> Samples:
+        """Values of the plan check's seeded schema (``entrypoints/query_plans.py``)."""
+        return cls("00000000-0000-0000-0000-000000000000", 1, 1, "PS-001", "District 3", "303")
 
 
 def filters(s: Samples) -> dict[str, FirFilter]:
@@ -81,7 +91,7 @@ def filters(s: Samples) -> dict[str, FirFilter]:
 
 def labelled(s: Samples | None = None) -> list[tuple[str, Statement, list[Any]]]:
     """``(label, statement, arguments)`` for every shape; labels are unique."""
-    s = s or Samples()
+    s = s or Samples.plan_check()
     now = sql.to_db_time(s.now)
     keyset = s.keyset or (now, 10**12)
     out: list[tuple[str, Statement, list[Any]]] = [

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 
 from afirgen_fir.domain.model import Fir, FirStatus
 
@@ -128,17 +129,22 @@ class Span:
     """Count rows of one grain whose period starts in ``[first, stop)`` (``None``: unbounded)."""
 
     grain: str
+    """``DAY``, ``MONTH`` or ``YEAR``."""
     first: date | None
+    """First period start read."""
     stop: date | None
+    """Period start where reading stops."""
 
 
-@dataclass(frozen=True)
-class Edge:
+class Edge(NamedTuple):
     """FIRs created in ``[start, end)`` (UTC, naive), all within local ``day``: read from ``firs``."""
 
     start: datetime
+    """First instant counted."""
     end: datetime
+    """First instant not counted."""
     day: date
+    """The local day ``[start, end)`` lies in (the ``by_day`` key of its FIRs)."""
 
 
 @dataclass(frozen=True)
@@ -146,7 +152,9 @@ class Plan:
     """How to read a range: count rows plus partial days from ``firs``."""
 
     spans: tuple[Span, ...]
+    """Count rows, by grain and period."""
     edges: tuple[Edge, ...]
+    """Partial days at either end, read from ``firs``."""
 
     @property
     def empty(self) -> bool:
