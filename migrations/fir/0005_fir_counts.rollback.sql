@@ -16,10 +16,13 @@ ALTER TABLE fir_sections
   DROP COLUMN station_code;
 -- The daily counts of 0003 again (UTC days), recomputed from firs as its roll-up job did.
 CREATE TABLE fir_daily_counts (
+  fir_count        INT UNSIGNED  NOT NULL,
+  finalized_count  INT UNSIGNED  NOT NULL,
   PRIMARY KEY (day, station_code, act, section),
   KEY ix_fir_daily_station (station_code, day)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
-  SELECT DATE(created_at) AS day, station_code, CAST('' AS CHAR(16)) AS act, CAST('' AS CHAR(32)) AS section,
+  SELECT DATE(created_at) AS day, station_code, CAST('' AS CHAR(16)) COLLATE utf8mb4_unicode_ci AS act,
+         CAST('' AS CHAR(32)) COLLATE utf8mb4_unicode_ci AS section,
          CAST(COUNT(*) AS UNSIGNED) AS fir_count, CAST(SUM(status = 2) AS UNSIGNED) AS finalized_count,
          UTC_TIMESTAMP(6) AS updated_at
   FROM firs GROUP BY DATE(created_at), station_code
