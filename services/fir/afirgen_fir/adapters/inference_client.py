@@ -51,9 +51,10 @@ class GrpcInferenceClient:
         json_schema: dict[str, object] | None = None,
         max_tokens: int = 512,
         stop: tuple[str, ...] = (),
+        timeout: float | None = None,
     ) -> ModelReply:
         with translate_rpc_errors():
-            reply = await self._client().Generate(_request(messages, json_schema, max_tokens, stop))
+            reply = await self._client().Generate(_request(messages, json_schema, max_tokens, stop), timeout=timeout)
         return ModelReply(text=reply.text, model=reply.model, model_millis=_millis(reply.usage))
 
     async def stream_generate(

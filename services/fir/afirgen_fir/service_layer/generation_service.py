@@ -223,6 +223,7 @@ class GenerationService:
                     drafting.reask_messages(reading, asked, reply_text, failing),
                     max_tokens=drafting.REASK_TOKENS,
                     stop=drafting.ANSWER_STOP,
+                    timeout=drafting.REASK_SECONDS,
                 )
                 answer = _better(reading, answer, drafting.parse_answer(again.text))
             except (Unavailable, DeadlineExceeded) as exc:

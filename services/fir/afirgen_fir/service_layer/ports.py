@@ -148,8 +148,12 @@ class InferenceClient(Protocol):
         json_schema: dict[str, object] | None = None,
         max_tokens: int = 512,
         stop: tuple[str, ...] = (),
+        timeout: float | None = None,
     ) -> ModelReply:
-        """One deterministic (temperature 0) completion; JSON when a schema is given."""
+        """One deterministic (temperature 0) completion; JSON when a schema is given.
+
+        ``timeout`` (seconds) bounds this call below the caller's own deadline:
+        DeadlineExceeded when the model has not answered by then."""
         ...
 
     def stream_generate(
