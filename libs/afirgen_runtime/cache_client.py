@@ -26,6 +26,7 @@ the :class:`Cache` protocol.
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -95,10 +96,6 @@ class Cache(Protocol):
         """The cached value, or ``None`` on a miss or any failure."""
         ...
 
-    async def set(self, namespace: str, key: str, value: bytes, ttl: float | None = None) -> bool:
-        """Store ``value``; ``False`` if it was not stored."""
-        ...
-
     async def get_or_load(self, namespace: str, key: str, loader: Loader, ttl: float | None = None) -> bytes | None:
         """The cached value, or the loader's (stored for the next reader)."""
         ...
@@ -114,29 +111,6 @@ class Cache(Protocol):
     async def close(self) -> None:
         """Release the connection."""
         ...
-
-
-@dataclass
-class ClientCounters:
-    """What the client saw, for metrics and tests."""
-
-    hits: int = 0
-    misses: int = 0
-    loads: int = 0
-    coalesced: int = 0
-    """Callers that shared another caller's load in this process."""
-    sets: int = 0
-    stale_sets: int = 0
-    errors: int = 0
-    """Failed or timed-out cache calls (each one answered as a miss)."""
-    short_circuits: int = 0
-    """Calls skipped because the circuit was open."""
-    bypasses: int = 0
-    """Reads that skipped the cache because an invalidation is still owed."""
-    lost_invalidations: int = 0
-    circuit_opened: int = 0
-    circuit_closed: int = 0
-    early_refreshes: int = 0
 
 
 def _duration(seconds: float) -> duration_pb2.Duration:
@@ -182,12 +156,13 @@ class CacheClient:
         self._flights: dict[tuple[str, str], asyncio.Task[bytes | None]] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self._owed: set[str] = set()
-        self.counters = ClientCounters()
+        self.counters: collections.Counter[str] = collections.Counter()
+        """What this client saw, by event (the names of :data:`CLIENT_EVENTS`' ``event`` label)."""
         self.circuit_state = "closed"
 
     # --- the safety net -------------------------------------------------------
     def _count(self, event: str, namespace: str = "") -> None:
-        setattr(self.counters, event, getattr(self.counters, event) + 1)
+        self.counters[event] += 1
         CLIENT_EVENTS.labels(namespace, event).inc()
 
     def _on_breaker_event(self, name: str, event_type: str, event: Any) -> None:
@@ -365,12 +340,6 @@ class CacheClient:
             await asyncio.gather(*self._background, return_exceptions=True)
 
     # --- writes ---------------------------------------------------------------
-    async def set(self, namespace: str, key: str, value: bytes, ttl: float | None = None) -> bool:
-        """Store ``value`` unconditionally; ``False`` if it was not stored."""
-        if namespace in self._owed:
-            return False
-        return await self._store(namespace, key, Fill(value, ttl), 0.0, 0)
-
     async def delete(self, namespace: str, *keys: str) -> None:
         """Make ``keys`` stale; if the cache cannot be told, the namespace is owed an invalidation."""
         if not keys:

@@ -35,7 +35,6 @@ CONNECTION_ERRORS = frozenset({2003, 2006, 2013, 2055, 1927, 1053})
 # Statement-level failures that succeed on retry.
 RETRYABLE_ERRORS = CONNECTION_ERRORS | {1213, 1205}
 
-QueryObserver = Callable[[str, float], None]
 PLAN_COOLDOWN = 300.0  # seconds between two plan logs of one statement
 ISOLATION_LEVELS = {name: name for name in ("READ UNCOMMITTED", "READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE")}
 
@@ -123,11 +122,10 @@ class Connection:
 class Database:
     """A pool over one schema, opened on first use."""
 
-    def __init__(self, settings: MySQLSettings, observers: Sequence[QueryObserver] = ()) -> None:
+    def __init__(self, settings: MySQLSettings) -> None:
         self.settings = settings
         self._pool: aiomysql.Pool | None = None
         self._lock = asyncio.Lock()
-        self._observers = list(observers)
         self._waiting = 0
         self._explained: dict[str, float] = {}
         self._plan_tasks: set[asyncio.Task[None]] = set()
@@ -138,8 +136,6 @@ class Database:
         if seconds >= self.settings.slow_query_seconds:
             metrics.SQL_SLOW.labels(name).inc()
             logger.warning("slow statement", statement=name, duration_ms=round(seconds * 1000, 1))
-        for observer in self._observers:
-            observer(name, seconds)
 
     def explain_later(self, stmt: Statement, args: Sequence[Any] | None) -> None:
         """Log the plan of a slow statement (at most once per statement per cooldown)."""
@@ -170,10 +166,6 @@ class Database:
             temporary=plan.temporary,
             problems=problems(plan),
         )
-
-    def add_observer(self, observer: QueryObserver) -> None:
-        """Call ``observer(name, seconds)`` after every statement."""
-        self._observers.append(observer)
 
     def _pool_gauges(self, pool: aiomysql.Pool) -> None:
         name = self.settings.database

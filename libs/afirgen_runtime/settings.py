@@ -111,19 +111,6 @@ def _is_set(env: Mapping[str, str], name: str, field: dataclasses.Field[Any], hi
     return name in env
 
 
-def describe(cls: type[Any], prefix: str = PREFIX) -> list[tuple[str, str]]:
-    """List ``(variable, default)`` for every setting, for docs and ``--help``."""
-    rows: list[tuple[str, str]] = []
-    hints = typing.get_type_hints(cls)
-    for field in dataclasses.fields(cls):
-        name = f"{prefix}_{field.name.upper()}"
-        if dataclasses.is_dataclass(hints[field.name]):
-            rows.extend(describe(hints[field.name], name))
-        else:
-            rows.append((name, str(_default(field))))
-    return rows
-
-
 @dataclasses.dataclass(frozen=True)
 class MetricsSettings:
     """The ``/metrics`` endpoint and resource sampling."""

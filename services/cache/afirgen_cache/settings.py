@@ -11,7 +11,6 @@ DEFAULT_NAMESPACES = {
     "fir_list": "60",
     "fir_stats": "10",
     "legal_sections": "3600",
-    "inference": "86400",
 }
 
 

@@ -85,6 +85,7 @@ def build(
     )
 
     def register(server: object) -> None:
+        assert background.documents is not None, "bound above"
         fir_pb2_grpc.add_FirServiceServicer_to_server(FirServicer(service, background.documents, generation), server)
         background.register(server)
         fir_pb2_grpc.add_LegalSectionServiceServicer_to_server(LegalSectionServicer(legal), server)

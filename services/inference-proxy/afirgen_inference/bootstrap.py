@@ -23,7 +23,7 @@ from afirgen_inference.service_layer.breaker import CircuitBreaker
 from afirgen_inference.service_layer.dispatcher import Replica
 from afirgen_inference.service_layer.health import HealthMonitor
 from afirgen_inference.service_layer.inference_service import InferenceService
-from afirgen_inference.service_layer.ports import ChatServer, Clock, OcrServer, ResultCache, SpeechServer
+from afirgen_inference.service_layer.ports import ChatServer, Clock, OcrServer, SpeechServer
 from afirgen_inference.service_layer.retry import RetryPolicy
 from afirgen_inference.settings import BackendSettings, InferenceSettings
 
@@ -110,7 +110,6 @@ def build(
     settings: InferenceSettings,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
-    cache: ResultCache | None = None,
     clock: Clock = time.monotonic,
 ) -> InferenceContainer:
     """Wire the service. Tests pass an ``httpx.MockTransport`` and a fake ``clock``.
@@ -148,7 +147,6 @@ def build(
         ocr=ocr,
         json_reasks=settings.limits.json_reasks,
         max_tokens_limit=settings.limits.max_tokens,
-        cache=cache,
         clock=clock,
     )
     metrics.COLLECTOR.watch(service.list_models)

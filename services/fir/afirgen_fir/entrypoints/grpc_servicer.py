@@ -13,7 +13,7 @@ from typing import Any
 import grpc
 from afirgen.fir.v1 import fir_pb2, fir_pb2_grpc
 from afirgen_runtime.context import current_request_id
-from afirgen_runtime.errors import AfirgenError, FieldViolation, InvalidArgument, Unimplemented
+from afirgen_runtime.errors import AfirgenError, FieldViolation, InvalidArgument
 from afirgen_runtime.grpc_errors import to_status
 from afirgen_runtime.identity import current_caller
 from afirgen_runtime.interceptors import set_response_header
@@ -117,12 +117,7 @@ def _timestamp(value: Any) -> timestamp_pb2.Timestamp:
 class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
     """``afirgen.fir.v1.FirService``."""
 
-    def __init__(
-        self,
-        service: FirService,
-        documents: FirDocuments | None = None,
-        generation: GenerationService | None = None,
-    ) -> None:
+    def __init__(self, service: FirService, documents: FirDocuments, generation: GenerationService) -> None:
         self._svc = service
         self._documents = documents
         self._generation = generation
@@ -232,11 +227,6 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
             next_page_token=token,
         )
 
-    def _generator(self) -> GenerationService:
-        if self._generation is None:
-            raise Unimplemented("AI generation is not configured in this deployment")
-        return self._generation
-
     @staticmethod
     def _generation_request(request: fir_pb2.GenerateFirRequest) -> GenerationRequest:
         return GenerationRequest(
@@ -263,7 +253,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
         return IdempotencyKey(key, hashlib.sha256(unkeyed.SerializeToString(deterministic=True)).hexdigest())
 
     async def GenerateFir(self, request: fir_pb2.GenerateFirRequest, context: grpc.aio.ServicerContext) -> fir_pb2.Fir:
-        fir = await self._generator().generate(
+        fir = await self._generation.generate(
             self._generation_request(request), change=_change(), idempotency=self._generation_key(request, context)
         )
         self._cache_headers(fir)
@@ -272,7 +262,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
     async def StreamGenerateFir(
         self, request: fir_pb2.GenerateFirRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[fir_pb2.GenerateFirEvent]:
-        stream = self._generator().stream(
+        stream = self._generation.stream(
             self._generation_request(request), change=_change(), idempotency=self._generation_key(request, context)
         )
         sent = False
@@ -299,15 +289,13 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
             raise InvalidArgument.for_field(
                 "part", "choose FIR_PART_SUMMARY, FIR_PART_LEGAL_SECTIONS or FIR_PART_NARRATIVE"
             )
-        fir = await self._generator().regenerate(
+        fir = await self._generation.regenerate(
             request.id, parts[request.part], request.guidance, request.etag, change=_change()
         )
         self._cache_headers(fir)
         return fir_to_proto(fir)
 
     async def GetFirDocument(self, request: fir_pb2.GetFirDocumentRequest, context: grpc.aio.ServicerContext) -> Any:
-        if self._documents is None:
-            raise Unimplemented("FIR documents are not available in this build", reason="NOT_IMPLEMENTED")
         await self._svc.get(request.id, frozenset({"station"}), caller=current_caller())
         document = await self._documents.fetch(request.id)
         set_response_header("content-disposition", f'inline; filename="{document.filename}"')

@@ -42,7 +42,6 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopped = False
         self._task: asyncio.Task[None] | None = None
-        self.sent = 0
 
     def nudge(self) -> None:
         """New rows were committed: send now."""
@@ -100,5 +99,4 @@ class OutboxRelay:
             await self._outbox.mark_failed(entry.pk, f"{exc.reason}: {exc.message}", delay)
             return False
         await self._outbox.mark_sent(entry.pk, job_id)
-        self.sent += 1
         return True

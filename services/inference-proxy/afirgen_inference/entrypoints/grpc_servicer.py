@@ -48,7 +48,6 @@ def usage_proto(timings: Timings, prompt_tokens: int = 0, completion_tokens: int
         completion_tokens=completion_tokens,
         model_time=duration(timings.model_seconds),
         total_time=duration(timings.total_seconds),
-        cached=timings.cached,
         queue_time=duration(timings.queue_seconds),
         shared=timings.shared,
         attempts=timings.attempts,

@@ -88,11 +88,6 @@ class Worker:
         self._stopping.set()
         self._wake.set()
 
-    @property
-    def running_jobs(self) -> list[str]:
-        """Ids of the jobs in flight."""
-        return [job.id for job, _ in self._running.values()]
-
     async def run(self) -> None:
         """Claim and run jobs until :meth:`stop`, then drain."""
         heartbeat = asyncio.create_task(self._heartbeat(), name="lease-heartbeat")
