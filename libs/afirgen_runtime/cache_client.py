@@ -29,7 +29,7 @@ import asyncio
 import collections
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import grpc
@@ -369,44 +369,3 @@ class CacheClient:
         await asyncio.gather(*self._background, return_exceptions=True)
         if self._owns_channel and self._channel is not None:
             await self._channel.close()
-
-
-@dataclass
-class InMemoryCache:
-    """A process-local :class:`Cache` without expiry, for unit tests of the services that cache."""
-
-    entries: dict[tuple[str, str], bytes] = field(default_factory=dict)
-    loads: int = 0
-
-    async def get(self, namespace: str, key: str) -> bytes | None:
-        """The stored value."""
-        return self.entries.get((namespace, key))
-
-    async def set(self, namespace: str, key: str, value: bytes, ttl: float | None = None) -> bool:
-        """Store ``value``."""
-        self.entries[(namespace, key)] = value
-        return True
-
-    async def get_or_load(self, namespace: str, key: str, loader: Loader, ttl: float | None = None) -> bytes | None:
-        """Cache-aside without single flight."""
-        if (namespace, key) in self.entries:
-            return self.entries[(namespace, key)]
-        self.loads += 1
-        fill = _fill(await loader(), ttl)
-        if fill is None:
-            return None
-        self.entries[(namespace, key)] = fill.value
-        return fill.value
-
-    async def delete(self, namespace: str, *keys: str) -> None:
-        """Drop ``keys``."""
-        for key in keys:
-            self.entries.pop((namespace, key), None)
-
-    async def invalidate(self, namespace: str) -> None:
-        """Drop the namespace."""
-        for entry in [e for e in self.entries if e[0] == namespace]:
-            del self.entries[entry]
-
-    async def close(self) -> None:
-        """Nothing to release."""

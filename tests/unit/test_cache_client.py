@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 from afirgen.cache.v1 import cache_pb2
-from afirgen_runtime.cache_client import CacheClient, CacheClientSettings, Fill, InMemoryCache
+from afirgen_runtime.cache_client import CacheClient, CacheClientSettings, Fill
 from afirgen_runtime.errors import InvalidArgument
+
+from tests.unit.fake_cache import InMemoryCache
 
 
 class FakeStub:
@@ -212,7 +214,7 @@ async def test_in_memory_cache_fake_behaves_like_a_cache() -> None:
 
     assert await cache.get_or_load("a", "k", loader) == b"v"
     assert await cache.get_or_load("a", "k", loader) == b"v" and cache.loads == 1
-    await cache.set("b", "k", b"w")
+    assert await cache.get_or_load("b", "k", loader) == b"v"
     await cache.invalidate("a")
     await cache.delete("b", "k")
     assert cache.entries == {}
