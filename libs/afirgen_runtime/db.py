@@ -26,6 +26,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from afirgen_runtime import metrics, tracing
 from afirgen_runtime.errors import Unavailable
+from afirgen_runtime.query_plans import parse_plan, problems
 from afirgen_runtime.settings import MySQLSettings
 
 T = TypeVar("T")
@@ -148,8 +149,6 @@ class Database:
         task.add_done_callback(self._plan_tasks.discard)
 
     async def _log_plan(self, stmt: Statement, args: Sequence[Any] | None) -> None:
-        from afirgen_runtime.query_plans import parse_plan, problems
-
         try:
             row = await self.fetch_one(Statement("explain." + stmt.name, "EXPLAIN FORMAT=JSON " + stmt.sql), args)
         except Exception as exc:

@@ -10,7 +10,7 @@ import pytest
 from afirgen_fir.adapters import sql
 from afirgen_fir.entrypoints import query_plans
 from afirgen_runtime.db import Database
-from afirgen_runtime.query_plans import explain_all, parse_plan, problems
+from afirgen_runtime.query_plans import parse_plan, problems
 
 from scripts.devstack.stack import Stack
 from tests.conftest import mysql_settings
@@ -59,7 +59,7 @@ async def test_every_statement_has_an_indexed_plan_on_100k_firs(stack: Stack) ->
     db = Database(dataclasses.replace(settings, database=query_plans.SCRATCH, slow_query_seconds=3600))
     try:
         await query_plans.seed(db, 100_000)
-        plans = await explain_all(db, sql.catalog())
+        plans = await query_plans.explain_all(db, sql.catalog())
     finally:
         await db.close()
     assert len(plans) == len(sql.catalog())

@@ -18,12 +18,14 @@ import dataclasses
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pymysql
 from afirgen_runtime.db import Connection, Database, Statement
 from afirgen_runtime.migrate import apply
-from afirgen_runtime.query_plans import explain_all, problems, report
+from afirgen_runtime.query_plans import Plan, parse_plan, problems
 from afirgen_runtime.settings import MySQLSettings, load
 
 from afirgen_fir.adapters import sql
@@ -81,6 +83,30 @@ async def seed(db: Database, rows: int) -> int:
     await db.run(work, transaction=True)
     await db.fetch_all(ANALYZE)
     return rows - existing
+
+
+async def explain_all(db: Database, catalog: Iterable[tuple[Statement, Sequence[Any]]]) -> list[Plan]:
+    """EXPLAIN every statement of a catalog (nothing is executed)."""
+
+    async def work(conn: Connection) -> list[Plan]:
+        plans = []
+        for stmt, args in catalog:
+            row = await conn.fetch_one(Statement("explain." + stmt.name, "EXPLAIN FORMAT=JSON " + stmt.sql), args)
+            assert row is not None
+            plans.append(parse_plan(stmt.name, stmt.sql, str(row[0])))
+        return plans
+
+    return await db.run(work)
+
+
+def report(plans: Sequence[Plan]) -> str:
+    """A Markdown table of every plan, with its problems."""
+    lines = ["| statement | table: access (key, ~rows) | filesort | temporary | problems |", "|---|---|---|---|---|"]
+    for plan in plans:
+        tables = "; ".join(f"{t.table}: {t.access_type} ({t.key or '-'}, {t.rows})" for t in plan.tables)
+        issues = "; ".join(problems(plan)) or "ok"
+        lines.append(f"| {plan.name} | {tables} | {plan.filesort} | {plan.temporary} | {issues} |")
+    return "\n".join(lines)
 
 
 async def check(settings: MySQLSettings, rows: int) -> int:
