@@ -34,7 +34,6 @@ from typing import Any, Protocol, TypeVar
 
 import grpc
 from afirgen.cache.v1 import cache_pb2, cache_pb2_grpc
-from google.protobuf import duration_pb2
 from loguru import logger
 from prometheus_client import Counter, Gauge
 from purgatory import AsyncCircuitBreakerFactory
@@ -43,6 +42,8 @@ from purgatory.domain.model import OpenedState
 from afirgen_runtime.channels import ChannelSettings, create_channel
 from afirgen_runtime.errors import InvalidArgument
 from afirgen_runtime.grpc_errors import translate_rpc_errors
+from afirgen_runtime.proto_mapping import duration
+from afirgen_runtime.single_flight import SingleFlight
 
 T = TypeVar("T")
 CIRCUIT = "cache"
@@ -113,12 +114,6 @@ class Cache(Protocol):
         ...
 
 
-def _duration(seconds: float) -> duration_pb2.Duration:
-    out = duration_pb2.Duration()
-    out.FromNanoseconds(max(0, round(seconds * 1e9)))
-    return out
-
-
 def _delete(namespace: str, *keys: str) -> cache_pb2.DeleteEntriesRequest:
     return cache_pb2.DeleteEntriesRequest(namespace=namespace, keys=list(keys))
 
@@ -153,7 +148,8 @@ class CacheClient:
             exclude=[InvalidArgument, asyncio.CancelledError],
         )
         self._breakers.add_listener(self._on_breaker_event)
-        self._flights: dict[tuple[str, str], asyncio.Task[bytes | None]] = {}
+        # A fill nobody waits for any more still fills the cache for the next reader.
+        self._flights: SingleFlight[tuple[str, str], bytes | None] = SingleFlight(cancel_when_abandoned=False)
         self._background: set[asyncio.Task[Any]] = set()
         self._owed: set[str] = set()
         self.counters: collections.Counter[str] = collections.Counter()
@@ -241,27 +237,15 @@ class CacheClient:
         Concurrent callers for one key in this process share one load; the
         loader's exceptions reach every one of them (a cache failure never does).
         """
-        flight = (namespace, key)
-        task = self._flights.get(flight)
-        if task is None:
-            task = asyncio.create_task(self._read_through(namespace, key, loader, ttl))
-            self._flights[flight] = task
-            task.add_done_callback(lambda done: self._land(flight, done))
-        else:
+        if (namespace, key) in self._flights:
             self._count("coalesced", namespace)
-        # shield: a caller that gives up does not cancel the others' load
-        return await asyncio.shield(task)
-
-    def _land(self, flight: tuple[str, str], task: asyncio.Task[bytes | None]) -> None:
-        if self._flights.get(flight) is task:
-            del self._flights[flight]
-        if not task.cancelled():
-            task.exception()  # retrieved: every waiter may have gone
+        value, _ = await self._flights.run((namespace, key), lambda: self._read_through(namespace, key, loader, ttl))
+        return value
 
     async def _get_entry(self, namespace: str, key: str, wait: float = 0.0) -> Any:
         request = cache_pb2.GetEntryRequest(namespace=namespace, key=key)
         if wait > 0:
-            request.max_wait.CopyFrom(_duration(wait))
+            request.max_wait.CopyFrom(duration(wait))
         return await self._call(self._stub.GetEntry, request, self._timeout + wait)
 
     async def _read_through(self, namespace: str, key: str, loader: Loader, ttl: float | None) -> bytes | None:
@@ -302,10 +286,10 @@ class CacheClient:
 
     async def _store(self, namespace: str, key: str, fill: Fill, compute_time: float, lease: int) -> bool:
         request = cache_pb2.SetEntryRequest(
-            namespace=namespace, key=key, value=fill.value, compute_time=_duration(compute_time), lease=lease
+            namespace=namespace, key=key, value=fill.value, compute_time=duration(compute_time), lease=lease
         )
         if fill.ttl is not None:
-            request.ttl.CopyFrom(_duration(fill.ttl))
+            request.ttl.CopyFrom(duration(fill.ttl))
         reply = await self._call(self._stub.SetEntry, request, self._timeout)
         if reply is None:
             return False

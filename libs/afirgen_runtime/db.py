@@ -9,6 +9,8 @@
   retried with exponential backoff and jitter (tenacity), a whole transaction
   at a time; when the database stays down the caller gets
   :class:`~afirgen_runtime.errors.Unavailable`.
+- DATETIME columns hold UTC without a zone: :func:`to_db_time` and
+  :func:`from_db_time` convert on the way in and out.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import aiomysql
@@ -46,6 +49,16 @@ class Statement:
 
     name: str
     sql: str
+
+
+def to_db_time(when: datetime) -> datetime:
+    """A time for a DATETIME column: UTC, naive (naive values are taken as UTC already)."""
+    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
+
+
+def from_db_time(value: datetime | None) -> datetime | None:
+    """A DATETIME column's value as an aware UTC time."""
+    return None if value is None else value.replace(tzinfo=UTC)
 
 
 def _error_code(exc: BaseException) -> int | None:

@@ -37,6 +37,8 @@ _headers_var: contextvars.ContextVar[list[tuple[str, str]] | None] = contextvars
 )
 
 CallObserver = Callable[[str, str, float], None]
+NO_STORE = "no-store"
+"""``cache-control`` of answers no client or proxy may keep (lists, statistics, jobs)."""
 # Request ids are kept as received only when they look like ids; anything else
 # (too long, control characters) is replaced, so logs and audit rows stay bounded.
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -61,6 +63,11 @@ def _metadata_value(metadata: Any, key: str) -> str:
             value = item[1]
             return value.decode() if isinstance(value, bytes) else str(value)
     return ""
+
+
+def invocation_header(context: grpc.aio.ServicerContext, key: str) -> str:
+    """The value of request header (metadata key) ``key`` of the served call, or ``""``."""
+    return _metadata_value(context.invocation_metadata(), key)
 
 
 class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]

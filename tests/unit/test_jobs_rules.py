@@ -1,4 +1,4 @@
-"""Jobs domain rules: validation of new jobs, routing, retry decisions, backoff."""
+"""Jobs domain rules: validation of new jobs, routing, retry decisions."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from afirgen_jobs.domain.model import JobStatus, NewJob
 from afirgen_jobs.domain.rules import (
-    Backoff,
     Limits,
     Routes,
     decide,
@@ -15,6 +14,7 @@ from afirgen_jobs.domain.rules import (
     ensure_retryable,
     validate,
 )
+from afirgen_runtime.backoff import Backoff
 from afirgen_runtime.errors import FailedPrecondition, InvalidArgument
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -89,16 +89,6 @@ def test_routes_pick_the_longest_whole_word_prefix() -> None:
     assert ROUTES.target_for("fir.special.thing") == "127.0.0.1:2"
     assert ROUTES.target_for("firearm.thing") is None
     assert ROUTES.target_for("cache.flush") is None
-
-
-def test_backoff_doubles_with_jitter_and_is_capped() -> None:
-    backoff = Backoff(base_seconds=1.0, cap_seconds=10.0)
-    assert backoff.delay(1, lambda: 0.0) == 0.5
-    assert backoff.delay(1, lambda: 1.0) == 1.0
-    assert backoff.delay(3, lambda: 0.0) == 2.0
-    assert backoff.delay(3, lambda: 1.0) == 4.0
-    assert backoff.delay(20, lambda: 1.0) == 10.0
-    assert backoff.delay(20, lambda: 0.0) == 5.0
 
 
 @pytest.mark.parametrize("code", ["UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED"])

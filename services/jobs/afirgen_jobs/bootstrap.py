@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from afirgen.jobs.v1 import jobs_pb2, jobs_pb2_grpc
+from afirgen_runtime.backoff import Backoff
 from afirgen_runtime.db import Database
 from afirgen_runtime.pagination import PageTokens
 from afirgen_runtime.server import ServiceApp
@@ -22,7 +23,7 @@ from afirgen_jobs.adapters.mysql_store import MySQLJobStore
 from afirgen_jobs.adapters.queue_gauges import QueueGauges
 from afirgen_jobs.adapters.signals import Broadcaster
 from afirgen_jobs.domain.retention import PURGE_FINISHED, RetentionPolicy, with_internal_route
-from afirgen_jobs.domain.rules import Backoff, Limits, Routes
+from afirgen_jobs.domain.rules import Limits, Routes
 from afirgen_jobs.entrypoints.grpc_servicer import JobQueueServicer, JobServicer
 from afirgen_jobs.service_layer.in_process import InProcessDelivery
 from afirgen_jobs.service_layer.job_service import JobService

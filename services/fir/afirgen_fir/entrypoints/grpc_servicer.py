@@ -16,10 +16,11 @@ from afirgen_runtime.context import current_request_id
 from afirgen_runtime.errors import AfirgenError, FieldViolation, InvalidArgument
 from afirgen_runtime.grpc_errors import to_status
 from afirgen_runtime.identity import current_caller
-from afirgen_runtime.interceptors import set_response_header
-from afirgen_runtime.proto_mapping import from_message, to_message
+from afirgen_runtime.ids import IDEMPOTENCY_HEADER, check_idempotency_key
+from afirgen_runtime.interceptors import NO_STORE, invocation_header, set_response_header
+from afirgen_runtime.proto_mapping import from_message, timestamp, to_message
 from google.api import httpbody_pb2
-from google.protobuf import field_mask_pb2, timestamp_pb2
+from google.protobuf import field_mask_pb2
 
 from afirgen_fir.domain.model import (
     ALL_FIELDS,
@@ -33,12 +34,11 @@ from afirgen_fir.domain.model import (
 )
 from afirgen_fir.domain.validation import size_violations
 from afirgen_fir.service_layer.fir_jobs import FirDocuments
-from afirgen_fir.service_layer.fir_service import FirService, check_idempotency_key
+from afirgen_fir.service_layer.fir_service import FirService
 from afirgen_fir.service_layer.generation_service import GenerationRequest, GenerationService
 from afirgen_fir.service_layer.legal_service import LegalService
 from afirgen_fir.service_layer.ports import Change, IdempotencyKey
 
-IDEMPOTENCY_HEADER = "idempotency-key"
 REGENERABLE = {
     fir_pb2.FIR_PART_SUMMARY: "summary",
     fir_pb2.FIR_PART_LEGAL_SECTIONS: "legal_sections",
@@ -51,7 +51,6 @@ OUTPUT_ONLY = ("id", "fir_number", "status", "generation", "facts", "create_time
 # personal data, so only the client may store them, never a shared cache.
 CACHE_DRAFT = "private, no-cache"
 CACHE_FINALIZED = "private, max-age=86400, immutable"
-CACHE_NONE = "no-store"
 
 
 def fir_to_proto(fir: Fir, mask: field_mask_pb2.FieldMask | None = None) -> fir_pb2.Fir:
@@ -78,13 +77,6 @@ def mask_fields(mask: field_mask_pb2.FieldMask, field: str) -> frozenset[str]:
     return frozenset(p.split(".", 1)[0] for p in mask.paths)
 
 
-def _metadata(context: grpc.aio.ServicerContext, key: str) -> str:
-    for item in context.invocation_metadata() or ():
-        if item.key == key:
-            return str(item.value)
-    return ""
-
-
 def _change() -> Change:
     return Change.by(current_caller(), current_request_id())
 
@@ -108,12 +100,6 @@ def _without_output_only(message: fir_pb2.Fir) -> fir_pb2.Fir:
     return clean
 
 
-def _timestamp(value: Any) -> timestamp_pb2.Timestamp:
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(value)
-    return ts
-
-
 class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
     """``afirgen.fir.v1.FirService``."""
 
@@ -127,7 +113,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
             raise InvalidArgument.for_field("fir", "is required")
         check_sizes(request.fir, "fir")
         submitted = _without_output_only(request.fir)
-        key = request.request_id or _metadata(context, IDEMPOTENCY_HEADER)
+        key = request.request_id or invocation_header(context, IDEMPOTENCY_HEADER)
         idempotency = None
         if key:
             digest = hashlib.sha256(submitted.SerializeToString(deterministic=True)).hexdigest()
@@ -158,7 +144,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
             fields=fields,
             caller=current_caller(),
         )
-        set_response_header("cache-control", CACHE_NONE)
+        set_response_header("cache-control", NO_STORE)
         return fir_pb2.ListFirsResponse(
             firs=[fir_to_proto(f, request.read_mask) for f in page.firs],
             next_page_token=page.next_page_token,
@@ -192,7 +178,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
         self, request: fir_pb2.GetFirStatsRequest, context: grpc.aio.ServicerContext
     ) -> fir_pb2.FirStats:
         counts = await self._svc.stats(request.filter, request.days, caller=current_caller())
-        set_response_header("cache-control", CACHE_NONE)
+        set_response_header("cache-control", NO_STORE)
 
         def rows(items: list[tuple[str, int]]) -> list[fir_pb2.FirCount]:
             return [fir_pb2.FirCount(key=k, count=n) for k, n in items]
@@ -211,14 +197,14 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
         events, token = await self._svc.events(
             request.id, request.page_size, request.page_token, caller=current_caller()
         )
-        set_response_header("cache-control", CACHE_NONE)
+        set_response_header("cache-control", NO_STORE)
         return fir_pb2.ListFirEventsResponse(
             events=[
                 fir_pb2.FirEvent(
                     action=e.action,
                     actor=e.actor,
                     changed_fields=e.changed_fields,
-                    time=_timestamp(e.time),
+                    time=timestamp(e.time),
                     etag=etag_for(request.id, e.revision),
                     request_id=e.request_id,
                 )
@@ -243,10 +229,10 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
     def _generation_key(
         request: fir_pb2.GenerateFirRequest, context: grpc.aio.ServicerContext
     ) -> IdempotencyKey | None:
-        key = request.request_id or _metadata(context, IDEMPOTENCY_HEADER)
+        key = request.request_id or invocation_header(context, IDEMPOTENCY_HEADER)
         if not key:
             return None
-        check_idempotency_key(key)
+        check_idempotency_key(key, "request_id")
         unkeyed = fir_pb2.GenerateFirRequest()
         unkeyed.CopyFrom(request)
         unkeyed.request_id = ""
@@ -283,14 +269,10 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
     async def RegenerateFir(
         self, request: fir_pb2.RegenerateFirRequest, context: grpc.aio.ServicerContext
     ) -> fir_pb2.Fir:
-        parts = {fir_pb2.FIR_PART_SUMMARY: "summary", fir_pb2.FIR_PART_LEGAL_SECTIONS: "legal_sections"}
-        parts[fir_pb2.FIR_PART_NARRATIVE] = "narrative"
-        if request.part not in parts:
-            raise InvalidArgument.for_field(
-                "part", "choose FIR_PART_SUMMARY, FIR_PART_LEGAL_SECTIONS or FIR_PART_NARRATIVE"
-            )
+        if request.part not in REGENERABLE:
+            raise InvalidArgument.for_field("part", f"choose {', '.join(PART_NAMES[:-1])} or {PART_NAMES[-1]}")
         fir = await self._generation.regenerate(
-            request.id, parts[request.part], request.guidance, request.etag, change=_change()
+            request.id, REGENERABLE[request.part], request.guidance, request.etag, change=_change()
         )
         self._cache_headers(fir)
         return fir_to_proto(fir)

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from afirgen_runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+from afirgen_runtime.ids import check_id
 
 from afirgen_fir.domain import jobs
 from afirgen_fir.domain.model import Fir, FirStatus
-from afirgen_fir.service_layer.fir_service import check_id
+from afirgen_fir.service_layer.fir_service import FIR_ID
 from afirgen_fir.service_layer.job_ports import DocumentStore, Notifier, StoredDocument
 from afirgen_fir.service_layer.ports import FirRepository
 from afirgen_fir.service_layer.retention import FirRetention
@@ -68,7 +69,7 @@ class FirJobHandlers:
         raise InvalidArgument.for_field("type", f"the fir service has no job {job_type!r}", reason="UNKNOWN_JOB_TYPE")
 
     async def _fir(self, fir_id: str) -> Fir:
-        fir = await self._firs.get(check_id(fir_id, "payload.fir_id"))
+        fir = await self._firs.get(check_id(fir_id, FIR_ID, "payload.fir_id"))
         if fir is None:
             raise NotFound("no FIR with this id", reason="FIR_NOT_FOUND")
         return fir
@@ -101,7 +102,7 @@ class FirDocuments:
 
     async def fetch(self, fir_id: str) -> Document:
         """The document of the FIR's current revision; DOCUMENT_NOT_READY while it renders."""
-        fir = await self._firs.get(check_id(fir_id), frozenset({"fir_number", "status"}))
+        fir = await self._firs.get(check_id(fir_id, FIR_ID), frozenset({"fir_number", "status"}))
         if fir is None:
             raise NotFound("no FIR with this id", reason="FIR_NOT_FOUND")
         stored: StoredDocument | None = await self._store.document(fir.id)

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from afirgen_runtime.backoff import Backoff
 from afirgen_runtime.errors import AfirgenError
 from loguru import logger
 
@@ -28,8 +28,7 @@ class RelayConfig:
 
     poll_seconds: float = 2.0
     batch: int = 50
-    retry_base_seconds: float = 0.5
-    retry_cap_seconds: float = 60.0
+    backoff: Backoff = field(default_factory=lambda: Backoff(base_seconds=0.5, cap_seconds=60.0))
 
 
 class OutboxRelay:
@@ -87,8 +86,7 @@ class OutboxRelay:
         try:
             job_id = await self._queue.enqueue(entry.job, entry.idempotency_key)
         except AfirgenError as exc:
-            delay = min(self._config.retry_cap_seconds, self._config.retry_base_seconds * 2**entry.attempts)
-            delay = delay / 2 + random.random() * delay / 2
+            delay = self._config.backoff.delay(entry.attempts + 1)
             logger.warning(
                 "enqueue failed; will retry",
                 job_type=entry.job.type,

@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, TypeVar
 
+from afirgen_runtime.single_flight import SingleFlight
 from loguru import logger
 
 from afirgen_inference.domain.errors import BackendError, GenerationFailed
@@ -33,7 +34,6 @@ from afirgen_inference.domain.model import (
 from afirgen_inference.service_layer.backend_pool import BackendPool, to_mesh_error
 from afirgen_inference.service_layer.deadline import Deadline
 from afirgen_inference.service_layer.ports import ChatServer, Clock, OcrServer, SpeechServer
-from afirgen_inference.service_layer.single_flight import SingleFlight
 
 R = TypeVar("R", Generation, Transcription, Recognition)
 MAX_ECHOED_OUTPUT = 4000
@@ -82,14 +82,14 @@ class InferenceService:
         self._json_reasks = json_reasks
         self._max_tokens_limit = max_tokens_limit
         self._clock = clock
-        self.generations: SingleFlight[Generation] = SingleFlight()
-        self.transcriptions: SingleFlight[Transcription] = SingleFlight()
-        self.recognitions: SingleFlight[Recognition] = SingleFlight()
+        self.generations: SingleFlight[str, Generation] = SingleFlight()
+        self.transcriptions: SingleFlight[str, Transcription] = SingleFlight()
+        self.recognitions: SingleFlight[str, Recognition] = SingleFlight()
 
     # --- shared machinery -----------------------------------------------------
     async def _deterministic(
         self,
-        flights: SingleFlight[R],
+        flights: SingleFlight[str, R],
         key: str,
         compute: Callable[[], Coroutine[Any, Any, R]],
     ) -> R:

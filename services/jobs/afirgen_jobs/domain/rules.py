@@ -1,4 +1,4 @@
-"""Queue rules: routing, validation of new jobs, retry decisions, backoff.
+"""Queue rules: routing, validation of new jobs, retry decisions (with the shared backoff).
 
 Pure functions over domain values; the service layer and the worker apply them.
 """
@@ -12,13 +12,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from afirgen_runtime.backoff import Backoff
 from afirgen_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument
+from afirgen_runtime.ids import check_idempotency_key
 
 from afirgen_jobs.domain.model import JobStatus, NewJob
 
 TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 MAX_TYPE_LENGTH = 128
-MAX_IDEMPOTENCY_KEY = 128
 DEFAULT_PRIORITY = 5
 MAX_PRIORITY = 9
 DEFAULT_MAX_ATTEMPTS = 5
@@ -109,9 +110,10 @@ def validate(new: NewJob, routes: Routes, limits: Limits, now: datetime) -> Vali
         bad.append(FieldViolation("job.run_time", f"more than {limits.max_past} in the past"))
     elif run_time > now + limits.max_future:
         bad.append(FieldViolation("job.run_time", f"more than {limits.max_future} in the future"))
-    key = new.idempotency_key
-    if len(key) > MAX_IDEMPOTENCY_KEY or not key.isascii() or not key.isprintable():
-        bad.append(FieldViolation("job.idempotency_key", "must be at most 128 printable ASCII characters"))
+    try:
+        check_idempotency_key(new.idempotency_key, "job.idempotency_key")
+    except InvalidArgument as exc:
+        bad += exc.violations
     if bad:
         message = "; ".join(f"{v.field}: {v.description}" for v in bad)
         raise InvalidArgument(message, violations=bad, reason=reason if len(bad) == 1 else None)
@@ -122,7 +124,7 @@ def validate(new: NewJob, routes: Routes, limits: Limits, now: datetime) -> Vali
         run_time=run_time,
         run_time_given=new.run_time is not None,
         max_attempts=attempts,
-        idempotency_key=key,
+        idempotency_key=new.idempotency_key,
         trace_parent=new.trace_parent[:64],
     )
 
@@ -145,19 +147,6 @@ def ensure_retryable(status: JobStatus) -> None:
             reason="JOB_STATE_CONFLICT",
             metadata={"status": status.value},
         )
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Exponential backoff with "equal jitter": half fixed, half random, capped."""
-
-    base_seconds: float = 1.0
-    cap_seconds: float = 300.0
-
-    def delay(self, attempt: int, rand: Callable[[], float]) -> float:
-        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
-        ceiling = min(self.cap_seconds, self.base_seconds * 2 ** max(0, attempt - 1))
-        return float(ceiling / 2 + rand() * ceiling / 2)
 
 
 @dataclass(frozen=True)

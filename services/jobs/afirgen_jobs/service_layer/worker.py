@@ -25,12 +25,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from afirgen_runtime.backoff import Backoff
 from afirgen_runtime.context import request_id_var
 from afirgen_runtime.errors import AfirgenError
 from loguru import logger
 
 from afirgen_jobs.domain.model import ClaimedJob, HandlerResult
-from afirgen_jobs.domain.rules import Backoff, decide
+from afirgen_jobs.domain.rules import decide
 from afirgen_jobs.service_layer.ports import Delivery, Queue
 
 MIN_SLEEP_SECONDS = 0.02
