@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from afirgen_runtime.db import Statement
+from afirgen_runtime.db import Statement, to_db_time
 
 from afirgen_fir.domain.queries import FirFilter
 
@@ -239,10 +239,3 @@ STATUS_CODES = {"DRAFT": 1, "FINALIZED": 2}
 STATUS_NAMES = {v: k for k, v in STATUS_CODES.items()}
 SOURCE_CODES = {"UNSPECIFIED": 0, "TEXT": 1, "AUDIO": 2, "IMAGE": 3, "MANUAL": 4}
 SOURCE_NAMES = {v: k for k, v in SOURCE_CODES.items()}
-
-
-def to_db_time(when: datetime) -> datetime:
-    """UTC, naive (DATETIME columns hold UTC)."""
-    from datetime import UTC
-
-    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
