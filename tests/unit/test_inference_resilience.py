@@ -15,10 +15,10 @@ from afirgen_inference.domain.errors import (
 )
 from afirgen_inference.domain.latency import LatencyWindow
 from afirgen_inference.domain.model import CircuitState
+from afirgen_inference.service_layer.backend_pool import BackendSettings, retrying
 from afirgen_inference.service_layer.breaker import CircuitBreaker
 from afirgen_inference.service_layer.deadline import Deadline
 from afirgen_inference.service_layer.dispatcher import Dispatcher, Replica, pick_least_outstanding
-from afirgen_inference.service_layer.retry import RetryPolicy, retrying
 from afirgen_runtime.errors import DeadlineExceeded, ResourceExhausted, Unavailable
 
 
@@ -186,7 +186,7 @@ async def test_dispatcher_fails_fast_when_every_circuit_is_open() -> None:
 
 
 # --- retry --------------------------------------------------------------------------
-async def _run(policy: RetryPolicy, deadline: Deadline, failures: list[BaseException]) -> int:
+async def _run(policy: BackendSettings, deadline: Deadline, failures: list[BaseException]) -> int:
     calls = 0
     async for attempt in retrying(policy, deadline):
         with attempt:
@@ -197,7 +197,9 @@ async def _run(policy: RetryPolicy, deadline: Deadline, failures: list[BaseExcep
 
 
 async def test_retry_only_transient_failures_with_backoff() -> None:
-    policy = RetryPolicy(attempts=3, initial_seconds=0.02, max_seconds=0.05, jitter_seconds=0.01)
+    policy = BackendSettings(
+        attempts=3, backoff_initial_seconds=0.02, backoff_max_seconds=0.05, backoff_jitter_seconds=0.01
+    )
     started = time.perf_counter()
     calls = await _run(policy, Deadline.after(5), [BackendUnreachable("x"), BackendBusy("y", status=503)])
     assert calls == 3 and time.perf_counter() - started >= 0.02 + 0.04
@@ -210,7 +212,7 @@ async def test_retry_only_transient_failures_with_backoff() -> None:
 
 
 async def test_retry_stops_before_the_deadline() -> None:
-    policy = RetryPolicy(attempts=10, initial_seconds=0.2, max_seconds=1, jitter_seconds=0)
+    policy = BackendSettings(attempts=10, backoff_initial_seconds=0.2, backoff_max_seconds=1, backoff_jitter_seconds=0)
     started = time.perf_counter()
     with pytest.raises(BackendUnreachable):
         await _run(policy, Deadline.after(0.1), [BackendUnreachable(str(i)) for i in range(10)])

@@ -19,11 +19,10 @@ from afirgen_fir.adapters.mysql_jobs import MySQLDocumentStore, MySQLOutbox
 from afirgen_fir.adapters.mysql_retention import MySQLRetentionStore
 from afirgen_fir.adapters.pdf_renderer import ProcessPdfRenderer
 from afirgen_fir.adapters.webhook import WebhookNotifier
-from afirgen_fir.domain.retention import RetentionPolicy
 from afirgen_fir.entrypoints.job_handler import FirJobHandlerServicer
 from afirgen_fir.service_layer.fir_jobs import FirDocuments, FirJobHandlers
 from afirgen_fir.service_layer.job_ports import DocumentStore, JobQueue, Notifier, OutboxStore, RetentionStore
-from afirgen_fir.service_layer.outbox_relay import OutboxRelay, RelayConfig
+from afirgen_fir.service_layer.outbox_relay import OutboxRelay
 from afirgen_fir.service_layer.ports import FirRepository
 from afirgen_fir.service_layer.retention import FirRetention, purge_schedule
 from afirgen_fir.settings import FirSettings
@@ -55,7 +54,7 @@ class FirBackground:
             OutboxRelay(
                 outbox or MySQLOutbox(database, clock),
                 queue,
-                RelayConfig(poll_seconds=settings.outbox_poll_seconds),
+                settings.outbox,
             )
             if queue is not None
             else None
@@ -65,11 +64,7 @@ class FirBackground:
             notifier = WebhookNotifier(settings.webhook_url, settings.webhook_secret, self._http)
         self._notifier = notifier
         kept = settings.retention
-        self.retention = FirRetention(
-            retention or MySQLRetentionStore(database),
-            RetentionPolicy(kept.idempotency_days, kept.outbox_days, kept.batch_rows),
-            clock,
-        )
+        self.retention = FirRetention(retention or MySQLRetentionStore(database), kept, clock)
         self.purges = (
             purge_schedule(queue, clock, kept.period_seconds) if queue is not None and kept.period_seconds > 0 else None
         )

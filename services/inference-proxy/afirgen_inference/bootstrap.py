@@ -16,16 +16,14 @@ from afirgen_inference.adapters.llama_server import LlamaServer
 from afirgen_inference.adapters.ocr_server import TesseractServer
 from afirgen_inference.adapters.whisper_server import WhisperServer
 from afirgen_inference.domain.model import BackendKind
-from afirgen_inference.domain.validation import Limits
 from afirgen_inference.entrypoints.grpc_servicer import InferenceServicer
-from afirgen_inference.service_layer.backend_pool import BackendPool
+from afirgen_inference.service_layer.backend_pool import BackendPool, BackendSettings
 from afirgen_inference.service_layer.breaker import CircuitBreaker
 from afirgen_inference.service_layer.dispatcher import Replica
 from afirgen_inference.service_layer.health import HealthMonitor
 from afirgen_inference.service_layer.inference_service import InferenceService
 from afirgen_inference.service_layer.ports import ChatServer, Clock, OcrServer, SpeechServer
-from afirgen_inference.service_layer.retry import RetryPolicy
-from afirgen_inference.settings import BackendSettings, InferenceSettings
+from afirgen_inference.settings import InferenceSettings
 
 C = TypeVar("C", ChatServer, SpeechServer, OcrServer)
 
@@ -72,38 +70,7 @@ def _pool(
         )
         for i, url in enumerate(backend.urls)
     ]
-    return BackendPool(
-        kind,
-        backend.model,
-        replicas,
-        max_queue=backend.max_queue,
-        timeout_seconds=backend.timeout_seconds,
-        retry=RetryPolicy(
-            attempts=backend.attempts,
-            initial_seconds=backend.backoff_initial_seconds,
-            max_seconds=backend.backoff_max_seconds,
-            jitter_seconds=backend.backoff_jitter_seconds,
-        ),
-        probe_timeout_seconds=backend.probe_timeout_seconds,
-        silent_while_busy=backend.silent_while_busy,
-        clock=clock,
-    )
-
-
-def limits_of(settings: InferenceSettings) -> Limits:
-    """Validation limits from settings."""
-    s = settings.limits
-    return Limits(
-        max_audio_bytes=s.max_audio_bytes,
-        max_image_bytes=s.max_image_bytes,
-        max_prompt_chars=s.max_prompt_chars,
-        max_messages=s.max_messages,
-        default_max_tokens=s.default_max_tokens,
-        max_tokens=s.max_tokens,
-        max_schema_chars=s.max_schema_chars,
-        asr_languages=s.asr_languages,
-        ocr_languages=s.ocr_languages,
-    )
+    return BackendPool(kind, replicas, backend, clock=clock)
 
 
 def build(
@@ -150,18 +117,11 @@ def build(
         clock=clock,
     )
     metrics.COLLECTOR.watch(service.list_models)
-    monitor = HealthMonitor(
-        [
-            (llm, llm_cfg.probe_interval_seconds),
-            (asr, asr_cfg.probe_interval_seconds),
-            (ocr, ocr_cfg.probe_interval_seconds),
-        ]
-    )
+    monitor = HealthMonitor([llm, asr, ocr])
     container_clients = [llm_http, asr_http, ocr_http]
-    limits = limits_of(settings)
 
     def register(server: object) -> None:
-        inference_pb2_grpc.add_InferenceServiceServicer_to_server(InferenceServicer(service, limits), server)
+        inference_pb2_grpc.add_InferenceServiceServicer_to_server(InferenceServicer(service, settings.limits), server)
 
     async def on_start() -> None:
         monitor.start()

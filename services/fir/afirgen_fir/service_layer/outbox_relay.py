@@ -24,11 +24,14 @@ from afirgen_fir.service_layer.job_ports import JobQueue, OutboxEntry, OutboxSto
 
 @dataclass(frozen=True)
 class RelayConfig:
-    """Pace of the relay."""
+    """Pace of the relay (``AFIRGEN_OUTBOX_*``)."""
 
     poll_seconds: float = 2.0
+    """How often the relay looks for rows it was not nudged about (failed sends, other replicas)."""
     batch: int = 50
+    """Rows sent at once."""
     backoff: Backoff = field(default_factory=lambda: Backoff(base_seconds=0.5, cap_seconds=60.0))
+    """Delays before a failed send is tried again (``AFIRGEN_OUTBOX_BACKOFF_*``)."""
 
 
 class OutboxRelay:

@@ -23,7 +23,7 @@ from afirgen_inference.domain.model import (
     TextDelta,
     Timings,
 )
-from afirgen_inference.domain.validation import Limits, validate_generate, validate_recognize, validate_transcribe
+from afirgen_inference.domain.validation import InputLimits, validate_generate, validate_recognize, validate_transcribe
 from afirgen_inference.service_layer.deadline import Deadline
 from afirgen_inference.service_layer.inference_service import InferenceService
 
@@ -86,7 +86,7 @@ def generation_proto(result: Generation) -> inference_pb2.GenerateResponse:
 class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):  # type: ignore[misc]
     """``afirgen.inference.v1.InferenceService``."""
 
-    def __init__(self, service: InferenceService, limits: Limits) -> None:
+    def __init__(self, service: InferenceService, limits: InputLimits) -> None:
         self._svc = service
         self._limits = limits
 

@@ -28,11 +28,23 @@ MAX_ATTEMPTS = 25
 RETRYABLE_CODES = frozenset({"UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED"})
 
 
+INTERNAL_PREFIX = "jobs"
+INTERNAL_TARGET = "in-process"
+"""Route of the ``jobs.*`` types: they belong to the jobs service itself, whose workers run them."""
+
+
+def is_internal(job_type: str) -> bool:
+    """True for the jobs service's own types."""
+    return job_type.startswith(INTERNAL_PREFIX + ".")
+
+
 class Routes:
-    """Job type prefix -> gRPC target of the service that owns those types."""
+    """Job type prefix -> gRPC target of the service that owns those types; ``jobs.*`` types
+    are always routed to the jobs service's own workers (:data:`INTERNAL_TARGET`)."""
 
     def __init__(self, table: Mapping[str, str]) -> None:
         self._table = {prefix.strip().rstrip("."): target.strip() for prefix, target in table.items() if target}
+        self._table[INTERNAL_PREFIX] = INTERNAL_TARGET
 
     def target_for(self, job_type: str) -> str | None:
         """The owning service's target: longest prefix of whole words wins."""
@@ -44,17 +56,20 @@ class Routes:
 
     @property
     def prefixes(self) -> list[str]:
-        """Configured prefixes, for error messages."""
+        """Known prefixes, for error messages."""
         return sorted(self._table)
 
 
 @dataclass(frozen=True)
-class Limits:
+class EnqueueLimits:
     """Bounds on what may be enqueued."""
 
     max_payload_bytes: int = 64 * 1024
-    max_past: timedelta = timedelta(days=1)
-    max_future: timedelta = timedelta(days=30)
+    """Largest payload, as JSON."""
+    max_run_time_past_seconds: float = 86_400.0
+    """How far in the past a requested run time may be."""
+    max_run_time_future_seconds: float = 30 * 86_400.0
+    """How far in the future a requested run time may be."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +98,7 @@ def canonical_json(payload: object) -> str:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def validate(new: NewJob, routes: Routes, limits: Limits, now: datetime) -> ValidJob:
+def validate(new: NewJob, routes: Routes, limits: EnqueueLimits, now: datetime) -> ValidJob:
     """Check an enqueue request; every bad field is reported at once (INVALID_ARGUMENT)."""
     bad: list[FieldViolation] = []
     reason: str | None = None
@@ -92,7 +107,7 @@ def validate(new: NewJob, routes: Routes, limits: Limits, now: datetime) -> Vali
     elif len(new.type) > MAX_TYPE_LENGTH or not TYPE_PATTERN.match(new.type):
         bad.append(FieldViolation("job.type", "must be dot-separated lower-case words, e.g. fir.render_document"))
     elif routes.target_for(new.type) is None:
-        known = ", ".join(routes.prefixes) or "none configured"
+        known = ", ".join(routes.prefixes)
         bad.append(FieldViolation("job.type", f"no service handles {new.type!r} (known prefixes: {known})"))
         reason = "UNKNOWN_JOB_TYPE"
     payload_json = canonical_json(new.payload)
@@ -106,10 +121,12 @@ def validate(new: NewJob, routes: Routes, limits: Limits, now: datetime) -> Vali
     if not 1 <= attempts <= MAX_ATTEMPTS:
         bad.append(FieldViolation("job.max_attempts", f"must be between 1 and {MAX_ATTEMPTS}"))
     run_time = new.run_time or now
-    if run_time < now - limits.max_past:
-        bad.append(FieldViolation("job.run_time", f"more than {limits.max_past} in the past"))
-    elif run_time > now + limits.max_future:
-        bad.append(FieldViolation("job.run_time", f"more than {limits.max_future} in the future"))
+    max_past = timedelta(seconds=limits.max_run_time_past_seconds)
+    max_future = timedelta(seconds=limits.max_run_time_future_seconds)
+    if run_time < now - max_past:
+        bad.append(FieldViolation("job.run_time", f"more than {max_past} in the past"))
+    elif run_time > now + max_future:
+        bad.append(FieldViolation("job.run_time", f"more than {max_future} in the future"))
     try:
         check_idempotency_key(new.idempotency_key, "job.idempotency_key")
     except InvalidArgument as exc:

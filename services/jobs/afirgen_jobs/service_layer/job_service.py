@@ -12,7 +12,7 @@ from afirgen_runtime.ids import check_id
 from afirgen_runtime.pagination import PageTokens, page_size
 
 from afirgen_jobs.domain.model import Job, JobStatus, NewJob
-from afirgen_jobs.domain.rules import Limits, Routes, validate
+from afirgen_jobs.domain.rules import EnqueueLimits, Routes, validate
 from afirgen_jobs.service_layer.ports import JobFilter, JobStore, Publisher
 
 JOB_ID = "a job id"
@@ -55,7 +55,7 @@ class JobService:
         self,
         store: JobStore,
         routes: Routes,
-        limits: Limits,
+        limits: EnqueueLimits,
         tokens: PageTokens,
         publisher: Publisher,
         clock: Callable[[], datetime],

@@ -23,7 +23,7 @@ import contextlib
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from afirgen_runtime.backoff import Backoff
 from afirgen_runtime.context import request_id_var
@@ -47,13 +47,27 @@ def _ignore(job_type: str, code: str, status: str, seconds: float) -> None:
 class WorkerConfig:
     """How one worker process behaves."""
 
-    name: str
+    name: str = ""
+    """Worker name in attempts and logs; default ``host:pid``."""
     concurrency: int = 8
+    """Jobs run at once by this process."""
     lease_seconds: float = 30.0
+    """Lease length; renewed every third of it while a job runs. A dead worker's jobs rerun after this."""
     poll_seconds: float = 2.0
+    """Longest idle sleep: bounds latency when a wake-up signal is missed."""
     job_timeout_seconds: float = 60.0
+    """Deadline of one HandleJob call (DEADLINE_EXCEEDED retries)."""
+    retry_base_seconds: float = 1.0
+    """Backoff after the first failed attempt (doubles per attempt, half of it random)."""
+    retry_cap_seconds: float = 300.0
+    """Longest backoff."""
     shutdown_grace_seconds: float = 10.0
-    backoff: Backoff = field(default_factory=Backoff)
+    """Time running jobs get to finish on SIGTERM before they are released."""
+
+    @property
+    def backoff(self) -> Backoff:
+        """The delays between attempts of a failing job."""
+        return Backoff(self.retry_base_seconds, self.retry_cap_seconds)
 
 
 class Worker:
