@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from afirgen_jobs.domain.model import ClaimedJob, HandlerResult, JobStatus
 from afirgen_jobs.domain.rules import Decision
-from afirgen_jobs.service_layer.worker import Worker, WorkerConfig
+from afirgen_jobs.service_layer.worker_loop import Worker, WorkerConfig
 
 
 def _job(n: int, attempts_used: int = 1, max_attempts: int = 3) -> ClaimedJob:

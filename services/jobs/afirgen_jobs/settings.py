@@ -9,7 +9,7 @@ from afirgen_runtime.settings import LogSettings, MetricsSettings, MySQLSettings
 
 from afirgen_jobs.domain.retention import RetentionPolicy
 from afirgen_jobs.domain.rules import EnqueueLimits
-from afirgen_jobs.service_layer.worker import WorkerConfig
+from afirgen_jobs.service_layer.worker_loop import WorkerConfig
 
 
 @dataclass(frozen=True)
