@@ -25,7 +25,7 @@ from loguru import logger
 from afirgen_runtime import errors
 from afirgen_runtime import logging as runtime_logging
 from afirgen_runtime.context import REQUEST_ID_HEADER, new_request_id, request_id_var
-from afirgen_runtime.grpc_errors import STATUS_DETAILS_KEY, grpc_code, internal_status, to_status
+from afirgen_runtime.grpc_errors import internal_status, to_grpc_status, to_status
 from afirgen_runtime.identity import CLAIMS_HEADER, caller_var, parse_claims
 from afirgen_runtime.metrics import RPC_CLIENT_DURATION, RPC_CLIENT_REQUESTS
 
@@ -142,20 +142,18 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         """Abort with the error's status; ``headers=False`` keeps the answer trailers-only (a stream
         that sent nothing yet: only then does the edge turn the status into an HTTP error status)."""
         if isinstance(exc, errors.AfirgenError):
-            status = to_status(exc, self._domain)
-            code = grpc_code(exc)
-            logger.info("call failed: {}", exc.message, reason=exc.reason, code=code.name)
+            status = to_grpc_status(to_status(exc, self._domain))
+            logger.info("call failed: {}", exc.message, reason=exc.reason, code=status.code.name)
         else:
             logger.opt(exception=exc).error("unhandled error")
-            status = internal_status(f"internal error; quote request id {request_id}")
-            code = grpc.StatusCode.INTERNAL
-        trailers: tuple[tuple[str, str | bytes], ...] = ((STATUS_DETAILS_KEY, status.SerializeToString()),)
+            status = to_grpc_status(internal_status(f"internal error; quote request id {request_id}"))
+        trailers = tuple(status.trailing_metadata)
         if headers:
             await self._send_headers(context)
         else:
             trailers += ((REQUEST_ID_HEADER, request_id),)
-        await context.abort(code, status.message, trailing_metadata=trailers)
-        return str(code.name)  # not reached: abort raises
+        await context.abort(status.code, status.details, trailing_metadata=trailers)
+        return str(status.code.name)  # not reached: abort raises
 
     def _finish(self, method: str, code: str, started: float) -> None:
         elapsed = time.perf_counter() - started

@@ -100,7 +100,6 @@ class RunningServer:
         self.app = app
         self.settings = settings
         self.health = HealthServicer()
-        self.sampler = metrics.ResourceSampler(settings.metrics)
         observers = (*app.observers, metrics.observe_server_call(app.name))
         self.server = grpc.aio.server(
             # Tracing first: its span is active while the shared interceptor logs.
@@ -135,7 +134,6 @@ class RunningServer:
         await self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
         await self.server.start()
         self.metrics_port = metrics.serve(self.settings.metrics)
-        self.sampler.start()
         await self.app.on_start()
         self._ready_task = asyncio.create_task(self._watch_readiness())
         logger.info("serving", port=self.port, metrics_port=self.metrics_port, services=list(self.app.service_names))
@@ -172,7 +170,6 @@ class RunningServer:
         await self.app.on_drain()
         await self.server.stop(self.settings.shutdown_grace_seconds)
         await self.app.on_stop()
-        self.sampler.stop()
         tracing.shutdown()
         logger.info("stopped")
 
@@ -198,9 +195,7 @@ async def run(app: ServiceApp, settings: ServerSettings) -> None:
 async def run_worker(app: WorkerApp) -> None:
     """Run ``app`` until SIGTERM or SIGINT, or until its work ends by itself, then shut down gracefully."""
     stop = _stop_requested()
-    sampler = metrics.ResourceSampler(app.metrics)
     metrics_port = metrics.serve(app.metrics)
-    sampler.start()
     work = asyncio.create_task(app.run(), name=app.name)
     stopping = asyncio.create_task(stop.wait())
     logger.info("working", metrics_port=metrics_port)
@@ -212,7 +207,6 @@ async def run_worker(app: WorkerApp) -> None:
         await work
     finally:
         await app.on_stop()
-        sampler.stop()
         tracing.shutdown()
         logger.info("stopped")
 

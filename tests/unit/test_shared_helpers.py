@@ -1,16 +1,18 @@
 """Small helpers of the shared runtime that fir and jobs (and the rest) use alike: backoff,
 ids and idempotency keys, resuming a page, proto times and durations, DATETIME columns,
-request headers."""
+request headers, error details on the wire."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from types import SimpleNamespace
 
+import grpc
 import pytest
 from afirgen_runtime.backoff import Backoff
 from afirgen_runtime.db import from_db_time, to_db_time
-from afirgen_runtime.errors import InvalidArgument
+from afirgen_runtime.errors import FieldViolation, InvalidArgument, Unavailable
+from afirgen_runtime.grpc_errors import from_rpc_error, to_grpc_status, to_status
 from afirgen_runtime.ids import check_id, check_idempotency_key
 from afirgen_runtime.interceptors import invocation_header
 from afirgen_runtime.pagination import MAX_PAGE_SIZE, PageTokens, page_size
@@ -87,3 +89,20 @@ def test_invocation_header_reads_the_served_calls_metadata() -> None:
     assert invocation_header(context, "idempotency-key") == "k-1"  # type: ignore[arg-type]
     assert invocation_header(context, "x-bin") == "raw"  # type: ignore[arg-type]
     assert invocation_header(context, "traceparent") == ""  # type: ignore[arg-type]
+
+
+def test_error_details_cross_the_grpc_boundary_and_back() -> None:
+    sent = InvalidArgument(
+        "the FIR is not valid", violations=[FieldViolation("station.code", "is required")], metadata={"k": "v"}
+    )
+    status = to_grpc_status(to_status(sent, "fir.afirgen"))
+    assert status.code is grpc.StatusCode.INVALID_ARGUMENT and status.details == "the FIR is not valid"
+    received = from_rpc_error(
+        grpc.aio.AioRpcError(
+            status.code, grpc.aio.Metadata(), grpc.aio.Metadata(*status.trailing_metadata), status.details
+        )
+    )
+    assert isinstance(received, InvalidArgument) and received.reason == "INVALID_ARGUMENT"
+    assert received.metadata == {"k": "v"} and received.violations == sent.violations
+    plain = from_rpc_error(grpc.aio.AioRpcError(grpc.StatusCode.UNAVAILABLE, grpc.aio.Metadata(), grpc.aio.Metadata()))
+    assert isinstance(plain, Unavailable) and plain.reason == "DEPENDENCY_UNAVAILABLE"
