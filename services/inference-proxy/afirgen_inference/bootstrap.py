@@ -55,21 +55,21 @@ def _http_client(backend: BackendSettings, transport: httpx.AsyncBaseTransport |
 
 
 def _pool(
-    kind: BackendKind,
-    backend: BackendSettings,
-    make: Callable[[str, str], C],
-    clock: Clock,
+    kind: BackendKind, backend: BackendSettings, client: Callable[..., C], http: httpx.AsyncClient, clock: Clock
 ) -> BackendPool[C]:
-    replicas = [
-        Replica(
-            name=f"{kind.value}-{i}",
-            url=url,
-            client=make(f"{kind.value}-{i}", url),
-            breaker=CircuitBreaker(f"{kind.value}-{i}", backend.failure_threshold, backend.recovery_seconds),
-            max_in_flight=backend.max_in_flight,
+    """One replica per URL, each with its client and circuit breaker."""
+    replicas = []
+    for i, url in enumerate(backend.urls):
+        name = f"{kind.value}-{i}"
+        replicas.append(
+            Replica(
+                name=name,
+                url=url,
+                client=client(name, url, http, model=backend.model, connect_timeout=backend.connect_timeout_seconds),
+                breaker=CircuitBreaker(name, backend.failure_threshold, backend.recovery_seconds),
+                max_in_flight=backend.max_in_flight,
+            )
         )
-        for i, url in enumerate(backend.urls)
-    ]
     return BackendPool(kind, replicas, backend, clock=clock)
 
 
@@ -85,29 +85,9 @@ def build(
     llm_http = _http_client(settings.llm, transport)
     asr_http = _http_client(settings.asr, transport)
     ocr_http = _http_client(settings.ocr, transport)
-    llm_cfg, asr_cfg, ocr_cfg = settings.llm, settings.asr, settings.ocr
-    llm: BackendPool[ChatServer] = _pool(
-        BackendKind.LLM,
-        llm_cfg,
-        lambda name, url: LlamaServer(
-            name, url, llm_http, model=llm_cfg.model, connect_timeout=llm_cfg.connect_timeout_seconds
-        ),
-        clock,
-    )
-    asr: BackendPool[SpeechServer] = _pool(
-        BackendKind.ASR,
-        asr_cfg,
-        lambda name, url: WhisperServer(
-            name, url, asr_http, model=asr_cfg.model, connect_timeout=asr_cfg.connect_timeout_seconds
-        ),
-        clock,
-    )
-    ocr: BackendPool[OcrServer] = _pool(
-        BackendKind.OCR,
-        ocr_cfg,
-        lambda name, url: TesseractServer(name, url, ocr_http, connect_timeout=ocr_cfg.connect_timeout_seconds),
-        clock,
-    )
+    llm: BackendPool[ChatServer] = _pool(BackendKind.LLM, settings.llm, LlamaServer, llm_http, clock)
+    asr: BackendPool[SpeechServer] = _pool(BackendKind.ASR, settings.asr, WhisperServer, asr_http, clock)
+    ocr: BackendPool[OcrServer] = _pool(BackendKind.OCR, settings.ocr, TesseractServer, ocr_http, clock)
     service = InferenceService(
         llm=llm,
         asr=asr,
