@@ -175,6 +175,6 @@ async def test_the_job_handler_runs_the_purge() -> None:
         return b""
 
     store = FakeRetentionStore(keys=[NOW - 8 * DAY])
-    handlers = FirJobHandlers(FakeFirRepository(lambda: NOW), None, no_pdf, None, _retention(store))  # type: ignore[arg-type]
+    handlers = FirJobHandlers(FakeFirRepository(lambda: NOW), None, None, no_pdf, None, _retention(store))  # type: ignore[arg-type]
     await handlers.handle("fir.purge_retention", {"period": "2026-11-28"}, "fir.purge_retention/2026-11-28")
     assert store.keys == []

@@ -28,7 +28,7 @@ from afirgen_fir.adapters.cached_repository import CachedFirRepository
 from afirgen_fir.adapters.inference_client import GrpcInferenceClient
 from afirgen_fir.adapters.jobs_client import GrpcJobQueue
 from afirgen_fir.adapters.legal_repository import MySQLLegalRepository
-from afirgen_fir.adapters.mysql_jobs import MySQLDocumentStore, MySQLOutbox
+from afirgen_fir.adapters.mysql_jobs import MySQLDailyCounts, MySQLDocumentStore, MySQLOutbox
 from afirgen_fir.adapters.mysql_repository import MySQLFirRepository
 from afirgen_fir.adapters.mysql_retention import MySQLRetentionStore
 from afirgen_fir.adapters.pdf_renderer import ProcessPdfRenderer
@@ -131,7 +131,8 @@ def build(
     owned.callback(renderer.close)
     documents = MySQLDocumentStore(database, clock)
     retention = FirRetention(MySQLRetentionStore(database), settings.retention, clock)
-    handlers = FirJobHandlers(stored, documents, renderer, notifier, retention)
+    counts = MySQLDailyCounts(database, clock)
+    handlers = FirJobHandlers(stored, documents, counts, renderer, notifier, retention)
 
     def register(server: object) -> None:
         servicer = FirServicer(service, FirDocuments(stored, documents), generation)

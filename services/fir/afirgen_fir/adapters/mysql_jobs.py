@@ -109,7 +109,7 @@ class MySQLOutbox:
 
 
 class MySQLDocumentStore:
-    """:class:`~afirgen_fir.service_layer.job_ports.DocumentStore` on MySQL."""
+    """:class:`~afirgen_fir.service_layer.job_ports.DocumentStore` on MySQL (``fir_documents``)."""
 
     def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
         self._db = db
@@ -134,6 +134,14 @@ class MySQLDocumentStore:
             return int(row[0]) if row else revision
 
         return await self._db.run(work, transaction=True)
+
+
+class MySQLDailyCounts:
+    """:class:`~afirgen_fir.service_layer.job_ports.DailyCounts` on MySQL (``fir_daily_counts``)."""
+
+    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+        self._db = db
+        self._clock = clock
 
     async def rollup(self, day: date, station: str) -> int:
         """Recompute one day of one station from ``firs`` (idempotent)."""
