@@ -5,8 +5,9 @@ request id (Envoy's ``x-request-id`` or a new one, in a contextvar, echoed in
 the response headers), the verified caller forwarded by the edge
 (:mod:`afirgen_runtime.identity`), the caller's deadline (in a contextvar, so downstream
 calls inherit it), error mapping (:mod:`afirgen_runtime.grpc_errors`) and an
-access log line. Client side, :class:`ClientContextInterceptor` passes the
-request id on and applies a default deadline capped by the inherited one.
+access log line. Client side, :func:`client_interceptors` (one interceptor for
+unary calls, one for server streams) pass the request id on, apply a default
+deadline capped by the inherited one, and record client metrics.
 """
 
 from __future__ import annotations

@@ -1,11 +1,16 @@
-"""Dataclass <-> protobuf message mapping by field name.
+"""Domain values <-> protobuf messages.
 
-Domain dataclasses mirror their messages field for field, so one generic
-mapper serves every service instead of hand-written copies per message:
+:func:`to_message` and :func:`from_message` map a dataclass that mirrors its
+message field for field, by name, instead of a hand-written copy per message:
 nested dataclasses map to sub-messages, lists to repeated fields, dicts to
 maps, ``datetime`` to ``google.protobuf.Timestamp``, and a ``str`` Enum whose
 values are the proto value names without the enum's prefix (``DRAFT`` <->
-``FIR_STATUS_DRAFT``). Fields present on only one side are skipped.
+``FIR_STATUS_DRAFT``). Fields present on only one side are skipped. The FIR
+service's model (FIRs and everything in them) is mapped this way; the other
+services' few, small messages are built in their servicers.
+
+:func:`timestamp` and :func:`duration` are the well-known types every servicer
+and client uses.
 """
 
 from __future__ import annotations
