@@ -1,7 +1,9 @@
-"""Every SQL statement the FIR repository issues, named, in one place.
+"""The SQL statements of the FIR repository (``mysql_repository.py``), named.
 
 Statements whose shape depends on the request (read mask, filter, order) are
-built here too, by functions, so the query-plan check can enumerate them.
+built here too, by functions, so the query-plan check can enumerate them. The
+other fir adapters keep their statements beside their code (``legal_repository``,
+``mysql_jobs``, ``mysql_retention``); the check's catalog lists them all.
 """
 
 from __future__ import annotations
