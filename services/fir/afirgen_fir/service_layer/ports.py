@@ -145,18 +145,16 @@ class InferenceClient(Protocol):
         self,
         messages: list[tuple[str, str]],
         *,
-        json_schema: dict[str, object] | None = None,
         max_tokens: int = 512,
         stop: tuple[str, ...] = (),
     ) -> ModelReply:
-        """One deterministic (temperature 0) completion; JSON when a schema is given."""
+        """One deterministic (temperature 0) completion."""
         ...
 
     def stream_generate(
         self,
         messages: list[tuple[str, str]],
         *,
-        json_schema: dict[str, object] | None = None,
         max_tokens: int = 512,
         stop: tuple[str, ...] = (),
     ) -> AsyncIterator[str | ModelReply]:
