@@ -22,6 +22,7 @@ from afirgen_runtime.proto_mapping import from_message, timestamp, to_message
 from google.api import httpbody_pb2
 from google.protobuf import field_mask_pb2
 
+from afirgen_fir.adapters.fir_codec import stats_message
 from afirgen_fir.domain.model import (
     ALL_FIELDS,
     Complainant,
@@ -179,17 +180,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
     ) -> fir_pb2.FirStats:
         counts = await self._svc.stats(request.filter, request.days, caller=current_caller())
         set_response_header("cache-control", NO_STORE)
-
-        def rows(items: list[tuple[str, int]]) -> list[fir_pb2.FirCount]:
-            return [fir_pb2.FirCount(key=k, count=n) for k, n in items]
-
-        return fir_pb2.FirStats(
-            total=counts.total,
-            by_status=rows(counts.by_status),
-            by_station=rows(counts.by_station),
-            by_section=rows(counts.by_section),
-            by_day=rows(counts.by_day),
-        )
+        return stats_message(counts)
 
     async def ListFirEvents(
         self, request: fir_pb2.ListFirEventsRequest, context: grpc.aio.ServicerContext
