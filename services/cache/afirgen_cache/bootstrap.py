@@ -17,11 +17,11 @@ from redis import asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from afirgen_cache.adapters.metrics import CacheCollector
 from afirgen_cache.adapters.redis_store import RedisStore
 from afirgen_cache.domain.namespaces import parse_namespaces
 from afirgen_cache.domain.policy import Random
 from afirgen_cache.entrypoints.grpc_servicer import CacheServicer
-from afirgen_cache.metrics import CacheCollector
 from afirgen_cache.service_layer.cache_service import CacheService
 from afirgen_cache.service_layer.ports import CacheStore
 from afirgen_cache.settings import CacheSettings, RedisSettings
