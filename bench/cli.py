@@ -1,7 +1,7 @@
 """``python -m bench run --profile short|full [--attach] [--only ...] [--update-baseline]``.
 
 Exit status: 0 when every gate passed, 1 when a gate is broken or a scenario
-crashed, 2 for bad usage. Skipped scenarios (a service not landed yet) do not
+crashed, 2 for bad usage. Skipped scenarios (what they need is not running) do not
 fail the run; their gates are reported as skipped.
 """
 

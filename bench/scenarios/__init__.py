@@ -14,7 +14,7 @@ from bench.target import Target
 
 
 class Skip(Exception):
-    """The scenario cannot run here (a service has not landed yet); the message says why."""
+    """The scenario cannot run here (a service or model server it needs is not running); the message says why."""
 
 
 @dataclass

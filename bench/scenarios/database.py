@@ -6,9 +6,10 @@ sending and decoding the rows in Python, is kept beside it. Statements come
 from the service's own modules (``afirgen_fir.adapters.sql`` and
 friends, built by the same functions the repository uses), with arguments taken
 from the seeded data. Writes run inside a transaction that is rolled back, so
-the table stays as seeded. Statements of ``sql.catalog()`` (the query-plan
-check's list) that are not timed below are timed with its sample arguments,
-and any named statement left over is listed in the report as not timed.
+the table stays as seeded. Statements of the query-plan check's catalog
+(``afirgen_fir.entrypoints.query_plans.catalog``) that are not timed below are
+timed with its sample arguments, and any named statement left over is listed in
+the report as not timed.
 """
 
 from __future__ import annotations
@@ -163,11 +164,8 @@ def _statements(ctx: Context, cur: Any) -> list[tuple[str, str, Any, list[Any], 
 
 def _catalog_extras(timed: set[str]) -> list[tuple[Any, list[Any]]]:
     """Catalog statements whose name was not timed with seeded arguments."""
-    from afirgen_fir.adapters import sql
+    from afirgen_fir.entrypoints.query_plans import catalog
 
-    catalog = getattr(sql, "catalog", None)
-    if catalog is None:
-        return []
     return [(stmt, list(args)) for stmt, args in catalog() if stmt.name not in timed]
 
 

@@ -15,14 +15,9 @@ from tests.e2e.fir_helpers import create_fir
 
 pytestmark = pytest.mark.e2e
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-COMMON = {
-    "afirgen_rpc_server_requests",
-    "afirgen_rpc_server_duration_seconds",
-    "afirgen_process_cpu_ratio",
-    "afirgen_process_resident_memory_bytes",
-    "afirgen_process_open_fds",
-    "afirgen_process_io_read_bytes",
-}
+COMMON = {"afirgen_rpc_server_requests", "afirgen_rpc_server_duration_seconds"}
+# prometheus_client's process collector, which the resource alerts of ops/prometheus read.
+PROCESS = {"process_cpu_seconds", "process_resident_memory_bytes", "process_open_fds", "process_max_fds"}
 EXPECTED = {
     "fir": COMMON
     | {
@@ -69,6 +64,7 @@ async def test_every_service_exposes_its_metrics(stack: Stack, rest: httpx.Async
         families = scrape(getattr(stack.cfg, f"{service}_metrics_port"))
         ours = {name for name in families if name.startswith("afirgen_")}
         assert expected <= ours, (service, sorted(expected - ours))
+        assert set(families) >= PROCESS, (service, sorted(PROCESS - set(families)))
         for name, samples in families.items():
             if not name.startswith("afirgen_"):
                 continue
@@ -87,6 +83,7 @@ async def test_every_service_exposes_its_metrics(stack: Stack, rest: httpx.Async
 def test_worker_and_envoy_metrics(stack: Stack) -> None:
     worker = scrape(stack.cfg.jobs_worker_metrics_port)
     assert any(name.startswith("afirgen_jobs_") for name in worker), sorted(worker)
+    assert set(worker) >= PROCESS, sorted(PROCESS - set(worker))
     with urllib.request.urlopen(f"http://127.0.0.1:{stack.cfg.envoy_admin_port}/stats/prometheus", timeout=5) as resp:
         text = resp.read().decode()
     assert "envoy_cluster_upstream_rq_total" in text or "envoy_cluster_upstream_rq" in text

@@ -10,7 +10,7 @@ import pytest
 from afirgen_fir.adapters import sql
 from afirgen_fir.entrypoints import query_plans
 from afirgen_runtime.db import Database
-from afirgen_runtime.query_plans import explain_all, parse_plan, problems
+from afirgen_runtime.query_plans import parse_plan, problems
 
 from scripts.devstack.stack import Stack
 from tests.conftest import mysql_settings
@@ -28,7 +28,7 @@ def test_catalog_names_every_statement_of_the_fir_adapters() -> None:
                 first = node.args[0]
                 if isinstance(first, ast.Constant) and isinstance(first.value, str):
                     literal_names.add(first.value)
-    catalog_names = {stmt.name for stmt, _ in sql.catalog()}
+    catalog_names = {stmt.name for stmt, _ in query_plans.catalog()}
     assert literal_names, "the scan found no statements"
     missing = literal_names - catalog_names - {"health.ping"}
     assert not missing, f"statements without a plan check: {sorted(missing)}"
@@ -59,10 +59,10 @@ async def test_every_statement_has_an_indexed_plan_on_100k_firs(stack: Stack) ->
     db = Database(dataclasses.replace(settings, database=query_plans.SCRATCH, slow_query_seconds=3600))
     try:
         await query_plans.seed(db, 100_000)
-        plans = await explain_all(db, sql.catalog())
+        plans = await query_plans.explain_all(db, query_plans.catalog())
     finally:
         await db.close()
-    assert len(plans) == len(sql.catalog())
+    assert len(plans) == len(query_plans.catalog())
     bad = {plan.name: problems(plan) for plan in plans if problems(plan)}
     assert not bad, bad
     keyset = [p for p in plans if p.name == "fir.list"]

@@ -152,7 +152,7 @@ class SlowReask(FakeInference):
     """Streams its first answer; the re-ask runs past its budget."""
 
     async def generate(self, messages, **options) -> ModelReply:  # type: ignore[no-untyped-def]
-        self.calls.append(f"generate timeout={options.get('timeout')}")
+        self.calls.append(f"generate budget={options.get('budget_seconds')}")
         raise DeadlineExceeded("re-ask too slow", reason="DEADLINE_EXCEEDED")
 
 
@@ -161,7 +161,7 @@ async def test_a_re_ask_past_its_budget_leaves_the_parts_to_the_rules() -> None:
     service, _ = make(inference)
     fir = await service.generate(request(), change=CHANGE)
     assert (inference.calls, fir.generation.deterministic_parts if fir.generation else None) == (
-        ["stream", f"generate timeout={drafting.REASK_SECONDS}"],
+        ["stream", f"generate budget={drafting.REASK_SECONDS}"],
         ["narrative", "summary"],
     )
 

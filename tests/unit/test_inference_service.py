@@ -25,8 +25,10 @@ from afirgen_inference.domain.model import (
     TextDelta,
     TranscribeCall,
 )
+from afirgen_inference.domain.validation import InputLimits
+from afirgen_inference.service_layer.backend_pool import BackendSettings
 from afirgen_inference.service_layer.deadline import Deadline
-from afirgen_inference.settings import BackendSettings, InferenceSettings, LimitSettings
+from afirgen_inference.settings import InferenceSettings
 from afirgen_runtime.errors import DeadlineExceeded, InvalidArgument, ResourceExhausted, Unavailable
 
 LLM_A, LLM_B, ASR, OCR = "http://llm-a", "http://llm-b", "http://asr", "http://ocr"
@@ -77,7 +79,7 @@ def settings(**llm: object) -> InferenceSettings:
         llm=BackendSettings(**({"urls": (LLM_A,), "model": "smollm2"} | fast | llm)),  # type: ignore[arg-type]
         asr=BackendSettings(urls=(ASR,), model="whisper-1", **fast),  # type: ignore[arg-type]
         ocr=BackendSettings(urls=(OCR,), model="tesseract", max_in_flight=2, **fast),  # type: ignore[arg-type]
-        limits=LimitSettings(),
+        limits=InputLimits(),
     )
 
 

@@ -103,6 +103,8 @@ async def test_unreachable_webhook_retries() -> None:
 
 
 class FakeDocuments:
+    """Documents and daily counts."""
+
     def __init__(self) -> None:
         self.docs: dict[str, StoredDocument] = {}
         self.rollups: list[tuple[date, str]] = []
@@ -148,7 +150,7 @@ async def test_render_is_idempotent_and_downloads_wait_for_the_current_revision(
         renders.append(fir.revision)
         return b"%PDF-1.4 x"
 
-    handlers = FirJobHandlers(repo, docs, render, None)
+    handlers = FirJobHandlers(repo, docs, docs, render, None)
     downloads = FirDocuments(repo, docs)
     with pytest.raises(FailedPrecondition) as caught:
         await downloads.fetch(fir.id)
@@ -163,19 +165,19 @@ async def test_render_is_idempotent_and_downloads_wait_for_the_current_revision(
 async def test_notify_sends_only_finalized_firs_and_without_a_webhook_does_nothing() -> None:
     repo, docs, notifier = FakeFirRepository(lambda: NOW), FakeDocuments(), FakeNotifier()
     fir = await _stored_fir(repo)
-    handlers = FirJobHandlers(repo, docs, _no_pdf, notifier)
+    handlers = FirJobHandlers(repo, docs, docs, _no_pdf, notifier)
     with pytest.raises(InvalidArgument):
         await handlers.handle("fir.notify_finalized", {"fir_id": fir.id}, "k")
     repo.firs[fir.id].status = FirStatus.FINALIZED
     await handlers.handle("fir.notify_finalized", {"fir_id": fir.id}, "key-9")
     assert notifier.sent[0][0]["fir_number"] == fir.fir_number and notifier.sent[0][1] == "key-9"
-    silent = FirJobHandlers(repo, docs, _no_pdf, None)
+    silent = FirJobHandlers(repo, docs, docs, _no_pdf, None)
     assert await silent.handle("fir.notify_finalized", {"fir_id": fir.id}, "k") == "no webhook configured"
 
 
 async def test_bad_job_arguments_fail_for_good() -> None:
     repo, docs = FakeFirRepository(lambda: NOW), FakeDocuments()
-    handlers = FirJobHandlers(repo, docs, _no_pdf, None)
+    handlers = FirJobHandlers(repo, docs, docs, _no_pdf, None)
     with pytest.raises(InvalidArgument) as caught:
         await handlers.handle("fir.unknown", {}, "k")
     assert caught.value.reason == "UNKNOWN_JOB_TYPE"

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from afirgen_jobs.domain.model import ClaimedJob, HandlerResult, Job, JobStatus
-from afirgen_jobs.domain.retention import RetentionPolicy, with_internal_route
-from afirgen_jobs.domain.rules import Limits, Routes, ValidJob
+from afirgen_jobs.domain.retention import RetentionPolicy
+from afirgen_jobs.domain.rules import EnqueueLimits, Routes, ValidJob
 from afirgen_jobs.service_layer.in_process import InProcessDelivery
 from afirgen_jobs.service_layer.job_service import JobService
 from afirgen_jobs.service_layer.retention import FinishedJobsPurge, purge_schedule
@@ -114,8 +114,8 @@ async def test_asking_all_day_long_through_the_api_makes_one_purge_job() -> None
     store = KeyedStore()
     service = JobService(
         store,  # type: ignore[arg-type]
-        Routes(with_internal_route({"fir": "127.0.0.1:1"})),
-        Limits(),
+        Routes({"fir": "127.0.0.1:1"}),
+        EnqueueLimits(),
         PageTokens(b"unit-test-secret-0123456789"),
         Silent(),
         lambda: NOW,

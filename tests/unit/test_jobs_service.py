@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from afirgen_jobs.domain.model import Job, JobStatus, NewJob
-from afirgen_jobs.domain.rules import Limits, Routes, ValidJob, ensure_cancellable, ensure_retryable
+from afirgen_jobs.domain.rules import EnqueueLimits, Routes, ValidJob, ensure_cancellable, ensure_retryable
 from afirgen_jobs.service_layer.job_service import JobService, parse_job_filter
 from afirgen_jobs.service_layer.ports import JobFilter
 from afirgen_runtime.errors import AlreadyExists, InvalidArgument, NotFound
@@ -76,7 +76,7 @@ class FakePublisher:
 def _service() -> tuple[JobService, FakeStore, FakePublisher]:
     store, publisher = FakeStore(), FakePublisher()
     service = JobService(
-        store, Routes({"fir": "x:1"}), Limits(), PageTokens(b"0123456789abcdef01234567"), publisher, lambda: NOW
+        store, Routes({"fir": "x:1"}), EnqueueLimits(), PageTokens(b"0123456789abcdef01234567"), publisher, lambda: NOW
     )
     return service, store, publisher
 

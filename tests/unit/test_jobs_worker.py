@@ -7,8 +7,8 @@ import contextlib
 from collections.abc import Callable
 
 from afirgen_jobs.domain.model import ClaimedJob, HandlerResult, JobStatus
-from afirgen_jobs.domain.rules import Backoff, Decision
-from afirgen_jobs.service_layer.worker import Worker, WorkerConfig
+from afirgen_jobs.domain.rules import Decision
+from afirgen_jobs.service_layer.worker_loop import Worker, WorkerConfig
 
 
 def _job(n: int, attempts_used: int = 1, max_attempts: int = 3) -> ClaimedJob:
@@ -95,7 +95,8 @@ def _worker(queue: FakeQueue, delivery: FakeDelivery, **kwargs: object) -> Worke
         lease_seconds=float(kwargs.pop("lease_seconds", 30.0)),  # type: ignore[arg-type]
         poll_seconds=float(kwargs.pop("poll_seconds", 0.05)),  # type: ignore[arg-type]
         shutdown_grace_seconds=float(kwargs.pop("grace", 1.0)),  # type: ignore[arg-type]
-        backoff=Backoff(1.0, 10.0),
+        retry_base_seconds=1.0,
+        retry_cap_seconds=10.0,
     )
     return Worker(queue, delivery, config, rand=lambda: 0.0)
 

@@ -7,9 +7,9 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
-from afirgen_runtime.db import Connection, Database, Statement
+from afirgen_runtime.db import Connection, Database, Statement, to_db_time
 
 from afirgen_fir.domain.jobs import JobRequest
 from afirgen_fir.service_layer.job_ports import OutboxEntry, StoredDocument
@@ -65,13 +65,9 @@ SECTION_COUNTS = Statement(
 )
 
 
-def _db_time(when: datetime) -> datetime:
-    return when.astimezone(UTC).replace(tzinfo=None)
-
-
 async def write_outbox(conn: Connection, fir_pk: int, jobs: list[JobRequest], now: datetime) -> None:
     """Insert outbox rows inside the caller's transaction (the FIR change's)."""
-    db_now = _db_time(now) if now.tzinfo else now
+    db_now = to_db_time(now)
     rows = [
         (
             fir_pk,
@@ -96,7 +92,7 @@ class MySQLOutbox:
 
     async def pending(self, limit: int) -> list[OutboxEntry]:
         """Due unsent rows, oldest first."""
-        rows = await self._db.fetch_all(PENDING_OUTBOX, (_db_time(self._clock()), limit))
+        rows = await self._db.fetch_all(PENDING_OUTBOX, (to_db_time(self._clock()), limit))
         return [
             OutboxEntry(int(pk), JobRequest(job_type, json.loads(payload), int(priority)), key, int(attempts))
             for pk, job_type, payload, priority, key, attempts in rows
@@ -104,16 +100,16 @@ class MySQLOutbox:
 
     async def mark_sent(self, pk: int, job_id: str) -> None:
         """Record the job id; the row is done."""
-        await self._db.run(lambda c: c.execute(OUTBOX_SENT, (_db_time(self._clock()), job_id, pk)))
+        await self._db.run(lambda c: c.execute(OUTBOX_SENT, (to_db_time(self._clock()), job_id, pk)))
 
     async def mark_failed(self, pk: int, error: str, retry_in_seconds: float) -> None:
         """Schedule the next send."""
-        retry_at = _db_time(self._clock() + timedelta(seconds=retry_in_seconds))
+        retry_at = to_db_time(self._clock() + timedelta(seconds=retry_in_seconds))
         await self._db.run(lambda c: c.execute(OUTBOX_FAILED, (retry_at, error[:512], pk)))
 
 
 class MySQLDocumentStore:
-    """:class:`~afirgen_fir.service_layer.job_ports.DocumentStore` on MySQL."""
+    """:class:`~afirgen_fir.service_layer.job_ports.DocumentStore` on MySQL (``fir_documents``)."""
 
     def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
         self._db = db
@@ -130,7 +126,7 @@ class MySQLDocumentStore:
     async def save_document(self, fir_id: str, revision: int, finalized: bool, content: bytes) -> int:
         """Conditional upsert: never replaces a newer revision."""
         digest = hashlib.sha256(content).hexdigest()
-        args = (fir_id, revision, 2 if finalized else 1, content.hex(), digest, _db_time(self._clock()))
+        args = (fir_id, revision, 2 if finalized else 1, content.hex(), digest, to_db_time(self._clock()))
 
         async def work(conn: Connection) -> int:
             await conn.execute(SAVE_DOCUMENT, args)
@@ -139,11 +135,19 @@ class MySQLDocumentStore:
 
         return await self._db.run(work, transaction=True)
 
+
+class MySQLDailyCounts:
+    """:class:`~afirgen_fir.service_layer.job_ports.DailyCounts` on MySQL (``fir_daily_counts``)."""
+
+    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+        self._db = db
+        self._clock = clock
+
     async def rollup(self, day: date, station: str) -> int:
         """Recompute one day of one station from ``firs`` (idempotent)."""
         start = datetime.combine(day, time.min)
         end = start + timedelta(days=1)
-        now = _db_time(self._clock())
+        now = to_db_time(self._clock())
 
         async def work(conn: Connection) -> int:
             await conn.execute(DELETE_COUNTS, (day, station))

@@ -1,7 +1,9 @@
-"""Every SQL statement the FIR repository issues, named, in one place.
+"""The SQL statements of the FIR repository (``mysql_repository.py``), named.
 
 Statements whose shape depends on the request (read mask, filter, order) are
-built here too, by functions, so the query-plan check can enumerate them.
+built here too, by functions, so the query-plan check can enumerate them. The
+other fir adapters keep their statements beside their code (``legal_repository``,
+``mysql_jobs``, ``mysql_retention``); the check's catalog lists them all.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from afirgen_runtime.db import Statement
+from afirgen_runtime.db import Statement, to_db_time
 
 from afirgen_fir.domain.queries import FirFilter
 
@@ -239,126 +241,3 @@ STATUS_CODES = {"DRAFT": 1, "FINALIZED": 2}
 STATUS_NAMES = {v: k for k, v in STATUS_CODES.items()}
 SOURCE_CODES = {"UNSPECIFIED": 0, "TEXT": 1, "AUDIO": 2, "IMAGE": 3, "MANUAL": 4}
 SOURCE_NAMES = {v: k for k, v in SOURCE_CODES.items()}
-
-
-def to_db_time(when: datetime) -> datetime:
-    """UTC, naive (DATETIME columns hold UTC)."""
-    from datetime import UTC
-
-    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
-
-
-def catalog() -> list[tuple[Statement, list[Any]]]:
-    """Every statement shape the FIR repositories issue, with sample arguments.
-
-    The query-plan check EXPLAINs each of these; a test fails when a
-    ``Statement`` name in the FIR adapters is missing here.
-    """
-    from datetime import UTC, timedelta
-
-    from afirgen_fir.adapters import legal_repository as legal
-    from afirgen_fir.domain.model import FirStatus
-
-    now = datetime.now(UTC).replace(tzinfo=None)
-    some_id = "00000000-0000-0000-0000-000000000000"
-    station = FirFilter(station="PS-001")
-    filters = [
-        FirFilter(),
-        station,
-        FirFilter(status=FirStatus.DRAFT),
-        FirFilter(station="PS-001", status=FirStatus.FINALIZED),
-        FirFilter(district="District 3"),
-        FirFilter(section="303"),
-        FirFilter(time_bounds=((">=", now - timedelta(days=30)), ("<", now))),
-    ]
-    entries: list[tuple[Statement, list[Any]]] = [
-        (get_by_id(ALL_COLUMNS), [some_id]),
-        (get_by_id(select_columns(["fir_number", "status"])), [some_id]),
-        (get_by_id(ALL_COLUMNS, for_update=True), [some_id]),
-        (get_by_pk(ALL_COLUMNS), [1]),
-        (FIR_EXISTS, [some_id]),
-        (GET_IDEMPOTENCY, ["key"]),
-        (LIST_EVENTS, [some_id, 0, 100]),
-        (NEXT_SEQ, ["PS-001", 2026]),
-        (LAST_ID, []),
-        (DELETE_SECTIONS, [1]),
-        (BIND_IDEMPOTENCY, [1, "key"]),
-        (CLAIM_IDEMPOTENCY, ["key", "hash", now]),
-        (INSERT_SECTIONS, [1, "BNS", "303", now]),
-        (INSERT_EVENT, [1, "CREATED", "", "[]", 1, "", now]),
-        (
-            INSERT_FIR,
-            [
-                some_id,
-                "PS-001",
-                "",
-                "",
-                "",
-                2026,
-                1,
-                "PS-001/2026/00001",
-                1,
-                "{}",
-                "{}",
-                "[]",
-                "[]",
-                "[]",
-                0,
-                "en",
-                "",
-                "",
-                "",
-                "[]",
-                "",
-                "",
-                "",
-                None,
-                None,
-                1,
-                now,
-                now,
-            ],
-        ),
-        (update_fir(), [None] * len(MUTABLE_COLUMNS) + [now, 1, 1]),
-        (legal.SEARCH, ["stolen mobile phone", "stolen mobile phone", 8]),
-        (legal.BY_SECTION, ["303", 10]),
-        (legal.BY_ACT_SECTION, ["BNS", "303", 10]),
-        (legal.COUNT, []),
-        (legal.UPSERT, ["BNS", "303", "Theft", "", "", None, None, "", "", "seed", now]),
-        *_jobs_catalog(now, some_id),
-    ]
-    for flt in filters:
-        for order in ("create_time", "update_time"):
-            for descending in (True, False):
-                stmt, args = list_page(ALL_COLUMNS, flt, order, descending, (now, 10**9), 51)
-                entries.append((stmt, args))
-        entries.append(count(flt))
-        entries += [(stmt, args) for _, stmt, args in stats(flt, now)] if flt.section is None else []
-    return entries
-
-
-def _jobs_catalog(now: datetime, some_id: str) -> list[tuple[Statement, list[Any]]]:
-    """The statements of the outbox, documents and daily counts (``mysql_jobs``) and of the
-    retention purges (``mysql_retention``)."""
-    from datetime import timedelta
-
-    from afirgen_fir.adapters import mysql_jobs as jobs
-    from afirgen_fir.adapters import mysql_retention as retention
-
-    day = now.date()
-    start = datetime.combine(day, datetime.min.time())
-    end = start + timedelta(days=1)
-    return [
-        (jobs.INSERT_OUTBOX, [1, "fir.render_document", "{}", 5, "fir-outbox-key", now, now]),
-        (jobs.PENDING_OUTBOX, [now, 50]),
-        (jobs.OUTBOX_SENT, [now, some_id, 1]),
-        (jobs.OUTBOX_FAILED, [now, "error", 1]),
-        (jobs.GET_DOCUMENT, [some_id]),
-        (jobs.DOCUMENT_REVISION, [some_id]),
-        (jobs.SAVE_DOCUMENT, [some_id, 1, 1, "25504446", "0" * 64, now]),
-        (jobs.DELETE_COUNTS, [day, "PS-001"]),
-        (jobs.STATION_COUNTS, [day, now, "PS-001", start, end]),
-        (jobs.SECTION_COUNTS, [day, now, "PS-001", start, end]),
-        (retention.PURGE_IDEMPOTENCY, [now - timedelta(days=7), 1000]),
-        (retention.PURGE_OUTBOX, [now - timedelta(days=7), 1000]),
-    ]

@@ -55,7 +55,7 @@ class JobQueue(Protocol):
 
 
 class DocumentStore(Protocol):
-    """Rendered documents and statistics roll-ups in the fir schema."""
+    """Rendered FIR documents."""
 
     async def document(self, fir_id: str) -> StoredDocument | None:
         """The latest document of an FIR."""
@@ -64,6 +64,10 @@ class DocumentStore(Protocol):
     async def save_document(self, fir_id: str, revision: int, finalized: bool, content: bytes) -> int:
         """Store unless a newer revision is stored; returns the stored revision."""
         ...
+
+
+class DailyCounts(Protocol):
+    """FIR counts per day and station (and section), rolled up for statistics."""
 
     async def rollup(self, day: date, station: str) -> int:
         """Recompute one day's counts of one station; returns the rows written."""

@@ -145,14 +145,13 @@ class InferenceClient(Protocol):
         self,
         messages: list[tuple[str, str]],
         *,
-        json_schema: dict[str, object] | None = None,
         max_tokens: int = 512,
         stop: tuple[str, ...] = (),
-        timeout: float | None = None,
+        budget_seconds: float | None = None,
     ) -> ModelReply:
-        """One deterministic (temperature 0) completion; JSON when a schema is given.
+        """One deterministic (temperature 0) completion.
 
-        ``timeout`` (seconds) bounds this call below the caller's own deadline:
+        ``budget_seconds`` bounds this call below the caller's own deadline:
         DeadlineExceeded when the model has not answered by then."""
         ...
 
@@ -160,7 +159,6 @@ class InferenceClient(Protocol):
         self,
         messages: list[tuple[str, str]],
         *,
-        json_schema: dict[str, object] | None = None,
         max_tokens: int = 512,
         stop: tuple[str, ...] = (),
     ) -> AsyncIterator[str | ModelReply]:
