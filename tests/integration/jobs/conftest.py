@@ -220,7 +220,8 @@ class JobsCluster:
             await self.channel.close()
 
 
-def _create_schema(stack: Stack, schema: str, link_root: Path) -> None:
+def create_jobs_schema(stack: Stack, schema: str, link_root: Path) -> None:
+    """A new schema ``schema`` with the jobs migrations applied (``link_root``: a scratch folder)."""
     root = stack.root_connection()
     try:
         with root.cursor() as cur:
@@ -237,7 +238,8 @@ def _create_schema(stack: Stack, schema: str, link_root: Path) -> None:
     apply(mysql_settings(stack, schema), schema, root=link_root)
 
 
-def _drop_schema(stack: Stack, schema: str) -> None:
+def drop_schema(stack: Stack, schema: str) -> None:
+    """Drop ``schema`` and everything in it."""
     root = stack.root_connection()
     try:
         with root.cursor() as cur:
@@ -250,14 +252,14 @@ def _drop_schema(stack: Stack, schema: str) -> None:
 async def cluster(stack: Stack, handler: Handler, tmp_path: Path) -> AsyncIterator[JobsCluster]:
     """A fresh jobs schema with a running jobs service (start workers in the test)."""
     schema = f"jobs_{uuid.uuid4().hex[:10]}"
-    await asyncio.to_thread(_create_schema, stack, schema, tmp_path / "migrations")
+    await asyncio.to_thread(create_jobs_schema, stack, schema, tmp_path / "migrations")
     jobs = JobsCluster(stack, schema, handler, tmp_path)
     try:
         await jobs.start_service()
         yield jobs
     finally:
         await jobs.stop()
-        await asyncio.to_thread(_drop_schema, stack, schema)
+        await asyncio.to_thread(drop_schema, stack, schema)
 
 
 async def eventually(predicate: Callable[[], bool], within: float = 20.0, what: str = "condition") -> None:
