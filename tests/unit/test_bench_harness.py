@@ -126,3 +126,8 @@ Status code distribution:
     monkeypatch.setattr(loadgen, "_run", lambda cmd, timeout: (out, "", 0))  # type: ignore[attr-defined]
     m = loadgen.hey("http://127.0.0.1:1/x", key="k", label="l", scenario="rest", connections=10, rate=1000, seconds=1)
     assert (m.p50_ms, m.p99_ms, m.count, m.errors) == (2.0, 10.0, 1000, 10)
+
+
+def test_a_measurement_of_timed_calls_has_their_percentiles() -> None:
+    m = Measurement.from_samples("jobs", "jobs.wake", "wake", "jobs", [float(n) for n in range(100, 0, -1)])
+    assert (m.count, m.p50_ms, m.p90_ms, m.p99_ms, m.max_ms, m.concurrency) == (100, 51.0, 91.0, 100.0, 100.0, 1)
