@@ -8,6 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 GRPC_READS = ("GetFir", "ListFirs", "GetFirStats")
+READS = ("database", "codec", "cache", "grpc", "rest", "fastapi")
+"""Scenarios that read, first: they see a quiet mesh."""
+WRITES = ("cache_outage", "inference", "jobs", "grpc_writes")
+"""Scenarios that stop parts of the stack, run background work or write, last (CreateFir at the very end)."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,7 @@ class Profile:
 
 SHORT = Profile(
     name="short",
-    scenarios=("database", "codec", "cache", "grpc", "rest", "fastapi", "inference", "jobs", "grpc_writes"),
+    scenarios=READS + WRITES,
     seed_rows=20_000,
     hot_firs=20,
     grpc_methods=("noop", "GetFir", "ListFirs", "GetFirStats"),
@@ -88,19 +92,7 @@ SHORT = Profile(
 
 FULL = Profile(
     name="full",
-    scenarios=(
-        "database",
-        "codec",
-        "cache",
-        "grpc",
-        "rest",
-        "fastapi",
-        "limit",
-        "inference",
-        "jobs",
-        "grpc_writes",
-        "generation",
-    ),
+    scenarios=(*READS, "limit", *WRITES, "generation"),
     seed_rows=1_000_000,
     hot_firs=100,
     grpc_methods=("noop", "GetFir", "ListFirs", "GetFirStats"),

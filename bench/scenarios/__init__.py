@@ -49,6 +49,7 @@ def registry() -> dict[str, Callable[[Context], None]]:
     """Scenario name -> its ``run``."""
     from bench.scenarios import (
         cache,
+        cache_outage,
         codec,
         database,
         fastapi_compare,
@@ -68,6 +69,7 @@ def registry() -> dict[str, Callable[[Context], None]]:
         "rest": rest.run,
         "fastapi": fastapi_compare.run,
         "limit": limit.run,
+        "cache_outage": cache_outage.run,
         "inference": inference.run,
         "jobs": jobs.run,
         "grpc_writes": grpc_load.run_writes,

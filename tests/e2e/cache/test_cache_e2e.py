@@ -2,7 +2,7 @@
 path, Redis killed mid-test (every FIR endpoint still answers, and the open
 circuit keeps reads off the cache), Redis back (hits come back), and
 ``GET /v1/cache:stats``. What a dead cache costs in latency is measured by the
-benchmark, not asserted here."""
+benchmark (``bench/scenarios/cache_outage.py``), not asserted here."""
 
 from __future__ import annotations
 
