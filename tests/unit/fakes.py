@@ -7,7 +7,6 @@ as the MySQL adapters do: a unit test that passes on a fake says something about
 from __future__ import annotations
 
 import copy
-import json
 import operator
 import uuid
 from collections import Counter
@@ -189,18 +188,7 @@ class FakeJobStore:
             if digest != job.request_hash():
                 raise AlreadyExists("reused", reason="IDEMPOTENCY_KEY_REUSED")
             return copy.deepcopy(self.jobs[job_id]), False
-        stored = Job(
-            id=str(uuid.uuid4()),
-            type=job.type,
-            payload=json.loads(job.payload_json),
-            priority=job.priority,
-            run_time=job.run_time,
-            max_attempts=job.max_attempts,
-            idempotency_key=job.idempotency_key,
-            create_time=now,
-            update_time=now,
-            trace_parent=job.trace_parent,
-        )
+        stored = job.queued(str(uuid.uuid4()), now)
         self._last_pk += 1
         self.jobs[stored.id], self.pks[stored.id] = stored, self._last_pk
         if job.idempotency_key:
