@@ -47,7 +47,19 @@ class Context:
 
 def registry() -> dict[str, Callable[[Context], None]]:
     """Scenario name -> its ``run``."""
-    from bench.scenarios import cache, codec, database, fastapi_compare, generation, grpc_load, limit, rest
+    from bench.scenarios import (
+        cache,
+        cache_outage,
+        codec,
+        database,
+        fastapi_compare,
+        generation,
+        grpc_load,
+        inference,
+        jobs,
+        limit,
+        rest,
+    )
 
     return {
         "database": database.run,
@@ -57,6 +69,9 @@ def registry() -> dict[str, Callable[[Context], None]]:
         "rest": rest.run,
         "fastapi": fastapi_compare.run,
         "limit": limit.run,
+        "cache_outage": cache_outage.run,
+        "inference": inference.run,
+        "jobs": jobs.run,
         "grpc_writes": grpc_load.run_writes,
         "generation": generation.run,
     }

@@ -14,6 +14,7 @@ from afirgen_runtime.query_plans import parse_plan, problems
 
 from scripts.devstack.stack import Stack
 from tests.conftest import mysql_settings
+from tests.waiting import until
 
 pytestmark = pytest.mark.integration
 ADAPTERS = Path(sql.__file__).parent
@@ -84,12 +85,8 @@ async def test_slow_statements_are_logged_with_their_plan(stack: Stack) -> None:
         await db.fetch_all(
             Statement("test.sleepy_scan", "SELECT SLEEP(0.01), COUNT(*) FROM firs WHERE summary = %s"), ["x"]
         )
-        for _ in range(50):
-            if "slow statement plan" in stream.getvalue():
-                break
-            import asyncio
-
-            await asyncio.sleep(0.1)
+        # The plan is looked up off the request path, after the statement answered.
+        await until(lambda: "slow statement plan" in stream.getvalue(), every=0.1, what="the slow statement's plan")
     finally:
         await db.close()
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]

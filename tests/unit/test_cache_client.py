@@ -5,7 +5,6 @@ concurrent misses in one process share one load."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from typing import Any
 
@@ -133,13 +132,11 @@ async def test_failures_are_misses_then_the_circuit_opens_and_closes(client: Cac
         assert await client.get_or_load("fir", "k", loader) == b"from-db"
     assert client.circuit_state == "opened" and client.counters["circuit_opened"] == 1
     calls = stub.calls["GetEntry"]
-    started = time.perf_counter()
     for _ in range(20):
         assert await client.get_or_load("fir", "k", loader) == b"from-db"
         assert await client.get("fir", "k") is None
-    assert stub.calls["GetEntry"] == calls  # the open circuit skips the cache entirely
-    assert time.perf_counter() - started < 0.2
-    assert client.counters["short_circuits"] == 40
+    # the open circuit skips the cache entirely: no call made, every read a short circuit
+    assert (stub.calls["GetEntry"], client.counters["short_circuits"]) == (calls, 40)
     stub.failing = None
     await asyncio.sleep(SETTINGS.recovery_seconds + 0.05)
     assert await client.get_or_load("fir", "k", loader) == b"from-db"  # the probe succeeds

@@ -3,7 +3,6 @@ the webhook signature and the PDF, with hand-written fakes (no I/O)."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import io
@@ -25,6 +24,7 @@ from afirgen_fir.service_layer.ports import Change
 from afirgen_runtime.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 
 from tests.unit.fakes import FakeFirRepository
+from tests.waiting import until
 
 NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
 
@@ -194,8 +194,10 @@ class FakeOutbox:
         self.entries = {e.pk: e for e in entries}
         self.sent: dict[int, str] = {}
         self.failures: list[tuple[int, float]] = []
+        self.reads = 0
 
     async def pending(self, limit: int) -> list[OutboxEntry]:
+        self.reads += 1
         return [e for pk, e in self.entries.items() if pk not in self.sent][:limit]
 
     async def mark_sent(self, pk: int, job_id: str) -> None:
@@ -233,13 +235,13 @@ async def test_relay_sends_at_once_when_nudged() -> None:
     outbox, queue = FakeOutbox([]), FlakyQueue(failures=0)
     relay = OutboxRelay(outbox, queue, RelayConfig(poll_seconds=30))
     relay.start()
-    await asyncio.sleep(0.05)
+    await until(lambda: outbox.reads == 1, every=0.005, what="the relay's first (empty) read")
     outbox.entries[7] = OutboxEntry(7, jobs.JobRequest("fir.rollup_stats", {}, 2), "fir-outbox-7", 0)
     relay.nudge()
-    async with asyncio.timeout(1):
-        while 7 not in outbox.sent:  # noqa: ASYNC110 - polls a fake's state
-            await asyncio.sleep(0.01)
+    # The next poll is 30 s away: only the nudge can send the row within 5 s.
+    await until(lambda: 7 in outbox.sent, within=5, every=0.005, what="row 7 to be sent")
     await relay.stop()
+    assert outbox.sent == {7: "job-for-fir-outbox-7"}
 
 
 @pytest.mark.parametrize("fonts", [None, Fonts(None, None, None)], ids=["system-fonts", "core-font"])

@@ -86,20 +86,7 @@ class MySQLJobStore:
             if existing is None:
                 raise AlreadyExists("the idempotency key is in use by a request that did not finish; retry") from exc
             return existing, False
-        stored = Job(
-            id=job_id,
-            type=job.type,
-            payload=json.loads(job.payload_json),
-            priority=job.priority,
-            run_time=job.run_time,
-            max_attempts=job.max_attempts,
-            idempotency_key=job.idempotency_key,
-            status=JobStatus.QUEUED,
-            create_time=now,
-            update_time=now,
-            trace_parent=job.trace_parent,
-        )
-        return stored, True
+        return job.queued(job_id, now), True
 
     async def _by_key(self, job: ValidJob) -> Job | None:
         row = await self._db.fetch_one(sql.GET_BY_KEY, (job.idempotency_key,))

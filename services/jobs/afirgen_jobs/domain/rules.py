@@ -16,7 +16,7 @@ from afirgen_runtime.backoff import Backoff
 from afirgen_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument
 from afirgen_runtime.ids import check_idempotency_key
 
-from afirgen_jobs.domain.model import JobStatus, NewJob
+from afirgen_jobs.domain.model import Job, JobStatus, NewJob
 
 TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 MAX_TYPE_LENGTH = 128
@@ -84,6 +84,22 @@ class ValidJob:
     max_attempts: int
     idempotency_key: str
     trace_parent: str
+
+    def queued(self, job_id: str, now: datetime) -> Job:
+        """The job as it is stored when enqueued at ``now``: QUEUED, no attempt yet."""
+        return Job(
+            id=job_id,
+            type=self.type,
+            payload=json.loads(self.payload_json),
+            priority=self.priority,
+            run_time=self.run_time,
+            max_attempts=self.max_attempts,
+            idempotency_key=self.idempotency_key,
+            status=JobStatus.QUEUED,
+            create_time=now,
+            update_time=now,
+            trace_parent=self.trace_parent,
+        )
 
     def request_hash(self) -> str:
         """Digest of what makes two requests with one idempotency key the same request."""
