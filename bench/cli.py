@@ -1,8 +1,9 @@
 """``python -m bench run --profile short|full [--attach] [--only ...] [--update-baseline]``.
 
 Exit status: 0 when every gate passed, 1 when a gate is broken or a scenario
-crashed, 2 for bad usage. Skipped scenarios (a service not landed yet) do not
-fail the run; their gates are reported as skipped.
+crashed, 2 for bad usage. A gate whose metric was not measured (its scenario
+skipped or crashed) is broken. A run narrowed with ``--only``/``--skip`` checks
+the gates of the scenarios it ran and says how many it left unchecked.
 """
 
 from __future__ import annotations
@@ -124,7 +125,11 @@ def run(args: argparse.Namespace) -> int:
             shutil.rmtree(stack_dir, ignore_errors=True)
     results.environment["duration_s"] = time.monotonic() - started
     results.environment["load_end"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
-    verdicts = gates.evaluate(results, sla)
+    narrowed = bool(args.only or args.skip)
+    verdicts = gates.evaluate(results, sla, names if narrowed else None)
+    unchecked = len(gates.gates_of(sla)) - len(gates.gates_of(sla, names)) if narrowed else 0
+    if unchecked:
+        results.notes.append(f"{unchecked} gates of scenarios left out of this run (--only/--skip) were not checked")
     baseline = gates.load_baseline(profile.name)
     made = charts.draw_all(results, out)
     results.save(out / "results.json")
@@ -134,7 +139,9 @@ def run(args: argparse.Namespace) -> int:
         update_baseline(out / "results.json")
     _log(f"report: {path}")
     for g in broken:
-        _log(f"GATE BROKEN: {g.metric} = {g.value:.4g}, wanted {g.bound} (off by {g.by}) {g.why}")
+        value = "not measured" if g.value is None else f"{g.value:.4g}"
+        off = f" (off by {g.by})" if g.by else ""
+        _log(f"GATE BROKEN: {g.metric} = {value}, wanted {g.bound}{off} {g.why}")
     for name, error in results.failed.items():
         _log(f"SCENARIO FAILED: {name}: {error}")
     return 1 if broken or results.failed else 0

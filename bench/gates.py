@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ BASELINE_FILE = Path(__file__).parent / "baseline.json"
 
 @dataclass(frozen=True)
 class GateResult:
-    """One gate's verdict: ``pass``, ``FAIL`` or ``skipped`` (its metric was not measured)."""
+    """One gate's verdict: ``pass`` or ``FAIL`` (out of bounds, or its metric was not measured)."""
 
     metric: str
     bound: str
@@ -48,19 +48,42 @@ def load_sla(profile: str, path: Path = SLA_FILE) -> dict[str, Any]:
     return section
 
 
+def gates_of(sla: dict[str, Any], scenarios: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """The gates of the profile, or only those of ``scenarios`` (a run narrowed by ``--only``/``--skip``)."""
+    chosen = None if scenarios is None else set(scenarios)
+    out = []
+    for gate in sla.get("gates", []):
+        if "scenario" not in gate:
+            raise KeyError(f"the gate of {gate.get('metric')!r} names no scenario")
+        if chosen is None or gate["scenario"] in chosen:
+            out.append(gate)
+    return out
+
+
 def _expand(gates: list[dict[str, Any]], metrics: dict[str, float]) -> Iterator[dict[str, Any]]:
     """Gates with their ``*`` patterns expanded: one gate per metric the pattern matches
-    (``db.stmt.*.p50_ms``: every statement); a pattern that matches nothing stays as it is."""
+    (``db.stmt.*.p50_ms``: every statement); a pattern that matches nothing stays as it is
+    (and fails as an unmeasured metric)."""
     for gate in gates:
         matched = sorted(m for m in metrics if fnmatch.fnmatchcase(m, gate["metric"])) if "*" in gate["metric"] else []
         yield from ({**gate, "metric": m} for m in matched) if matched else (gate,)
 
 
-def evaluate(results: Results, sla: dict[str, Any]) -> list[GateResult]:
-    """Every gate of the profile, plus the error budget of each load measurement."""
+def _unmeasured(name: str, scenario: str, results: Results) -> str:
+    """Why a gate's metric is missing, as far as the run knows."""
+    if scenario in results.failed:
+        return f"{name} was not measured: scenario {scenario} failed ({results.failed[scenario]})"
+    if scenario in results.skipped:
+        return f"{name} was not measured: scenario {scenario} skipped ({results.skipped[scenario]})"
+    return f"{name} was not measured by scenario {scenario}"
+
+
+def evaluate(results: Results, sla: dict[str, Any], scenarios: Iterable[str] | None = None) -> list[GateResult]:
+    """Every gate of the scenarios run (all of the profile's when ``None``), plus the error budget of
+    each load measurement. A gate whose metric is missing fails: an unmeasured SLA is a broken one."""
     metrics = results.metrics()
     out: list[GateResult] = []
-    for gate in _expand(sla.get("gates", []), metrics):
+    for gate in _expand(gates_of(sla, scenarios), metrics):
         name = gate["metric"]
         value = metrics.get(name)
         why = gate.get("why", "")
@@ -69,15 +92,15 @@ def evaluate(results: Results, sla: dict[str, Any]) -> list[GateResult]:
                 continue
             bound = f"{op} {gate[key]}"
             if value is None:
-                out.append(GateResult(name, bound, None, "skipped", why or "not measured in this run"))
+                out.append(GateResult(name, bound, None, "FAIL", _unmeasured(name, gate["scenario"], results)))
                 continue
             ok = value <= gate[key] if key == "max" else value >= gate[key]
             out.append(GateResult(name, bound, value, "pass" if ok else "FAIL", why))
     budget = sla.get("max_error_rate")
-    scenarios = set(sla.get("error_rate_scenarios", []))
+    scenario_names = set(sla.get("error_rate_scenarios", []))
     if budget is not None:
         for m in results.measurements:
-            if m.scenario in scenarios and m.count and m.error_rate > budget:
+            if m.scenario in scenario_names and m.count and m.error_rate > budget:
                 out.append(
                     GateResult(
                         f"{m.key}.error_rate",

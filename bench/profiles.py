@@ -8,6 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 GRPC_READS = ("GetFir", "ListFirs", "GetFirStats")
+READS = ("database", "codec", "cache", "grpc", "rest", "fastapi")
+"""Scenarios that read, first: they see a quiet mesh."""
+WRITES = ("cache_outage", "inference", "jobs", "grpc_writes")
+"""Scenarios that stop parts of the stack, run background work or write, last (CreateFir at the very end)."""
 
 
 @dataclass(frozen=True)
@@ -48,13 +52,19 @@ class Profile:
     """Request rates tried by the limit search, in order."""
     limit_step_s: float
     generation_requests: int
+    inference_calls: int
+    """Calls of each model kind straight to the inference proxy (its own overhead)."""
+    jobs_per_run: int
+    """Jobs enqueued, then drained by the worker (the throughput run)."""
+    jobs_wake_samples: int
+    """Single jobs given to the idle worker (enqueue-to-start latency)."""
     backlog_jobs: int
     """Mixed FIR jobs enqueued for the ``backlog`` scenario (reads while they drain)."""
 
 
 SHORT = Profile(
     name="short",
-    scenarios=("database", "codec", "cache", "grpc", "rest", "fastapi", "grpc_writes"),
+    scenarios=READS + WRITES,
     seed_rows=20_000,
     hot_firs=20,
     grpc_methods=("noop", "GetFir", "ListFirs", "GetFirStats"),
@@ -77,23 +87,15 @@ SHORT = Profile(
     limit_steps=(),
     limit_step_s=0,
     generation_requests=4,
+    inference_calls=5,
+    jobs_per_run=300,
+    jobs_wake_samples=10,
     backlog_jobs=0,
 )
 
 FULL = Profile(
     name="full",
-    scenarios=(
-        "database",
-        "codec",
-        "cache",
-        "grpc",
-        "rest",
-        "fastapi",
-        "limit",
-        "grpc_writes",
-        "generation",
-        "backlog",
-    ),
+    scenarios=(*READS, "limit", *WRITES, "generation", "backlog"),
     seed_rows=1_000_000,
     hot_firs=100,
     grpc_methods=("noop", "GetFir", "ListFirs", "GetFirStats"),
@@ -116,6 +118,9 @@ FULL = Profile(
     limit_steps=(50, 100, 150, 200, 300, 400, 600, 800, 1000, 1500, 2000, 3000, 4000, 6000),
     limit_step_s=5,
     generation_requests=200,
+    inference_calls=20,
+    jobs_per_run=2000,
+    jobs_wake_samples=40,
     backlog_jobs=1000,
 )
 

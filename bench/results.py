@@ -32,6 +32,30 @@ class Measurement:
     max_ms: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_samples(
+        cls, scenario: str, key: str, label: str, tool: str, samples_ms: list[float], **fields: Any
+    ) -> Measurement:
+        """A measurement of sequential calls timed one by one (``samples_ms``, at least one)."""
+        ordered = sorted(samples_ms)
+
+        def at(q: float) -> float:
+            return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+        fields.setdefault("concurrency", 1)
+        return cls(
+            scenario,
+            key,
+            label,
+            tool,
+            count=len(ordered),
+            p50_ms=at(0.5),
+            p90_ms=at(0.9),
+            p99_ms=at(0.99),
+            max_ms=ordered[-1],
+            **fields,
+        )
+
     @property
     def error_rate(self) -> float:
         """Errors over all requests (0 when nothing ran)."""

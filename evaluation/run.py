@@ -20,6 +20,7 @@ import argparse
 import base64
 import dataclasses
 import json
+import signal
 import sys
 import tempfile
 import time
@@ -111,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         StackConfig.for_tests(run_dir), llm=args.model, llm_threads=args.llm_threads, rate_limits=limits
     )
     stack = Stack(config)
+    # A SIGTERM (a timeout, a stopped job) unwinds like Ctrl-C, so the stack is destroyed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     try:
         stack.up()
         station = "EVAL-" + uuid.uuid4().hex[:6].upper()

@@ -14,7 +14,7 @@ from bench.target import Target
 
 
 class Skip(Exception):
-    """The scenario cannot run here (a service has not landed yet); the message says why."""
+    """The scenario cannot run here (a service or model server it needs is not running); the message says why."""
 
 
 @dataclass
@@ -47,7 +47,20 @@ class Context:
 
 def registry() -> dict[str, Callable[[Context], None]]:
     """Scenario name -> its ``run``."""
-    from bench.scenarios import backlog, cache, codec, database, fastapi_compare, generation, grpc_load, limit, rest
+    from bench.scenarios import (
+        backlog,
+        cache,
+        cache_outage,
+        codec,
+        database,
+        fastapi_compare,
+        generation,
+        grpc_load,
+        inference,
+        jobs,
+        limit,
+        rest,
+    )
 
     return {
         "database": database.run,
@@ -57,6 +70,9 @@ def registry() -> dict[str, Callable[[Context], None]]:
         "rest": rest.run,
         "fastapi": fastapi_compare.run,
         "limit": limit.run,
+        "cache_outage": cache_outage.run,
+        "inference": inference.run,
+        "jobs": jobs.run,
         "grpc_writes": grpc_load.run_writes,
         "generation": generation.run,
         "backlog": backlog.run,

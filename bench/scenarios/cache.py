@@ -56,13 +56,14 @@ def _delta(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]], 
     return int(after.get(ns, {}).get(field, 0)) - int(before.get(ns, {}).get(field, 0))
 
 
-def _pass(ctx: Context, call: GrpcCall, key: str, label: str) -> Measurement:
+def one_by_one(ctx: Context, call: GrpcCall, key: str, label: str, scenario: str = "cache") -> Measurement:
+    """Each of the call's requests once, one at a time (ghz at concurrency 1)."""
     count = len(call.data) if isinstance(call.data, list) else 1
     m = loadgen.ghz(
         call,
         key=key,
         label=label,
-        scenario="cache",
+        scenario=scenario,
         concurrency=1,
         requests=count,
         warmup=0,
@@ -76,8 +77,8 @@ def _pass(ctx: Context, call: GrpcCall, key: str, label: str) -> Measurement:
 
 def cold_warm(ctx: Context, name: str, call: GrpcCall) -> tuple[Measurement, Measurement]:
     """One pass over never-asked requests (misses), one over the same requests (hits)."""
-    miss = _pass(ctx, call, f"cache.{name}.miss", f"{name} cold (miss)")
-    hit = _pass(ctx, call, f"cache.{name}.hit", f"{name} warm (hit)")
+    miss = one_by_one(ctx, call, f"cache.{name}.miss", f"{name} cold (miss)")
+    hit = one_by_one(ctx, call, f"cache.{name}.hit", f"{name} warm (hit)")
     return miss, hit
 
 

@@ -26,14 +26,14 @@ the :class:`Cache` protocol.
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import grpc
 from afirgen.cache.v1 import cache_pb2, cache_pb2_grpc
-from google.protobuf import duration_pb2
 from loguru import logger
 from prometheus_client import Counter, Gauge
 from purgatory import AsyncCircuitBreakerFactory
@@ -42,6 +42,8 @@ from purgatory.domain.model import OpenedState
 from afirgen_runtime.channels import ChannelSettings, create_channel
 from afirgen_runtime.errors import InvalidArgument
 from afirgen_runtime.grpc_errors import translate_rpc_errors
+from afirgen_runtime.proto_mapping import duration
+from afirgen_runtime.single_flight import SingleFlight
 
 T = TypeVar("T")
 CIRCUIT = "cache"
@@ -95,10 +97,6 @@ class Cache(Protocol):
         """The cached value, or ``None`` on a miss or any failure."""
         ...
 
-    async def set(self, namespace: str, key: str, value: bytes, ttl: float | None = None) -> bool:
-        """Store ``value``; ``False`` if it was not stored."""
-        ...
-
     async def get_or_load(self, namespace: str, key: str, loader: Loader, ttl: float | None = None) -> bytes | None:
         """The cached value, or the loader's (stored for the next reader)."""
         ...
@@ -114,35 +112,6 @@ class Cache(Protocol):
     async def close(self) -> None:
         """Release the connection."""
         ...
-
-
-@dataclass
-class ClientCounters:
-    """What the client saw, for metrics and tests."""
-
-    hits: int = 0
-    misses: int = 0
-    loads: int = 0
-    coalesced: int = 0
-    """Callers that shared another caller's load in this process."""
-    sets: int = 0
-    stale_sets: int = 0
-    errors: int = 0
-    """Failed or timed-out cache calls (each one answered as a miss)."""
-    short_circuits: int = 0
-    """Calls skipped because the circuit was open."""
-    bypasses: int = 0
-    """Reads that skipped the cache because an invalidation is still owed."""
-    lost_invalidations: int = 0
-    circuit_opened: int = 0
-    circuit_closed: int = 0
-    early_refreshes: int = 0
-
-
-def _duration(seconds: float) -> duration_pb2.Duration:
-    out = duration_pb2.Duration()
-    out.FromNanoseconds(max(0, round(seconds * 1e9)))
-    return out
 
 
 def _delete(namespace: str, *keys: str) -> cache_pb2.DeleteEntriesRequest:
@@ -179,15 +148,17 @@ class CacheClient:
             exclude=[InvalidArgument, asyncio.CancelledError],
         )
         self._breakers.add_listener(self._on_breaker_event)
-        self._flights: dict[tuple[str, str], asyncio.Task[bytes | None]] = {}
+        # A fill nobody waits for any more still fills the cache for the next reader.
+        self._flights: SingleFlight[tuple[str, str], bytes | None] = SingleFlight(cancel_when_abandoned=False)
         self._background: set[asyncio.Task[Any]] = set()
         self._owed: set[str] = set()
-        self.counters = ClientCounters()
+        self.counters: collections.Counter[str] = collections.Counter()
+        """What this client saw, by event (the names of :data:`CLIENT_EVENTS`' ``event`` label)."""
         self.circuit_state = "closed"
 
     # --- the safety net -------------------------------------------------------
     def _count(self, event: str, namespace: str = "") -> None:
-        setattr(self.counters, event, getattr(self.counters, event) + 1)
+        self.counters[event] += 1
         CLIENT_EVENTS.labels(namespace, event).inc()
 
     def _on_breaker_event(self, name: str, event_type: str, event: Any) -> None:
@@ -266,27 +237,15 @@ class CacheClient:
         Concurrent callers for one key in this process share one load; the
         loader's exceptions reach every one of them (a cache failure never does).
         """
-        flight = (namespace, key)
-        task = self._flights.get(flight)
-        if task is None:
-            task = asyncio.create_task(self._read_through(namespace, key, loader, ttl))
-            self._flights[flight] = task
-            task.add_done_callback(lambda done: self._land(flight, done))
-        else:
+        if (namespace, key) in self._flights:
             self._count("coalesced", namespace)
-        # shield: a caller that gives up does not cancel the others' load
-        return await asyncio.shield(task)
-
-    def _land(self, flight: tuple[str, str], task: asyncio.Task[bytes | None]) -> None:
-        if self._flights.get(flight) is task:
-            del self._flights[flight]
-        if not task.cancelled():
-            task.exception()  # retrieved: every waiter may have gone
+        value, _ = await self._flights.run((namespace, key), lambda: self._read_through(namespace, key, loader, ttl))
+        return value
 
     async def _get_entry(self, namespace: str, key: str, wait: float = 0.0) -> Any:
         request = cache_pb2.GetEntryRequest(namespace=namespace, key=key)
         if wait > 0:
-            request.max_wait.CopyFrom(_duration(wait))
+            request.max_wait.CopyFrom(duration(wait))
         return await self._call(self._stub.GetEntry, request, self._timeout + wait)
 
     async def _read_through(self, namespace: str, key: str, loader: Loader, ttl: float | None) -> bytes | None:
@@ -327,10 +286,10 @@ class CacheClient:
 
     async def _store(self, namespace: str, key: str, fill: Fill, compute_time: float, lease: int) -> bool:
         request = cache_pb2.SetEntryRequest(
-            namespace=namespace, key=key, value=fill.value, compute_time=_duration(compute_time), lease=lease
+            namespace=namespace, key=key, value=fill.value, compute_time=duration(compute_time), lease=lease
         )
         if fill.ttl is not None:
-            request.ttl.CopyFrom(_duration(fill.ttl))
+            request.ttl.CopyFrom(duration(fill.ttl))
         reply = await self._call(self._stub.SetEntry, request, self._timeout)
         if reply is None:
             return False
@@ -365,12 +324,6 @@ class CacheClient:
             await asyncio.gather(*self._background, return_exceptions=True)
 
     # --- writes ---------------------------------------------------------------
-    async def set(self, namespace: str, key: str, value: bytes, ttl: float | None = None) -> bool:
-        """Store ``value`` unconditionally; ``False`` if it was not stored."""
-        if namespace in self._owed:
-            return False
-        return await self._store(namespace, key, Fill(value, ttl), 0.0, 0)
-
     async def delete(self, namespace: str, *keys: str) -> None:
         """Make ``keys`` stale; if the cache cannot be told, the namespace is owed an invalidation."""
         if not keys:
@@ -400,44 +353,3 @@ class CacheClient:
         await asyncio.gather(*self._background, return_exceptions=True)
         if self._owns_channel and self._channel is not None:
             await self._channel.close()
-
-
-@dataclass
-class InMemoryCache:
-    """A process-local :class:`Cache` without expiry, for unit tests of the services that cache."""
-
-    entries: dict[tuple[str, str], bytes] = field(default_factory=dict)
-    loads: int = 0
-
-    async def get(self, namespace: str, key: str) -> bytes | None:
-        """The stored value."""
-        return self.entries.get((namespace, key))
-
-    async def set(self, namespace: str, key: str, value: bytes, ttl: float | None = None) -> bool:
-        """Store ``value``."""
-        self.entries[(namespace, key)] = value
-        return True
-
-    async def get_or_load(self, namespace: str, key: str, loader: Loader, ttl: float | None = None) -> bytes | None:
-        """Cache-aside without single flight."""
-        if (namespace, key) in self.entries:
-            return self.entries[(namespace, key)]
-        self.loads += 1
-        fill = _fill(await loader(), ttl)
-        if fill is None:
-            return None
-        self.entries[(namespace, key)] = fill.value
-        return fill.value
-
-    async def delete(self, namespace: str, *keys: str) -> None:
-        """Drop ``keys``."""
-        for key in keys:
-            self.entries.pop((namespace, key), None)
-
-    async def invalidate(self, namespace: str) -> None:
-        """Drop the namespace."""
-        for entry in [e for e in self.entries if e[0] == namespace]:
-            del self.entries[entry]
-
-    async def close(self) -> None:
-        """Nothing to release."""

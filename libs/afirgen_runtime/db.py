@@ -9,6 +9,8 @@
   retried with exponential backoff and jitter (tenacity), a whole transaction
   at a time; when the database stays down the caller gets
   :class:`~afirgen_runtime.errors.Unavailable`.
+- DATETIME columns hold UTC without a zone: :func:`to_db_time` and
+  :func:`from_db_time` convert on the way in and out.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import aiomysql
@@ -26,6 +29,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from afirgen_runtime import metrics, tracing
 from afirgen_runtime.errors import Unavailable
+from afirgen_runtime.query_plans import parse_plan, problems
 from afirgen_runtime.settings import MySQLSettings
 
 T = TypeVar("T")
@@ -35,7 +39,6 @@ CONNECTION_ERRORS = frozenset({2003, 2006, 2013, 2055, 1927, 1053})
 # Statement-level failures that succeed on retry.
 RETRYABLE_ERRORS = CONNECTION_ERRORS | {1213, 1205}
 
-QueryObserver = Callable[[str, float], None]
 PLAN_COOLDOWN = 300.0  # seconds between two plan logs of one statement
 ISOLATION_LEVELS = {name: name for name in ("READ UNCOMMITTED", "READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE")}
 
@@ -46,6 +49,16 @@ class Statement:
 
     name: str
     sql: str
+
+
+def to_db_time(when: datetime) -> datetime:
+    """A time for a DATETIME column: UTC, naive (naive values are taken as UTC already)."""
+    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
+
+
+def from_db_time(value: datetime | None) -> datetime | None:
+    """A DATETIME column's value as an aware UTC time."""
+    return None if value is None else value.replace(tzinfo=UTC)
 
 
 def _error_code(exc: BaseException) -> int | None:
@@ -123,11 +136,10 @@ class Connection:
 class Database:
     """A pool over one schema, opened on first use."""
 
-    def __init__(self, settings: MySQLSettings, observers: Sequence[QueryObserver] = ()) -> None:
+    def __init__(self, settings: MySQLSettings) -> None:
         self.settings = settings
         self._pool: aiomysql.Pool | None = None
         self._lock = asyncio.Lock()
-        self._observers = list(observers)
         self._waiting = 0
         self._explained: dict[str, float] = {}
         self._plan_tasks: set[asyncio.Task[None]] = set()
@@ -138,8 +150,6 @@ class Database:
         if seconds >= self.settings.slow_query_seconds:
             metrics.SQL_SLOW.labels(name).inc()
             logger.warning("slow statement", statement=name, duration_ms=round(seconds * 1000, 1))
-        for observer in self._observers:
-            observer(name, seconds)
 
     def explain_later(self, stmt: Statement, args: Sequence[Any] | None) -> None:
         """Log the plan of a slow statement (at most once per statement per cooldown)."""
@@ -152,8 +162,6 @@ class Database:
         task.add_done_callback(self._plan_tasks.discard)
 
     async def _log_plan(self, stmt: Statement, args: Sequence[Any] | None) -> None:
-        from afirgen_runtime.query_plans import parse_plan, problems
-
         try:
             row = await self.fetch_one(Statement("explain." + stmt.name, "EXPLAIN FORMAT=JSON " + stmt.sql), args)
         except Exception as exc:
@@ -170,10 +178,6 @@ class Database:
             temporary=plan.temporary,
             problems=problems(plan),
         )
-
-    def add_observer(self, observer: QueryObserver) -> None:
-        """Call ``observer(name, seconds)`` after every statement."""
-        self._observers.append(observer)
 
     def _pool_gauges(self, pool: aiomysql.Pool) -> None:
         name = self.settings.database

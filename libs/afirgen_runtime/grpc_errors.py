@@ -2,9 +2,11 @@
 
 Outgoing: :func:`to_status` turns an :class:`AfirgenError` into a
 ``google.rpc.Status`` with ``ErrorInfo`` (reason, domain, metadata) and, for bad
-input, ``BadRequest`` field violations. Incoming: :func:`translate_rpc_errors`
-turns a downstream ``grpc.aio.AioRpcError`` back into the matching
-``AfirgenError`` so callers handle one exception tree.
+input, ``BadRequest`` field violations; :func:`to_grpc_status` is that status as
+the call's code, message and ``grpc-status-details-bin`` trailer (grpcio-status).
+Incoming: :func:`translate_rpc_errors` turns a downstream ``grpc.aio.AioRpcError``
+back into the matching ``AfirgenError`` (its details read by grpcio-status), so
+callers handle one exception tree.
 """
 
 from __future__ import annotations
@@ -15,10 +17,9 @@ from contextlib import contextmanager
 import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
 
 from afirgen_runtime import errors
-
-STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
 _BY_CODE: dict[grpc.StatusCode, type[errors.AfirgenError]] = {
     grpc.StatusCode.INVALID_ARGUMENT: errors.InvalidArgument,
@@ -33,38 +34,33 @@ _BY_CODE: dict[grpc.StatusCode, type[errors.AfirgenError]] = {
 }
 
 
-def grpc_code(error: errors.AfirgenError) -> grpc.StatusCode:
-    """The gRPC status code of ``error``."""
-    return grpc.StatusCode[error.code_name]
+def _packed(detail: error_details_pb2.ErrorInfo | error_details_pb2.BadRequest) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(detail)
+    return packed
 
 
 def to_status(error: errors.AfirgenError, domain: str) -> status_pb2.Status:
     """Build the ``google.rpc.Status`` sent for ``error``."""
-    code = grpc_code(error)
-    status = status_pb2.Status(code=code.value[0], message=error.message)
-    info = any_pb2.Any()
-    info.Pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=domain, metadata=error.metadata))
-    status.details.append(info)
+    details = [_packed(error_details_pb2.ErrorInfo(reason=error.reason, domain=domain, metadata=error.metadata))]
     if isinstance(error, errors.InvalidArgument) and error.violations:
-        bad = error_details_pb2.BadRequest(
-            field_violations=[
-                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-                for v in error.violations
-            ]
-        )
-        detail = any_pb2.Any()
-        detail.Pack(bad)
-        status.details.append(detail)
-    return status
+        violations = [
+            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+            for v in error.violations
+        ]
+        details.append(_packed(error_details_pb2.BadRequest(field_violations=violations)))
+    return status_pb2.Status(code=grpc.StatusCode[error.code_name].value[0], message=error.message, details=details)
 
 
 def internal_status(message: str) -> status_pb2.Status:
     """Status for an unexpected error: no internals leak to the client."""
-    status = status_pb2.Status(code=code_pb2.INTERNAL, message=message)
-    info = any_pb2.Any()
-    info.Pack(error_details_pb2.ErrorInfo(reason="INTERNAL", domain="afirgen"))
-    status.details.append(info)
-    return status
+    info = _packed(error_details_pb2.ErrorInfo(reason="INTERNAL", domain="afirgen"))
+    return status_pb2.Status(code=code_pb2.INTERNAL, message=message, details=[info])
+
+
+def to_grpc_status(status: status_pb2.Status) -> grpc.Status:
+    """``status`` as a call ends with it: code, message, and the details trailer."""
+    return rpc_status.to_status(status)
 
 
 def from_rpc_error(exc: grpc.aio.AioRpcError) -> errors.AfirgenError:
@@ -72,19 +68,19 @@ def from_rpc_error(exc: grpc.aio.AioRpcError) -> errors.AfirgenError:
     reason: str | None = None
     metadata: dict[str, str] = {}
     violations: list[errors.FieldViolation] = []
-    for key, value in exc.trailing_metadata() or ():
-        if key != STATUS_DETAILS_KEY:
-            continue
-        status = status_pb2.Status.FromString(value)
-        for detail in status.details:
-            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-                info = error_details_pb2.ErrorInfo()
-                detail.Unpack(info)
-                reason, metadata = info.reason, dict(info.metadata)
-            elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-                bad = error_details_pb2.BadRequest()
-                detail.Unpack(bad)
-                violations = [errors.FieldViolation(v.field, v.description) for v in bad.field_violations]
+    try:
+        status = rpc_status.from_call(exc)
+    except ValueError:  # details that do not match the call's code and message: not ours
+        status = None
+    for detail in status.details if status is not None else ():
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            reason, metadata = info.reason, dict(info.metadata)
+        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            violations = [errors.FieldViolation(v.field, v.description) for v in bad.field_violations]
     cls = _BY_CODE.get(exc.code(), errors.AfirgenError)
     message = exc.details() or exc.code().name
     if cls is errors.InvalidArgument:

@@ -5,8 +5,9 @@ request id (Envoy's ``x-request-id`` or a new one, in a contextvar, echoed in
 the response headers), the verified caller forwarded by the edge
 (:mod:`afirgen_runtime.identity`), the caller's deadline (in a contextvar, so downstream
 calls inherit it), error mapping (:mod:`afirgen_runtime.grpc_errors`) and an
-access log line. Client side, :class:`ClientContextInterceptor` passes the
-request id on and applies a default deadline capped by the inherited one.
+access log line. Client side, :func:`client_interceptors` (one interceptor for
+unary calls, one for server streams) pass the request id on, apply a default
+deadline capped by the inherited one, and record client metrics.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from loguru import logger
 from afirgen_runtime import errors
 from afirgen_runtime import logging as runtime_logging
 from afirgen_runtime.context import REQUEST_ID_HEADER, new_request_id, request_id_var
-from afirgen_runtime.grpc_errors import STATUS_DETAILS_KEY, grpc_code, internal_status, to_status
+from afirgen_runtime.grpc_errors import internal_status, to_grpc_status, to_status
 from afirgen_runtime.identity import CLAIMS_HEADER, caller_var, parse_claims
 from afirgen_runtime.metrics import RPC_CLIENT_DURATION, RPC_CLIENT_REQUESTS
 
@@ -37,6 +38,8 @@ _headers_var: contextvars.ContextVar[list[tuple[str, str]] | None] = contextvars
 )
 
 CallObserver = Callable[[str, str, float], None]
+NO_STORE = "no-store"
+"""``cache-control`` of answers no client or proxy may keep (lists, statistics, jobs)."""
 # Request ids are kept as received only when they look like ids; anything else
 # (too long, control characters) is replaced, so logs and audit rows stay bounded.
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -61,6 +64,11 @@ def _metadata_value(metadata: Any, key: str) -> str:
             value = item[1]
             return value.decode() if isinstance(value, bytes) else str(value)
     return ""
+
+
+def invocation_header(context: grpc.aio.ServicerContext, key: str) -> str:
+    """The value of request header (metadata key) ``key`` of the served call, or ``""``."""
+    return _metadata_value(context.invocation_metadata(), key)
 
 
 class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
@@ -135,20 +143,18 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         """Abort with the error's status; ``headers=False`` keeps the answer trailers-only (a stream
         that sent nothing yet: only then does the edge turn the status into an HTTP error status)."""
         if isinstance(exc, errors.AfirgenError):
-            status = to_status(exc, self._domain)
-            code = grpc_code(exc)
-            logger.info("call failed: {}", exc.message, reason=exc.reason, code=code.name)
+            status = to_grpc_status(to_status(exc, self._domain))
+            logger.info("call failed: {}", exc.message, reason=exc.reason, code=status.code.name)
         else:
             logger.opt(exception=exc).error("unhandled error")
-            status = internal_status(f"internal error; quote request id {request_id}")
-            code = grpc.StatusCode.INTERNAL
-        trailers: tuple[tuple[str, str | bytes], ...] = ((STATUS_DETAILS_KEY, status.SerializeToString()),)
+            status = to_grpc_status(internal_status(f"internal error; quote request id {request_id}"))
+        trailers = tuple(status.trailing_metadata)
         if headers:
             await self._send_headers(context)
         else:
             trailers += ((REQUEST_ID_HEADER, request_id),)
-        await context.abort(code, status.message, trailing_metadata=trailers)
-        return str(code.name)  # not reached: abort raises
+        await context.abort(status.code, status.details, trailing_metadata=trailers)
+        return str(status.code.name)  # not reached: abort raises
 
     def _finish(self, method: str, code: str, started: float) -> None:
         elapsed = time.perf_counter() - started

@@ -19,6 +19,10 @@ from afirgen_runtime.errors import InvalidArgument
 from afirgen_runtime.secrets import MIN_BYTES
 
 _SIG_BYTES = 16
+DEFAULT_PAGE_SIZE = 50
+"""Rows of a page when the request does not say (AIP-158)."""
+MAX_PAGE_SIZE = 500
+"""Rows of a page at most; larger requests are capped."""
 
 
 def _invalid(description: str) -> InvalidArgument:
@@ -63,8 +67,20 @@ class PageTokens:
             raise _invalid("malformed page token")
         return keyset
 
+    def resume(self, token: str, query: str, *kinds: type) -> list[Any] | None:
+        """Where the page asked for starts: ``None`` without a token (the first page), else the
+        token's keyset, which must hold one value of each of ``kinds`` (INVALID_ARGUMENT if not)."""
+        if not token:
+            return None
+        keyset = self.parse(token, query)
+        if len(keyset) != len(kinds) or not all(isinstance(v, k) for v, k in zip(keyset, kinds, strict=True)):
+            raise _invalid("malformed page token")
+        return keyset
 
-def page_size(value: int, *, default: int, maximum: int, field: str = "page_size") -> int:
+
+def page_size(
+    value: int, *, default: int = DEFAULT_PAGE_SIZE, maximum: int = MAX_PAGE_SIZE, field: str = "page_size"
+) -> int:
     """Apply AIP-158 rules: 0 means the default, negative is an error, large is capped."""
     if value < 0:
         raise InvalidArgument.for_field(field, "must not be negative")

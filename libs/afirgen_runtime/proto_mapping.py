@@ -1,11 +1,16 @@
-"""Dataclass <-> protobuf message mapping by field name.
+"""Domain values <-> protobuf messages.
 
-Domain dataclasses mirror their messages field for field, so one generic
-mapper serves every service instead of hand-written copies per message:
+:func:`to_message` and :func:`from_message` map a dataclass that mirrors its
+message field for field, by name, instead of a hand-written copy per message:
 nested dataclasses map to sub-messages, lists to repeated fields, dicts to
 maps, ``datetime`` to ``google.protobuf.Timestamp``, and a ``str`` Enum whose
 values are the proto value names without the enum's prefix (``DRAFT`` <->
-``FIR_STATUS_DRAFT``). Fields present on only one side are skipped.
+``FIR_STATUS_DRAFT``). Fields present on only one side are skipped. The FIR
+service's model (FIRs and everything in them) is mapped this way; the other
+services' few, small messages are built in their servicers.
+
+:func:`timestamp` and :func:`duration` are the well-known types every servicer
+and client uses.
 """
 
 from __future__ import annotations
@@ -15,9 +20,9 @@ import re
 import typing
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
-from google.protobuf import timestamp_pb2
+from google.protobuf import duration_pb2, timestamp_pb2
 from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 
@@ -61,6 +66,27 @@ def _unwrap_optional(kind: Any) -> Any:
     return kind
 
 
+@overload
+def timestamp(value: datetime) -> timestamp_pb2.Timestamp: ...
+@overload
+def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None: ...
+def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
+    """A ``Timestamp`` of ``value`` (naive values are taken as UTC); ``None`` stays ``None``
+    (a message field left unset)."""
+    if value is None:
+        return None
+    out = timestamp_pb2.Timestamp()
+    out.FromDatetime(value.astimezone(UTC) if value.tzinfo else value)
+    return out
+
+
+def duration(seconds: float) -> duration_pb2.Duration:
+    """A ``Duration`` of ``seconds`` to the nanosecond (negative: zero)."""
+    out = duration_pb2.Duration()
+    out.FromNanoseconds(max(0, round(seconds * 1e9)))
+    return out
+
+
 def to_message(obj: Any, message: M) -> M:
     """Copy the dataclass ``obj`` into ``message`` (returned for chaining)."""
     desc: Any = message.DESCRIPTOR
@@ -88,7 +114,7 @@ def _set(message: Message, field: FieldDescriptor, value: Any) -> None:
             target.extend(value)
     elif field.message_type is not None:
         if isinstance(value, datetime):
-            getattr(message, name).FromDatetime(value.astimezone(UTC) if value.tzinfo else value)
+            getattr(message, name).CopyFrom(timestamp(value))
         else:
             to_message(value, getattr(message, name))
     elif field.enum_type is not None:

@@ -1,22 +1,18 @@
-"""Query plan checks: ``EXPLAIN FORMAT=JSON`` for every named statement.
+"""What an ``EXPLAIN FORMAT=JSON`` says about a statement: :func:`parse_plan` flattens
+it, :func:`problems` flags full scans and unindexed sorts of large tables, with the
+index that would serve the statement.
 
-Each service that owns a schema lists every statement shape it issues in a
-catalog (``(Statement, sample arguments)`` pairs, built by the same functions
-the repositories use). :func:`explain_all` runs EXPLAIN for each against a
-database seeded with a realistic volume, and :func:`problems` flags full
-scans and unindexed sorts of large tables, with the index that would serve
-the statement.
+The database logs the plan of a slow statement with them
+(:meth:`afirgen_runtime.db.Database.explain_later`); the fir service's query-plan check
+(``python -m afirgen_fir.entrypoints.query_plans``) judges every statement it issues.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-from afirgen_runtime.db import Connection, Database, Statement
 
 LARGE_TABLE_ROWS = 1000
 
@@ -42,12 +38,6 @@ class Plan:
     temporary: bool = False
     grouped: bool = False
     order_columns: list[str] = field(default_factory=list)
-    raw: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def rows_examined(self) -> int:
-        """Rows the plan expects to read, summed over tables."""
-        return sum(t.rows for t in self.tables)
 
 
 def _walk(node: Any, plan: Plan) -> None:
@@ -75,9 +65,8 @@ def _walk(node: Any, plan: Plan) -> None:
 
 def parse_plan(name: str, sql: str, explain_json: str) -> Plan:
     """Flatten MariaDB/MySQL ``EXPLAIN FORMAT=JSON`` output."""
-    raw = json.loads(explain_json)
-    plan = Plan(name=name, raw=raw)
-    _walk(raw, plan)
+    plan = Plan(name=name)
+    _walk(json.loads(explain_json), plan)
     upper = sql.upper()
     plan.grouped = " GROUP BY " in upper
     order = re.search(r"ORDER BY (.+?)(?: LIMIT| FOR UPDATE|$)", sql, re.I | re.S)
@@ -107,27 +96,3 @@ def problems(plan: Plan, large: int = LARGE_TABLE_ROWS) -> list[str]:
                 " would return rows in order"
             )
     return found
-
-
-async def explain_all(db: Database, catalog: Iterable[tuple[Statement, Sequence[Any]]]) -> list[Plan]:
-    """EXPLAIN every statement of a catalog (nothing is executed)."""
-
-    async def work(conn: Connection) -> list[Plan]:
-        plans = []
-        for stmt, args in catalog:
-            row = await conn.fetch_one(Statement("explain." + stmt.name, "EXPLAIN FORMAT=JSON " + stmt.sql), args)
-            assert row is not None
-            plans.append(parse_plan(stmt.name, stmt.sql, str(row[0])))
-        return plans
-
-    return await db.run(work)
-
-
-def report(plans: Sequence[Plan]) -> str:
-    """A Markdown table of every plan, with its problems."""
-    lines = ["| statement | table: access (key, ~rows) | filesort | temporary | problems |", "|---|---|---|---|---|"]
-    for plan in plans:
-        tables = "; ".join(f"{t.table}: {t.access_type} ({t.key or '-'}, {t.rows})" for t in plan.tables)
-        issues = "; ".join(problems(plan)) or "ok"
-        lines.append(f"| {plan.name} | {tables} | {plan.filesort} | {plan.temporary} | {issues} |")
-    return "\n".join(lines)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -78,6 +78,22 @@ async def delete_in_batches(
         if monotonic() - started >= budget_seconds:
             return Purged(total, False)
         await asyncio.sleep(0)  # let the service's other work in between batches
+
+
+async def delete_in_turn(
+    deletes: Sequence[Callable[[int], Awaitable[int]]],
+    *,
+    batch: int,
+    budget_seconds: float,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> list[Purged]:
+    """:func:`delete_in_batches` with each of ``deletes`` in turn, all within one time budget:
+    each gets what the ones before it left."""
+    started, purged = monotonic(), []
+    for delete in deletes:
+        left = max(0.0, budget_seconds - (monotonic() - started))
+        purged.append(await delete_in_batches(delete, batch=batch, budget_seconds=left, monotonic=monotonic))
+    return purged
 
 
 class PeriodicJob:

@@ -1,6 +1,8 @@
-"""gRPC server bootstrap shared by every service.
+"""Process runner shared by every service and worker.
 
-:func:`run` serves a :class:`ServiceApp` until SIGTERM/SIGINT:
+:func:`main` is the entry point of every process: it runs the process's
+composition root inside the event loop (uvloop) and refuses to start with a
+weak secret. :func:`run` serves a :class:`ServiceApp` until SIGTERM/SIGINT:
 
 - ``grpc.health.v1``: NOT_SERVING until the app's readiness check passes
   (its dependencies are reachable), re-checked periodically; NOT_SERVING as
@@ -9,6 +11,11 @@
 - graceful shutdown: stop accepting, let in-flight calls finish within the
   grace period, then close the app's pools;
 - message size limits, keepalive, a cap on concurrent calls.
+
+:func:`run_worker` runs a :class:`WorkerApp`, a process with no gRPC server
+(the jobs worker), until SIGTERM/SIGINT or until its work ends by itself. Both
+serve ``/metrics`` and stop the same way: stop taking work, let the work in
+flight finish, then close what the app opened.
 """
 
 from __future__ import annotations
@@ -16,8 +23,9 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -29,7 +37,7 @@ from afirgen_runtime import logging as runtime_logging
 from afirgen_runtime import metrics, tracing
 from afirgen_runtime.interceptors import CallObserver, ServerInterceptor
 from afirgen_runtime.secrets import WeakSecret
-from afirgen_runtime.settings import LogSettings, ServerSettings
+from afirgen_runtime.settings import LogSettings, MetricsSettings, ServerSettings, TracingSettings
 
 READINESS_INTERVAL_SECONDS = 2.0
 
@@ -68,6 +76,23 @@ class ServiceApp:
     Other methods get ``ServerSettings.default_deadline_seconds``."""
 
 
+@dataclass
+class WorkerApp:
+    """What the composition root of a process without a gRPC server hands to the runtime."""
+
+    name: str
+    """Short process name (``jobs-worker``): logs."""
+    run: Callable[[], Coroutine[Any, Any, None]]
+    """The work; returns once :attr:`stop` was called and the work in flight ended (or when it
+    crashed, which ends the process too: the supervisor restarts it)."""
+    stop: Callable[[], None]
+    """Begins a graceful shutdown; returns at once."""
+    metrics: MetricsSettings
+    """The ``/metrics`` endpoint of the process."""
+    on_stop: Callable[[], Awaitable[None]] = _nothing
+    """Closes pools and channels after the work ended."""
+
+
 class RunningServer:
     """A started server; :meth:`stop` drains it."""
 
@@ -75,7 +100,6 @@ class RunningServer:
         self.app = app
         self.settings = settings
         self.health = HealthServicer()
-        self.sampler = metrics.ResourceSampler(settings.metrics)
         observers = (*app.observers, metrics.observe_server_call(app.name))
         self.server = grpc.aio.server(
             # Tracing first: its span is active while the shared interceptor logs.
@@ -110,7 +134,6 @@ class RunningServer:
         await self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
         await self.server.start()
         self.metrics_port = metrics.serve(self.settings.metrics)
-        self.sampler.start()
         await self.app.on_start()
         self._ready_task = asyncio.create_task(self._watch_readiness())
         logger.info("serving", port=self.port, metrics_port=self.metrics_port, services=list(self.app.service_names))
@@ -147,31 +170,56 @@ class RunningServer:
         await self.app.on_drain()
         await self.server.stop(self.settings.shutdown_grace_seconds)
         await self.app.on_stop()
-        self.sampler.stop()
         tracing.shutdown()
         logger.info("stopped")
+
+
+def _stop_requested() -> asyncio.Event:
+    """An event set by SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
 
 
 async def run(app: ServiceApp, settings: ServerSettings) -> None:
     """Serve ``app`` until SIGTERM or SIGINT, then shut down gracefully."""
     running = RunningServer(app, settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    stop = _stop_requested()
     await running.start()
     await stop.wait()
     await running.stop()
 
 
-def prepare(service: str, log: LogSettings, server: ServerSettings) -> None:
+async def run_worker(app: WorkerApp) -> None:
+    """Run ``app`` until SIGTERM or SIGINT, or until its work ends by itself, then shut down gracefully."""
+    stop = _stop_requested()
+    metrics_port = metrics.serve(app.metrics)
+    work = asyncio.create_task(app.run(), name=app.name)
+    stopping = asyncio.create_task(stop.wait())
+    logger.info("working", metrics_port=metrics_port)
+    await asyncio.wait({work, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    logger.info("draining")
+    app.stop()
+    stopping.cancel()
+    try:
+        await work
+    finally:
+        await app.on_stop()
+        tracing.shutdown()
+        logger.info("stopped")
+
+
+def prepare(process: str, log: LogSettings, traces: TracingSettings) -> None:
     """Configure logging and tracing before the composition root creates channels."""
-    runtime_logging.configure(service, log)
-    tracing.configure(service, server.tracing)
+    runtime_logging.configure(process, log)
+    tracing.configure(process, traces)
 
 
-def main(build: Callable[[], tuple[ServiceApp, ServerSettings]]) -> None:
-    """Entry point of a service process: ``build`` is its composition root.
+def main(build: Callable[[], tuple[ServiceApp, ServerSettings] | WorkerApp]) -> None:
+    """Entry point of a process: ``build`` is its composition root, returning the app to serve
+    (with its server settings) or the worker to run.
 
     It runs inside the event loop (pools and channels bind to it) but must not
     connect: connections are opened lazily and by the readiness check.
@@ -179,8 +227,11 @@ def main(build: Callable[[], tuple[ServiceApp, ServerSettings]]) -> None:
     import uvloop
 
     async def _main() -> None:
-        app, settings = build()
-        await run(app, settings)
+        built = build()
+        if isinstance(built, WorkerApp):
+            await run_worker(built)
+        else:
+            await run(*built)
 
     try:
         uvloop.run(_main())

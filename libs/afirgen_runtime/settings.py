@@ -111,35 +111,14 @@ def _is_set(env: Mapping[str, str], name: str, field: dataclasses.Field[Any], hi
     return name in env
 
 
-def describe(cls: type[Any], prefix: str = PREFIX) -> list[tuple[str, str]]:
-    """List ``(variable, default)`` for every setting, for docs and ``--help``."""
-    rows: list[tuple[str, str]] = []
-    hints = typing.get_type_hints(cls)
-    for field in dataclasses.fields(cls):
-        name = f"{prefix}_{field.name.upper()}"
-        if dataclasses.is_dataclass(hints[field.name]):
-            rows.extend(describe(hints[field.name], name))
-        else:
-            rows.append((name, str(_default(field))))
-    return rows
-
-
 @dataclasses.dataclass(frozen=True)
 class MetricsSettings:
-    """The ``/metrics`` endpoint and resource sampling."""
+    """The ``/metrics`` endpoint."""
 
     port: int = 0
     """Port of the Prometheus endpoint on 127.0.0.1 (0: no endpoint)."""
     host: str = "127.0.0.1"
     """Interface of the endpoint."""
-    sample_interval_seconds: float = 5.0
-    """How often process resources are sampled."""
-    cpu_alert_ratio: float = 0.9
-    """Alert when the process uses more CPU than this (1.0 = one core) over an interval."""
-    memory_alert_bytes: int = 1536 * 1024 * 1024
-    """Alert when resident memory exceeds this."""
-    fds_alert: int = 8000
-    """Alert when open file descriptors exceed this."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,7 +156,7 @@ class ServerSettings:
     environment: str = "production"
     """``production`` refuses known or weak secrets at start-up; ``development`` accepts them."""
     metrics: MetricsSettings = dataclasses.field(default_factory=MetricsSettings)
-    """Prometheus endpoint and resource alerts (``AFIRGEN_SERVER_METRICS_*``)."""
+    """Prometheus endpoint (``AFIRGEN_SERVER_METRICS_*``)."""
     tracing: TracingSettings = dataclasses.field(default_factory=TracingSettings)
     """OpenTelemetry export (``AFIRGEN_SERVER_TRACING_*``)."""
 

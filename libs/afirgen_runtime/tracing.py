@@ -21,6 +21,8 @@ from opentelemetry import propagate, trace
 from afirgen_runtime import logging as runtime_logging
 from afirgen_runtime.settings import TracingSettings
 
+TRACEPARENT_HEADER = "traceparent"
+"""W3C trace context of a call (gRPC metadata), and of the enqueue that made a job."""
 _provider: Any = None
 
 
@@ -94,7 +96,7 @@ def inject() -> str:
     """The current context as a W3C ``traceparent`` (for jobs enqueued now)."""
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
-    return carrier.get("traceparent", "")
+    return carrier.get(TRACEPARENT_HEADER, "")
 
 
 @contextmanager
@@ -103,7 +105,7 @@ def linked_span(name: str, traceparent: str, **attributes: str | int | float | b
     if _provider is None:
         yield None
         return
-    remote = trace.get_current_span(propagate.extract({"traceparent": traceparent})).get_span_context()
+    remote = trace.get_current_span(propagate.extract({TRACEPARENT_HEADER: traceparent})).get_span_context()
     links = [trace.Link(remote)] if remote.is_valid else []
     token = otel_context.attach(otel_context.Context())  # a fresh trace, linked to the enqueuer
     try:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's virtualenv (.venv) with every Python dependency pinned in
-# pyproject.toml. Re-installs only when pyproject.toml changed.
+# pyproject.toml: the services', the local stack's (extra `stack`) and the
+# tools' (extra `dev`). Re-installs only when pyproject.toml changed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -10,6 +11,6 @@ stamp=.venv/.afirgen-installed
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
   .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e '.[dev]'
+  .venv/bin/pip install -q -e '.[stack,dev]'
   echo "$want" > "$stamp"
 fi

@@ -35,27 +35,18 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import argparse
 import io
-import json
 import logging
-import signal
 import sys
 import threading
 import time
 from email.parser import BytesParser
 from email.policy import HTTP
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from model_http import BadRequest, Busy, JsonHandler, configure_logging, serve
+
 LOG = logging.getLogger("asr_server")
-
-
-class BadRequest(Exception):
-    pass
-
-
-class Busy(Exception):
-    pass
 
 
 def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
@@ -140,37 +131,19 @@ class Engine:
         return segments, info, audio.size / 16000.0
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(JsonHandler):
     server_version = "afirgen-asr/1.0"
-    protocol_version = "HTTP/1.1"
+    log = LOG
+
+    # Set on the class by main().
     engine: Engine
     model_name: str
     max_bytes: int
 
-    def log_message(self, fmt: str, *args) -> None:
-        LOG.info("%s - %s", self.address_string(), fmt % args)
-
-    def _send(self, status: int, body: bytes, ctype: str, close: bool = False) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        if close:
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _json(self, status: int, payload: dict, close: bool = False) -> None:
-        self._send(status, json.dumps(payload, ensure_ascii=False).encode(), "application/json", close)
-
-    def _error(self, status: int, message: str, close: bool = False) -> None:
-        etype = "invalid_request_error" if status < 500 else "server_error"
-        self._json(status, {"error": {"message": message, "type": etype}}, close)
-
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
         if path in ("/health", "/healthz"):
-            self._json(
+            self.send_json(
                 HTTPStatus.OK,
                 {
                     "status": "ok",
@@ -182,29 +155,29 @@ class Handler(BaseHTTPRequestHandler):
                 },
             )
         elif path == "/v1/models":
-            self._json(
+            self.send_json(
                 HTTPStatus.OK,
                 {"object": "list", "data": [{"id": self.model_name, "object": "model", "owned_by": "afirgen"}]},
             )
         else:
-            self._error(HTTPStatus.NOT_FOUND, f"no route GET {path}")
+            self.fail(HTTPStatus.NOT_FOUND, f"no route GET {path}")
 
     def do_POST(self) -> None:
         path = urlsplit(self.path).path
         if path != "/v1/audio/transcriptions":
-            self._error(HTTPStatus.NOT_FOUND, f"no route POST {path}", close=True)
+            self.fail(HTTPStatus.NOT_FOUND, f"no route POST {path}", close=True)
             return
         started = time.perf_counter()
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
-            self._error(HTTPStatus.BAD_REQUEST, "invalid Content-Length", close=True)
+            self.fail(HTTPStatus.BAD_REQUEST, "invalid Content-Length", close=True)
             return
         if length <= 0:
-            self._error(HTTPStatus.BAD_REQUEST, "empty body: send multipart/form-data with a file field", close=True)
+            self.fail(HTTPStatus.BAD_REQUEST, "empty body: send multipart/form-data with a file field", close=True)
             return
         if length > self.max_bytes:
-            self._error(
+            self.fail(
                 HTTPStatus.BAD_REQUEST, f"body of {length} bytes exceeds the limit of {self.max_bytes}", close=True
             )
             return
@@ -229,22 +202,22 @@ class Handler(BaseHTTPRequestHandler):
                 files["file"][1], language, fields.get("prompt"), temperature
             )
         except BadRequest as exc:
-            self._error(HTTPStatus.BAD_REQUEST, str(exc))
+            self.fail(HTTPStatus.BAD_REQUEST, str(exc))
             return
         except Busy as exc:
-            self._error(HTTPStatus.SERVICE_UNAVAILABLE, str(exc))
+            self.fail(HTTPStatus.SERVICE_UNAVAILABLE, str(exc))
             return
         except Exception as exc:  # pragma: no cover
             LOG.exception("transcription failed")
-            self._error(HTTPStatus.INTERNAL_SERVER_ERROR, str(exc))
+            self.fail(HTTPStatus.INTERNAL_SERVER_ERROR, str(exc))
             return
         text = "".join(s.text for s in segments)
         ms = round((time.perf_counter() - started) * 1000.0, 1)
         LOG.info("transcribed %.2fs of audio in %.0f ms", seconds, ms)
         if fmt == "text":
-            self._send(HTTPStatus.OK, text.encode(), "text/plain; charset=utf-8")
+            self.send_body(HTTPStatus.OK, text.encode(), "text/plain; charset=utf-8")
         elif fmt == "verbose_json":
-            self._json(
+            self.send_json(
                 HTTPStatus.OK,
                 {
                     "task": "transcribe",
@@ -268,7 +241,7 @@ class Handler(BaseHTTPRequestHandler):
                 },
             )
         else:
-            self._json(HTTPStatus.OK, {"text": text})
+            self.send_json(HTTPStatus.OK, {"text": text})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -297,9 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--language", default=env("AFIRGEN_ASR_LANGUAGE"), help="default language, e.g. en")
     parser.add_argument("--log-level", default=env("AFIRGEN_ASR_LOG_LEVEL", "INFO"))
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(args.log_level)
     if not os.path.isfile(os.path.join(args.model_dir, "model.bin")):
         LOG.error("no model.bin in %s; run scripts/install/models.sh", args.model_dir)
         return 2
@@ -307,33 +278,14 @@ def main(argv: list[str] | None = None) -> int:
     engine = Engine(
         args.model_dir, args.compute_type, args.threads, args.beam_size, args.workers, args.queue_timeout, args.language
     )
-    handler = type(
+    bound = type(
         "BoundHandler", (Handler,), {"engine": engine, "model_name": args.model_name, "max_bytes": args.max_bytes}
     )
-    server = ThreadingHTTPServer((args.host, args.port), handler)
-    server.daemon_threads = True
-
-    def _stop(signum, _frame):
-        LOG.info("signal %s received, shutting down", signum)
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    LOG.info(
-        "ASR server on http://%s:%d (model %s loaded in %.0f ms, %s, %d threads)",
-        args.host,
-        args.port,
-        args.model_dir,
-        engine.load_ms,
-        args.compute_type,
-        args.threads,
+    started = (
+        f"ASR server on http://{args.host}:{args.port} (model {args.model_dir} loaded in {engine.load_ms:.0f} ms,"
+        f" {args.compute_type}, {args.threads} threads)"
     )
-    try:
-        server.serve_forever(poll_interval=0.5)
-    finally:
-        server.server_close()
-    LOG.info("stopped")
-    return 0
+    return serve(args.host, args.port, bound, LOG, started)
 
 
 if __name__ == "__main__":

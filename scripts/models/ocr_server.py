@@ -18,7 +18,7 @@ worker slot is busy for longer than --queue-timeout the answer is 503.
 
 Tesseract runs as a subprocess (OMP_THREAD_LIMIT=1) through a bounded
 semaphore, so at most --workers OCR jobs run at once.  Only the standard
-library is used, so it runs with any python3 >= 3.8.
+library is used (and model_http.py beside it), so it runs with any python3 >= 3.8.
 
 Run in the foreground:
   python3 scripts/models/ocr_server.py --host 127.0.0.1 --port 8092
@@ -33,14 +33,14 @@ import json
 import logging
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import threading
 import time
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from model_http import BadRequest, Busy, JsonHandler, configure_logging, serve
 
 LOG = logging.getLogger("ocr_server")
 
@@ -70,16 +70,8 @@ def sniff_image(data: bytes) -> str | None:
     return None
 
 
-class BadRequest(Exception):
-    """A client error answered with HTTP 400."""
-
-
 class TooLarge(BadRequest):
     """Body or image over --max-bytes (also HTTP 400, connection closed)."""
-
-
-class Busy(Exception):
-    """No worker slot became free in time (HTTP 503)."""
 
 
 class Tesseract:
@@ -148,35 +140,16 @@ class Tesseract:
         return proc.stdout.decode("utf-8", "replace")
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(JsonHandler):
     server_version = "afirgen-ocr/1.0"
-    protocol_version = "HTTP/1.1"
+    log = LOG
 
-    # Set on the class by make_server().
+    # Set on the class by main().
     engine: Tesseract
     max_bytes: int
     default_languages: list[str]
 
-    def log_message(self, fmt: str, *args) -> None:
-        LOG.info("%s - %s", self.address_string(), fmt % args)
-
     # ---- helpers -------------------------------------------------------
-    def _send_json(self, status: int, payload: dict, close: bool = False) -> None:
-        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        if close:
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def _error(self, status: int, message: str, close: bool = False) -> None:
-        etype = "invalid_request_error" if status < 500 else "server_error"
-        self._send_json(status, {"error": {"message": message, "type": etype}}, close=close)
-
     def _parse_languages(self, value) -> list[str]:
         if value is None or value == "" or value == []:
             langs = list(self.default_languages)
@@ -230,7 +203,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
         if path in ("/health", "/healthz"):
-            self._send_json(
+            self.send_json(
                 HTTPStatus.OK,
                 {
                     "status": "ok",
@@ -242,12 +215,12 @@ class Handler(BaseHTTPRequestHandler):
                 },
             )
         else:
-            self._error(HTTPStatus.NOT_FOUND, f"no route GET {path}")
+            self.fail(HTTPStatus.NOT_FOUND, f"no route GET {path}")
 
     def do_POST(self) -> None:
         url = urlsplit(self.path)
         if url.path != "/v1/ocr":
-            self._error(HTTPStatus.NOT_FOUND, f"no route POST {url.path}", close=True)
+            self.fail(HTTPStatus.NOT_FOUND, f"no route POST {url.path}", close=True)
             return
         started = time.perf_counter()
         try:
@@ -286,20 +259,20 @@ class Handler(BaseHTTPRequestHandler):
         except TooLarge as exc:
             # Per the project's API contract oversized bodies are a 400 too.
             # The unread body stays in the socket, so close the connection.
-            self._error(HTTPStatus.BAD_REQUEST, str(exc), close=True)
+            self.fail(HTTPStatus.BAD_REQUEST, str(exc), close=True)
             return
         except BadRequest as exc:
-            self._error(HTTPStatus.BAD_REQUEST, str(exc))
+            self.fail(HTTPStatus.BAD_REQUEST, str(exc))
             return
         except Busy as exc:
-            self._error(HTTPStatus.SERVICE_UNAVAILABLE, str(exc))
+            self.fail(HTTPStatus.SERVICE_UNAVAILABLE, str(exc))
             return
         except Exception as exc:  # pragma: no cover - unexpected failures
             LOG.exception("OCR failed")
-            self._error(HTTPStatus.INTERNAL_SERVER_ERROR, str(exc))
+            self.fail(HTTPStatus.INTERNAL_SERVER_ERROR, str(exc))
             return
         duration_ms = round((time.perf_counter() - started) * 1000.0, 1)
-        self._send_json(
+        self.send_json(
             HTTPStatus.OK,
             {
                 "text": text,
@@ -308,23 +281,6 @@ class Handler(BaseHTTPRequestHandler):
                 "duration_ms": duration_ms,
             },
         )
-
-
-def make_server(
-    host: str, port: int, engine: Tesseract, max_bytes: int, default_languages: list[str]
-) -> ThreadingHTTPServer:
-    handler = type(
-        "BoundHandler",
-        (Handler,),
-        {
-            "engine": engine,
-            "max_bytes": max_bytes,
-            "default_languages": default_languages,
-        },
-    )
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
-    return server
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -366,11 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", default=env("AFIRGEN_OCR_LOG_LEVEL", "INFO"))
     args = parser.parse_args(argv)
 
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(args.log_level)
     binary = shutil.which(args.tesseract) or args.tesseract
     if not os.path.isfile(binary):
         LOG.error("tesseract binary not found (%s); run scripts/install/models.sh", args.tesseract)
@@ -383,29 +335,14 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         LOG.error("default language(s) %s not installed; available %s", missing, engine.languages)
         return 2
-
-    server = make_server(args.host, args.port, engine, args.max_bytes, defaults)
-
-    def _stop(signum, _frame):
-        LOG.info("signal %s received, shutting down", signum)
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    LOG.info(
-        "OCR server on http://%s:%d (tesseract %s, languages %s, workers %d)",
-        args.host,
-        args.port,
-        engine.version,
-        engine.languages,
-        args.workers,
+    bound = type(
+        "BoundHandler", (Handler,), {"engine": engine, "max_bytes": args.max_bytes, "default_languages": defaults}
     )
-    try:
-        server.serve_forever(poll_interval=0.5)
-    finally:
-        server.server_close()
-    LOG.info("stopped")
-    return 0
+    started = (
+        f"OCR server on http://{args.host}:{args.port} (tesseract {engine.version},"
+        f" languages {engine.languages}, workers {args.workers})"
+    )
+    return serve(args.host, args.port, bound, LOG, started)
 
 
 if __name__ == "__main__":

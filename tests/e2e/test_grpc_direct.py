@@ -71,8 +71,9 @@ async def test_grpc_through_envoy_with_error_details(edge_channel: grpc.aio.Chan
     info = error_details_pb2.ErrorInfo()
     status.details[0].Unpack(info)
     assert info.reason == "FIR_NOT_FOUND" and info.domain == "fir.afirgen"
-    # The edge gives every request an id of its own, whatever the client sent.
-    assert dict(await call.initial_metadata())["x-request-id"] not in ("", request_id)
+    # The edge gives every request an id of its own (a UUID), whatever the client sent.
+    edge_id = dict(await call.initial_metadata())["x-request-id"]
+    assert edge_id != request_id and str(uuid.UUID(edge_id)) == edge_id
 
 
 async def test_create_and_read_over_grpc(edge_channel: grpc.aio.Channel, station: str) -> None:

@@ -15,14 +15,9 @@ from tests.e2e.fir_helpers import create_fir
 
 pytestmark = pytest.mark.e2e
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-COMMON = {
-    "afirgen_rpc_server_requests",
-    "afirgen_rpc_server_duration_seconds",
-    "afirgen_process_cpu_ratio",
-    "afirgen_process_resident_memory_bytes",
-    "afirgen_process_open_fds",
-    "afirgen_process_io_read_bytes",
-}
+COMMON = {"afirgen_rpc_server_requests", "afirgen_rpc_server_duration_seconds"}
+# prometheus_client's process collector, which the resource alerts of ops/prometheus read.
+PROCESS = {"process_cpu_seconds", "process_resident_memory_bytes", "process_open_fds", "process_max_fds"}
 EXPECTED = {
     "fir": COMMON
     | {
@@ -69,6 +64,7 @@ async def test_every_service_exposes_its_metrics(stack: Stack, rest: httpx.Async
         families = scrape(getattr(stack.cfg, f"{service}_metrics_port"))
         ours = {name for name in families if name.startswith("afirgen_")}
         assert expected <= ours, (service, sorted(expected - ours))
+        assert set(families) >= PROCESS, (service, sorted(PROCESS - set(families)))
         for name, samples in families.items():
             if not name.startswith("afirgen_"):
                 continue
@@ -84,10 +80,45 @@ async def test_every_service_exposes_its_metrics(stack: Stack, rest: httpx.Async
     assert "fir.insert" in statements
 
 
-def test_worker_and_envoy_metrics(stack: Stack) -> None:
+def test_the_worker_exports_its_job_metrics(stack: Stack) -> None:
     worker = scrape(stack.cfg.jobs_worker_metrics_port)
-    assert any(name.startswith("afirgen_jobs_") for name in worker), sorted(worker)
-    with urllib.request.urlopen(f"http://127.0.0.1:{stack.cfg.envoy_admin_port}/stats/prometheus", timeout=5) as resp:
+    ours = {name for name in worker if name.startswith("afirgen_jobs_")}
+    assert ours == {
+        "afirgen_jobs_attempts",
+        "afirgen_jobs_attempt_duration_seconds",
+        "afirgen_jobs_running",
+        "afirgen_jobs_queue_depth",
+        "afirgen_jobs_oldest_queued_age_seconds",
+        "afirgen_jobs_dead",
+    }
+
+
+def test_the_worker_exports_the_process_metrics_the_alerts_read(stack: Stack) -> None:
+    worker = scrape(stack.cfg.jobs_worker_metrics_port)
+    assert set(worker) >= PROCESS, sorted(PROCESS - set(worker))
+
+
+def envoy_counter(stack: Stack, sample: str) -> float:
+    """One counter of Envoy's loopback admin, e.g. ``envoy_cluster_upstream_rq_total{envoy_cluster_name="fir"}``.
+
+    Read from the text as it is: Envoy exports ``upstream_rq`` (by response code) and
+    ``upstream_rq_total`` side by side, which a Prometheus parser folds into one family."""
+    url = f"http://127.0.0.1:{stack.cfg.envoy_admin_port}/stats/prometheus"
+    with urllib.request.urlopen(url, timeout=5) as resp:
         text = resp.read().decode()
-    assert "envoy_cluster_upstream_rq_total" in text or "envoy_cluster_upstream_rq" in text
-    assert "envoy_http_downstream_rq_total" in text
+    values = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(sample + " ")]
+    assert len(values) == 1, f"{sample} is not exported once"
+    return values[0]
+
+
+async def test_envoy_counts_each_call_it_routes(stack: Stack, rest: httpx.AsyncClient, station: str) -> None:
+    fir = await create_fir(rest, station)
+    samples = (
+        'envoy_cluster_upstream_rq_total{envoy_cluster_name="fir"}',
+        'envoy_http_downstream_rq_total{envoy_http_conn_manager_prefix="edge"}',
+    )
+    before = [envoy_counter(stack, s) for s in samples]
+    resp = await rest.get(f"/v1/firs/{fir['id']}")
+    assert resp.status_code == 200, resp.text
+    after = [envoy_counter(stack, s) for s in samples]
+    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1]

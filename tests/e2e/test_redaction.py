@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import httpx
@@ -10,6 +9,7 @@ import pytest
 
 from scripts.devstack.stack import Stack
 from tests.e2e.fir_helpers import fir_body
+from tests.waiting import until
 
 pytestmark = pytest.mark.e2e
 
@@ -67,10 +67,12 @@ async def test_no_personal_data_in_any_log(stack: Stack, rest: httpx.AsyncClient
     await rest.post(f"/v1/firs/{fir['id']}:finalize", json={"etag": edited.json()["etag"]})
 
     log_dir = stack.cfg.run_dir / "logs"
-    for _ in range(50):  # Envoy flushes its access log about once a second
-        if f"/v1/firs/{fir['id']}:finalize" in (log_dir / "envoy.log").read_text(errors="replace"):
-            break
-        await asyncio.sleep(0.2)
+    # Envoy flushes its access log about once a second: wait for the last request's line.
+    await until(
+        lambda: f"/v1/firs/{fir['id']}:finalize" in (log_dir / "envoy.log").read_text(errors="replace"),
+        every=0.2,
+        what="the access log line of the finalize",
+    )
     logs = {path.name: path.read_text(errors="replace") for path in log_dir.glob("*.log")}
     assert "fir.log" in logs and "envoy.log" in logs
     assert f"/v1/firs/{fir['id']}" in logs["envoy.log"]  # the requests were logged, without their data

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -12,18 +11,35 @@ import pytest
 from scripts.devstack.stack import Stack
 from tests.e2e.fir_helpers import fir_body
 from tests.otlp_receiver import OtlpReceiver, ReceivedSpan
+from tests.waiting import until
 
 pytestmark = pytest.mark.e2e
 SERVER, CLIENT = 2, 3  # OTLP span kinds
 
 
-async def wait_for_spans(otlp: OtlpReceiver, trace_id: str, services: set[str], wait: float = 30) -> list[ReceivedSpan]:
-    deadline = time.monotonic() + wait
-    while True:
-        spans = otlp.spans(trace_id)
-        if services <= {s.service for s in spans} or time.monotonic() > deadline:
-            return spans
-        await asyncio.sleep(0.5)
+async def trace_of(otlp: OtlpReceiver, request_id: str) -> str:
+    """The trace id of the edge's span for the request with ``request_id``."""
+
+    def find() -> str:
+        for span in otlp.spans():
+            if span.service == "afirgen-edge" and request_id in span.attributes.get("guid:x-request-id", ""):
+                return span.trace_id
+        return ""
+
+    return await until(find, every=0.2, what=f"an edge span carrying request id {request_id}")
+
+
+async def spans_with(otlp: OtlpReceiver, trace_id: str, *wanted: Callable[[ReceivedSpan], bool]) -> list[ReceivedSpan]:
+    """The trace's spans once each ``wanted`` predicate matches one of them, and the whole tree is
+    in (every span's parent has arrived: services export their spans in batches of their own)."""
+
+    def complete(spans: list[ReceivedSpan]) -> bool:
+        ids = {s.span_id for s in spans}
+        rooted = any(not s.parent_span_id for s in spans)
+        parents_in = all(s.parent_span_id in ids for s in spans if s.parent_span_id)
+        return rooted and parents_in and all(any(w(s) for s in spans) for w in wanted)
+
+    return await until(lambda: otlp.spans(trace_id), complete, every=0.2, what=f"the spans of trace {trace_id}")
 
 
 def assert_one_tree(spans: list[ReceivedSpan]) -> None:
@@ -42,21 +58,14 @@ async def test_create_fir_is_one_trace_from_the_edge_to_sql_and_cache(
     assert resp.status_code == 200
     request_id = resp.headers["x-request-id"]
 
-    # Find the trace by the fir service's server span for this request.
-    deadline = time.monotonic() + 30
-    trace_id = ""
-    while not trace_id and time.monotonic() < deadline:
-        for span in otlp.spans():
-            if span.service == "afirgen-edge" and request_id in span.attributes.get("guid:x-request-id", ""):
-                trace_id = span.trace_id
-        await asyncio.sleep(0.5)
-    assert trace_id, "no edge span carried the request id"
-    spans = await wait_for_spans(otlp, trace_id, {"afirgen-edge", "afirgen-fir"})
-    services = {s.service for s in spans}
-    assert {"afirgen-edge", "afirgen-fir"} <= services
-    fir_server = [s for s in spans if s.service == "afirgen-fir" and s.kind == SERVER]
-    assert any(s.name.endswith("CreateFir") for s in fir_server)
-    assert any(s.name == "SQL fir.insert" for s in spans)
+    # Find the trace by the edge's span for this request, then wait for the spans asserted on.
+    trace_id = await trace_of(otlp, request_id)
+    spans = await spans_with(
+        otlp,
+        trace_id,
+        lambda s: s.service == "afirgen-fir" and s.kind == SERVER and s.name.endswith("CreateFir"),
+        lambda s: s.name == "SQL fir.insert",
+    )
     assert_one_tree(spans)
     for span in spans:  # no personal data in attributes
         assert "Asha" not in json.dumps(span.attributes) and "98100" not in json.dumps(span.attributes)
@@ -83,19 +92,14 @@ async def test_generation_is_one_trace_from_the_edge_to_the_model_servers(
     )
     assert resp.status_code == 200, resp.text
     request_id = resp.headers["x-request-id"]
-    deadline = time.monotonic() + 30
-    trace_id = ""
-    while not trace_id and time.monotonic() < deadline:
-        for span in otlp.spans():
-            if span.service == "afirgen-edge" and request_id in span.attributes.get("guid:x-request-id", ""):
-                trace_id = span.trace_id
-        await asyncio.sleep(0.5)
-    assert trace_id
-    hops = {"afirgen-edge", "afirgen-fir", "afirgen-inference", "afirgen-cache"}
-    spans = await wait_for_spans(otlp, trace_id, hops)
-    assert hops <= {s.service for s in spans}, sorted({s.service for s in spans})
-    assert any(s.service == "afirgen-inference" and s.name == "model llm" for s in spans)
-    assert any(s.service == "afirgen-fir" and s.name.startswith("SQL fir.") for s in spans)
+    trace_id = await trace_of(otlp, request_id)
+    spans = await spans_with(
+        otlp,
+        trace_id,
+        lambda s: s.service == "afirgen-inference" and s.name == "model llm",
+        lambda s: s.service == "afirgen-fir" and s.name.startswith("SQL fir."),
+        lambda s: s.service == "afirgen-cache",
+    )
     # fir called the proxy: its client span is the parent of the proxy's server span
     by_id = {s.span_id: s for s in spans}
     proxy_servers = [s for s in spans if s.service == "afirgen-inference" and s.kind == SERVER]

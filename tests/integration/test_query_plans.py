@@ -13,10 +13,11 @@ from afirgen_fir.adapters import sql
 from afirgen_fir.adapters.statement_catalog import WHOLE_TABLE
 from afirgen_fir.entrypoints import query_plans
 from afirgen_runtime.db import Database
-from afirgen_runtime.query_plans import explain_all, parse_plan, problems
+from afirgen_runtime.query_plans import parse_plan, problems
 
 from scripts.devstack.stack import Stack
 from tests.conftest import mysql_settings
+from tests.waiting import until
 
 pytestmark = pytest.mark.integration
 ADAPTERS = Path(sql.__file__).parent
@@ -31,7 +32,7 @@ def test_catalog_names_every_statement_of_the_fir_adapters() -> None:
                 first = node.args[0]
                 if isinstance(first, ast.Constant) and isinstance(first.value, str):
                     literal_names.add(first.value)
-    catalog_names = {stmt.name for stmt, _ in sql.catalog()}
+    catalog_names = {stmt.name for stmt, _ in query_plans.catalog()}
     assert literal_names, "the scan found no statements"
     missing = literal_names - catalog_names - {"health.ping"}
     assert not missing, f"statements without a plan check: {sorted(missing)}"
@@ -62,10 +63,10 @@ async def test_every_statement_has_an_indexed_plan_on_100k_firs(stack: Stack) ->
     db = Database(dataclasses.replace(settings, database=query_plans.SCRATCH, slow_query_seconds=3600))
     try:
         await query_plans.seed(db, 100_000)
-        plans = await explain_all(db, sql.catalog())
+        plans = await query_plans.explain_all(db, query_plans.catalog())
     finally:
         await db.close()
-    assert len(plans) == len(sql.catalog())
+    assert len(plans) == len(query_plans.catalog())
     bad = {plan.name: problems(plan) for plan in plans if problems(plan) and plan.name not in WHOLE_TABLE}
     assert not bad, bad
     keyset = [p for p in plans if p.name == "fir.list"]
@@ -87,12 +88,8 @@ async def test_slow_statements_are_logged_with_their_plan(stack: Stack) -> None:
         await db.fetch_all(
             Statement("test.sleepy_scan", "SELECT SLEEP(0.01), COUNT(*) FROM firs WHERE summary = %s"), ["x"]
         )
-        for _ in range(50):
-            if "slow statement plan" in stream.getvalue():
-                break
-            import asyncio
-
-            await asyncio.sleep(0.1)
+        # The plan is looked up off the request path, after the statement answered.
+        await until(lambda: "slow statement plan" in stream.getvalue(), every=0.1, what="the slow statement's plan")
     finally:
         await db.close()
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]

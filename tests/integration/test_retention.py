@@ -3,8 +3,6 @@ of idempotency keys and sent outbox rows, and the daily purge jobs both services
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +18,7 @@ from afirgen_runtime.db import Database, Statement
 
 from scripts.devstack.stack import Stack
 from tests.conftest import mysql_settings, unique_station
+from tests.waiting import until
 
 pytestmark = pytest.mark.integration
 DAY = timedelta(days=1)
@@ -105,22 +104,19 @@ async def test_a_retry_after_the_window_makes_a_new_fir(fir_db: Database) -> Non
 
 
 async def _job_status(stack: Stack, key: str, want: JobStatus, within: float = 60.0) -> JobStatus | None:
-    """The status of the job with idempotency key ``key`` once it is ``want`` (or the last seen)."""
+    """The status of the job with idempotency key ``key`` once it is ``want`` (AssertionError after ``within``)."""
     db = Database(mysql_settings(stack, "jobs"))
     query = Statement("t.job_by_key", "SELECT status FROM jobs WHERE idempotency_key = %s")
     by_code = {code: status for status, code in STATUS_CODES.items()}
-    seen: JobStatus | None = None
+
+    async def status() -> JobStatus | None:
+        row = await db.fetch_one(query, (key,))
+        return by_code[int(row[0])] if row else None
+
     try:
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            row = await db.fetch_one(query, (key,))
-            seen = by_code[int(row[0])] if row else None
-            if seen is want:
-                break
-            await asyncio.sleep(0.2)
+        return await until(status, lambda seen: seen is want, within=within, every=0.2, what=f"{key} {want.value}")
     finally:
         await db.close()
-    return seen
 
 
 async def test_the_fir_service_schedules_todays_purge_and_it_runs(stack: Stack) -> None:

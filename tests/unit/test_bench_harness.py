@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bench import gates, loadgen, report
-from bench.profiles import FULL, SHORT
+from bench.profiles import FULL, SHORT, Profile
 from bench.results import Measurement, Results
 
 
@@ -21,38 +23,72 @@ def _results() -> Results:
     return r
 
 
-def test_gates_pass_fail_and_skip() -> None:
-    sla = {
-        "max_error_rate": 0.01,
-        "error_rate_scenarios": ["rest"],
-        "gates": [
-            {"metric": "grpc.envoy.GetFir.c10.p99_ms", "max": 50},
-            {"metric": "fastapi.ratio", "min": 1.0},
-            {"metric": "generation.completed", "min": 150},
-        ],
+SLA = {
+    "max_error_rate": 0.01,
+    "error_rate_scenarios": ["rest"],
+    "gates": [
+        {"metric": "grpc.envoy.GetFir.c10.p99_ms", "scenario": "grpc", "max": 50},
+        {"metric": "fastapi.ratio", "scenario": "fastapi", "min": 1.0},
+        {"metric": "generation.completed", "scenario": "generation", "min": 150},
+    ],
+}
+
+
+def test_gates_pass_and_fail() -> None:
+    verdicts = {(g.metric, g.status) for g in gates.evaluate(_results(), SLA)}
+    assert verdicts == {
+        ("grpc.envoy.GetFir.c10.p99_ms", "pass"),
+        ("fastapi.ratio", "FAIL"),
+        ("generation.completed", "FAIL"),
+        ("rest.GetFir.gzip.c10.error_rate", "FAIL"),
     }
-    verdicts = {(g.metric, g.status) for g in gates.evaluate(_results(), sla)}
-    assert ("grpc.envoy.GetFir.c10.p99_ms", "pass") in verdicts
-    assert ("fastapi.ratio", "FAIL") in verdicts
-    assert ("generation.completed", "skipped") in verdicts
-    assert ("rest.GetFir.gzip.c10.error_rate", "FAIL") in verdicts
+
+
+def test_a_gate_whose_metric_is_missing_fails_and_names_the_metric() -> None:
+    results = _results()
+    results.skipped["generation"] = "the inference proxy reports no available LLM server"
+    (gate,) = gates.evaluate(results, {"gates": [SLA["gates"][2]]})
+    assert (gate.status, gate.value, gate.why) == (
+        "FAIL",
+        None,
+        "generation.completed was not measured: scenario generation skipped"
+        " (the inference proxy reports no available LLM server)",
+    )
+
+
+def test_a_narrowed_run_checks_the_gates_of_its_scenarios_only() -> None:
+    verdicts = gates.evaluate(_results(), SLA, scenarios=["grpc", "rest"])
+    assert [(g.metric, g.status) for g in verdicts] == [
+        ("grpc.envoy.GetFir.c10.p99_ms", "pass"),
+        ("rest.GetFir.gzip.c10.error_rate", "FAIL"),
+    ]
+
+
+def test_a_gate_without_a_scenario_is_refused() -> None:
+    with pytest.raises(KeyError, match=r"fastapi\.ratio"):
+        gates.evaluate(_results(), {"gates": [{"metric": "fastapi.ratio", "min": 1.0}]})
 
 
 def test_a_pattern_gate_applies_to_every_metric_it_matches() -> None:
     r = Results(profile="full")
     for label, ms in (("get", 0.2), ("stats_by_day.all", 61.0)):
         r.add(Measurement("database", f"db.stmt.{label}", label, "mariadb", 1, count=5, p50_ms=ms))
-    sla = {"gates": [{"metric": "db.stmt.*.p50_ms", "max": 50}, {"metric": "db.none.*", "max": 1}]}
+    sla = {
+        "gates": [
+            {"metric": "db.stmt.*.p50_ms", "scenario": "database", "max": 50},
+            {"metric": "db.none.*", "scenario": "database", "max": 1},
+        ]
+    }
     verdicts = {(g.metric, g.status) for g in gates.evaluate(r, sla)}
     assert verdicts == {
         ("db.stmt.get.p50_ms", "pass"),
         ("db.stmt.stats_by_day.all.p50_ms", "FAIL"),
-        ("db.none.*", "skipped"),
+        ("db.none.*", "FAIL"),  # a pattern that matches nothing is an unmeasured metric
     }
 
 
 def test_failed_gate_says_by_how_much() -> None:
-    (gate,) = gates.evaluate(_results(), {"gates": [{"metric": "fastapi.ratio", "min": 1.0}]})
+    (gate,) = gates.evaluate(_results(), {"gates": [SLA["gates"][1]]})
     assert gate.by == "1.25x"
 
 
@@ -61,6 +97,12 @@ def test_sla_file_has_both_profiles_and_the_issue_targets() -> None:
     metrics = {g["metric"] for g in full["gates"]}
     assert {"fastapi.ratio", "db.page.offset_over_keyset.p1000", "cache.workload.hit_ratio"} <= metrics
     assert gates.load_sla("short")["gates"]
+
+
+@pytest.mark.parametrize("profile", [SHORT, FULL], ids=lambda p: p.name)
+def test_every_gate_is_measured_by_a_scenario_of_its_profile(profile: Profile) -> None:
+    scenarios = {g["scenario"] for g in gates.load_sla(profile.name)["gates"]}
+    assert scenarios - set(profile.scenarios) == set()
 
 
 def test_profiles_bound_every_loop() -> None:
@@ -75,7 +117,7 @@ def test_baseline_round_trip_and_report(tmp_path: Path) -> None:
     gates.save_baseline("short", {"fastapi.ratio": 0.5}, "test", path)
     assert gates.load_baseline("short", path) == {"fastapi.ratio": 0.5}
     r = _results()
-    verdicts = gates.evaluate(r, {"gates": [{"metric": "fastapi.ratio", "min": 1.0}]})
+    verdicts = gates.evaluate(r, {"gates": [SLA["gates"][1]]})
     md = report.write(r, verdicts, {"fastapi.ratio": 0.5}, [], tmp_path).read_text()
     assert "| 1.60 |" in md  # 0.8 against a baseline of 0.5
     assert "FAILED" in md
@@ -102,3 +144,8 @@ Status code distribution:
     monkeypatch.setattr(loadgen, "_run", lambda cmd, timeout: (out, "", 0))  # type: ignore[attr-defined]
     m = loadgen.hey("http://127.0.0.1:1/x", key="k", label="l", scenario="rest", connections=10, rate=1000, seconds=1)
     assert (m.p50_ms, m.p99_ms, m.count, m.errors) == (2.0, 10.0, 1000, 10)
+
+
+def test_a_measurement_of_timed_calls_has_their_percentiles() -> None:
+    m = Measurement.from_samples("jobs", "jobs.wake", "wake", "jobs", [float(n) for n in range(100, 0, -1)])
+    assert (m.count, m.p50_ms, m.p90_ms, m.p99_ms, m.max_ms, m.concurrency) == (100, 51.0, 91.0, 100.0, 100.0, 1)

@@ -9,7 +9,7 @@ import pytest
 from afirgen_cache.domain import envelope
 from afirgen_cache.domain.namespaces import Namespace, parse_namespaces, resolve
 from afirgen_cache.domain.policy import jittered_ttl, should_refresh_early
-from afirgen_cache.domain.validation import Limits, Violations
+from afirgen_cache.domain.validation import EntryLimits, Violations
 from afirgen_runtime.errors import InvalidArgument
 
 
@@ -80,7 +80,7 @@ def test_envelope_round_trips_and_tombstones_read_as_misses() -> None:
 
 
 def test_violations_name_every_bad_field() -> None:
-    limits = Limits(max_key_bytes=8, max_value_bytes=4, max_batch=2, max_ttl_seconds=10)
+    limits = EntryLimits(max_key_bytes=8, max_value_bytes=4, max_batch_keys=2, max_ttl_seconds=10)
     check = Violations()
     check.key("", "key", limits)
     check.key("é" * 5, "key2", limits)  # 10 UTF-8 bytes

@@ -27,9 +27,9 @@ from afirgen_fir.domain.model import (
 from afirgen_fir.service_layer.fir_service import FirService
 from afirgen_fir.service_layer.ports import FirCounts
 from afirgen_fir.settings import FirSettings
-from afirgen_runtime.cache_client import InMemoryCache
 from afirgen_runtime.errors import Aborted
 
+from tests.unit.fake_cache import InMemoryCache
 from tests.unit.fakes import AUDITOR, FakeFirRepository, change_at
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 from afirgen_fir.bootstrap import build
+from afirgen_fir.domain import drafting
 from afirgen_fir.domain.model import Complainant, ComplaintSource, Station
 from afirgen_fir.service_layer.generation_service import GenerationRequest, GenerationService
 from afirgen_fir.service_layer.ports import IdempotencyKey, ModelReply
@@ -145,6 +146,24 @@ async def test_a_second_answer_that_passes_is_used() -> None:
     service, _ = make(FakeInference(INVENTED, GOOD))
     fir = await service.generate(request(), change=CHANGE)
     assert fir.generation is not None and fir.generation.deterministic_parts == []
+
+
+class SlowReask(FakeInference):
+    """Streams its first answer; the re-ask runs past its budget."""
+
+    async def generate(self, messages, **options) -> ModelReply:  # type: ignore[no-untyped-def]
+        self.calls.append(f"generate budget={options.get('budget_seconds')}")
+        raise DeadlineExceeded("re-ask too slow", reason="DEADLINE_EXCEEDED")
+
+
+async def test_a_re_ask_past_its_budget_leaves_the_parts_to_the_rules() -> None:
+    inference = SlowReask(INVENTED)
+    service, _ = make(inference)
+    fir = await service.generate(request(), change=CHANGE)
+    assert (inference.calls, fir.generation.deterministic_parts if fir.generation else None) == (
+        ["stream", f"generate budget={drafting.REASK_SECONDS}"],
+        ["narrative", "summary"],
+    )
 
 
 async def test_an_answer_that_is_not_even_text_still_makes_a_draft() -> None:

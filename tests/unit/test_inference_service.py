@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,8 +24,10 @@ from afirgen_inference.domain.model import (
     TextDelta,
     TranscribeCall,
 )
+from afirgen_inference.domain.validation import InputLimits
+from afirgen_inference.service_layer.backend_pool import BackendSettings
 from afirgen_inference.service_layer.deadline import Deadline
-from afirgen_inference.settings import BackendSettings, InferenceSettings, LimitSettings
+from afirgen_inference.settings import InferenceSettings
 from afirgen_runtime.errors import DeadlineExceeded, InvalidArgument, ResourceExhausted, Unavailable
 
 LLM_A, LLM_B, ASR, OCR = "http://llm-a", "http://llm-b", "http://asr", "http://ocr"
@@ -77,7 +78,7 @@ def settings(**llm: object) -> InferenceSettings:
         llm=BackendSettings(**({"urls": (LLM_A,), "model": "smollm2"} | fast | llm)),  # type: ignore[arg-type]
         asr=BackendSettings(urls=(ASR,), model="whisper-1", **fast),  # type: ignore[arg-type]
         ocr=BackendSettings(urls=(OCR,), model="tesseract", max_in_flight=2, **fast),  # type: ignore[arg-type]
-        limits=LimitSettings(),
+        limits=InputLimits(),
     )
 
 
@@ -161,7 +162,7 @@ async def test_transient_errors_are_retried_input_errors_are_not(servers: FakeSe
     assert len(servers.calls(LLM_A, "/v1/chat/completions")) == 3  # 2 + 1: the 400 was not retried
 
 
-async def test_dead_server_opens_the_circuit_and_then_fails_in_milliseconds(servers: FakeServers) -> None:
+async def test_a_dead_server_opens_the_circuit_and_is_then_not_called(servers: FakeServers) -> None:
     container = make(servers, settings(failure_threshold=3, attempts=3, recovery_seconds=60))
     with pytest.raises(Unavailable) as first:
         await container.service.generate(call("x"), soon())  # 3 connect errors: threshold reached
@@ -169,10 +170,9 @@ async def test_dead_server_opens_the_circuit_and_then_fails_in_milliseconds(serv
     (status,) = [s for s in container.service.list_models() if s.name == "llm-0"]
     assert status.circuit is CircuitState.OPEN and "unreachable" in status.last_error
     before = len(servers.requests)
-    started = time.perf_counter()
     with pytest.raises(Unavailable) as fast:
         await container.service.generate(call("y"), soon())
-    assert time.perf_counter() - started < 0.1 and len(servers.requests) == before
+    assert len(servers.requests) == before  # refused without calling the server
     assert fast.value.reason == "MODEL_UNAVAILABLE" and "circuit" in fast.value.message
 
 
@@ -208,9 +208,7 @@ async def test_excess_callers_get_resource_exhausted_at_once(servers: FakeServer
     servers.delay = 0.2
     container = make(servers, settings(max_in_flight=1, max_queue=2))
     tasks = [asyncio.create_task(container.service.generate(call(f"q{i}"), soon())) for i in range(6)]
-    started = time.perf_counter()
-    done, _ = await asyncio.wait(tasks, timeout=0.1)
-    assert time.perf_counter() - started < 0.5
+    done, _ = await asyncio.wait(tasks, timeout=0.1)  # well before any served call (0.2 s each)
     refused = [t for t in done if isinstance(t.exception(), ResourceExhausted)]
     assert len(refused) == 3 and all(t.exception().reason == "OVERLOADED" for t in refused)  # type: ignore[union-attr]
     served = await asyncio.gather(*(t for t in tasks if t not in done))

@@ -8,14 +8,14 @@ import pytest
 from afirgen_inference.domain.json_output import output_problem, parse_schema
 from afirgen_inference.domain.media import sniff_audio, sniff_image
 from afirgen_inference.domain.validation import (
-    Limits,
+    InputLimits,
     validate_generate,
     validate_recognize,
     validate_transcribe,
 )
 from afirgen_runtime.errors import InvalidArgument
 
-LIMITS = Limits(max_audio_bytes=1000, max_image_bytes=1000, max_prompt_chars=100, max_tokens=256)
+LIMITS = InputLimits(max_audio_bytes=1000, max_image_bytes=1000, max_prompt_chars=100, max_tokens=256)
 WAV = b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(16)
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(16)
 

@@ -27,6 +27,7 @@ from afirgen_fir.service_layer.ports import Change
 from afirgen_runtime.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 
 from tests.unit.fakes import FakeFirRepository
+from tests.waiting import until
 
 NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
 
@@ -106,6 +107,8 @@ async def test_unreachable_webhook_retries() -> None:
 
 
 class FakeDocuments:
+    """Documents and daily counts."""
+
     def __init__(self) -> None:
         self.docs: dict[str, StoredDocument] = {}
         self.rollups: list[tuple[date, str]] = []
@@ -155,7 +158,7 @@ async def test_render_is_idempotent_and_downloads_wait_for_the_current_revision(
         renders.append(fir.revision)
         return b"%PDF-1.4 x"
 
-    handlers = FirJobHandlers(repo, docs, render, None)
+    handlers = FirJobHandlers(repo, docs, docs, render, None)
     downloads = FirDocuments(repo, docs)
     with pytest.raises(FailedPrecondition) as caught:
         await downloads.fetch(fir.id)
@@ -170,19 +173,19 @@ async def test_render_is_idempotent_and_downloads_wait_for_the_current_revision(
 async def test_notify_sends_only_finalized_firs_and_without_a_webhook_does_nothing() -> None:
     repo, docs, notifier = FakeFirRepository(lambda: NOW), FakeDocuments(), FakeNotifier()
     fir = await _stored_fir(repo)
-    handlers = FirJobHandlers(repo, docs, _no_pdf, notifier)
+    handlers = FirJobHandlers(repo, docs, docs, _no_pdf, notifier)
     with pytest.raises(InvalidArgument):
         await handlers.handle("fir.notify_finalized", {"fir_id": fir.id}, "k")
     repo.firs[fir.id].status = FirStatus.FINALIZED
     await handlers.handle("fir.notify_finalized", {"fir_id": fir.id}, "key-9")
     assert notifier.sent[0][0]["fir_number"] == fir.fir_number and notifier.sent[0][1] == "key-9"
-    silent = FirJobHandlers(repo, docs, _no_pdf, None)
+    silent = FirJobHandlers(repo, docs, docs, _no_pdf, None)
     assert await silent.handle("fir.notify_finalized", {"fir_id": fir.id}, "k") == "no webhook configured"
 
 
 async def test_bad_job_arguments_fail_for_good() -> None:
     repo, docs = FakeFirRepository(lambda: NOW), FakeDocuments()
-    handlers = FirJobHandlers(repo, docs, _no_pdf, None)
+    handlers = FirJobHandlers(repo, docs, docs, _no_pdf, None)
     with pytest.raises(InvalidArgument) as caught:
         await handlers.handle("fir.unknown", {}, "k")
     assert caught.value.reason == "UNKNOWN_JOB_TYPE"
@@ -199,8 +202,10 @@ class FakeOutbox:
         self.entries = {e.pk: e for e in entries}
         self.sent: dict[int, str] = {}
         self.failures: list[tuple[int, float]] = []
+        self.reads = 0
 
     async def pending(self, limit: int) -> list[OutboxEntry]:
+        self.reads += 1
         return [e for pk, e in self.entries.items() if pk not in self.sent][:limit]
 
     async def mark_sent(self, pk: int, job_id: str) -> None:
@@ -238,13 +243,13 @@ async def test_relay_sends_at_once_when_nudged() -> None:
     outbox, queue = FakeOutbox([]), FlakyQueue(failures=0)
     relay = OutboxRelay(outbox, queue, RelayConfig(poll_seconds=30))
     relay.start()
-    await asyncio.sleep(0.05)
+    await until(lambda: outbox.reads == 1, every=0.005, what="the relay's first (empty) read")
     outbox.entries[7] = OutboxEntry(7, jobs.JobRequest("fir.rollup_stats", {}, 2), "fir-outbox-7", 0)
     relay.nudge()
-    async with asyncio.timeout(1):
-        while 7 not in outbox.sent:  # noqa: ASYNC110 - polls a fake's state
-            await asyncio.sleep(0.01)
+    # The next poll is 30 s away: only the nudge can send the row within 5 s.
+    await until(lambda: 7 in outbox.sent, within=5, every=0.005, what="row 7 to be sent")
     await relay.stop()
+    assert outbox.sent == {7: "job-for-fir-outbox-7"}
 
 
 @pytest.mark.parametrize("fonts", [None, Fonts(None, None, None)], ids=["system-fonts", "core-font"])

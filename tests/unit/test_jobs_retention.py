@@ -4,19 +4,20 @@ idempotency, and in-process delivery by the worker, with hand-written fakes (no 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from afirgen_jobs.domain.model import ClaimedJob, HandlerResult, Job, JobStatus
-from afirgen_jobs.domain.retention import RetentionPolicy, with_internal_route
-from afirgen_jobs.domain.rules import Limits, Routes, ValidJob
+from afirgen_jobs.domain.retention import RetentionPolicy
+from afirgen_jobs.domain.rules import EnqueueLimits, Routes
 from afirgen_jobs.service_layer.in_process import InProcessDelivery
 from afirgen_jobs.service_layer.job_service import JobService
 from afirgen_jobs.service_layer.retention import FinishedJobsPurge, purge_schedule
 from afirgen_runtime.errors import Unavailable
 from afirgen_runtime.pagination import PageTokens
+
+from tests.unit.fakes import FakeJobStore
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -35,20 +36,6 @@ class FakeFinishedJobs:
         for row in due:
             self.rows.remove(row)
         return len(due)
-
-
-class KeyedStore:
-    """Just enough of a JobStore: one job per idempotency key."""
-
-    def __init__(self) -> None:
-        self.jobs: dict[str, Job] = {}
-
-    async def create(self, job: ValidJob, now: datetime) -> tuple[Job, bool]:
-        if job.idempotency_key in self.jobs:
-            return self.jobs[job.idempotency_key], False
-        stored = Job(id=str(uuid.uuid4()), type=job.type, idempotency_key=job.idempotency_key, priority=job.priority)
-        self.jobs[job.idempotency_key] = stored
-        return stored, True
 
 
 class Silent:
@@ -111,11 +98,11 @@ def test_a_window_shorter_than_a_day_is_refused() -> None:
 
 
 async def test_asking_all_day_long_through_the_api_makes_one_purge_job() -> None:
-    store = KeyedStore()
+    store = FakeJobStore()
     service = JobService(
-        store,  # type: ignore[arg-type]
-        Routes(with_internal_route({"fir": "127.0.0.1:1"})),
-        Limits(),
+        store,
+        Routes({"fir": "127.0.0.1:1"}),
+        EnqueueLimits(),
         PageTokens(b"unit-test-secret-0123456789"),
         Silent(),
         lambda: NOW,
@@ -123,7 +110,7 @@ async def test_asking_all_day_long_through_the_api_makes_one_purge_job() -> None
     schedule = purge_schedule(service, lambda: NOW, 86_400)
     for _ in range(3):
         assert await schedule.ask_once()
-    assert list(store.jobs) == ["jobs.purge_finished/2026-11-28"]
+    assert [j.idempotency_key for j in store.jobs.values()] == ["jobs.purge_finished/2026-11-28"]
 
 
 async def test_the_worker_runs_the_purge_itself() -> None:

@@ -1,4 +1,4 @@
-"""Jobs domain rules: validation of new jobs, routing, retry decisions, backoff."""
+"""Jobs domain rules: validation of new jobs, routing, retry decisions."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from afirgen_jobs.domain.model import JobStatus, NewJob
 from afirgen_jobs.domain.rules import (
-    Backoff,
-    Limits,
+    EnqueueLimits,
     Routes,
     decide,
     ensure_cancellable,
     ensure_retryable,
     validate,
 )
+from afirgen_runtime.backoff import Backoff
 from afirgen_runtime.errors import FailedPrecondition, InvalidArgument
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -28,13 +28,13 @@ def _new(**kwargs: object) -> NewJob:
 
 
 def test_defaults_applied_when_fields_are_unset() -> None:
-    job = validate(_new(), ROUTES, Limits(), NOW)
+    job = validate(_new(), ROUTES, EnqueueLimits(), NOW)
     assert (job.priority, job.max_attempts, job.run_time, job.run_time_given) == (5, 5, NOW, False)
     assert job.payload_json == '{"fir_id":"x"}'
 
 
 def test_explicit_zero_priority_is_kept() -> None:
-    assert validate(_new(priority=0), ROUTES, Limits(), NOW).priority == 0
+    assert validate(_new(priority=0), ROUTES, EnqueueLimits(), NOW).priority == 0
 
 
 @pytest.mark.parametrize(
@@ -58,29 +58,29 @@ def test_explicit_zero_priority_is_kept() -> None:
 )
 def test_bad_input_is_invalid_argument(kwargs: dict[str, object], field: str, reason: str) -> None:
     with pytest.raises(InvalidArgument) as caught:
-        validate(_new(**kwargs), ROUTES, Limits(), NOW)
+        validate(_new(**kwargs), ROUTES, EnqueueLimits(), NOW)
     assert [v.field for v in caught.value.violations] == [field]
     assert caught.value.reason == reason
 
 
 def test_every_bad_field_is_reported_at_once() -> None:
     with pytest.raises(InvalidArgument) as caught:
-        validate(_new(type="x.y", priority=-1, max_attempts=0), ROUTES, Limits(), NOW)
+        validate(_new(type="x.y", priority=-1, max_attempts=0), ROUTES, EnqueueLimits(), NOW)
     fields = {v.field for v in caught.value.violations}
     assert fields == {"job.type", "job.priority", "job.max_attempts"}
 
 
 def test_run_time_within_limits_is_accepted() -> None:
     later = NOW + timedelta(days=29)
-    assert validate(_new(run_time=later), ROUTES, Limits(), NOW).run_time == later
+    assert validate(_new(run_time=later), ROUTES, EnqueueLimits(), NOW).run_time == later
     earlier = NOW - timedelta(hours=23)
-    assert validate(_new(run_time=earlier), ROUTES, Limits(), NOW).run_time == earlier
+    assert validate(_new(run_time=earlier), ROUTES, EnqueueLimits(), NOW).run_time == earlier
 
 
 def test_request_hash_ignores_an_unset_run_time_but_not_the_payload() -> None:
-    a = validate(_new(), ROUTES, Limits(), NOW)
-    b = validate(_new(), ROUTES, Limits(), NOW + timedelta(seconds=5))
-    c = validate(_new(payload={"fir_id": "y"}), ROUTES, Limits(), NOW)
+    a = validate(_new(), ROUTES, EnqueueLimits(), NOW)
+    b = validate(_new(), ROUTES, EnqueueLimits(), NOW + timedelta(seconds=5))
+    c = validate(_new(payload={"fir_id": "y"}), ROUTES, EnqueueLimits(), NOW)
     assert a.request_hash() == b.request_hash() != c.request_hash()
 
 
@@ -89,16 +89,6 @@ def test_routes_pick_the_longest_whole_word_prefix() -> None:
     assert ROUTES.target_for("fir.special.thing") == "127.0.0.1:2"
     assert ROUTES.target_for("firearm.thing") is None
     assert ROUTES.target_for("cache.flush") is None
-
-
-def test_backoff_doubles_with_jitter_and_is_capped() -> None:
-    backoff = Backoff(base_seconds=1.0, cap_seconds=10.0)
-    assert backoff.delay(1, lambda: 0.0) == 0.5
-    assert backoff.delay(1, lambda: 1.0) == 1.0
-    assert backoff.delay(3, lambda: 0.0) == 2.0
-    assert backoff.delay(3, lambda: 1.0) == 4.0
-    assert backoff.delay(20, lambda: 1.0) == 10.0
-    assert backoff.delay(20, lambda: 0.0) == 5.0
 
 
 @pytest.mark.parametrize("code", ["UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED"])

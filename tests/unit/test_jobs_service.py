@@ -2,67 +2,20 @@
 
 from __future__ import annotations
 
-import copy
 import uuid
 from datetime import UTC, datetime
 
 import pytest
 from afirgen_jobs.domain.model import Job, JobStatus, NewJob
-from afirgen_jobs.domain.rules import Limits, Routes, ValidJob, ensure_cancellable, ensure_retryable
+from afirgen_jobs.domain.rules import EnqueueLimits, Routes
 from afirgen_jobs.service_layer.job_service import JobService, parse_job_filter
 from afirgen_jobs.service_layer.ports import JobFilter
 from afirgen_runtime.errors import AlreadyExists, InvalidArgument, NotFound
 from afirgen_runtime.pagination import PageTokens
 
+from tests.unit.fakes import FakeJobStore
+
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-
-
-class FakeStore:
-    def __init__(self) -> None:
-        self.jobs: dict[str, Job] = {}
-        self.keys: dict[str, tuple[str, str]] = {}
-
-    async def create(self, job: ValidJob, now: datetime) -> tuple[Job, bool]:
-        if job.idempotency_key in self.keys:
-            digest, job_id = self.keys[job.idempotency_key]
-            if digest != job.request_hash():
-                raise AlreadyExists("reused", reason="IDEMPOTENCY_KEY_REUSED")
-            return copy.deepcopy(self.jobs[job_id]), False
-        stored = Job(id=str(uuid.uuid4()), type=job.type, priority=job.priority, create_time=now)
-        self.jobs[stored.id] = stored
-        if job.idempotency_key:
-            self.keys[job.idempotency_key] = (job.request_hash(), stored.id)
-        return copy.deepcopy(stored), True
-
-    async def get(self, job_id: str) -> Job | None:
-        return self.jobs.get(job_id)
-
-    async def list(
-        self, flt: JobFilter, after: tuple[str, int] | None, limit: int
-    ) -> tuple[list[Job], tuple[str, int] | None]:
-        rows = [j for j in self.jobs.values() if flt.type in (None, j.type)]
-        start = after[1] if after else 0
-        page = rows[start : start + limit]
-        more = start + limit < len(rows)
-        return page, (NOW.isoformat(), start + limit) if more else None
-
-    async def count(self, flt: JobFilter) -> int:
-        return len(self.jobs)
-
-    async def cancel(self, job_id: str, now: datetime) -> Job:
-        job = self.jobs[job_id]
-        ensure_cancellable(job.status)
-        job.status = JobStatus.CANCELLED
-        return job
-
-    async def retry(self, job_id: str, now: datetime) -> Job:
-        job = self.jobs[job_id]
-        ensure_retryable(job.status)
-        job.status = JobStatus.QUEUED
-        return job
-
-    async def ping(self) -> bool:
-        return True
 
 
 class FakePublisher:
@@ -73,10 +26,10 @@ class FakePublisher:
         self.published.append(job.id)
 
 
-def _service() -> tuple[JobService, FakeStore, FakePublisher]:
-    store, publisher = FakeStore(), FakePublisher()
+def _service() -> tuple[JobService, FakeJobStore, FakePublisher]:
+    store, publisher = FakeJobStore(), FakePublisher()
     service = JobService(
-        store, Routes({"fir": "x:1"}), Limits(), PageTokens(b"0123456789abcdef01234567"), publisher, lambda: NOW
+        store, Routes({"fir": "x:1"}), EnqueueLimits(), PageTokens(b"0123456789abcdef01234567"), publisher, lambda: NOW
     )
     return service, store, publisher
 

@@ -7,8 +7,10 @@ import contextlib
 from collections.abc import Callable
 
 from afirgen_jobs.domain.model import ClaimedJob, HandlerResult, JobStatus
-from afirgen_jobs.domain.rules import Backoff, Decision
-from afirgen_jobs.service_layer.worker import Worker, WorkerConfig
+from afirgen_jobs.domain.rules import Decision
+from afirgen_jobs.service_layer.worker_loop import Worker, WorkerConfig
+
+from tests.waiting import until
 
 
 def _job(n: int, attempts_used: int = 1, max_attempts: int = 3) -> ClaimedJob:
@@ -95,15 +97,10 @@ def _worker(queue: FakeQueue, delivery: FakeDelivery, **kwargs: object) -> Worke
         lease_seconds=float(kwargs.pop("lease_seconds", 30.0)),  # type: ignore[arg-type]
         poll_seconds=float(kwargs.pop("poll_seconds", 0.05)),  # type: ignore[arg-type]
         shutdown_grace_seconds=float(kwargs.pop("grace", 1.0)),  # type: ignore[arg-type]
-        backoff=Backoff(1.0, 10.0),
+        retry_base_seconds=1.0,
+        retry_cap_seconds=10.0,
     )
     return Worker(queue, delivery, config, rand=lambda: 0.0)
-
-
-async def _until(predicate: Callable[[], bool], within: float = 3.0) -> None:
-    async with asyncio.timeout(within):
-        while not predicate():  # noqa: ASYNC110 - polls a fake's state
-            await asyncio.sleep(0.005)
 
 
 async def test_runs_every_job_never_more_than_concurrency_at_once() -> None:
@@ -111,7 +108,7 @@ async def test_runs_every_job_never_more_than_concurrency_at_once() -> None:
     delivery = FakeDelivery(delay=lambda _: 0.01)
     worker = _worker(queue, delivery, concurrency=3)
     task = asyncio.create_task(worker.run())
-    await _until(lambda: len(queue.finished) == 10)
+    await until(lambda: len(queue.finished) == 10, every=0.005)
     worker.stop()
     await task
     assert delivery.max_in_flight <= 3
@@ -126,7 +123,7 @@ async def test_outcomes_follow_the_handler_status() -> None:
     observed: list[tuple[str, str, str]] = []
     worker._observe = lambda job_type, code, status, seconds: observed.append((job_type, code, status))
     task = asyncio.create_task(worker.run())
-    await _until(lambda: len(queue.finished) == 4)
+    await until(lambda: len(queue.finished) == 4, every=0.005)
     worker.stop()
     await task
     assert queue.finished["job-1"].status is JobStatus.SUCCEEDED
@@ -145,12 +142,14 @@ async def test_wake_claims_at_once_instead_of_waiting_for_the_poll() -> None:
     queue = FakeQueue()
     worker = _worker(queue, FakeDelivery(), poll_seconds=30.0)
     task = asyncio.create_task(worker.run())
-    await _until(lambda: len(queue.claims) == 1)
+    await until(lambda: len(queue.claims) == 1, every=0.005, what="the first (empty) claim")
     queue.due.append(_job(1))
     worker.wake()
-    await _until(lambda: "job-1" in queue.finished, within=1.0)
+    # The next poll is 30 s away: only the wake-up can run the job within 5 s.
+    await until(lambda: "job-1" in queue.finished, within=5, every=0.005, what="job-1 to finish")
     worker.stop()
     await task
+    assert queue.finished["job-1"].status is JobStatus.SUCCEEDED
 
 
 async def test_a_lost_lease_cancels_the_attempt_and_records_nothing() -> None:
@@ -158,9 +157,9 @@ async def test_a_lost_lease_cancels_the_attempt_and_records_nothing() -> None:
     delivery = FakeDelivery(delay=lambda _: 10.0)
     worker = _worker(queue, delivery, lease_seconds=0.15)
     task = asyncio.create_task(worker.run())
-    await _until(lambda: delivery.calls == ["job-1"])
+    await until(lambda: delivery.calls == ["job-1"], every=0.005)
     queue.lost.add("token-1")  # cancelled through the API, or taken over
-    await _until(lambda: delivery.cancelled == ["job-1"])
+    await until(lambda: delivery.cancelled == ["job-1"], every=0.005)
     worker.stop()
     await task
     assert queue.finished == {} and queue.released == []
@@ -171,7 +170,7 @@ async def test_shutdown_lets_short_jobs_finish_and_releases_long_ones() -> None:
     delivery = FakeDelivery(delay=lambda job_id: 0.05 if job_id == "job-1" else 30.0)
     worker = _worker(queue, delivery, grace=0.3)
     task = asyncio.create_task(worker.run())
-    await _until(lambda: len(delivery.calls) == 2)
+    await until(lambda: len(delivery.calls) == 2, every=0.005)
     worker.stop()
     async with asyncio.timeout(3):
         await task
@@ -184,7 +183,7 @@ async def test_leases_are_renewed_while_a_job_runs() -> None:
     delivery = FakeDelivery(delay=lambda _: 0.3)
     worker = _worker(queue, delivery, lease_seconds=0.15)
     task = asyncio.create_task(worker.run())
-    await _until(lambda: "job-1" in queue.finished)
+    await until(lambda: "job-1" in queue.finished, every=0.005)
     worker.stop()
     with contextlib.suppress(asyncio.CancelledError):
         await task

@@ -14,7 +14,7 @@ from afirgen_fir.domain.retention import RetentionPolicy
 from afirgen_fir.service_layer.fir_jobs import FirJobHandlers
 from afirgen_fir.service_layer.retention import FirRetention, purge_schedule
 from afirgen_runtime.errors import Unavailable
-from afirgen_runtime.retention import PeriodicJob, Purged, delete_in_batches, period_key
+from afirgen_runtime.retention import PeriodicJob, Purged, delete_in_batches, delete_in_turn, period_key
 
 from tests.unit.fakes import FakeFirRepository
 
@@ -101,6 +101,18 @@ async def test_batches_end_when_the_time_budget_is_spent() -> None:
     assert purged == Purged(30, False)
 
 
+async def test_deletes_in_turn_share_one_time_budget() -> None:
+    async def full(n: int) -> int:
+        return n
+
+    async def short(n: int) -> int:
+        return n - 1
+
+    # each batch takes 2 s: the first delete spends the whole 5 s budget, the next gets one batch
+    purged = await delete_in_turn([full, full, short], batch=10, budget_seconds=5, monotonic=Ticks(2.0))
+    assert purged == [Purged(20, False), Purged(10, False), Purged(9, True)]
+
+
 async def test_a_failed_ask_is_logged_and_retried_later_not_raised() -> None:
     async def jobs_service_down() -> None:
         raise Unavailable("jobs service down")
@@ -175,6 +187,6 @@ async def test_the_job_handler_runs_the_purge() -> None:
         return b""
 
     store = FakeRetentionStore(keys=[NOW - 8 * DAY])
-    handlers = FirJobHandlers(FakeFirRepository(lambda: NOW), None, no_pdf, None, _retention(store))  # type: ignore[arg-type]
+    handlers = FirJobHandlers(FakeFirRepository(lambda: NOW), None, None, no_pdf, None, _retention(store))  # type: ignore[arg-type]
     await handlers.handle("fir.purge_retention", {"period": "2026-11-28"}, "fir.purge_retention/2026-11-28")
     assert store.keys == []

@@ -8,7 +8,7 @@ from afirgen_cache.settings import CacheSettings
 
 def _build() -> tuple[server.ServiceApp, settings.ServerSettings]:
     config = settings.load(CacheSettings)
-    server.prepare("cache", config.log, config.server)
+    server.prepare("cache", config.log, config.server.tracing)
     secrets.check("AFIRGEN_REDIS_PASSWORD", config.redis.password, environment=config.server.environment)
     return build(config).app, config.server
 

@@ -17,12 +17,11 @@ from redis import asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from afirgen_cache.adapters.metrics import CacheCollector
 from afirgen_cache.adapters.redis_store import RedisStore
 from afirgen_cache.domain.namespaces import parse_namespaces
-from afirgen_cache.domain.policy import Policy, Random
-from afirgen_cache.domain.validation import Limits
+from afirgen_cache.domain.policy import Random
 from afirgen_cache.entrypoints.grpc_servicer import CacheServicer
-from afirgen_cache.metrics import CacheCollector
 from afirgen_cache.service_layer.cache_service import CacheService
 from afirgen_cache.service_layer.ports import CacheStore
 from afirgen_cache.settings import CacheSettings, RedisSettings
@@ -65,25 +64,7 @@ def build(settings: CacheSettings, *, store: CacheStore | None = None, rand: Ran
     spaces = parse_namespaces(settings.namespaces)
     if store is None:
         store = RedisStore(redis_client(settings.redis))
-    service = CacheService(
-        store,
-        spaces,
-        limits=Limits(
-            max_key_bytes=settings.max_key_bytes,
-            max_value_bytes=settings.max_value_bytes,
-            max_batch=settings.max_batch_keys,
-            max_ttl_seconds=settings.max_ttl_seconds,
-        ),
-        policy=Policy(
-            ttl_jitter=settings.ttl_jitter,
-            early_refresh_beta=settings.early_refresh_beta,
-            fill_lock_seconds=settings.fill_lock_seconds,
-            max_fill_wait_seconds=settings.max_fill_wait_seconds,
-            lease_seconds=settings.lease_seconds,
-            expected_eviction_policy=settings.expected_eviction_policy,
-        ),
-        rand=rand,
-    )
+    service = CacheService(store, spaces, limits=settings, policy=settings, rand=rand)
     owned_store = store
 
     def register(server: grpc.aio.Server) -> None:

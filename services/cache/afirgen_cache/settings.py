@@ -6,12 +6,14 @@ from dataclasses import dataclass, field
 
 from afirgen_runtime.settings import LogSettings, ServerSettings
 
+from afirgen_cache.domain.policy import Policy
+from afirgen_cache.domain.validation import EntryLimits
+
 DEFAULT_NAMESPACES = {
     "fir": "300",
     "fir_list": "60",
     "fir_stats": "10",
     "legal_sections": "3600",
-    "inference": "86400",
 }
 
 
@@ -38,8 +40,10 @@ class RedisSettings:
 
 
 @dataclass(frozen=True)
-class CacheSettings:
-    """Everything the cache service reads from its environment."""
+class CacheSettings(Policy, EntryLimits):
+    """Everything the cache service reads from its environment: how entries expire, refresh and
+    get filled (``Policy``), what one request may carry (``EntryLimits``), and the
+    fields below."""
 
     server: ServerSettings = field(default_factory=lambda: ServerSettings(port=50053))
     """gRPC server (``AFIRGEN_SERVER_*``)."""
@@ -49,23 +53,3 @@ class CacheSettings:
     """Redis (``AFIRGEN_REDIS_*``)."""
     namespaces: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_NAMESPACES))
     """Declared namespaces and their default TTL in seconds (``fir=300,fir_list=60``); others are refused."""
-    ttl_jitter: float = 0.1
-    """A TTL is shortened by a random fraction of at most this."""
-    early_refresh_beta: float = 1.0
-    """XFetch beta of probabilistic early refresh (0: off)."""
-    fill_lock_seconds: float = 2.0
-    """Lifetime of a single-flight fill lock."""
-    max_fill_wait_seconds: float = 1.0
-    """Longest a reader waits for another caller's fill."""
-    lease_seconds: float = 30.0
-    """Lifetime of a read lease and of a delete's tombstone."""
-    max_key_bytes: int = 512
-    """Longest key."""
-    max_value_bytes: int = 4 * 1024 * 1024
-    """Largest value."""
-    max_batch_keys: int = 500
-    """Most keys in one batch call."""
-    max_ttl_seconds: float = 7 * 24 * 3600.0
-    """Longest TTL a writer may ask for."""
-    expected_eviction_policy: str = "allkeys-lru"
-    """Eviction policy Redis must run with (checked at start-up, reported in stats)."""

@@ -8,7 +8,7 @@ from afirgen_fir.settings import FirSettings
 
 def _build() -> tuple[server.ServiceApp, settings.ServerSettings]:
     config = settings.load(FirSettings)
-    server.prepare("fir", config.log, config.server)
+    server.prepare("fir", config.log, config.server.tracing)
     env = config.server.environment
     secrets.check("AFIRGEN_PAGE_TOKEN_SECRET", config.page_token_secret, environment=env)
     secrets.check("AFIRGEN_WEBHOOK_SECRET", config.webhook_secret, environment=env, required=bool(config.webhook_url))

@@ -8,20 +8,8 @@ from afirgen_runtime.cache_client import CacheClientSettings
 from afirgen_runtime.channels import ChannelSettings
 from afirgen_runtime.settings import LogSettings, MySQLSettings, ServerSettings
 
-
-@dataclass(frozen=True)
-class RetentionSettings:
-    """How long the FIR service keeps its bookkeeping (``AFIRGEN_RETENTION_*``, docs/runbooks/retention.md).
-    FIRs, their audit trail, sections, counters and documents are never purged."""
-
-    period_seconds: float = 86_400.0
-    """How often the purge job (``fir.purge_retention``) runs; 0: never."""
-    idempotency_days: float = 7.0
-    """Idempotency keys of create/generate requests; a retry later than this makes a new FIR."""
-    outbox_days: float = 7.0
-    """Outbox rows already handed to the jobs service."""
-    batch_rows: int = 1000
-    """Rows deleted by one statement (one short transaction)."""
+from afirgen_fir.domain.retention import RetentionPolicy
+from afirgen_fir.service_layer.outbox_relay import RelayConfig
 
 
 @dataclass(frozen=True)
@@ -49,8 +37,8 @@ class FirSettings:
     """How long a finalized (immutable) FIR stays cached; drafts use the namespace default."""
     jobs: ChannelSettings = field(default_factory=ChannelSettings)
     """The jobs service (``AFIRGEN_JOBS_TARGET``); empty: FIR jobs wait in the outbox."""
-    outbox_poll_seconds: float = 2.0
-    """How often the outbox relay looks for rows it was not nudged about (failed sends, other replicas)."""
+    outbox: RelayConfig = field(default_factory=RelayConfig)
+    """The relay of outbox rows to the jobs service (``AFIRGEN_OUTBOX_*``)."""
     pdf_workers: int = 1
     """Child processes that lay out FIR documents: at most this many render at once."""
     pdf_niceness: int = 15
@@ -61,5 +49,5 @@ class FirSettings:
     """HMAC-SHA256 key of the ``X-AFIRGen-Signature`` header."""
     webhook_timeout_seconds: float = 10.0
     """Timeout of one webhook POST."""
-    retention: RetentionSettings = field(default_factory=RetentionSettings)
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
     """Purges of idempotency keys and sent outbox rows (``AFIRGEN_RETENTION_*``)."""

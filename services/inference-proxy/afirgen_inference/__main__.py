@@ -10,7 +10,7 @@ from afirgen_inference.settings import InferenceSettings
 
 def _build() -> tuple[server.ServiceApp, settings.ServerSettings]:
     config = settings.load(InferenceSettings)
-    server.prepare("inference", config.log, config.server)
+    server.prepare("inference", config.log, config.server.tracing)
     # One line per health probe (every replica, every second or two) drowns the log.
     std_logging.getLogger("httpx").setLevel(std_logging.WARNING)
     return build(config).app, config.server

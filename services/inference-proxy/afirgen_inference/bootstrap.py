@@ -16,16 +16,14 @@ from afirgen_inference.adapters.llama_server import LlamaServer
 from afirgen_inference.adapters.ocr_server import TesseractServer
 from afirgen_inference.adapters.whisper_server import WhisperServer
 from afirgen_inference.domain.model import BackendKind
-from afirgen_inference.domain.validation import Limits
 from afirgen_inference.entrypoints.grpc_servicer import InferenceServicer
-from afirgen_inference.service_layer.backend_pool import BackendPool
+from afirgen_inference.service_layer.backend_pool import BackendPool, BackendSettings
 from afirgen_inference.service_layer.breaker import CircuitBreaker
 from afirgen_inference.service_layer.dispatcher import Replica
 from afirgen_inference.service_layer.health import HealthMonitor
 from afirgen_inference.service_layer.inference_service import InferenceService
-from afirgen_inference.service_layer.ports import ChatServer, Clock, OcrServer, ResultCache, SpeechServer
-from afirgen_inference.service_layer.retry import RetryPolicy
-from afirgen_inference.settings import BackendSettings, InferenceSettings
+from afirgen_inference.service_layer.ports import ChatServer, Clock, OcrServer, SpeechServer
+from afirgen_inference.settings import InferenceSettings
 
 C = TypeVar("C", ChatServer, SpeechServer, OcrServer)
 
@@ -57,60 +55,28 @@ def _http_client(backend: BackendSettings, transport: httpx.AsyncBaseTransport |
 
 
 def _pool(
-    kind: BackendKind,
-    backend: BackendSettings,
-    make: Callable[[str, str], C],
-    clock: Clock,
+    kind: BackendKind, backend: BackendSettings, client: Callable[..., C], http: httpx.AsyncClient, clock: Clock
 ) -> BackendPool[C]:
-    replicas = [
-        Replica(
-            name=f"{kind.value}-{i}",
-            url=url,
-            client=make(f"{kind.value}-{i}", url),
-            breaker=CircuitBreaker(f"{kind.value}-{i}", backend.failure_threshold, backend.recovery_seconds),
-            max_in_flight=backend.max_in_flight,
+    """One replica per URL, each with its client and circuit breaker."""
+    replicas = []
+    for i, url in enumerate(backend.urls):
+        name = f"{kind.value}-{i}"
+        replicas.append(
+            Replica(
+                name=name,
+                url=url,
+                client=client(name, url, http, model=backend.model, connect_timeout=backend.connect_timeout_seconds),
+                breaker=CircuitBreaker(name, backend.failure_threshold, backend.recovery_seconds),
+                max_in_flight=backend.max_in_flight,
+            )
         )
-        for i, url in enumerate(backend.urls)
-    ]
-    return BackendPool(
-        kind,
-        backend.model,
-        replicas,
-        max_queue=backend.max_queue,
-        timeout_seconds=backend.timeout_seconds,
-        retry=RetryPolicy(
-            attempts=backend.attempts,
-            initial_seconds=backend.backoff_initial_seconds,
-            max_seconds=backend.backoff_max_seconds,
-            jitter_seconds=backend.backoff_jitter_seconds,
-        ),
-        probe_timeout_seconds=backend.probe_timeout_seconds,
-        silent_while_busy=backend.silent_while_busy,
-        clock=clock,
-    )
-
-
-def limits_of(settings: InferenceSettings) -> Limits:
-    """Validation limits from settings."""
-    s = settings.limits
-    return Limits(
-        max_audio_bytes=s.max_audio_bytes,
-        max_image_bytes=s.max_image_bytes,
-        max_prompt_chars=s.max_prompt_chars,
-        max_messages=s.max_messages,
-        default_max_tokens=s.default_max_tokens,
-        max_tokens=s.max_tokens,
-        max_schema_chars=s.max_schema_chars,
-        asr_languages=s.asr_languages,
-        ocr_languages=s.ocr_languages,
-    )
+    return BackendPool(kind, replicas, backend, clock=clock)
 
 
 def build(
     settings: InferenceSettings,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
-    cache: ResultCache | None = None,
     clock: Clock = time.monotonic,
 ) -> InferenceContainer:
     """Wire the service. Tests pass an ``httpx.MockTransport`` and a fake ``clock``.
@@ -119,51 +85,23 @@ def build(
     llm_http = _http_client(settings.llm, transport)
     asr_http = _http_client(settings.asr, transport)
     ocr_http = _http_client(settings.ocr, transport)
-    llm_cfg, asr_cfg, ocr_cfg = settings.llm, settings.asr, settings.ocr
-    llm: BackendPool[ChatServer] = _pool(
-        BackendKind.LLM,
-        llm_cfg,
-        lambda name, url: LlamaServer(
-            name, url, llm_http, model=llm_cfg.model, connect_timeout=llm_cfg.connect_timeout_seconds
-        ),
-        clock,
-    )
-    asr: BackendPool[SpeechServer] = _pool(
-        BackendKind.ASR,
-        asr_cfg,
-        lambda name, url: WhisperServer(
-            name, url, asr_http, model=asr_cfg.model, connect_timeout=asr_cfg.connect_timeout_seconds
-        ),
-        clock,
-    )
-    ocr: BackendPool[OcrServer] = _pool(
-        BackendKind.OCR,
-        ocr_cfg,
-        lambda name, url: TesseractServer(name, url, ocr_http, connect_timeout=ocr_cfg.connect_timeout_seconds),
-        clock,
-    )
+    llm: BackendPool[ChatServer] = _pool(BackendKind.LLM, settings.llm, LlamaServer, llm_http, clock)
+    asr: BackendPool[SpeechServer] = _pool(BackendKind.ASR, settings.asr, WhisperServer, asr_http, clock)
+    ocr: BackendPool[OcrServer] = _pool(BackendKind.OCR, settings.ocr, TesseractServer, ocr_http, clock)
     service = InferenceService(
         llm=llm,
         asr=asr,
         ocr=ocr,
         json_reasks=settings.limits.json_reasks,
         max_tokens_limit=settings.limits.max_tokens,
-        cache=cache,
         clock=clock,
     )
     metrics.COLLECTOR.watch(service.list_models)
-    monitor = HealthMonitor(
-        [
-            (llm, llm_cfg.probe_interval_seconds),
-            (asr, asr_cfg.probe_interval_seconds),
-            (ocr, ocr_cfg.probe_interval_seconds),
-        ]
-    )
+    monitor = HealthMonitor([llm, asr, ocr])
     container_clients = [llm_http, asr_http, ocr_http]
-    limits = limits_of(settings)
 
     def register(server: object) -> None:
-        inference_pb2_grpc.add_InferenceServiceServicer_to_server(InferenceServicer(service, limits), server)
+        inference_pb2_grpc.add_InferenceServiceServicer_to_server(InferenceServicer(service, settings.limits), server)
 
     async def on_start() -> None:
         monitor.start()

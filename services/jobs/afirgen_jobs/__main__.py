@@ -8,7 +8,7 @@ from afirgen_jobs.settings import JobsSettings
 
 def _build() -> tuple[server.ServiceApp, settings.ServerSettings]:
     config = settings.load(JobsSettings)
-    server.prepare("jobs", config.log, config.server)
+    server.prepare("jobs", config.log, config.server.tracing)
     env = config.server.environment
     secrets.check("AFIRGEN_PAGE_TOKEN_SECRET", config.page_token_secret, environment=env)
     secrets.check("AFIRGEN_MYSQL_PASSWORD", config.mysql.password, environment=env)

@@ -1,17 +1,23 @@
-"""Composition root of the jobs service and of its workers."""
+"""Composition roots of the jobs package's two processes: :func:`build` wires the jobs API
+service (``python -m afirgen_jobs``), :func:`build_worker` a worker (``python -m afirgen_jobs.worker``)
+that claims jobs, delivers them and records their outcome."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
 import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from afirgen.jobs.v1 import jobs_pb2, jobs_pb2_grpc
+from afirgen_runtime.channels import create_channel
 from afirgen_runtime.db import Database
 from afirgen_runtime.pagination import PageTokens
-from afirgen_runtime.server import ServiceApp
+from afirgen_runtime.server import ServiceApp, WorkerApp
 from loguru import logger
 
 from afirgen_jobs.adapters import metrics
@@ -20,16 +26,16 @@ from afirgen_jobs.adapters.mysql_queue import MySQLQueue
 from afirgen_jobs.adapters.mysql_retention import MySQLFinishedJobs
 from afirgen_jobs.adapters.mysql_store import MySQLJobStore
 from afirgen_jobs.adapters.queue_gauges import QueueGauges
-from afirgen_jobs.adapters.signals import Broadcaster
-from afirgen_jobs.domain.retention import PURGE_FINISHED, RetentionPolicy, with_internal_route
-from afirgen_jobs.domain.rules import Backoff, Limits, Routes
+from afirgen_jobs.adapters.signals import Broadcaster, watch_queue
+from afirgen_jobs.domain.retention import PURGE_FINISHED, RetentionPolicy
+from afirgen_jobs.domain.rules import Routes
 from afirgen_jobs.entrypoints.grpc_servicer import JobQueueServicer, JobServicer
-from afirgen_jobs.service_layer.in_process import InProcessDelivery
+from afirgen_jobs.service_layer.in_process import InProcessDelivery, InProcessHandler
 from afirgen_jobs.service_layer.job_service import JobService
 from afirgen_jobs.service_layer.ports import Delivery, JobStore, Queue
 from afirgen_jobs.service_layer.retention import FinishedJobsPurge, purge_schedule
-from afirgen_jobs.service_layer.worker import Worker, WorkerConfig
-from afirgen_jobs.settings import JobsSettings, RetentionSettings, WorkerSettings
+from afirgen_jobs.service_layer.worker_loop import Worker
+from afirgen_jobs.settings import JobsSettings, WorkerSettings
 
 PURGE_SHARE_OF_DEADLINE = 2 / 3
 """Time budget of the purge, as a share of a job attempt's deadline (what is left goes the next day)."""
@@ -64,15 +70,10 @@ def build(
         database = Database(settings.mysql)
         store = MySQLJobStore(database)
     broadcaster = Broadcaster()
-    limits = Limits(
-        max_payload_bytes=settings.max_payload_bytes,
-        max_past=timedelta(seconds=settings.max_run_time_past_seconds),
-        max_future=timedelta(seconds=settings.max_run_time_future_seconds),
-    )
     service = JobService(
         store,
-        Routes(with_internal_route(settings.routes)),
-        limits,
+        Routes(settings.routes),
+        settings,
         PageTokens(settings.page_token_secret.encode()),
         broadcaster,
         clock,
@@ -125,48 +126,64 @@ def build(
 class WorkerContainer:
     """What :func:`build_worker` wired."""
 
+    app: WorkerApp
     worker: Worker
-    delivery: Delivery
-    database: Database | None
-
-
-def worker_config(settings: WorkerSettings) -> WorkerConfig:
-    """The worker loop's configuration from its settings."""
-    return WorkerConfig(
-        name=settings.name or f"{socket.gethostname()}:{os.getpid()}",
-        concurrency=max(1, settings.concurrency),
-        lease_seconds=settings.lease_seconds,
-        poll_seconds=settings.poll_seconds,
-        job_timeout_seconds=settings.job_timeout_seconds,
-        shutdown_grace_seconds=settings.shutdown_grace_seconds,
-        backoff=Backoff(settings.retry_base_seconds, settings.retry_cap_seconds),
-    )
 
 
 def build_worker(
     settings: WorkerSettings, *, queue: Queue | None = None, delivery: Delivery | None = None
 ) -> WorkerContainer:
-    """Wire a worker. Tests may pass a fake ``queue`` and ``delivery``."""
+    """Wire a worker. Tests may pass a fake ``queue`` and ``delivery``.
+
+    Besides polling, the worker watches the jobs service's queue signals (``AFIRGEN_QUEUE_TARGET``)
+    to claim new work at once."""
     if not settings.routes:
         logger.warning("AFIRGEN_ROUTES is empty: every job will fail for want of a handler")
+    owned = contextlib.AsyncExitStack()  # what this root opened, closed in reverse order on stop
     database = None
     if queue is None:
         database = Database(settings.mysql)
+        owned.push_async_callback(database.close)
         queue = MySQLQueue(database)
     if delivery is None:
-        delivery = GrpcDelivery(Routes(settings.routes))
+        own: dict[str, InProcessHandler] = {}
         if database is not None:
-            purge = _finished_jobs_purge(database, settings.retention, settings.job_timeout_seconds)
-            delivery = InProcessDelivery({PURGE_FINISHED: purge.run}, delivery)
-    worker = Worker(
-        queue, delivery, worker_config(settings), observe=metrics.observe_attempt, on_running=metrics.set_running
+            own[PURGE_FINISHED] = _finished_jobs_purge(database, settings.retention, settings.job_timeout_seconds).run
+        delivery = InProcessDelivery(own, GrpcDelivery(Routes(settings.routes)))
+    owned.push_async_callback(delivery.close)
+    config = dataclasses.replace(
+        settings,
+        name=settings.name or f"{socket.gethostname()}:{os.getpid()}",
+        concurrency=max(1, settings.concurrency),
     )
-    return WorkerContainer(worker, delivery, database)
+    worker = Worker(queue, delivery, config, observe=metrics.observe_attempt, on_running=metrics.set_running)
+    watching = asyncio.Event()  # set: stop watching
+
+    async def run() -> None:
+        watcher = None
+        if settings.queue.target:
+            channel = create_channel(settings.queue)
+            owned.push_async_callback(channel.close)
+            watcher = asyncio.create_task(watch_queue(channel, config.name, worker.wake, watching))
+        try:
+            await worker.run()
+        finally:
+            watching.set()
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+
+    def stop() -> None:
+        worker.stop()
+        watching.set()
+
+    app = WorkerApp(name="jobs-worker", run=run, stop=stop, metrics=settings.metrics, on_stop=owned.aclose)
+    return WorkerContainer(app=app, worker=worker)
 
 
-def _finished_jobs_purge(database: Database, kept: RetentionSettings, job_timeout_seconds: float) -> FinishedJobsPurge:
+def _finished_jobs_purge(database: Database, policy: RetentionPolicy, job_timeout_seconds: float) -> FinishedJobsPurge:
     """The worker's runner of ``jobs.purge_finished``."""
-    policy = RetentionPolicy(kept.succeeded_days, kept.cancelled_days, kept.dead_days, kept.batch_rows)
     return FinishedJobsPurge(
         MySQLFinishedJobs(database), policy, utc_now, budget_seconds=job_timeout_seconds * PURGE_SHARE_OF_DEADLINE
     )

@@ -1,20 +1,22 @@
 """Caching across the mesh, through Envoy: read-after-write for every write
-path, Redis killed mid-test (every FIR endpoint still answers, and fast),
-Redis back (hits come back), and ``GET /v1/cache:stats``."""
+path, Redis killed mid-test (every FIR endpoint still answers, and the open
+circuit keeps reads off the cache), Redis back (hits come back), and
+``GET /v1/cache:stats``. What a dead cache costs in latency is measured by the
+benchmark (``bench/scenarios/cache_outage.py``), not asserted here."""
 
 from __future__ import annotations
 
-import asyncio
-import statistics
 import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from scripts.devstack.stack import Stack
-from tests.e2e.fir_helpers import create_fir
+from tests.e2e.fir_helpers import create_fir, error_reason
+from tests.waiting import until
 
 pytestmark = pytest.mark.e2e
 
@@ -116,36 +118,36 @@ async def test_every_write_is_visible_to_the_next_read(rest: httpx.AsyncClient, 
     counts = await get_ok(rest, "/v1/firs:stats", **by_station)
     assert {r["key"]: r["count"] for r in counts["by_status"]} == {"DRAFT": "1", "FINALIZED": "1"}
 
-    # a refused write changes nothing, and the next read still answers the truth
+    # a refused write changes nothing, and the next read still answers the truth (a finalized
+    # FIR refuses every change: that is checked before the etag, which is stale here too)
     stale = await rest.patch(path, params={"update_mask": "summary"}, json={"etag": fir["etag"], "summary": "x"})
-    assert stale.status_code in (400, 409)
+    assert (stale.status_code, error_reason(stale.json())) == (400, "FIR_FINALIZED")
     assert (await get_ok(rest, path))["summary"] == "edited once"
 
 
-async def cache_calls_made_by_fir(stack: Stack) -> float:
-    """gRPC calls fir made to the cache service so far (its Prometheus counter)."""
+CACHE_RECOVERY_SECONDS = 2.0
+"""How long fir's cache circuit stays open before one call probes the cache (CacheClientSettings)."""
+
+
+async def fir_cache_client(stack: Stack) -> dict[str, float]:
+    """fir's cache client as its metrics show it: ``circuit_open`` and each event summed over namespaces."""
     async with httpx.AsyncClient() as client:
         text = (await client.get(f"http://127.0.0.1:{stack.cfg.fir_metrics_port}/metrics")).text
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("afirgen_rpc_client_requests_total{") and "afirgen.cache.v1.CacheService" in line
-    )
+    seen: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "afirgen_cache_client_circuit_open":
+                seen["circuit_open"] = sample.value
+            elif sample.name == "afirgen_cache_client_events_total":
+                event = sample.labels["event"]
+                seen[event] = seen.get(event, 0.0) + sample.value
+    return seen
 
 
-async def timed_get(rest: httpx.AsyncClient, path: str) -> float:
-    started = time.perf_counter()
-    resp = await rest.get(path)
-    elapsed = time.perf_counter() - started
-    assert resp.status_code == 200, resp.text
-    return elapsed
-
-
-async def test_redis_down_costs_nothing_but_speed_and_hits_come_back(
+async def test_redis_down_costs_nothing_but_the_cache_and_hits_come_back(
     stack: Stack, rest: httpx.AsyncClient, station: str, ops: httpx.AsyncClient
 ) -> None:
     firs = [await create_fir(rest, station) for _ in range(30)]
-    miss = [await timed_get(rest, f"/v1/firs/{f['id']}") for f in firs]  # first reads: misses
     for f in firs[:5]:
         await get_ok(rest, f"/v1/firs/{f['id']}")
 
@@ -173,34 +175,29 @@ async def test_redis_down_costs_nothing_but_speed_and_hits_come_back(
         assert (await get_ok(rest, f"/v1/firs/{created['id']}"))["status"] == "FIR_STATUS_FINALIZED"
         searched = await rest.get("/v1/legal-sections", params={"query": "theft"})
         assert searched.status_code == 200, searched.text
-        # and fast: the open circuit skips the cache, so reads cost what a miss costs
-        calls_before = await cache_calls_made_by_fir(stack)
+        # The failures opened fir's cache circuit: from now on reads do not ask the cache,
+        # bar one probe per recovery period (a probe fails, so it counts as an error).
+        await until(lambda: fir_cache_client(stack), lambda c: c.get("circuit_open") == 1, what="the circuit to open")
+        before = await fir_cache_client(stack)
         started = time.monotonic()
-        down = [await timed_get(rest, f"/v1/firs/{f['id']}") for f in firs]
+        for f in firs:
+            await get_ok(rest, f"/v1/firs/{f['id']}")
+        after = await fir_cache_client(stack)
         window = time.monotonic() - started
-        await asyncio.sleep(0.1)  # client metrics are recorded just after each call
-        calls_during = await cache_calls_made_by_fir(stack) - calls_before
     finally:
         stack.ctl("start", "infra:redis")
 
-    miss_p50, down_p50 = statistics.median(miss), statistics.median(down)
-    print(f"GetFir p50 through Envoy: cache miss {miss_p50 * 1000:.1f} ms, redis down {down_p50 * 1000:.1f} ms")
-    assert calls_before > 0  # the counter works: fir did call the cache before
-    # the cache was not asked at all, bar one probe per recovery period (2 s)
-    assert calls_during <= 1 + window / 2, (calls_during, window)
-    assert down_p50 <= miss_p50 + 0.005, (miss_p50, down_p50)
-    assert max(down) < 2.0, max(down)  # nothing waits on the cache (the machine may be busy)
+    asked = after.get("errors", 0) - before.get("errors", 0)
+    assert asked <= 1 + window / CACHE_RECOVERY_SECONDS, (asked, window)
 
     # Redis is back (empty): the circuit closes by itself and hits return
-    deadline = time.monotonic() + 30
-    recovered = False
-    while time.monotonic() < deadline and not recovered:
-        await asyncio.sleep(0.5)
+    async def hit_after_fill() -> bool:
         await get_ok(rest, f"/v1/firs/{firs[1]['id']}")
         before = hits(await namespace_stats(ops), "fir")
         await get_ok(rest, f"/v1/firs/{firs[1]['id']}")
-        recovered = hits(await namespace_stats(ops), "fir") > before
-    assert recovered, "no cache hits within 30 s of Redis coming back"
+        return hits(await namespace_stats(ops), "fir") > before
+
+    await until(hit_after_fill, within=30, every=0.5, what="a cache hit after Redis came back")
     # nothing written while Redis was away is served stale
     assert (await get_ok(rest, f"/v1/firs/{fir['id']}"))["summary"] == "no cache"
     assert (await get_ok(rest, "/v1/firs:stats", filter=f'station = "{station}"'))["total"] == "31"

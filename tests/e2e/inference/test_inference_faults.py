@@ -5,7 +5,6 @@ shedding beyond the concurrency limit."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 
 import grpc
@@ -16,6 +15,7 @@ from afirgen.inference.v1 import inference_pb2_grpc
 from afirgen_runtime.grpc_errors import from_rpc_error
 
 from scripts.devstack.stack import Stack
+from tests.waiting import until
 
 pytestmark = pytest.mark.e2e
 Stub = inference_pb2_grpc.InferenceServiceStub
@@ -44,15 +44,15 @@ async def llm_backend(rest: httpx.AsyncClient) -> dict[str, object]:
     return dict(llm)
 
 
-async def wait_until_llm_serves(rest: httpx.AsyncClient, within: float = 90.0) -> float:
-    """Seconds until ListModels shows the LLM available with a closed circuit."""
-    started = time.monotonic()
-    while time.monotonic() - started < within:
-        llm = await llm_backend(rest)
-        if llm.get("available") and llm.get("circuit_state") == "CIRCUIT_STATE_CLOSED":
-            return time.monotonic() - started
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"the LLM did not come back within {within:.0f}s: {llm}")
+async def wait_until_llm_serves(rest: httpx.AsyncClient, within: float = 90.0) -> None:
+    """Wait until ListModels shows the LLM available with a closed circuit."""
+    await until(
+        lambda: llm_backend(rest),
+        lambda llm: bool(llm.get("available")) and llm.get("circuit_state") == "CIRCUIT_STATE_CLOSED",
+        within=within,
+        every=0.1,
+        what="the LLM available with a closed circuit",
+    )
 
 
 async def test_list_models_through_envoy(rest: httpx.AsyncClient) -> None:
@@ -74,39 +74,26 @@ async def test_llm_outage_fails_fast_and_recovers_by_itself(
     await inference.Generate(chat("Say yes."), timeout=60)  # warm
     stack.ctl("stop", LLM_PROGRAM)
     try:
-        failures: list[tuple[float, str]] = []
+        errors = []
         for i in range(6):
-            started = time.perf_counter()
             with pytest.raises(grpc.aio.AioRpcError) as failed:
                 await inference.Generate(chat(f"Outage probe {i}."), timeout=30)
-            elapsed_ms = (time.perf_counter() - started) * 1000
             assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
-            error = from_rpc_error(failed.value)
-            assert error.reason == "MODEL_UNAVAILABLE" and error.metadata["backend"] == "llm"
-            failures.append((elapsed_ms, error.message))
-        print("\nfailure latencies (ms):", [round(f[0], 1) for f in failures])
-        assert "circuit" in failures[-1][1]
-        assert max(f[0] for f in failures[-3:]) < 50  # open circuit: milliseconds, no model call
-        llm = await llm_backend(rest)
-        assert llm["circuit_state"] == "CIRCUIT_STATE_OPEN"
+            errors.append(from_rpc_error(failed.value))
+        assert {(e.reason, e.metadata["backend"]) for e in errors} == {("MODEL_UNAVAILABLE", "llm")}
+        # The failures opened the circuit: the last calls were refused without calling the model.
+        # (What a refusal costs in time is the benchmark's business, not this test's.)
+        assert ["circuit" in e.message for e in errors[-3:]] == [True, True, True], [e.message for e in errors]
+        assert (await llm_backend(rest))["circuit_state"] == "CIRCUIT_STATE_OPEN"
         # Availability comes from the health probe (every second): wait for the next one.
-        for _ in range(50):
-            if not llm.get("available"):
-                break
-            await asyncio.sleep(0.1)
-            llm = await llm_backend(rest)
-        assert not llm.get("available"), llm
-        assert llm["last_error"]
+        down = await until(
+            lambda: llm_backend(rest), lambda llm: not llm.get("available"), every=0.1, what="the LLM unavailable"
+        )
+        assert down["last_error"]
     finally:
-        restarted = time.monotonic()
         stack.ctl("start", LLM_PROGRAM)
-    recovered = await wait_until_llm_serves(rest)
-    started = time.perf_counter()
+    await wait_until_llm_serves(rest)
     reply = await inference.Generate(chat("Say yes again."), timeout=60)
-    print(
-        f"recovery: circuit closed {time.monotonic() - restarted:.1f}s after the LLM was started "
-        f"({recovered:.1f}s of polling); first generation took {(time.perf_counter() - started) * 1000:.0f} ms"
-    )
     assert reply.text is not None and reply.usage.attempts == 1
 
 
@@ -141,31 +128,34 @@ async def test_with_the_llm_down_a_complaint_still_becomes_a_draft_from_the_rule
     await wait_until_llm_serves(rest)
 
 
+@pytest.mark.timeout(300)  # every slot and queue place of the LLM is filled, and each call served
 async def test_excess_generations_get_resource_exhausted_at_once(inference: Stub, rest: httpx.AsyncClient) -> None:
     await wait_until_llm_serves(rest)
-    await inference.ListModels(pb.ListModelsRequest(), timeout=10)  # connect first: time only the calls
     llm = await llm_backend(rest)
-    capacity = int(llm["max_in_flight"]) + int(llm["max_queue"])  # one replica in the test stack
-    callers = capacity + 8
-    outcomes: list[tuple[str, float]] = []
+    slots, places = int(llm["max_in_flight"]), int(llm["max_queue"])  # one replica in the test stack
 
-    async def one(i: int) -> None:
-        started = time.perf_counter()
-        try:
-            await inference.Generate(chat(f"Reply with the number {i}.", max_tokens=2), timeout=100)
-            outcomes.append(("ok", time.perf_counter() - started))
-        except grpc.aio.AioRpcError as exc:
-            outcomes.append((exc.code().name, time.perf_counter() - started))
+    async def generation(text: str, max_tokens: int) -> pb.GenerateResponse:
+        return await inference.Generate(chat(text, max_tokens), timeout=100)
 
-    await asyncio.gather(*(one(i) for i in range(callers)))
-    refused = [t for code, t in outcomes if code == "RESOURCE_EXHAUSTED"]
-    served = [t for code, t in outcomes if code == "ok"]
-    print(
-        f"\n{callers} concurrent generations: {len(served)} served, {len(refused)} refused "
-        f"(max refusal latency {max(refused) * 1000:.1f} ms); capacity {capacity}"
+    def load(backend: dict[str, object]) -> tuple[object, object]:
+        return backend.get("in_flight", 0), backend.get("queued", 0)
+
+    # Long generations take every slot, short ones every queue place behind them (all distinct
+    # prompts: an identical request would share another's answer instead of taking a place)...
+    busy = [asyncio.create_task(generation(f"Tell a long story about the number {i}.", 400)) for i in range(slots)]
+    await until(lambda: llm_backend(rest), lambda b: load(b) == (slots, 0), what="every slot taken")
+    waiting = [asyncio.create_task(generation(f"Reply with the number {i}.", 2)) for i in range(places)]
+    await until(lambda: llm_backend(rest), lambda b: load(b) == (slots, places), what="every queue place taken")
+    # ...so every further call is refused at once, while they all still run.
+    codes = []
+    for i in range(8):
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await generation(f"Name colour number {i}.", 2)
+        codes.append(refused.value.code())
+    running = sum(not task.done() for task in busy + waiting)
+    served = await asyncio.gather(*busy, *waiting)
+    assert (codes, running, len(served)) == (
+        [grpc.StatusCode.RESOURCE_EXHAUSTED] * 8,
+        slots + places,
+        slots + places,
     )
-    # A slot freed while late callers were still arriving may serve one or two more.
-    assert len(served) >= capacity and len(refused) >= callers - capacity - 2
-    # Refused at once: before any caller got its answer, so none of them waited for a slot
-    # (absolute times depend on how busy the machine is).
-    assert max(refused) < min(served) and max(refused) < 2.0

@@ -21,23 +21,48 @@ from afirgen_runtime.db import Database, Statement
 from scripts.devstack.stack import Stack
 from tests.e2e.fir_helpers import create_fir, error_reason
 from tests.e2e.jobs.conftest import Receiver
+from tests.waiting import until
 
 pytestmark = pytest.mark.e2e
+
+OUTBOX_JOBS = Statement(
+    "test.outbox",
+    "SELECT o.job_type, o.job_id FROM fir_outbox o JOIN firs f ON f.pk = o.fir_pk WHERE f.id = %s",
+)
+OUTBOX_STATE = Statement(
+    "test.outbox_state",
+    "SELECT COUNT(*), CAST(SUM(o.sent_at IS NULL) AS SIGNED), MIN(o.attempts)"
+    " FROM fir_outbox o JOIN firs f ON f.pk = o.fir_pk WHERE f.id = %s",
+)
+FINAL_JOB_STATUSES = frozenset({"JOB_STATUS_SUCCEEDED", "JOB_STATUS_DEAD", "JOB_STATUS_CANCELLED"})
 
 
 async def _document(rest: httpx.AsyncClient, fir_id: str, want: str, within: float = 45) -> tuple[httpx.Response, str]:
     """Poll the download until it is a PDF whose text contains ``want``."""
-    deadline = time.monotonic() + within
-    while True:
+
+    async def fetch() -> tuple[httpx.Response, str]:
         resp = await rest.get(f"/v1/firs/{fir_id}/document")
-        if resp.status_code == 200:
-            text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(resp.content)).pages)
-            if want in text:
-                return resp, text
-        else:
+        if resp.status_code != 200:
             assert resp.status_code == 400 and error_reason(resp.json()) == "DOCUMENT_NOT_READY", resp.text
-        assert time.monotonic() < deadline, f"no document with {want!r} after {within}s: {resp.status_code}"
-        await asyncio.sleep(0.2)
+            return resp, ""
+        return resp, "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(resp.content)).pages)
+
+    return await until(fetch, lambda got: want in got[1], within=within, every=0.2, what=f"a document with {want!r}")
+
+
+async def _settled_jobs(ops: httpx.AsyncClient, fir_db: Database, fir_id: str) -> list[dict[str, Any]]:
+    """The jobs of the FIR's outbox rows, once every row is sent and every job has finished for good."""
+
+    async def jobs() -> tuple[int, list[dict[str, Any]]]:
+        rows = await fir_db.fetch_all(OUTBOX_JOBS, (fir_id,))
+        return len(rows), [(await ops.get(f"/v1/jobs/{job_id}")).json() for _, job_id in rows if job_id]
+
+    def settled(got: tuple[int, list[dict[str, Any]]]) -> bool:
+        rows, found = got
+        return len(found) == rows and all(j.get("status") in FINAL_JOB_STATUSES for j in found)
+
+    _, found = await until(jobs, settled, within=60, every=0.2, what=f"the jobs of FIR {fir_id} to finish")
+    return found
 
 
 def _for(receiver: Receiver, fir_id: str) -> list[Any]:
@@ -65,11 +90,16 @@ async def test_finalized_fir_has_a_pdf_and_one_signed_webhook(
     assert final.headers["content-disposition"] == f'inline; filename="FIR-{fir["fir_number"].replace("/", "-")}.pdf"'
     assert final.headers["cache-control"] == "private, max-age=86400, immutable"
 
-    deadline = time.monotonic() + 30
-    while not _for(webhook, fir["id"]):
-        assert time.monotonic() < deadline, "the webhook never arrived"
-        await asyncio.sleep(0.1)
-    await asyncio.sleep(2.5)  # a duplicate would arrive by now (delivery is at least once)
+    # Every job the FIR needed went through the outbox and succeeded; a SUCCEEDED
+    # job is final, so once the notice's job succeeded no other delivery can follow.
+    jobs = await _settled_jobs(ops, fir_db, fir["id"])
+    assert sorted((j["type"], j["status"]) for j in jobs) == [
+        ("fir.notify_finalized", "JOB_STATUS_SUCCEEDED"),
+        ("fir.render_document", "JOB_STATUS_SUCCEEDED"),
+        ("fir.render_document", "JOB_STATUS_SUCCEEDED"),
+    ]
+    (notice,) = (j for j in jobs if j["type"] == "fir.notify_finalized")
+    assert notice["attempt_count"] == 1, notice
     (delivery,) = _for(webhook, fir["id"])
     signed = delivery.headers["x-afirgen-timestamp"].encode() + b"." + delivery.body
     expected = "sha256=" + hmac.new(webhook.secret.encode(), signed, hashlib.sha256).hexdigest()
@@ -81,19 +111,6 @@ async def test_finalized_fir_has_a_pdf_and_one_signed_webhook(
     assert body["station"]["code"] == station and body["event"] == "fir.finalized"
     for personal in ("Asha", "Verma", "98100", "asha@example.org", "Park Street"):
         assert personal not in delivery.body.decode()
-
-    # Every job the FIR needed went through the outbox and succeeded.
-    rows = await fir_db.fetch_all(
-        Statement(
-            "test.outbox",
-            "SELECT o.job_type, o.job_id FROM fir_outbox o JOIN firs f ON f.pk = o.fir_pk WHERE f.id = %s",
-        ),
-        (fir["id"],),
-    )
-    assert sorted(t for t, _ in rows) == ["fir.notify_finalized", "fir.render_document", "fir.render_document"]
-    for _, job_id in rows:
-        job = (await ops.get(f"/v1/jobs/{job_id}")).json()
-        assert job["status"] == "JOB_STATUS_SUCCEEDED", job
 
     # The counts followed the writes in their own transactions: no roll-up job ran.
     counts = Statement(
@@ -119,19 +136,26 @@ async def test_document_errors(rest: httpx.AsyncClient) -> None:
 async def test_the_outbox_keeps_jobs_while_the_jobs_service_is_down(
     rest: httpx.AsyncClient, stack: Stack, fir_db: Database, station: str
 ) -> None:
-    pending = Statement(
-        "test.pending",
-        "SELECT COUNT(*) FROM fir_outbox o JOIN firs f ON f.pk = o.fir_pk WHERE f.id = %s AND o.sent_at IS NULL",
-    )
     stack.ctl("stop", "services:jobs")
     try:
-        started = time.monotonic()
-        fir = await create_fir(rest, station)
-        assert time.monotonic() - started < 5  # the user does not wait for the jobs service
-        await asyncio.sleep(1.5)  # the relay tries, fails and backs off
-        assert await fir_db.fetch_one(pending, (fir["id"],)) == (2,)
+        fir = await create_fir(rest, station)  # answered without the jobs service
+        # The relay tried every row, failed and backs off: the rows stay unsent.
+        state = await until(
+            lambda: fir_db.fetch_one(OUTBOX_STATE, (fir["id"],)),
+            lambda row: row is not None and row[2] >= 1,
+            what="the relay to try each outbox row once",
+        )
+        assert state[:2] == (2, 2)
     finally:
         stack.ctl("start", "services:jobs")
         await asyncio.to_thread(stack._wait, lambda: stack.grpc_serving(stack.cfg.jobs_port), 60, "jobs")
+    # Each row is sent when its backoff (a few seconds after so short an outage) runs out.
+    sent = await until(
+        lambda: fir_db.fetch_one(OUTBOX_STATE, (fir["id"],)),
+        lambda row: row is not None and row[1] == 0,
+        within=60,
+        every=0.5,
+        what="the outbox rows to be sent",
+    )
+    assert sent[:2] == (2, 0)
     await _document(rest, fir["id"], fir["fir_number"], within=60)
-    assert await fir_db.fetch_one(pending, (fir["id"],)) == (0,)

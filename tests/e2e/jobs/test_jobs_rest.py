@@ -4,7 +4,6 @@ job creation is internal and the edge does not route it."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -18,6 +17,7 @@ from google.protobuf import json_format, struct_pb2, timestamp_pb2
 
 from scripts.devstack.stack import Stack
 from tests.e2e.fir_helpers import error_reason, grpc_violations
+from tests.waiting import until
 
 pytestmark = pytest.mark.e2e
 
@@ -43,13 +43,10 @@ def new_job(job_type: str, payload: dict[str, Any], **fields: Any) -> jobs_pb2.C
 
 
 async def _wait(ops: httpx.AsyncClient, job_id: str, status: str, within: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + within
-    while True:
-        job = (await ops.get(f"/v1/jobs/{job_id}")).json()
-        if job.get("status") == status:
-            return dict(job)
-        assert time.monotonic() < deadline, job
-        await asyncio.sleep(0.1)
+    async def job() -> dict[str, Any]:
+        return dict((await ops.get(f"/v1/jobs/{job_id}")).json())
+
+    return await until(job, lambda j: j.get("status") == status, within=within, every=0.1, what=f"job {status}")
 
 
 async def test_an_operator_tracks_an_enqueued_job_to_success(

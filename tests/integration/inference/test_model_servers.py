@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import statistics
-import time
 
 import grpc
 import jsonschema
@@ -41,51 +39,57 @@ def ms(duration: object) -> float:
     return float(duration.ToNanoseconds()) / 1e6  # type: ignore[attr-defined]
 
 
+# An answer far longer than the few tokens allowed: generation always ends at max_tokens.
+LONG_ANSWER = "List the twelve months of the year, each with its number of days."
+
+
 async def test_generate_text(inference: Stub) -> None:
-    reply = await inference.Generate(chat("In one sentence: what does a police station do?"), timeout=TIMEOUT)
+    reply = await inference.Generate(chat(LONG_ANSWER, max_tokens=6), timeout=TIMEOUT)
     assert reply.text.strip() and reply.model == "smollm2" and reply.backend == "llm-0"
-    assert reply.finish_reason in ("stop", "length")
     usage = reply.usage
-    assert usage.prompt_tokens > 5 and 0 < usage.completion_tokens <= 24 and usage.attempts == 1
-    assert ms(usage.total_time) >= ms(usage.model_time) > 0
+    assert (reply.finish_reason, usage.completion_tokens, usage.attempts) == ("length", 6, 1)
+    assert usage.prompt_tokens > 5 and ms(usage.total_time) >= ms(usage.model_time) > 0
 
 
 async def test_generate_json_for_a_schema(inference: Stub) -> None:
+    """The schema becomes a decoding grammar: the reply is valid JSON for it, a constant is
+    written as the schema says (the model could not invent another), and generation stops
+    when the grammar is complete. Which offence a 135M model picks is its judgment, measured
+    by ``make eval``, not the proxy's behaviour."""
     schema = {
         "type": "object",
         "properties": {
+            "form": {"const": "FIR"},
             "complainant": {"type": "string", "maxLength": 40},
             "offence": {"type": "string", "enum": ["theft", "assault", "fraud", "other"]},
         },
-        "required": ["complainant", "offence"],
+        "required": ["form", "complainant", "offence"],
         "additionalProperties": False,
     }
-    request = chat("Ravi Kumar says his phone was stolen at Sector 5 market.", max_tokens=80, schema=schema)
+    request = chat("Ravi Kumar says his phone was stolen at Sector 5 market.", max_tokens=160, schema=schema)
     request.messages.insert(0, pb.ChatMessage(role="system", content="Extract the fields as JSON."))
     reply = await inference.Generate(request, timeout=TIMEOUT)
     value = json.loads(reply.text)
     jsonschema.validate(value, schema)
-    assert value["offence"] in ("theft", "other")
+    assert (value["form"], reply.finish_reason) == ("FIR", "stop")
 
 
 async def test_stream_generate_yields_pieces_then_usage(inference: Stub) -> None:
     pieces: list[str] = []
     last = None
-    started = time.perf_counter()
-    first_piece_ms = None
-    call = inference.StreamGenerate(
-        pb.StreamGenerateRequest(request=chat("Count from one to five.", max_tokens=16)), timeout=TIMEOUT
-    )
+    call = inference.StreamGenerate(pb.StreamGenerateRequest(request=chat(LONG_ANSWER, max_tokens=8)), timeout=TIMEOUT)
     async for piece in call:
         if piece.text_delta:
-            first_piece_ms = first_piece_ms or (time.perf_counter() - started) * 1000
             pieces.append(piece.text_delta)
         if piece.HasField("usage"):
             last = piece
     assert last is not None and len(pieces) > 1
-    assert last.model == "smollm2" and last.backend == "llm-0" and last.finish_reason in ("stop", "length")
-    assert last.usage.completion_tokens >= len(pieces) - 1
-    print(f"\nstream: {len(pieces)} pieces, first after {first_piece_ms:.0f} ms")
+    assert (last.model, last.backend, last.finish_reason, last.usage.completion_tokens) == (
+        "smollm2",
+        "llm-0",
+        "length",
+        8,
+    )
 
 
 async def test_identical_concurrent_requests_are_computed_once(inference: Stub) -> None:
@@ -157,38 +161,3 @@ async def test_oversized_image_is_refused_before_the_ocr_server(inference: Stub)
     with pytest.raises(grpc.aio.AioRpcError) as failed:
         await inference.RecognizeText(pb.RecognizeTextRequest(image=image), timeout=30)
     assert failed.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "at most" in (failed.value.details() or "")
-
-
-async def test_measure_latency_and_proxy_overhead(inference: Stub) -> None:
-    """Per-call latency of each model server and what the proxy adds (client time - model time)."""
-    page = page_png("Mobile phone stolen near the bus stop\nat about 6 pm on Monday")
-    wav = speech_wav("My bicycle was stolen from the railway station.")
-    rows: dict[str, list[tuple[float, float, float]]] = {"llm": [], "asr": [], "ocr": []}
-    for i in range(3):
-        for kind, call in (
-            ("llm", lambda i=i: inference.Generate(chat(f"Say hello number {i}.", max_tokens=8), timeout=TIMEOUT)),
-            (
-                "asr",
-                lambda i=i: inference.Transcribe(pb.TranscribeRequest(audio=wav + bytes(2 * (i + 1))), timeout=TIMEOUT),
-            ),
-            (
-                "ocr",
-                lambda i=i: inference.RecognizeText(
-                    pb.RecognizeTextRequest(image=page + bytes(i + 1)), timeout=TIMEOUT
-                ),
-            ),
-        ):
-            started = time.perf_counter()
-            reply = await call()
-            client_ms = (time.perf_counter() - started) * 1000
-            rows[kind].append((client_ms, ms(reply.usage.model_time), ms(reply.usage.total_time)))
-    print()
-    for kind, samples in rows.items():
-        client = statistics.median(s[0] for s in samples)
-        model = statistics.median(s[1] for s in samples)
-        in_proxy = statistics.median(s[2] - s[1] for s in samples)
-        print(
-            f"{kind}: client {client:.1f} ms, model server {model:.1f} ms, "
-            f"proxy overhead {client - model:.1f} ms (inside the proxy {in_proxy:.2f} ms)"
-        )
-        assert in_proxy < 20  # queueing, retries and validation: nothing here

@@ -17,7 +17,7 @@ import subprocess
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from scripts.devstack.config import VENV, free_port
 from scripts.devstack.stack import Stack
 from tests.conftest import mysql_settings
+from tests.waiting import until
 
 PAGE_TOKEN_SECRET = "integration-jobs-page-token-secret"
 
@@ -191,20 +192,19 @@ class JobsCluster:
         job = jobs_pb2.Job(type=fields.pop("type", "test.work"), payload=struct, **fields)
         return await self.stub.CreateJob(jobs_pb2.CreateJobRequest(job=job))
 
+    async def started(self, worker: str) -> None:
+        """Wait until the worker ``worker`` has started (its log says so)."""
+        log = self.logs / f"{worker}.log"
+        await until(lambda: log.exists() and "worker started" in log.read_text(), what=f"{worker} to start")
+
     async def get(self, job_id: str) -> jobs_pb2.Job:
         """GetJob."""
         return await self.stub.GetJob(jobs_pb2.GetJobRequest(id=job_id))
 
     async def wait_status(self, job_id: str, status: int, within: float = 20.0) -> jobs_pb2.Job:
         """Poll GetJob until the job has ``status``."""
-        deadline = time.monotonic() + within
-        while True:
-            job = await self.get(job_id)
-            if job.status == status:
-                return job
-            if time.monotonic() > deadline:
-                raise AssertionError(f"job {job_id} is {jobs_pb2.JobStatus.Name(job.status)}, not {status}")
-            await asyncio.sleep(0.05)
+        name = jobs_pb2.JobStatus.Name(status)
+        return await until(lambda: self.get(job_id), lambda j: j.status == status, within=within, what=f"{name}")
 
     async def stop(self) -> None:
         """SIGTERM everything (kill what does not stop), close the channel."""
@@ -220,7 +220,8 @@ class JobsCluster:
             await self.channel.close()
 
 
-def _create_schema(stack: Stack, schema: str, link_root: Path) -> None:
+def create_jobs_schema(stack: Stack, schema: str, link_root: Path) -> None:
+    """A new schema ``schema`` with the jobs migrations applied (``link_root``: a scratch folder)."""
     root = stack.root_connection()
     try:
         with root.cursor() as cur:
@@ -237,7 +238,8 @@ def _create_schema(stack: Stack, schema: str, link_root: Path) -> None:
     apply(mysql_settings(stack, schema), schema, root=link_root)
 
 
-def _drop_schema(stack: Stack, schema: str) -> None:
+def drop_schema(stack: Stack, schema: str) -> None:
+    """Drop ``schema`` and everything in it."""
     root = stack.root_connection()
     try:
         with root.cursor() as cur:
@@ -250,23 +252,16 @@ def _drop_schema(stack: Stack, schema: str) -> None:
 async def cluster(stack: Stack, handler: Handler, tmp_path: Path) -> AsyncIterator[JobsCluster]:
     """A fresh jobs schema with a running jobs service (start workers in the test)."""
     schema = f"jobs_{uuid.uuid4().hex[:10]}"
-    await asyncio.to_thread(_create_schema, stack, schema, tmp_path / "migrations")
+    await asyncio.to_thread(create_jobs_schema, stack, schema, tmp_path / "migrations")
     jobs = JobsCluster(stack, schema, handler, tmp_path)
     try:
         await jobs.start_service()
         yield jobs
     finally:
         await jobs.stop()
-        await asyncio.to_thread(_drop_schema, stack, schema)
-
-
-async def eventually(predicate: Callable[[], bool], within: float = 20.0, what: str = "condition") -> None:
-    """Poll ``predicate`` until it holds."""
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
+        await asyncio.to_thread(drop_schema, stack, schema)
 
 
 JOB = jobs_pb2.JobStatus
+FINISHED = frozenset({JOB.JOB_STATUS_SUCCEEDED, JOB.JOB_STATUS_DEAD, JOB.JOB_STATUS_CANCELLED})
+"""Statuses a job never leaves by itself."""

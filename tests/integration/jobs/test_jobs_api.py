@@ -16,7 +16,7 @@ from google.rpc import error_details_pb2, status_pb2
 
 from scripts.devstack.stack import Stack
 from tests.conftest import mysql_settings
-from tests.integration.jobs.conftest import JOB, JobsCluster, _create_schema, _drop_schema
+from tests.integration.jobs.conftest import JOB, JobsCluster, create_jobs_schema, drop_schema
 
 pytestmark = pytest.mark.integration
 
@@ -151,7 +151,7 @@ async def test_cancel_a_queued_job_then_retry_it(cluster: JobsCluster) -> None:
 
 async def test_the_jobs_migration_rolls_back_and_reapplies(stack: Stack, tmp_path: Path) -> None:
     schema = f"jobs_mig_{uuid.uuid4().hex[:8]}"
-    await asyncio.to_thread(_create_schema, stack, schema, tmp_path)
+    await asyncio.to_thread(create_jobs_schema, stack, schema, tmp_path)
     settings = mysql_settings(stack, schema)
     try:
         assert all(ok for _, ok in status(settings, schema, root=tmp_path))
@@ -170,4 +170,4 @@ async def test_the_jobs_migration_rolls_back_and_reapplies(stack: Stack, tmp_pat
         assert tables == 0
         assert apply(settings, schema, root=tmp_path) == ["0001_jobs"]
     finally:
-        await asyncio.to_thread(_drop_schema, stack, schema)
+        await asyncio.to_thread(drop_schema, stack, schema)

@@ -10,9 +10,11 @@ import time
 import httpx
 import pytest
 from afirgen.jobs.v1 import jobs_pb2
+from prometheus_client.parser import text_string_to_metric_families
 
 from scripts.devstack.config import free_port
-from tests.integration.jobs.conftest import JOB, Handler, JobsCluster, eventually
+from tests.integration.jobs.conftest import JOB, Handler, JobsCluster
+from tests.waiting import until
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +43,7 @@ async def test_a_flood_of_low_priority_jobs_delays_a_high_one_by_one_claim_cycle
     concurrency = 2
     flood = [(await cluster.enqueue({"sleep": 0.05}, priority=0)).id for _ in range(40)]
     cluster.start_worker("w-flood", concurrency=concurrency)
-    await eventually(lambda: sum(1 for i in flood if handler.servicer.calls[i]) >= 6, what="the flood to start")
+    await until(lambda: sum(1 for i in flood if handler.servicer.calls[i]) >= 6, what="the flood to start")
     urgent = await cluster.enqueue({}, priority=9)
     enqueued = time.time()
     await cluster.wait_status(urgent.id, JOB.JOB_STATUS_SUCCEEDED)
@@ -59,10 +61,11 @@ async def test_retries_back_off_exponentially_then_succeed(cluster: JobsCluster,
     done = await cluster.wait_status(job.id, JOB.JOB_STATUS_SUCCEEDED, within=30)
     assert [a.outcome for a in done.attempts] == ["UNAVAILABLE", "RESOURCE_EXHAUSTED", "DEADLINE_EXCEEDED", "OK"]
     assert all(a.error for a in done.attempts[:3]) and done.attempts[3].detail == "done on attempt 4"
-    # Equal jitter: attempt n waits between half and all of 0.4 * 2^(n-1) seconds.
-    for n, ceiling in ((1, 0.4), (2, 0.8), (3, 1.6)):
-        gap = _gap(done, n)
-        assert ceiling / 2 - 0.05 <= gap <= ceiling + 0.75, (n, gap)
+    # Equal jitter: attempt n is due at least half of 0.4 * 2^(n-1) seconds after the last one
+    # ended (database clock). How much later it starts depends on the machine's load, and is
+    # not this test's business: the bound below is the one the worker guarantees.
+    gaps, floors = [_gap(done, n) for n in (1, 2, 3)], [0.4 / 2 - 0.05, 0.8 / 2 - 0.05, 1.6 / 2 - 0.05]
+    assert min(gap - floor for gap, floor in zip(gaps, floors, strict=True)) >= 0, (gaps, floors)
     assert done.last_error == "" and done.attempt_count == 4
 
 
@@ -81,7 +84,7 @@ async def test_dead_after_max_attempts_then_an_operator_retry_succeeds(cluster: 
     dead = await cluster.wait_status(job.id, JOB.JOB_STATUS_DEAD)
     assert dead.attempt_count == 2 and "after 2 attempts" in dead.last_error
     retried = await cluster.stub.RetryJob(jobs_pb2.RetryJobRequest(id=job.id))
-    assert retried.status in (JOB.JOB_STATUS_QUEUED, JOB.JOB_STATUS_RUNNING, JOB.JOB_STATUS_SUCCEEDED)
+    assert retried.status == JOB.JOB_STATUS_QUEUED  # as committed: no worker can claim it before
     done = await cluster.wait_status(job.id, JOB.JOB_STATUS_SUCCEEDED)
     assert [a.outcome for a in done.attempts] == ["UNAVAILABLE", "UNAVAILABLE", "OK"]
 
@@ -97,35 +100,49 @@ async def test_a_permanent_error_is_dead_at_once_with_the_error_kept(cluster: Jo
     assert [j.id for j in listed.jobs] == [job.id]
 
 
+async def worker_metric(port: int, sample: str) -> float:
+    """One sample of a worker's Prometheus metrics."""
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+    for family in text_string_to_metric_families(text):
+        for found in family.samples:
+            if found.name == sample:
+                return float(found.value)
+    raise AssertionError(f"the worker exports no {sample}")
+
+
 async def test_cancelling_a_running_job_stops_its_attempt(cluster: JobsCluster, handler: Handler) -> None:
-    cluster.start_worker("w-cancel", lease_seconds=0.9)
+    metrics = free_port()
+    cluster.start_worker("w-cancel", lease_seconds=0.9, metrics_port=metrics)
     job = await cluster.enqueue({"sleep": 30})
-    await eventually(lambda: bool(handler.servicer.calls[job.id]), what="the job to start")
+    await until(lambda: bool(handler.servicer.calls[job.id]), what="the job to start")
     cancelled = await cluster.stub.CancelJob(jobs_pb2.CancelJobRequest(id=job.id))
     assert cancelled.status == JOB.JOB_STATUS_CANCELLED and cancelled.attempts[0].outcome == "CANCELLED"
-    await eventually(lambda: handler.servicer.calls[job.id][0].outcome == "CANCELLED", within=5, what="abandon")
-    await asyncio.sleep(0.5)
+    await until(lambda: handler.servicer.calls[job.id][0].outcome == "CANCELLED", within=5, what="abandon")
+    # The worker has let go of the attempt: whatever it would record about it, it has recorded.
+    await until(lambda: worker_metric(metrics, "afirgen_jobs_running"), lambda n: n == 0, what="the worker idle")
     final = await cluster.get(job.id)
     assert final.status == JOB.JOB_STATUS_CANCELLED and final.attempt_count == 1
 
 
-async def test_an_idle_worker_wakes_at_once_when_work_arrives(cluster: JobsCluster, handler: Handler) -> None:
-    cluster.start_worker("w-idle", poll_seconds=30)  # only the signal can wake it in time
-    await asyncio.sleep(1.5)  # let it connect and go idle
-    latencies = []
+async def test_an_idle_worker_wakes_at_once_when_work_arrives(cluster: JobsCluster) -> None:
+    cluster.start_worker("w-idle", poll_seconds=30)
+    await cluster.started("w-idle")
+    ran = []
     for _ in range(5):
-        before = time.time()
         job = await cluster.enqueue({})
-        await cluster.wait_status(job.id, JOB.JOB_STATUS_SUCCEEDED, within=10)
-        latencies.append(handler.servicer.calls[job.id][0].start - before)
-    assert max(latencies) < 1.0, latencies
+        # The poll is 30 s away: each job runs within 10 s only because the enqueue woke the worker.
+        # (How fast the wake-up is, is measured by the benchmark: bench/scenarios/jobs.py.)
+        ran.append(await cluster.wait_status(job.id, JOB.JOB_STATUS_SUCCEEDED, within=10))
+    assert [(j.attempt_count, j.attempts[0].worker) for j in ran] == [(1, "w-idle")] * 5
 
 
-async def test_without_signals_the_poll_still_finds_work(cluster: JobsCluster, handler: Handler) -> None:
+async def test_without_signals_the_poll_still_finds_work(cluster: JobsCluster) -> None:
     cluster.start_worker("w-poll", queue_target="", poll_seconds=0.5)
-    await asyncio.sleep(1.0)
+    await cluster.started("w-poll")
     job = await cluster.enqueue({})
-    await cluster.wait_status(job.id, JOB.JOB_STATUS_SUCCEEDED, within=10)
+    done = await cluster.wait_status(job.id, JOB.JOB_STATUS_SUCCEEDED, within=10)
+    assert (done.attempt_count, done.attempts[0].worker) == (1, "w-poll")
 
 
 async def test_graceful_shutdown_finishes_short_jobs_and_releases_long_ones(
@@ -134,7 +151,7 @@ async def test_graceful_shutdown_finishes_short_jobs_and_releases_long_ones(
     worker = cluster.start_worker("w-term", shutdown_grace_seconds=1.0)
     short = await cluster.enqueue({"sleep": 0.3})
     long = await cluster.enqueue({"sleep": 60})
-    await eventually(lambda: bool(handler.servicer.calls[short.id] and handler.servicer.calls[long.id]))
+    await until(lambda: bool(handler.servicer.calls[short.id] and handler.servicer.calls[long.id]))
     worker.send_signal(signal.SIGTERM)
     assert await asyncio.to_thread(worker.wait, 15) == 0
     done = await cluster.get(short.id)

@@ -3,10 +3,7 @@ stays, and one purge job a day however many jobs service replicas ask for it."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,7 +15,8 @@ from afirgen_jobs.service_layer.retention import FinishedJobsPurge
 from afirgen_runtime.db import Database, Statement
 
 from tests.conftest import mysql_settings
-from tests.integration.jobs.conftest import JOB, JobsCluster
+from tests.integration.jobs.conftest import FINISHED, JOB, JobsCluster
+from tests.waiting import until
 
 pytestmark = pytest.mark.integration
 DAY = timedelta(days=1)
@@ -70,15 +68,6 @@ async def _seed_and_purge(cluster: JobsCluster) -> tuple[list[str], int]:
     return sorted(by_id[job_id] for (job_id,) in jobs_left), int(attempts_left[0]) if attempts_left else -1
 
 
-async def eventually_true(predicate: Callable[[], Awaitable[bool]], within: float = 30.0, what: str = "") -> None:
-    """Poll an async ``predicate`` until it holds."""
-    deadline = time.monotonic() + within
-    while not await predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
-
-
 async def test_finished_jobs_past_their_window_go_and_the_rest_stay(cluster: JobsCluster) -> None:
     left, _ = await _seed_and_purge(cluster)
     assert left == ["dead-29-days-ago", "failed-queued-40-days-ago", "succeeded-13-days-ago"]
@@ -97,12 +86,12 @@ async def test_two_replicas_asking_all_day_make_one_purge_job_and_a_worker_runs_
             await replaced.close()
     cluster.start_worker("w-purge")
     key = f"jobs.purge_finished/{datetime.now(UTC).date().isoformat()}"
-    found: list[jobs_pb2.Job] = []
 
-    async def ran() -> bool:
+    async def purges() -> list[jobs_pb2.Job]:
         listed = await cluster.stub.ListJobs(jobs_pb2.ListJobsRequest(filter='type = "jobs.purge_finished"'))
-        found[:] = listed.jobs
-        return bool(found) and all(job.status == JOB.JOB_STATUS_SUCCEEDED for job in found)
+        return list(listed.jobs)
 
-    await eventually_true(ran, what="the purge job to run")
+    found = await until(
+        purges, lambda jobs: bool(jobs) and all(j.status in FINISHED for j in jobs), what="the purge job to finish"
+    )
     assert [(job.idempotency_key, job.status) for job in found] == [(key, JOB.JOB_STATUS_SUCCEEDED)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 from afirgen.cache.v1 import cache_pb2, cache_pb2_grpc
 from afirgen_runtime.identity import ensure_internal, ensure_operator
+from afirgen_runtime.proto_mapping import duration
 from google.protobuf import duration_pb2
 
 from afirgen_cache.service_layer.cache_service import CacheService
@@ -15,12 +16,6 @@ DEADLINE_MARGIN_SECONDS = 0.01
 
 def _seconds(value: duration_pb2.Duration) -> float:
     return value.seconds + value.nanos / 1e9
-
-
-def _duration(seconds: float) -> duration_pb2.Duration:
-    out = duration_pb2.Duration()
-    out.FromNanoseconds(round(seconds * 1e9))
-    return out
 
 
 class CacheServicer(cache_pb2_grpc.CacheServiceServicer):  # type: ignore[misc]
@@ -102,7 +97,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):  # type: ignore[misc]
                     sets=c.sets,
                     invalidations=c.invalidations,
                     errors=c.errors,
-                    default_ttl=_duration(space.default_ttl),
+                    default_ttl=duration(space.default_ttl),
                     deletes=c.deletes,
                     stale_sets=c.stale_sets,
                     early_refreshes=c.early_refreshes,

@@ -16,7 +16,7 @@ from afirgen_cache.domain.envelope import Entry, pack, unpack
 from afirgen_cache.domain.namespaces import Namespace, resolve
 from afirgen_cache.domain.policy import Policy, Random, jittered_ttl, should_refresh_early
 from afirgen_cache.domain.stats import Counters, StatsBook
-from afirgen_cache.domain.validation import Limits, Violations
+from afirgen_cache.domain.validation import EntryLimits, Violations
 from afirgen_cache.service_layer.fill_waits import FillWatches
 from afirgen_cache.service_layer.ports import CacheStore, ServerInfo, Write
 
@@ -55,7 +55,7 @@ class CacheService:
         store: CacheStore,
         spaces: Mapping[str, Namespace],
         *,
-        limits: Limits,
+        limits: EntryLimits,
         policy: Policy,
         rand: Random = random.random,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,

@@ -2,8 +2,9 @@
 
 A reader that misses while someone else holds the fill lock may wait for the
 value instead of recomputing it. However many readers wait on one key in this
-process, a single task polls Redis for it (with backoff), so a stampede of
-waiters costs Redis a handful of reads, not one per waiter per poll.
+process, a single task polls Redis for it (with backoff, in a single flight), so
+a stampede of waiters costs Redis a handful of reads, not one per waiter per
+poll; when every waiter has given up, the polling stops.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+
+from afirgen_runtime.single_flight import SingleFlight
 
 from afirgen_cache.domain.namespaces import Namespace
 from afirgen_cache.service_layer.ports import CacheStore, Slot, Snapshot
@@ -52,27 +55,17 @@ class FillWatches:
         self._longest = longest_seconds
         self._lock_ms = lock_ms
         self._sleep = sleep
-        self._watches: dict[tuple[str, str], asyncio.Task[Filled | None]] = {}
+        self._watches: SingleFlight[tuple[str, str], Filled | None] = SingleFlight()
 
     async def wait(self, space: Namespace, key: str, budget: float) -> Filled | None:
         """Wait up to ``budget`` seconds; ``None`` when nothing happened in time.
         Store failures raise :class:`afirgen_runtime.errors.Unavailable`."""
-        name = (space.name, key)
-        watch = self._watches.get(name)
-        if watch is None:
-            watch = asyncio.create_task(self._watch(space, key))
-            self._watches[name] = watch
-            watch.add_done_callback(lambda done: self._forget(name, done))
         try:
-            return await asyncio.wait_for(asyncio.shield(watch), budget)
+            async with asyncio.timeout(budget):
+                filled, _ = await self._watches.run((space.name, key), lambda: self._watch(space, key))
         except TimeoutError:
             return None
-
-    def _forget(self, name: tuple[str, str], watch: asyncio.Task[Filled | None]) -> None:
-        if self._watches.get(name) is watch:
-            del self._watches[name]
-        if not watch.cancelled():
-            watch.exception()  # retrieved even if every waiter gave up
+        return filled
 
     async def _watch(self, space: Namespace, key: str) -> Filled | None:
         until = time.monotonic() + self._longest

@@ -95,8 +95,8 @@ def decode_count(data: bytes) -> int:
         raise CodecError("corrupt count entry") from exc
 
 
-def encode_stats(counts: FirCounts) -> bytes:
-    """Statistics as an ``afirgen.fir.v1.FirStats`` message."""
+def stats_message(counts: FirCounts) -> fir_pb2.FirStats:
+    """Statistics as the ``afirgen.fir.v1.FirStats`` message (GetFirStats answers it too)."""
 
     def rows(items: list[tuple[str, int]]) -> list[fir_pb2.FirCount]:
         return [fir_pb2.FirCount(key=k, count=n) for k, n in items]
@@ -107,7 +107,12 @@ def encode_stats(counts: FirCounts) -> bytes:
         by_station=rows(counts.by_station),
         by_section=rows(counts.by_section),
         by_day=rows(counts.by_day),
-    ).SerializeToString()
+    )
+
+
+def encode_stats(counts: FirCounts) -> bytes:
+    """Statistics as a serialized ``FirStats`` message."""
+    return stats_message(counts).SerializeToString()
 
 
 def decode_stats(data: bytes) -> FirCounts:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 
 import grpc
@@ -14,13 +13,10 @@ from afirgen_runtime.grpc_errors import translate_rpc_errors
 from afirgen_fir.service_layer.ports import ModelReply
 
 
-def _request(
-    messages: list[tuple[str, str]], json_schema: dict[str, object] | None, max_tokens: int, stop: tuple[str, ...]
-) -> inference_pb2.GenerateRequest:
+def _request(messages: list[tuple[str, str]], max_tokens: int, stop: tuple[str, ...]) -> inference_pb2.GenerateRequest:
     return inference_pb2.GenerateRequest(
         messages=[inference_pb2.ChatMessage(role=role, content=content) for role, content in messages],
         sampling=inference_pb2.SamplingParams(temperature=0.0, max_tokens=max_tokens, stop=list(stop)),
-        json_schema=json.dumps(json_schema) if json_schema else "",
     )
 
 
@@ -48,24 +44,23 @@ class GrpcInferenceClient:
         self,
         messages: list[tuple[str, str]],
         *,
-        json_schema: dict[str, object] | None = None,
         max_tokens: int = 512,
         stop: tuple[str, ...] = (),
+        budget_seconds: float | None = None,
     ) -> ModelReply:
         with translate_rpc_errors():
-            reply = await self._client().Generate(_request(messages, json_schema, max_tokens, stop))
+            reply = await self._client().Generate(_request(messages, max_tokens, stop), timeout=budget_seconds)
         return ModelReply(text=reply.text, model=reply.model, model_millis=_millis(reply.usage))
 
     async def stream_generate(
         self,
         messages: list[tuple[str, str]],
         *,
-        json_schema: dict[str, object] | None = None,
         max_tokens: int = 512,
         stop: tuple[str, ...] = (),
     ) -> AsyncIterator[str | ModelReply]:
         parts: list[str] = []
-        request = inference_pb2.StreamGenerateRequest(request=_request(messages, json_schema, max_tokens, stop))
+        request = inference_pb2.StreamGenerateRequest(request=_request(messages, max_tokens, stop))
         with translate_rpc_errors():
             async for piece in self._client().StreamGenerate(request):
                 if piece.text_delta:

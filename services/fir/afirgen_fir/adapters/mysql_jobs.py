@@ -7,9 +7,9 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from afirgen_runtime.db import Connection, Database, Statement
+from afirgen_runtime.db import Connection, Database, Statement, to_db_time
 
 from afirgen_fir.adapters import count_sql
 from afirgen_fir.domain.jobs import JobRequest
@@ -49,13 +49,9 @@ SAVE_DOCUMENT = Statement(
 DOCUMENT_REVISION = Statement("fir.document_revision", "SELECT revision FROM fir_documents WHERE fir_id = %s")
 
 
-def _db_time(when: datetime) -> datetime:
-    return when.astimezone(UTC).replace(tzinfo=None)
-
-
 async def write_outbox(conn: Connection, fir_pk: int, jobs: list[JobRequest], now: datetime) -> None:
     """Insert outbox rows inside the caller's transaction (the FIR change's)."""
-    db_now = _db_time(now) if now.tzinfo else now
+    db_now = to_db_time(now)
     rows = [
         (
             fir_pk,
@@ -80,7 +76,7 @@ class MySQLOutbox:
 
     async def pending(self, limit: int) -> list[OutboxEntry]:
         """Due unsent rows, oldest first."""
-        rows = await self._db.fetch_all(PENDING_OUTBOX, (_db_time(self._clock()), limit))
+        rows = await self._db.fetch_all(PENDING_OUTBOX, (to_db_time(self._clock()), limit))
         return [
             OutboxEntry(int(pk), JobRequest(job_type, json.loads(payload), int(priority)), key, int(attempts))
             for pk, job_type, payload, priority, key, attempts in rows
@@ -88,22 +84,20 @@ class MySQLOutbox:
 
     async def mark_sent(self, pk: int, job_id: str) -> None:
         """Record the job id; the row is done."""
-        await self._db.run(lambda c: c.execute(OUTBOX_SENT, (_db_time(self._clock()), job_id, pk)))
+        await self._db.run(lambda c: c.execute(OUTBOX_SENT, (to_db_time(self._clock()), job_id, pk)))
 
     async def mark_failed(self, pk: int, error: str, retry_in_seconds: float) -> None:
         """Schedule the next send."""
-        retry_at = _db_time(self._clock() + timedelta(seconds=retry_in_seconds))
+        retry_at = to_db_time(self._clock() + timedelta(seconds=retry_in_seconds))
         await self._db.run(lambda c: c.execute(OUTBOX_FAILED, (retry_at, error[:512], pk)))
 
 
 class MySQLDocumentStore:
-    """:class:`~afirgen_fir.service_layer.job_ports.DocumentStore` on MySQL."""
+    """:class:`~afirgen_fir.service_layer.job_ports.DocumentStore` on MySQL (``fir_documents``)."""
 
-    def __init__(self, db: Database, clock: Callable[[], datetime], *, utc_offset: timedelta) -> None:
+    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
         self._db = db
         self._clock = clock
-        self._offset = utc_offset
-        """Local time of the counts' days (the FIR numbering offset)."""
 
     async def document(self, fir_id: str) -> StoredDocument | None:
         """The stored document, if any."""
@@ -121,7 +115,7 @@ class MySQLDocumentStore:
     async def save_document(self, fir_id: str, revision: int, finalized: bool, content: bytes) -> int:
         """Conditional upsert: never replaces a newer revision."""
         digest = hashlib.sha256(content).hexdigest()
-        args = (fir_id, revision, 2 if finalized else 1, content.hex(), digest, _db_time(self._clock()))
+        args = (fir_id, revision, 2 if finalized else 1, content.hex(), digest, to_db_time(self._clock()))
 
         async def work(conn: Connection) -> int:
             await conn.execute(SAVE_DOCUMENT, args)
@@ -129,6 +123,15 @@ class MySQLDocumentStore:
             return int(row[0]) if row else revision
 
         return await self._db.run(work, transaction=True)
+
+
+class MySQLDailyCounts:
+    """:class:`~afirgen_fir.service_layer.job_ports.DailyCounts` on MySQL (``fir_counts``)."""
+
+    def __init__(self, db: Database, *, utc_offset: timedelta) -> None:
+        self._db = db
+        self._offset = utc_offset
+        """Local time of the counts' days (the FIR numbering offset)."""
 
     async def rollup(self, day: date, station: str) -> int:
         """Recompute one station's counts of one local day, and its month and year, from

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pymysql
-from afirgen_runtime.db import Connection, Database
+from afirgen_runtime.db import Connection, Database, from_db_time, to_db_time
 from afirgen_runtime.errors import AlreadyExists, NotFound
 
 from afirgen_fir.adapters import count_sql, sql
@@ -39,10 +39,6 @@ from afirgen_fir.service_layer.ports import Change, FirCounts, FirEvent, Idempot
 DUPLICATE_KEY = 1062
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None else None
-
-
 def row_to_fir(columns: Sequence[str], row: Sequence[Any]) -> tuple[int, Fir]:
     """Build a (possibly partial) FIR from selected columns; returns (pk, fir)."""
     r = dict(zip(columns, row, strict=True))
@@ -50,8 +46,8 @@ def row_to_fir(columns: Sequence[str], row: Sequence[Any]) -> tuple[int, Fir]:
         id=r["id"],
         status=FirStatus(sql.STATUS_NAMES[r["status"]]),
         revision=r["revision"],
-        create_time=_aware(r["created_at"]),
-        update_time=_aware(r["updated_at"]),
+        create_time=from_db_time(r["created_at"]),
+        update_time=from_db_time(r["updated_at"]),
     )
     if "fir_number" in r:
         fir.fir_number = r["fir_number"]
@@ -85,7 +81,7 @@ def row_to_fir(columns: Sequence[str], row: Sequence[Any]) -> tuple[int, Fir]:
     if "facts" in r:
         fir.facts = loads(r["facts"], list[StatedFact]) or []
     if "finalized_at" in r:
-        fir.finalize_time = _aware(r["finalized_at"])
+        fir.finalize_time = from_db_time(r["finalized_at"])
     return r["pk"], fir
 
 
@@ -104,7 +100,7 @@ def _mutable_values(fir: Fir) -> list[Any]:
         fir.investigating_officer.rank,
         dumps(fir.generation) if fir.generation else None,
         sql.STATUS_CODES[fir.status.value],
-        sql.to_db_time(fir.finalize_time) if fir.finalize_time else None,
+        to_db_time(fir.finalize_time) if fir.finalize_time else None,
     ]
 
 
@@ -140,7 +136,7 @@ class MySQLFirRepository:
         year = (now + self._offset).year
 
         async def work(conn: Connection) -> tuple[int, Fir]:
-            db_now = sql.to_db_time(now)
+            db_now = to_db_time(now)
             if idempotency is not None:
                 await conn.execute(sql.CLAIM_IDEMPOTENCY, (idempotency.key, idempotency.request_hash, db_now))
             await conn.execute(sql.NEXT_SEQ, (fir.station.code, year))
@@ -233,7 +229,7 @@ class MySQLFirRepository:
         columns = sql.select_columns(query.fields)
         after = None
         if query.after is not None:
-            after = (sql.to_db_time(datetime.fromisoformat(query.after[0])), int(query.after[1]))
+            after = (to_db_time(datetime.fromisoformat(query.after[0])), int(query.after[1]))
         fetch = query.page_size + 1
         while True:
             stmt, args = sql.list_page(columns, query.filter, query.order_field, query.descending, after, fetch)
@@ -318,7 +314,7 @@ class MySQLFirRepository:
             if not changed:
                 return fir
             now = self._clock()
-            db_now = sql.to_db_time(now)
+            db_now = to_db_time(now)
             updated = await conn.execute(sql.update_fir(), (*_mutable_values(fir), db_now, pk, fir.revision))
             if updated != 1:  # cannot happen under the row lock; refuse rather than guess
                 raise NotFound("the FIR changed while it was being edited", reason="FIR_NOT_FOUND")
@@ -326,7 +322,7 @@ class MySQLFirRepository:
             fir.update_time = now
             if [(s.act, s.section) for s in fir.legal_sections] != before_sections:
                 await conn.execute(sql.DELETE_SECTIONS, (pk,))
-                created = sql.to_db_time(fir.create_time) if fir.create_time else db_now
+                created = to_db_time(fir.create_time) if fir.create_time else db_now
                 st = fir.station
                 await conn.execute_many(
                     sql.INSERT_SECTIONS,

@@ -4,9 +4,9 @@ Both deletes walk an index on their time column (``ix_fir_idem_created``, ``ix_f
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-from afirgen_runtime.db import Database, Statement
+from afirgen_runtime.db import Database, Statement, to_db_time
 
 PURGE_IDEMPOTENCY = Statement(
     "fir.idempotency_purge",
@@ -19,10 +19,6 @@ PURGE_OUTBOX = Statement(
 )
 
 
-def _db_time(when: datetime) -> datetime:
-    return when.astimezone(UTC).replace(tzinfo=None)
-
-
 class MySQLRetentionStore:
     """:class:`~afirgen_fir.service_layer.job_ports.RetentionStore` on MySQL."""
 
@@ -31,8 +27,8 @@ class MySQLRetentionStore:
 
     async def delete_idempotency_keys(self, before: datetime, limit: int) -> int:
         """One batch of expired idempotency keys."""
-        return await self._db.run(lambda c: c.execute(PURGE_IDEMPOTENCY, (_db_time(before), limit)))
+        return await self._db.run(lambda c: c.execute(PURGE_IDEMPOTENCY, (to_db_time(before), limit)))
 
     async def delete_sent_outbox(self, before: datetime, limit: int) -> int:
         """One batch of outbox rows sent before ``before``."""
-        return await self._db.run(lambda c: c.execute(PURGE_OUTBOX, (_db_time(before), limit)))
+        return await self._db.run(lambda c: c.execute(PURGE_OUTBOX, (to_db_time(before), limit)))

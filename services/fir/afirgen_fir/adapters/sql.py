@@ -1,7 +1,10 @@
-"""Every SQL statement the FIR repository issues, named, in one place.
+"""The SQL statements of the FIR repository (``mysql_repository.py``), named.
 
 Statements whose shape depends on the request (read mask, filter, order) are
-built here too, by functions, so the query-plan check can enumerate them.
+built here too, by functions, so the query-plan check can enumerate them. The
+other fir adapters keep their statements beside their code (``count_sql``,
+``legal_repository``, ``mysql_jobs``, ``mysql_retention``); the check's catalog
+(``statement_catalog``) lists them all.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from afirgen_runtime.db import Statement
+from afirgen_runtime.db import Statement, to_db_time
 
 from afirgen_fir.domain.queries import FirFilter
 
@@ -250,22 +253,3 @@ STATUS_CODES = {"DRAFT": 1, "FINALIZED": 2}
 STATUS_NAMES = {v: k for k, v in STATUS_CODES.items()}
 SOURCE_CODES = {"UNSPECIFIED": 0, "TEXT": 1, "AUDIO": 2, "IMAGE": 3, "MANUAL": 4}
 SOURCE_NAMES = {v: k for k, v in SOURCE_CODES.items()}
-
-
-def to_db_time(when: datetime) -> datetime:
-    """UTC, naive (DATETIME columns hold UTC)."""
-    from datetime import UTC
-
-    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
-
-
-def catalog() -> list[tuple[Statement, list[Any]]]:
-    """Every statement shape the FIR repositories issue, with sample arguments
-    (:func:`afirgen_fir.adapters.statement_catalog.labelled`).
-
-    The query-plan check EXPLAINs each of these; a test fails when a
-    ``Statement`` name in the FIR adapters is missing here.
-    """
-    from afirgen_fir.adapters.statement_catalog import labelled
-
-    return [(stmt, args) for _, stmt, args in labelled()]

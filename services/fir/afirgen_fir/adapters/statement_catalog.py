@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from afirgen_runtime.db import Statement
+from afirgen_runtime.db import Statement, to_db_time
 
 from afirgen_fir.adapters import count_sql, sql
 from afirgen_fir.domain import counts
@@ -92,7 +92,7 @@ def filters(s: Samples) -> dict[str, FirFilter]:
 def labelled(s: Samples | None = None) -> list[tuple[str, Statement, list[Any]]]:
     """``(label, statement, arguments)`` for every shape; labels are unique."""
     s = s or Samples.plan_check()
-    now = sql.to_db_time(s.now)
+    now = to_db_time(s.now)
     keyset = s.keyset or (now, 10**12)
     out: list[tuple[str, Statement, list[Any]]] = [
         ("get", sql.get_by_id(sql.ALL_COLUMNS), [s.fir_id]),

@@ -27,6 +27,9 @@ PROMPT_VERSION = "fir-draft-v2"
 MAX_SECTIONS = 4
 ANSWER_TOKENS = 240
 REASK_TOKENS = 200
+REASK_SECONDS = 8.0
+"""The re-ask's time budget: past it the rules write what the first answer got wrong, so one
+slow re-ask (a long Hindi prompt on a small model) cannot take a draft past its latency target."""
 
 ANSWER_STOP = ("\nComplaint", "\nSUMMARY", "\n\n\n")
 

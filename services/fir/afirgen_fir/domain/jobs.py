@@ -26,7 +26,6 @@ RENDER_DOCUMENT = "fir.render_document"
 NOTIFY_FINALIZED = "fir.notify_finalized"
 ROLLUP_STATS = "fir.rollup_stats"
 PURGE_RETENTION = "fir.purge_retention"
-JOB_TYPES = frozenset({RENDER_DOCUMENT, NOTIFY_FINALIZED, ROLLUP_STATS, PURGE_RETENTION})
 # A finalized FIR's document and notification matter to people waiting on
 # them; a count repair only feeds statistics; the daily purge can always wait.
 PRIORITIES = {RENDER_DOCUMENT: 5, NOTIFY_FINALIZED: 7, ROLLUP_STATS: 2, PURGE_RETENTION: 1}

@@ -26,11 +26,17 @@ MIN_DAYS = 1.0
 
 @dataclass(frozen=True)
 class RetentionPolicy:
-    """The windows, in days, and the batch size of the purge."""
+    """How long the FIR service keeps its bookkeeping (``AFIRGEN_RETENTION_*``, docs/runbooks/retention.md).
+    FIRs, their audit trail, sections, counters and documents are never purged."""
 
+    period_seconds: float = 86_400.0
+    """How often the purge job (``fir.purge_retention``) runs; 0: never."""
     idempotency_days: float = 7.0
+    """Idempotency keys of create/generate requests; a retry later than this makes a new FIR."""
     outbox_days: float = 7.0
+    """Outbox rows already handed to the jobs service."""
     batch_rows: int = 1000
+    """Rows deleted by one statement (one short transaction)."""
 
     def __post_init__(self) -> None:
         if min(self.idempotency_days, self.outbox_days) < MIN_DAYS:

@@ -13,14 +13,16 @@ from typing import Any
 import grpc
 from afirgen.fir.v1 import fir_pb2, fir_pb2_grpc
 from afirgen_runtime.context import current_request_id
-from afirgen_runtime.errors import AfirgenError, FieldViolation, InvalidArgument, Unimplemented
+from afirgen_runtime.errors import AfirgenError, FieldViolation, InvalidArgument
 from afirgen_runtime.grpc_errors import to_status
 from afirgen_runtime.identity import current_caller
-from afirgen_runtime.interceptors import set_response_header
-from afirgen_runtime.proto_mapping import from_message, to_message
+from afirgen_runtime.ids import IDEMPOTENCY_HEADER, check_idempotency_key
+from afirgen_runtime.interceptors import NO_STORE, invocation_header, set_response_header
+from afirgen_runtime.proto_mapping import from_message, timestamp, to_message
 from google.api import httpbody_pb2
-from google.protobuf import field_mask_pb2, timestamp_pb2
+from google.protobuf import field_mask_pb2
 
+from afirgen_fir.adapters.fir_codec import stats_message
 from afirgen_fir.domain.model import (
     ALL_FIELDS,
     Complainant,
@@ -33,12 +35,11 @@ from afirgen_fir.domain.model import (
 )
 from afirgen_fir.domain.validation import size_violations
 from afirgen_fir.service_layer.fir_jobs import FirDocuments
-from afirgen_fir.service_layer.fir_service import FirService, check_idempotency_key
+from afirgen_fir.service_layer.fir_service import FirService
 from afirgen_fir.service_layer.generation_service import GenerationRequest, GenerationService
 from afirgen_fir.service_layer.legal_service import LegalService
 from afirgen_fir.service_layer.ports import Change, IdempotencyKey
 
-IDEMPOTENCY_HEADER = "idempotency-key"
 REGENERABLE = {
     fir_pb2.FIR_PART_SUMMARY: "summary",
     fir_pb2.FIR_PART_LEGAL_SECTIONS: "legal_sections",
@@ -51,7 +52,6 @@ OUTPUT_ONLY = ("id", "fir_number", "status", "generation", "facts", "create_time
 # personal data, so only the client may store them, never a shared cache.
 CACHE_DRAFT = "private, no-cache"
 CACHE_FINALIZED = "private, max-age=86400, immutable"
-CACHE_NONE = "no-store"
 
 
 def fir_to_proto(fir: Fir, mask: field_mask_pb2.FieldMask | None = None) -> fir_pb2.Fir:
@@ -78,13 +78,6 @@ def mask_fields(mask: field_mask_pb2.FieldMask, field: str) -> frozenset[str]:
     return frozenset(p.split(".", 1)[0] for p in mask.paths)
 
 
-def _metadata(context: grpc.aio.ServicerContext, key: str) -> str:
-    for item in context.invocation_metadata() or ():
-        if item.key == key:
-            return str(item.value)
-    return ""
-
-
 def _change() -> Change:
     return Change.by(current_caller(), current_request_id())
 
@@ -108,21 +101,10 @@ def _without_output_only(message: fir_pb2.Fir) -> fir_pb2.Fir:
     return clean
 
 
-def _timestamp(value: Any) -> timestamp_pb2.Timestamp:
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(value)
-    return ts
-
-
 class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
     """``afirgen.fir.v1.FirService``."""
 
-    def __init__(
-        self,
-        service: FirService,
-        documents: FirDocuments | None = None,
-        generation: GenerationService | None = None,
-    ) -> None:
+    def __init__(self, service: FirService, documents: FirDocuments, generation: GenerationService) -> None:
         self._svc = service
         self._documents = documents
         self._generation = generation
@@ -132,7 +114,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
             raise InvalidArgument.for_field("fir", "is required")
         check_sizes(request.fir, "fir")
         submitted = _without_output_only(request.fir)
-        key = request.request_id or _metadata(context, IDEMPOTENCY_HEADER)
+        key = request.request_id or invocation_header(context, IDEMPOTENCY_HEADER)
         idempotency = None
         if key:
             digest = hashlib.sha256(submitted.SerializeToString(deterministic=True)).hexdigest()
@@ -163,7 +145,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
             fields=fields,
             caller=current_caller(),
         )
-        set_response_header("cache-control", CACHE_NONE)
+        set_response_header("cache-control", NO_STORE)
         return fir_pb2.ListFirsResponse(
             firs=[fir_to_proto(f, request.read_mask) for f in page.firs],
             next_page_token=page.next_page_token,
@@ -197,18 +179,8 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
         self, request: fir_pb2.GetFirStatsRequest, context: grpc.aio.ServicerContext
     ) -> fir_pb2.FirStats:
         counts = await self._svc.stats(request.filter, request.days, caller=current_caller())
-        set_response_header("cache-control", CACHE_NONE)
-
-        def rows(items: list[tuple[str, int]]) -> list[fir_pb2.FirCount]:
-            return [fir_pb2.FirCount(key=k, count=n) for k, n in items]
-
-        return fir_pb2.FirStats(
-            total=counts.total,
-            by_status=rows(counts.by_status),
-            by_station=rows(counts.by_station),
-            by_section=rows(counts.by_section),
-            by_day=rows(counts.by_day),
-        )
+        set_response_header("cache-control", NO_STORE)
+        return stats_message(counts)
 
     async def ListFirEvents(
         self, request: fir_pb2.ListFirEventsRequest, context: grpc.aio.ServicerContext
@@ -216,14 +188,14 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
         events, token = await self._svc.events(
             request.id, request.page_size, request.page_token, caller=current_caller()
         )
-        set_response_header("cache-control", CACHE_NONE)
+        set_response_header("cache-control", NO_STORE)
         return fir_pb2.ListFirEventsResponse(
             events=[
                 fir_pb2.FirEvent(
                     action=e.action,
                     actor=e.actor,
                     changed_fields=e.changed_fields,
-                    time=_timestamp(e.time),
+                    time=timestamp(e.time),
                     etag=etag_for(request.id, e.revision),
                     request_id=e.request_id,
                 )
@@ -231,11 +203,6 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
             ],
             next_page_token=token,
         )
-
-    def _generator(self) -> GenerationService:
-        if self._generation is None:
-            raise Unimplemented("AI generation is not configured in this deployment")
-        return self._generation
 
     @staticmethod
     def _generation_request(request: fir_pb2.GenerateFirRequest) -> GenerationRequest:
@@ -253,17 +220,17 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
     def _generation_key(
         request: fir_pb2.GenerateFirRequest, context: grpc.aio.ServicerContext
     ) -> IdempotencyKey | None:
-        key = request.request_id or _metadata(context, IDEMPOTENCY_HEADER)
+        key = request.request_id or invocation_header(context, IDEMPOTENCY_HEADER)
         if not key:
             return None
-        check_idempotency_key(key)
+        check_idempotency_key(key, "request_id")
         unkeyed = fir_pb2.GenerateFirRequest()
         unkeyed.CopyFrom(request)
         unkeyed.request_id = ""
         return IdempotencyKey(key, hashlib.sha256(unkeyed.SerializeToString(deterministic=True)).hexdigest())
 
     async def GenerateFir(self, request: fir_pb2.GenerateFirRequest, context: grpc.aio.ServicerContext) -> fir_pb2.Fir:
-        fir = await self._generator().generate(
+        fir = await self._generation.generate(
             self._generation_request(request), change=_change(), idempotency=self._generation_key(request, context)
         )
         self._cache_headers(fir)
@@ -272,7 +239,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
     async def StreamGenerateFir(
         self, request: fir_pb2.GenerateFirRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[fir_pb2.GenerateFirEvent]:
-        stream = self._generator().stream(
+        stream = self._generation.stream(
             self._generation_request(request), change=_change(), idempotency=self._generation_key(request, context)
         )
         sent = False
@@ -293,21 +260,15 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
     async def RegenerateFir(
         self, request: fir_pb2.RegenerateFirRequest, context: grpc.aio.ServicerContext
     ) -> fir_pb2.Fir:
-        parts = {fir_pb2.FIR_PART_SUMMARY: "summary", fir_pb2.FIR_PART_LEGAL_SECTIONS: "legal_sections"}
-        parts[fir_pb2.FIR_PART_NARRATIVE] = "narrative"
-        if request.part not in parts:
-            raise InvalidArgument.for_field(
-                "part", "choose FIR_PART_SUMMARY, FIR_PART_LEGAL_SECTIONS or FIR_PART_NARRATIVE"
-            )
-        fir = await self._generator().regenerate(
-            request.id, parts[request.part], request.guidance, request.etag, change=_change()
+        if request.part not in REGENERABLE:
+            raise InvalidArgument.for_field("part", f"choose {', '.join(PART_NAMES[:-1])} or {PART_NAMES[-1]}")
+        fir = await self._generation.regenerate(
+            request.id, REGENERABLE[request.part], request.guidance, request.etag, change=_change()
         )
         self._cache_headers(fir)
         return fir_to_proto(fir)
 
     async def GetFirDocument(self, request: fir_pb2.GetFirDocumentRequest, context: grpc.aio.ServicerContext) -> Any:
-        if self._documents is None:
-            raise Unimplemented("FIR documents are not available in this build", reason="NOT_IMPLEMENTED")
         await self._svc.get(request.id, frozenset({"station"}), caller=current_caller())
         document = await self._documents.fetch(request.id)
         set_response_header("content-disposition", f'inline; filename="{document.filename}"')

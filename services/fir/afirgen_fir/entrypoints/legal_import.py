@@ -91,7 +91,7 @@ async def _invalidate_cached_searches() -> None:
         await client.invalidate(NS_LEGAL)
     finally:
         await client.close()
-    if client.counters.lost_invalidations:
+    if client.counters["lost_invalidations"]:
         print(f"cache not reachable: cached searches expire within the {NS_LEGAL} namespace TTL")
 
 

@@ -4,7 +4,7 @@
 
 Creates (or reuses) the scratch schema ``afirgen_scratch_plans``, applies the
 ``fir`` migrations to it, seeds it up to ``--rows`` FIRs, EXPLAINs every
-statement of :func:`afirgen_fir.adapters.sql.catalog` and prints a Markdown
+statement of :func:`catalog` and prints a Markdown
 report. Exits 1 when a statement scans or sorts a large table without an
 index. Connection settings come from ``AFIRGEN_MYSQL_*`` (the user needs
 rights on ``afirgen_scratch%`` schemas, as the local stack grants).
@@ -18,17 +18,19 @@ import dataclasses
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pymysql
 from afirgen_runtime.db import Connection, Database, Statement
 from afirgen_runtime.migrate import apply
-from afirgen_runtime.query_plans import explain_all, problems, report
+from afirgen_runtime.query_plans import Plan, parse_plan, problems
 from afirgen_runtime.settings import MySQLSettings, load
 
-from afirgen_fir.adapters import count_sql, sql
-from afirgen_fir.adapters.statement_catalog import WHOLE_TABLE
+from afirgen_fir.adapters import count_sql
+from afirgen_fir.adapters.statement_catalog import WHOLE_TABLE, labelled
 from afirgen_fir.settings import FirSettings
 
 SCRATCH = "afirgen_scratch_plans"
@@ -66,6 +68,16 @@ SEED_SECTIONS = Statement(
 )
 
 
+def catalog() -> list[tuple[Statement, list[Any]]]:
+    """Every statement shape the FIR repositories issue, with sample arguments
+    (:func:`afirgen_fir.adapters.statement_catalog.labelled` on this check's seeded schema).
+
+    :func:`check` EXPLAINs each of these; a test fails when a ``Statement`` name in
+    the FIR adapters is missing here (tests/integration/test_query_plans.py).
+    """
+    return [(stmt, args) for _, stmt, args in labelled()]
+
+
 async def seed(db: Database, rows: int) -> int:
     """Add seeded FIRs until the table holds ``rows``; returns how many were added."""
     existing_row = await db.fetch_one(COUNT)
@@ -89,13 +101,37 @@ async def seed(db: Database, rows: int) -> int:
     return rows - existing
 
 
+async def explain_all(db: Database, catalog: Iterable[tuple[Statement, Sequence[Any]]]) -> list[Plan]:
+    """EXPLAIN every statement of a catalog (nothing is executed)."""
+
+    async def work(conn: Connection) -> list[Plan]:
+        plans = []
+        for stmt, args in catalog:
+            row = await conn.fetch_one(Statement("explain." + stmt.name, "EXPLAIN FORMAT=JSON " + stmt.sql), args)
+            assert row is not None
+            plans.append(parse_plan(stmt.name, stmt.sql, str(row[0])))
+        return plans
+
+    return await db.run(work)
+
+
+def report(plans: Sequence[Plan]) -> str:
+    """A Markdown table of every plan, with its problems."""
+    lines = ["| statement | table: access (key, ~rows) | filesort | temporary | problems |", "|---|---|---|---|---|"]
+    for plan in plans:
+        tables = "; ".join(f"{t.table}: {t.access_type} ({t.key or '-'}, {t.rows})" for t in plan.tables)
+        issues = "; ".join(problems(plan)) or "ok"
+        lines.append(f"| {plan.name} | {tables} | {plan.filesort} | {plan.temporary} | {issues} |")
+    return "\n".join(lines)
+
+
 async def check(settings: MySQLSettings, rows: int) -> int:
     db = Database(dataclasses.replace(settings, database=SCRATCH, slow_query_seconds=3600))
     try:
         started = time.monotonic()
         added = await seed(db, rows)
         print(f"seeded {added} FIRs in {time.monotonic() - started:.1f}s ({rows} in the table)\n")
-        plans = await explain_all(db, sql.catalog())
+        plans = await explain_all(db, catalog())
     finally:
         await db.close()
     print(report(plans))

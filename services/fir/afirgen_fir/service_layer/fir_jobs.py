@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from afirgen_runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+from afirgen_runtime.ids import check_id
 
 from afirgen_fir.domain import jobs
 from afirgen_fir.domain.model import Fir, FirStatus
-from afirgen_fir.service_layer.fir_service import check_id
-from afirgen_fir.service_layer.job_ports import DocumentStore, Notifier, StoredDocument
+from afirgen_fir.service_layer.fir_service import FIR_ID
+from afirgen_fir.service_layer.job_ports import DailyCounts, DocumentStore, Notifier, StoredDocument
 from afirgen_fir.service_layer.ports import FirRepository
 from afirgen_fir.service_layer.retention import FirRetention
 
@@ -40,13 +41,15 @@ class FirJobHandlers:
     def __init__(
         self,
         firs: FirRepository,
-        store: DocumentStore,
+        documents: DocumentStore,
+        counts: DailyCounts,
         render: Renderer,
         notifier: Notifier | None,
         retention: FirRetention | None = None,
     ) -> None:
         self._firs = firs
-        self._store = store
+        self._documents = documents
+        self._counts = counts
         self._render = render
         self._notifier = notifier
         self._retention = retention
@@ -59,7 +62,7 @@ class FirJobHandlers:
             return await self.notify(jobs.payload_str(payload, "fir_id"), idempotency_key)
         if job_type == jobs.ROLLUP_STATS:
             day = jobs.payload_day(payload)
-            rows = await self._store.rollup(day, jobs.payload_str(payload, "station"))
+            rows = await self._counts.rollup(day, jobs.payload_str(payload, "station"))
             return f"{rows} count rows for {day.isoformat()}"
         if job_type == jobs.PURGE_RETENTION:
             if self._retention is None:
@@ -68,7 +71,7 @@ class FirJobHandlers:
         raise InvalidArgument.for_field("type", f"the fir service has no job {job_type!r}", reason="UNKNOWN_JOB_TYPE")
 
     async def _fir(self, fir_id: str) -> Fir:
-        fir = await self._firs.get(check_id(fir_id, "payload.fir_id"))
+        fir = await self._firs.get(check_id(fir_id, FIR_ID, "payload.fir_id"))
         if fir is None:
             raise NotFound("no FIR with this id", reason="FIR_NOT_FOUND")
         return fir
@@ -76,11 +79,11 @@ class FirJobHandlers:
     async def render(self, fir_id: str) -> str:
         """Render the FIR as it is now, unless a document of this revision exists."""
         fir = await self._fir(fir_id)
-        current = await self._store.revision(fir.id)
+        current = await self._documents.revision(fir.id)
         if current is not None and current >= fir.revision:
             return f"document of revision {current} is up to date"
         content = await self._render(fir)
-        stored = await self._store.save_document(fir.id, fir.revision, fir.status is FirStatus.FINALIZED, content)
+        stored = await self._documents.save_document(fir.id, fir.revision, fir.status is FirStatus.FINALIZED, content)
         return f"rendered revision {fir.revision} ({len(content)} bytes); stored revision {stored}"
 
     async def notify(self, fir_id: str, idempotency_key: str) -> str:
@@ -101,7 +104,7 @@ class FirDocuments:
 
     async def fetch(self, fir_id: str) -> Document:
         """The document of the FIR's current revision; DOCUMENT_NOT_READY while it renders."""
-        fir = await self._firs.get(check_id(fir_id), frozenset({"fir_number", "status"}))
+        fir = await self._firs.get(check_id(fir_id, FIR_ID), frozenset({"fir_number", "status"}))
         if fir is None:
             raise NotFound("no FIR with this id", reason="FIR_NOT_FOUND")
         stored: StoredDocument | None = await self._store.document(fir.id)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from afirgen_runtime.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound
 from afirgen_runtime.identity import Caller
+from afirgen_runtime.ids import check_id, check_idempotency_key
 from afirgen_runtime.pagination import PageTokens, page_size
 
 from afirgen_fir.domain import access, validation
@@ -15,11 +15,9 @@ from afirgen_fir.domain.model import EDITABLE_FIELDS, ComplaintSource, Fir, FirS
 from afirgen_fir.domain.queries import ListQuery, parse_fir_filter, parse_order
 from afirgen_fir.service_layer.ports import Change, Clock, FirCounts, FirEvent, FirRepository, IdempotencyKey
 
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 500
+FIR_ID = "an FIR id"
 DEFAULT_EVENTS_PAGE = 100
 MAX_STATS_DAYS = 366
-MAX_IDEMPOTENCY_KEY = 128
 
 
 @dataclass(frozen=True)
@@ -29,21 +27,6 @@ class FirPage:
     firs: list[Fir]
     next_page_token: str
     total_size: int
-
-
-def check_id(fir_id: str, field: str = "id") -> str:
-    """FIR ids are UUIDs; anything else is INVALID_ARGUMENT, not NOT_FOUND."""
-    try:
-        return str(uuid.UUID(fir_id))
-    except (ValueError, AttributeError, TypeError):
-        raise InvalidArgument.for_field(field, "must be an FIR id (a UUID)") from None
-
-
-def check_idempotency_key(key: str) -> str:
-    """Keys are printable ASCII of at most 128 characters."""
-    if len(key) > MAX_IDEMPOTENCY_KEY or not key.isascii() or not key.isprintable():
-        raise InvalidArgument.for_field("request_id", "must be at most 128 printable ASCII characters")
-    return key
 
 
 def _ensure_editable(fir: Fir, etag: str) -> None:
@@ -82,7 +65,7 @@ class FirService:
         caller = access.ensure_may_create(change.caller, fir.station.code)
         fir.station.district = access.district_of_new_fir(caller, fir.station.district)
         if idempotency is not None:
-            check_idempotency_key(idempotency.key)
+            check_idempotency_key(idempotency.key, "request_id")
         return await self._repo.create(fir, action=action, idempotency=idempotency, change=change)
 
     async def get(self, fir_id: str, fields: frozenset[str] = frozenset(), *, caller: Caller | None) -> Fir:
@@ -90,7 +73,7 @@ class FirService:
 
         An FIR outside the caller's scope is NOT_FOUND, as if it did not exist."""
         scope = access.read_scope(caller)
-        fir = await self._repo.get(check_id(fir_id), fields | {"station"} if fields else fields)
+        fir = await self._repo.get(check_id(fir_id, FIR_ID), fields | {"station"} if fields else fields)
         if fir is None or not scope.covers(fir):
             raise NotFound("no FIR with this id", reason="FIR_NOT_FOUND")
         return fir
@@ -113,14 +96,10 @@ class FirService:
         scope = access.read_scope(caller)
         asked = parse_fir_filter(filter_text)
         order_field, descending = parse_order(order_by)
-        limit = page_size(size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
+        limit = page_size(size)
         digest = PageTokens.query_digest("firs", asked, scope, order_field, descending)
-        after = None
-        if token:
-            keyset = self._tokens.parse(token, digest)
-            if len(keyset) != 2 or not isinstance(keyset[0], str) or not isinstance(keyset[1], int):
-                raise InvalidArgument.for_field("page_token", "malformed page token", reason="INVALID_PAGE_TOKEN")
-            after = (keyset[0], keyset[1])
+        keyset = self._tokens.resume(token, digest, str, int)
+        after = None if keyset is None else (keyset[0], keyset[1])
         flt = access.restrict(asked, scope)
         if flt is None:  # another station's FIRs: as if there were none
             return FirPage([], "", 0)
@@ -141,7 +120,7 @@ class FirService:
         action: str = "UPDATED",
     ) -> Fir:
         """Officer edit of a DRAFT: ``apply`` returns the FIR with the masked fields replaced."""
-        fir_id = check_id(fir_id, "fir.id")
+        fir_id = check_id(fir_id, FIR_ID, "fir.id")
         if not etag:
             raise InvalidArgument.for_field("fir.etag", "is required: send the etag of the FIR you edited")
         if not paths:
@@ -170,7 +149,7 @@ class FirService:
 
     async def finalize(self, fir_id: str, etag: str, *, change: Change) -> Fir:
         """DRAFT -> FINALIZED, after which the FIR never changes."""
-        fir_id = check_id(fir_id)
+        fir_id = check_id(fir_id, FIR_ID)
         if not etag:
             raise InvalidArgument.for_field("etag", "is required: send the etag of the FIR you reviewed")
         now = self._clock()
@@ -203,14 +182,10 @@ class FirService:
     async def events(self, fir_id: str, size: int, token: str, *, caller: Caller | None) -> tuple[list[FirEvent], str]:
         """Audit trail page of an FIR the caller may read, oldest first."""
         fir_id = (await self.get(fir_id, frozenset({"station"}), caller=caller)).id
-        limit = page_size(size, default=DEFAULT_EVENTS_PAGE, maximum=MAX_PAGE_SIZE)
+        limit = page_size(size, default=DEFAULT_EVENTS_PAGE)
         digest = PageTokens.query_digest("events", fir_id)
-        after = 0
-        if token:
-            keyset = self._tokens.parse(token, digest)
-            if len(keyset) != 1 or not isinstance(keyset[0], int):
-                raise InvalidArgument.for_field("page_token", "malformed page token", reason="INVALID_PAGE_TOKEN")
-            after = keyset[0]
+        keyset = self._tokens.resume(token, digest, int)
+        after = 0 if keyset is None else keyset[0]
         events = await self._repo.events(fir_id, after, limit + 1)
         next_token = self._tokens.issue(digest, [events[limit - 1].event_pk]) if len(events) > limit else ""
         return events[:limit], next_token

@@ -23,6 +23,7 @@ from afirgen_runtime.errors import (
     ResourceExhausted,
     Unavailable,
 )
+from afirgen_runtime.ids import check_id, check_idempotency_key
 from loguru import logger
 
 from afirgen_fir.domain import access, drafting, offences, prose
@@ -39,7 +40,7 @@ from afirgen_fir.domain.model import (
     Station,
 )
 from afirgen_fir.domain.validation import ensure_valid
-from afirgen_fir.service_layer.fir_service import FirService, check_id, check_idempotency_key
+from afirgen_fir.service_layer.fir_service import FIR_ID, FirService
 from afirgen_fir.service_layer.ports import (
     Change,
     Clock,
@@ -146,7 +147,7 @@ class GenerationService:
         validate_request(request)
         access.ensure_may_create(change.caller, request.station.code)
         if idempotency is not None:
-            check_idempotency_key(idempotency.key)
+            check_idempotency_key(idempotency.key, "request_id")
             existing = await self._firs.visible(await self._repo.find_by_idempotency_key(idempotency), change.caller)
             if existing is not None:
                 yield GenerationEvent("done", fir=existing)
@@ -223,6 +224,7 @@ class GenerationService:
                     drafting.reask_messages(reading, asked, reply_text, failing),
                     max_tokens=drafting.REASK_TOKENS,
                     stop=drafting.ANSWER_STOP,
+                    budget_seconds=drafting.REASK_SECONDS,
                 )
                 answer = _better(reading, answer, drafting.parse_answer(again.text))
             except (Unavailable, DeadlineExceeded) as exc:
@@ -285,7 +287,7 @@ class GenerationService:
 
     async def regenerate(self, fir_id: str, part: str, guidance: str, etag: str, *, change: Change) -> Fir:
         """Re-draft one part of a DRAFT (``summary``, ``narrative`` or ``legal_sections``) under the same rules."""
-        fir_id = check_id(fir_id)
+        fir_id = check_id(fir_id, FIR_ID)
         if part not in ("summary", "narrative", "legal_sections"):
             raise InvalidArgument.for_field("part", "choose SUMMARY, LEGAL_SECTIONS or NARRATIVE")
         if len(guidance) > MAX_GUIDANCE or "\x00" in guidance:

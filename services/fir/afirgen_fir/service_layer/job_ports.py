@@ -55,7 +55,7 @@ class JobQueue(Protocol):
 
 
 class DocumentStore(Protocol):
-    """Rendered documents, and the repair of FIR counts, in the fir schema."""
+    """Rendered FIR documents."""
 
     async def document(self, fir_id: str) -> StoredDocument | None:
         """The latest document of an FIR."""
@@ -68,6 +68,10 @@ class DocumentStore(Protocol):
     async def save_document(self, fir_id: str, revision: int, finalized: bool, content: bytes) -> int:
         """Store unless a newer revision is stored; returns the stored revision."""
         ...
+
+
+class DailyCounts(Protocol):
+    """The FIR counts behind statistics (kept by every write; this repairs them)."""
 
     async def rollup(self, day: date, station: str) -> int:
         """Recompute one station's counts of one local day from the FIRs; returns the rows written."""

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from afirgen_runtime.backoff import Backoff
 from afirgen_runtime.errors import AfirgenError
 from loguru import logger
 
@@ -24,12 +24,14 @@ from afirgen_fir.service_layer.job_ports import JobQueue, OutboxEntry, OutboxSto
 
 @dataclass(frozen=True)
 class RelayConfig:
-    """Pace of the relay."""
+    """Pace of the relay (``AFIRGEN_OUTBOX_*``)."""
 
     poll_seconds: float = 2.0
+    """How often the relay looks for rows it was not nudged about (failed sends, other replicas)."""
     batch: int = 50
-    retry_base_seconds: float = 0.5
-    retry_cap_seconds: float = 60.0
+    """Rows sent at once."""
+    backoff: Backoff = field(default_factory=lambda: Backoff(base_seconds=0.5, cap_seconds=60.0))
+    """Delays before a failed send is tried again (``AFIRGEN_OUTBOX_BACKOFF_*``)."""
 
 
 class OutboxRelay:
@@ -42,7 +44,6 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopped = False
         self._task: asyncio.Task[None] | None = None
-        self.sent = 0
 
     def nudge(self) -> None:
         """New rows were committed: send now."""
@@ -88,8 +89,7 @@ class OutboxRelay:
         try:
             job_id = await self._queue.enqueue(entry.job, entry.idempotency_key)
         except AfirgenError as exc:
-            delay = min(self._config.retry_cap_seconds, self._config.retry_base_seconds * 2**entry.attempts)
-            delay = delay / 2 + random.random() * delay / 2
+            delay = self._config.backoff.delay(entry.attempts + 1)
             logger.warning(
                 "enqueue failed; will retry",
                 job_type=entry.job.type,
@@ -100,5 +100,4 @@ class OutboxRelay:
             await self._outbox.mark_failed(entry.pk, f"{exc.reason}: {exc.message}", delay)
             return False
         await self._outbox.mark_sent(entry.pk, job_id)
-        self.sent += 1
         return True

@@ -145,18 +145,20 @@ class InferenceClient(Protocol):
         self,
         messages: list[tuple[str, str]],
         *,
-        json_schema: dict[str, object] | None = None,
         max_tokens: int = 512,
         stop: tuple[str, ...] = (),
+        budget_seconds: float | None = None,
     ) -> ModelReply:
-        """One deterministic (temperature 0) completion; JSON when a schema is given."""
+        """One deterministic (temperature 0) completion.
+
+        ``budget_seconds`` bounds this call below the caller's own deadline:
+        DeadlineExceeded when the model has not answered by then."""
         ...
 
     def stream_generate(
         self,
         messages: list[tuple[str, str]],
         *,
-        json_schema: dict[str, object] | None = None,
         max_tokens: int = 512,
         stop: tuple[str, ...] = (),
     ) -> AsyncIterator[str | ModelReply]:

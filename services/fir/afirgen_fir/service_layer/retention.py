@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from afirgen_runtime.retention import PeriodicJob, Purged, cutoff, delete_in_batches
+from afirgen_runtime.retention import PeriodicJob, Purged, cutoff, delete_in_turn
 
 from afirgen_fir.domain.jobs import PURGE_RETENTION
 from afirgen_fir.domain.retention import RetentionPolicy, purge_job
@@ -44,19 +44,15 @@ class FirRetention:
 
     async def purge(self) -> str:
         """Delete what is past its window; returns the note kept on the job's attempt."""
-        now, started = self._clock(), self._monotonic()
-        policy = self._policy
+        now, policy = self._clock(), self._policy
         keys_before, outbox_before = cutoff(now, policy.idempotency_days), cutoff(now, policy.outbox_days)
-        keys = await delete_in_batches(
-            lambda n: self._store.delete_idempotency_keys(keys_before, n),
+        keys, outbox = await delete_in_turn(
+            [
+                lambda n: self._store.delete_idempotency_keys(keys_before, n),
+                lambda n: self._store.delete_sent_outbox(outbox_before, n),
+            ],
             batch=policy.batch_rows,
             budget_seconds=self._budget,
-            monotonic=self._monotonic,
-        )
-        outbox = await delete_in_batches(
-            lambda n: self._store.delete_sent_outbox(outbox_before, n),
-            batch=policy.batch_rows,
-            budget_seconds=max(0.0, self._budget - (self._monotonic() - started)),
             monotonic=self._monotonic,
         )
         return _note(keys, outbox, policy)

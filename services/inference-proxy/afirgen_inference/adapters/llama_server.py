@@ -13,13 +13,10 @@ from typing import Any
 
 import httpx
 
-from afirgen_inference.adapters.http_errors import check_status, json_object, translate
+from afirgen_inference.adapters.http_errors import check_status, translate
+from afirgen_inference.adapters.model_server import HttpModelServer
 from afirgen_inference.domain.errors import BackendFailed
 from afirgen_inference.domain.model import Completion, GenerateCall, TextDelta
-
-
-def _timeout(seconds: float, connect: float) -> httpx.Timeout:
-    return httpx.Timeout(seconds, connect=min(seconds, connect))
 
 
 def chat_body(call: GenerateCall, model: str, *, stream: bool) -> dict[str, Any]:
@@ -110,34 +107,15 @@ class SseCompletionStream:
         await self._response.aclose()
 
 
-class LlamaServer:
-    """One llama-server replica."""
-
-    def __init__(
-        self, name: str, url: str, http: httpx.AsyncClient, *, model: str, connect_timeout: float = 1.0
-    ) -> None:
-        self.name = name
-        self.url = url.rstrip("/")
-        self._http = http
-        self._model = model
-        self._connect = connect_timeout
-
-    async def probe(self, time_limit: float) -> None:
-        """``GET /health``: 200 once the model is loaded (503 while loading)."""
-        with translate(self.name):
-            response = await self._http.get(f"{self.url}/health", timeout=_timeout(time_limit, self._connect))
-        check_status(self.name, response.status_code, response.content)
+class LlamaServer(HttpModelServer):
+    """One llama-server replica (``GET /health`` answers 503 while the model loads)."""
 
     async def complete(self, call: GenerateCall, time_limit: float) -> Completion:
         """One chat completion."""
-        with translate(self.name):
-            response = await self._http.post(
-                f"{self.url}/v1/chat/completions",
-                json=chat_body(call, self._model, stream=False),
-                timeout=_timeout(time_limit, self._connect),
-            )
-        check_status(self.name, response.status_code, response.content)
-        return parse_completion(self.name, json_object(self.name, response))
+        payload = await self._post_json(
+            "/v1/chat/completions", time_limit, json=chat_body(call, self._model, stream=False)
+        )
+        return parse_completion(self.name, payload)
 
     async def open_stream(self, call: GenerateCall, time_limit: float) -> SseCompletionStream:
         """Start a streamed completion; HTTP errors are raised before any piece."""
@@ -145,7 +123,7 @@ class LlamaServer:
             "POST",
             f"{self.url}/v1/chat/completions",
             json=chat_body(call, self._model, stream=True),
-            timeout=_timeout(time_limit, self._connect),
+            timeout=self._timeout(time_limit),
         )
         with translate(self.name):
             response = await self._http.send(request, stream=True)

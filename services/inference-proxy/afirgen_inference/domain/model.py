@@ -156,8 +156,6 @@ class Timings:
     """Calls made to model servers."""
     shared: bool = False
     """Computed once for several identical concurrent requests."""
-    cached: bool = False
-    """Served from the result cache."""
 
 
 @dataclass(frozen=True)

@@ -32,18 +32,29 @@ _FROM_TESSERACT = {v: k for k, v in TESSERACT_NAMES.items()}
 
 
 @dataclass(frozen=True)
-class Limits:
-    """What requests may carry (from :class:`afirgen_inference.settings.LimitSettings`)."""
+class InputLimits:
+    """What one request may carry (``AFIRGEN_LIMITS_*``), and how often bad JSON output is re-asked."""
 
     max_audio_bytes: int = 16 * 1024 * 1024
+    """Largest audio accepted by Transcribe."""
     max_image_bytes: int = 10 * 1024 * 1024
+    """Largest image accepted by RecognizeText (the OCR server's own limit)."""
     max_prompt_chars: int = 32_000
+    """Largest total length of the chat messages."""
     max_messages: int = 64
+    """Most chat messages in one request."""
     default_max_tokens: int = 512
+    """Generated tokens when the request does not say."""
     max_tokens: int = 4096
+    """Most generated tokens a request may ask for."""
     max_schema_chars: int = 16_000
+    """Largest JSON schema."""
+    json_reasks: int = 1
+    """Further attempts when the output is not valid JSON for the schema."""
     asr_languages: tuple[str, ...] = ("en",)
+    """Languages the speech model knows (BCP-47 primary tags); tiny.en knows English only."""
     ocr_languages: tuple[str, ...] = ("en", "hi")
+    """Languages the OCR engine has data for (BCP-47 primary tags)."""
 
 
 def _refuse(what: str, violations: list[FieldViolation]) -> None:
@@ -68,7 +79,7 @@ def validate_generate(
     max_tokens: int,
     seed: int,
     json_schema: str,
-    limits: Limits,
+    limits: InputLimits,
     prefix: str = "",
     stop: Sequence[str] = (),
 ) -> GenerateCall:
@@ -129,7 +140,7 @@ def primary_tag(language: str) -> str:
 
 
 def validate_transcribe(
-    *, audio: bytes, language: str, model: str, served_model: str, limits: Limits
+    *, audio: bytes, language: str, model: str, served_model: str, limits: InputLimits
 ) -> TranscribeCall:
     """A :class:`TranscribeCall`, or INVALID_ARGUMENT naming every bad field."""
     out: list[FieldViolation] = []
@@ -147,7 +158,7 @@ def validate_transcribe(
     return TranscribeCall(audio=audio, audio_format=audio_format, language=tag, model=resolved)
 
 
-def validate_recognize(*, image: bytes, languages: Sequence[str], limits: Limits) -> RecognizeCall:
+def validate_recognize(*, image: bytes, languages: Sequence[str], limits: InputLimits) -> RecognizeCall:
     """A :class:`RecognizeCall`, or INVALID_ARGUMENT naming every bad field."""
     out: list[FieldViolation] = []
     image_format = _media(image, "image", limits.max_image_bytes, sniff_image, "PNG or JPEG", out)

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import grpc
 from afirgen.inference.v1 import inference_pb2, inference_pb2_grpc
 from afirgen_runtime.interceptors import remaining_seconds
-from google.protobuf import duration_pb2, timestamp_pb2
+from afirgen_runtime.proto_mapping import duration, timestamp
 
 from afirgen_inference.adapters import metrics
 from afirgen_inference.domain.model import (
@@ -23,7 +23,7 @@ from afirgen_inference.domain.model import (
     TextDelta,
     Timings,
 )
-from afirgen_inference.domain.validation import Limits, validate_generate, validate_recognize, validate_transcribe
+from afirgen_inference.domain.validation import InputLimits, validate_generate, validate_recognize, validate_transcribe
 from afirgen_inference.service_layer.deadline import Deadline
 from afirgen_inference.service_layer.inference_service import InferenceService
 
@@ -34,13 +34,6 @@ _CIRCUIT = {
 }
 
 
-def duration(seconds: float) -> duration_pb2.Duration:
-    """Seconds -> ``google.protobuf.Duration``."""
-    out = duration_pb2.Duration()
-    out.FromNanoseconds(max(0, round(seconds * 1e9)))
-    return out
-
-
 def usage_proto(timings: Timings, prompt_tokens: int = 0, completion_tokens: int = 0) -> inference_pb2.Usage:
     """Counts and timings of one answer."""
     return inference_pb2.Usage(
@@ -48,7 +41,6 @@ def usage_proto(timings: Timings, prompt_tokens: int = 0, completion_tokens: int
         completion_tokens=completion_tokens,
         model_time=duration(timings.model_seconds),
         total_time=duration(timings.total_seconds),
-        cached=timings.cached,
         queue_time=duration(timings.queue_seconds),
         shared=timings.shared,
         attempts=timings.attempts,
@@ -69,15 +61,12 @@ def backend_proto(status: BackendStatus) -> inference_pb2.ModelBackend:
         max_in_flight=status.max_in_flight,
         max_queue=status.max_queue,
         last_error=status.last_error,
+        last_probe_time=timestamp(status.last_probe_at),
     )
     if status.latency_p50 is not None:
         message.latency_p50.CopyFrom(duration(status.latency_p50))
     if status.latency_p99 is not None:
         message.latency_p99.CopyFrom(duration(status.latency_p99))
-    if status.last_probe_at is not None:
-        stamp = timestamp_pb2.Timestamp()
-        stamp.FromDatetime(status.last_probe_at)
-        message.last_probe_time.CopyFrom(stamp)
     return message
 
 
@@ -97,7 +86,7 @@ def generation_proto(result: Generation) -> inference_pb2.GenerateResponse:
 class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):  # type: ignore[misc]
     """``afirgen.inference.v1.InferenceService``."""
 
-    def __init__(self, service: InferenceService, limits: Limits) -> None:
+    def __init__(self, service: InferenceService, limits: InputLimits) -> None:
         self._svc = service
         self._limits = limits
 

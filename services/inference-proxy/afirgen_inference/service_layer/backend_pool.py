@@ -4,7 +4,14 @@ Per call: a slot from the :class:`Dispatcher` (limit, queue, balancing), the
 replica's circuit breaker, a timeout capped by the caller's deadline, retries
 of transient failures (each retry takes a new slot, so it may land on another
 replica), latency bookkeeping, and, in :func:`to_mesh_error`, the one place
-where model-server failures become the mesh's errors.
+where model-server failures become the mesh's errors. :class:`BackendSettings`
+configures one pool (``AFIRGEN_LLM_*``, ``AFIRGEN_ASR_*``, ``AFIRGEN_OCR_*``).
+
+Retries (tenacity): only failures that are transient and safe to repeat (the
+server did not process the call: connect errors, 429, 502, 503, 504), never a
+refused input, a timeout or a broken answer. Delays grow exponentially with
+random jitter, and no retry starts that could not finish before the caller's
+deadline.
 """
 
 from __future__ import annotations
@@ -18,16 +25,91 @@ from typing import Generic, NoReturn, TypeVar
 
 from afirgen_runtime import tracing
 from afirgen_runtime.errors import AfirgenError, DeadlineExceeded, InvalidArgument, Unavailable
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity.stop import stop_base
 
 from afirgen_inference.domain.errors import BackendError, BackendRejected, BackendTimeout, CircuitOpen
 from afirgen_inference.domain.model import BackendKind, BackendStatus
 from afirgen_inference.service_layer.deadline import Deadline
 from afirgen_inference.service_layer.dispatcher import Dispatcher, Replica
 from afirgen_inference.service_layer.ports import Clock, ModelServer
-from afirgen_inference.service_layer.retry import RetryPolicy, retrying
 
 C = TypeVar("C", bound=ModelServer)
 T = TypeVar("T")
+MIN_USEFUL_SECONDS = 0.05
+"""A retry with less time left than this before the deadline is not started."""
+
+
+@dataclass(frozen=True)
+class BackendSettings:
+    """One kind of model server (LLM, ASR or OCR) and its replicas.
+
+    Environment: ``AFIRGEN_LLM_*``, ``AFIRGEN_ASR_*``, ``AFIRGEN_OCR_*``, e.g.
+    ``AFIRGEN_LLM_URLS=http://127.0.0.1:8090,http://127.0.0.1:8093``.
+    """
+
+    urls: tuple[str, ...] = ()
+    """Base URLs of the replicas (comma separated); none: every call is UNAVAILABLE."""
+    model: str = ""
+    """Name of the model the replicas serve (callers may name it or leave the field empty)."""
+    max_in_flight: int = 1
+    """Calls one replica serves at once (llama-server: its ``--parallel`` slots)."""
+    max_queue: int = 8
+    """Callers that may wait for a free slot; more are refused at once with RESOURCE_EXHAUSTED."""
+    timeout_seconds: float = 120.0
+    """Upper bound of one call to a model server (the caller's deadline caps it further)."""
+    connect_timeout_seconds: float = 1.0
+    """TCP connect timeout: a dead server is noticed in at most this long."""
+    attempts: int = 3
+    """Attempts for a transient failure (connect error, 429, 502, 503, 504)."""
+    backoff_initial_seconds: float = 0.05
+    """First retry delay; it doubles per attempt."""
+    backoff_max_seconds: float = 1.0
+    """Longest retry delay."""
+    backoff_jitter_seconds: float = 0.05
+    """Random delay added to each retry delay, so retries of many callers spread out."""
+    failure_threshold: int = 4
+    """Failures in a row (calls or health probes) that open a replica's circuit."""
+    recovery_seconds: float = 5.0
+    """Time an open circuit refuses calls before one probe may close it."""
+    probe_interval_seconds: float = 2.0
+    """Health probe period per replica."""
+    probe_timeout_seconds: float = 1.0
+    """Timeout of one health probe."""
+    silent_while_busy: bool = False
+    """True for a server that answers no health probe while it works (faster-whisper-server): a probe
+    timeout during a call is then not a failure. The stack's servers all answer while busy, so a
+    timeout means a hung server (frozen, swapping), which opens its circuit."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """The failure may pass if the same call is made again."""
+    return isinstance(exc, BackendError) and exc.transient
+
+
+class _DeadlineStop(stop_base):
+    def __init__(self, deadline: Deadline) -> None:
+        self._deadline = deadline
+
+    def __call__(self, state: RetryCallState) -> bool:
+        left = self._deadline.remaining()
+        return left is not None and left - state.upcoming_sleep < MIN_USEFUL_SECONDS
+
+
+def retrying(settings: BackendSettings, deadline: Deadline) -> AsyncRetrying:
+    """A tenacity loop: ``async for attempt in retrying(...): with attempt: ...``.
+
+    The last failure is re-raised as it is."""
+    return AsyncRetrying(
+        stop=stop_after_attempt(max(1, settings.attempts)) | _DeadlineStop(deadline),
+        wait=wait_exponential_jitter(
+            multiplier=settings.backoff_initial_seconds,
+            max=settings.backoff_max_seconds,
+            jitter=settings.backoff_jitter_seconds,
+        ),
+        retry=retry_if_exception(is_transient),
+        reraise=True,
+    )
 
 
 def to_mesh_error(exc: BackendError, backend: str) -> AfirgenError:
@@ -81,25 +163,17 @@ class BackendPool(Generic[C]):
     def __init__(
         self,
         kind: BackendKind,
-        model: str,
         replicas: list[Replica[C]],
+        settings: BackendSettings,
         *,
-        max_queue: int,
-        timeout_seconds: float,
-        retry: RetryPolicy,
-        probe_timeout_seconds: float = 1.0,
-        silent_while_busy: bool = False,
         clock: Clock = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.kind = kind
-        self.model = model
+        self.model = settings.model
         self.replicas = replicas
-        self.dispatcher: Dispatcher[C] = Dispatcher(kind.value, replicas, max_queue)
-        self.timeout_seconds = timeout_seconds
-        self.retry = retry
-        self.probe_timeout_seconds = probe_timeout_seconds
-        self.silent_while_busy = silent_while_busy
+        self.settings = settings
+        self.dispatcher: Dispatcher[C] = Dispatcher(kind.value, replicas, settings.max_queue)
         self._clock = clock
         self._now = now
 
@@ -110,7 +184,7 @@ class BackendPool(Generic[C]):
 
     def _timeout(self, deadline: Deadline) -> tuple[float, bool]:
         """The timeout of one call and whether the caller's deadline set it."""
-        return deadline.cap(self.timeout_seconds), deadline.caps(self.timeout_seconds)
+        return deadline.cap(self.settings.timeout_seconds), deadline.caps(self.settings.timeout_seconds)
 
     def _reraise(self, replica: Replica[C], exc: BaseException, by_caller: bool) -> NoReturn:
         if isinstance(exc, BackendTimeout) and by_caller:
@@ -127,7 +201,7 @@ class BackendPool(Generic[C]):
         """Run ``op(client, timeout)`` on a replica, with every policy applied."""
         attempts, queued = 0, 0.0
         try:
-            async for attempt in retrying(self.retry, deadline):
+            async for attempt in retrying(self.settings, deadline):
                 with attempt:
                     attempts += 1
                     replica, waited = await self._acquire(deadline)
@@ -153,7 +227,7 @@ class BackendPool(Generic[C]):
         """Open a stream with ``op(client, timeout)``; failures before it opens are retried."""
         attempts, queued = 0, 0.0
         try:
-            async for attempt in retrying(self.retry, deadline):
+            async for attempt in retrying(self.settings, deadline):
                 with attempt:
                     attempts += 1
                     replica, waited = await self._acquire(deadline)
@@ -178,9 +252,9 @@ class BackendPool(Generic[C]):
         """Health-probe one replica; the result feeds ListModels, balancing and the breaker."""
         error: str | None = None
         try:
-            await replica.client.probe(self.probe_timeout_seconds)
+            await replica.client.probe(self.settings.probe_timeout_seconds)
         except BackendTimeout as exc:
-            if replica.in_flight and self.silent_while_busy:
+            if replica.in_flight and self.settings.silent_while_busy:
                 # Busy, not dead: this server answers /health only between calls.
                 # The calls in flight will tell whether it is alive.
                 replica.last_error = f"{exc.message} (while busy with {replica.in_flight} calls)"

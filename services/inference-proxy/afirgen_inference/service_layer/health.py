@@ -13,17 +13,17 @@ from afirgen_inference.service_layer.backend_pool import BackendPool
 
 
 class HealthMonitor:
-    """Probes each pool's replicas every ``interval`` seconds (one task per pool)."""
+    """Probes each pool's replicas every ``probe_interval_seconds`` of its settings (one task per pool)."""
 
-    def __init__(self, pools: Sequence[tuple[BackendPool[Any], float]]) -> None:
+    def __init__(self, pools: Sequence[BackendPool[Any]]) -> None:
         self._pools = list(pools)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def probe_once(self) -> None:
         """Probe every replica now (start-up, tests)."""
-        await asyncio.gather(*(pool.probe(r) for pool, _ in self._pools for r in pool.replicas))
+        await asyncio.gather(*(pool.probe(r) for pool in self._pools for r in pool.replicas))
 
-    async def _loop(self, pool: BackendPool[Any], interval: float) -> None:
+    async def _loop(self, pool: BackendPool[Any]) -> None:
         while True:
             was = {r.name: r.available for r in pool.replicas}
             try:
@@ -38,12 +38,12 @@ class HealthMonitor:
                         available=replica.available,
                         error=replica.last_error if not replica.available else "",
                     )
-            await asyncio.sleep(interval)
+            await asyncio.sleep(pool.settings.probe_interval_seconds)
 
     def start(self) -> None:
         """Start probing in the background."""
         if not self._tasks:
-            self._tasks = [asyncio.create_task(self._loop(pool, interval)) for pool, interval in self._pools]
+            self._tasks = [asyncio.create_task(self._loop(pool)) for pool in self._pools]
 
     async def stop(self) -> None:
         """Stop probing."""

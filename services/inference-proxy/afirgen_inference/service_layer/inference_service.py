@@ -2,8 +2,8 @@
 
 Requests arrive validated (:mod:`afirgen_inference.domain.validation`).
 Deterministic requests (greedy generation, every transcription and OCR call)
-go through the result cache seam and single flight, so identical requests in
-flight at the same moment reach a model server once.
+go through single flight, so identical requests in flight at the same moment
+reach a model server once.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, TypeVar
 
+from afirgen_runtime.single_flight import SingleFlight
 from loguru import logger
 
 from afirgen_inference.domain.errors import BackendError, GenerationFailed
@@ -32,15 +33,7 @@ from afirgen_inference.domain.model import (
 )
 from afirgen_inference.service_layer.backend_pool import BackendPool, to_mesh_error
 from afirgen_inference.service_layer.deadline import Deadline
-from afirgen_inference.service_layer.ports import (
-    ChatServer,
-    Clock,
-    NoResultCache,
-    OcrServer,
-    ResultCache,
-    SpeechServer,
-)
-from afirgen_inference.service_layer.single_flight import SingleFlight
+from afirgen_inference.service_layer.ports import ChatServer, Clock, OcrServer, SpeechServer
 
 R = TypeVar("R", Generation, Transcription, Recognition)
 MAX_ECHOED_OUTPUT = 4000
@@ -83,37 +76,25 @@ class InferenceService:
         ocr: BackendPool[OcrServer],
         json_reasks: int = 1,
         max_tokens_limit: int = 4096,
-        cache: ResultCache | None = None,
         clock: Clock = time.monotonic,
     ) -> None:
         self.llm, self.asr, self.ocr = llm, asr, ocr
         self._json_reasks = json_reasks
         self._max_tokens_limit = max_tokens_limit
-        self._cache: ResultCache = cache or NoResultCache()
         self._clock = clock
-        self.generations: SingleFlight[Generation] = SingleFlight()
-        self.transcriptions: SingleFlight[Transcription] = SingleFlight()
-        self.recognitions: SingleFlight[Recognition] = SingleFlight()
+        self.generations: SingleFlight[str, Generation] = SingleFlight()
+        self.transcriptions: SingleFlight[str, Transcription] = SingleFlight()
+        self.recognitions: SingleFlight[str, Recognition] = SingleFlight()
 
     # --- shared machinery -----------------------------------------------------
     async def _deterministic(
         self,
-        flights: SingleFlight[R],
+        flights: SingleFlight[str, R],
         key: str,
-        kind: type[R],
         compute: Callable[[], Coroutine[Any, Any, R]],
     ) -> R:
         started = self._clock()
-
-        async def work() -> R:
-            hit = await self._cache.get(key)
-            if isinstance(hit, kind):
-                return dataclasses.replace(hit, timings=dataclasses.replace(hit.timings, cached=True))
-            result = await compute()
-            await self._cache.put(key, result)
-            return result
-
-        result, shared = await flights.run(key, work)
+        result, shared = await flights.run(key, compute)
         timings = dataclasses.replace(result.timings, shared=shared, total_seconds=self._clock() - started)
         return dataclasses.replace(result, timings=timings)
 
@@ -121,9 +102,7 @@ class InferenceService:
     async def generate(self, call: GenerateCall, deadline: Deadline) -> Generation:
         """One completion; with a schema, JSON valid for it or GENERATION_FAILED."""
         if call.deterministic:
-            return await self._deterministic(
-                self.generations, call.key(), Generation, lambda: self._generate(call, deadline)
-            )
+            return await self._deterministic(self.generations, call.key(), lambda: self._generate(call, deadline))
         started = self._clock()
         result = await self._generate(call, deadline)
         timings = dataclasses.replace(result.timings, total_seconds=self._clock() - started)
@@ -203,7 +182,7 @@ class InferenceService:
             )
             return Transcription(outcome.value, call.model, outcome.replica, timings)
 
-        return await self._deterministic(self.transcriptions, call.key(), Transcription, compute)
+        return await self._deterministic(self.transcriptions, call.key(), compute)
 
     async def recognize_text(self, call: RecognizeCall, deadline: Deadline) -> Recognition:
         """Text in an image."""
@@ -215,7 +194,7 @@ class InferenceService:
             )
             return Recognition(outcome.value, self.ocr.model, outcome.replica, call.languages, timings)
 
-        return await self._deterministic(self.recognitions, call.key(), Recognition, compute)
+        return await self._deterministic(self.recognitions, call.key(), compute)
 
     # --- operations ---------------------------------------------------------------
     def list_models(self) -> list[BackendStatus]:

@@ -13,14 +13,11 @@ from typing import Protocol
 from afirgen_inference.domain.model import (
     Completion,
     GenerateCall,
-    Generation,
     PageText,
-    Recognition,
     RecognizeCall,
     TextDelta,
     TranscribeCall,
     Transcript,
-    Transcription,
 )
 
 Clock = Callable[[], float]
@@ -75,36 +72,3 @@ class OcrServer(ModelServer, Protocol):
     async def recognize(self, call: RecognizeCall, time_limit: float) -> PageText:
         """Text in an image."""
         ...
-
-
-Result = Generation | Transcription | Recognition
-"""What a deterministic call answers (and what a result cache stores)."""
-
-
-class ResultCache(Protocol):
-    """Persistent cache of deterministic results (the cache service, when it exists).
-
-    The seam for the result-caching issue: keys are the request identities of
-    :mod:`afirgen_inference.domain.model` (``gen:…``, ``asr:…``, ``ocr:…``).
-    The adapter owns the encoding. Implementations must never raise: a failure
-    is a miss.
-    """
-
-    async def get(self, key: str) -> Result | None:
-        """The stored result, or ``None``."""
-        ...
-
-    async def put(self, key: str, result: Result) -> None:
-        """Store ``result`` (best effort)."""
-        ...
-
-
-class NoResultCache:
-    """The default :class:`ResultCache`: remembers nothing."""
-
-    async def get(self, key: str) -> Result | None:
-        """Always a miss."""
-        return None
-
-    async def put(self, key: str, result: Result) -> None:
-        """Drops the result."""

@@ -7,12 +7,12 @@ from dataclasses import replace
 import grpc
 from afirgen.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 from afirgen_runtime.channels import ChannelSettings, create_channel
-from google.protobuf import duration_pb2, struct_pb2
+from afirgen_runtime.proto_mapping import duration
+from afirgen_runtime.tracing import TRACEPARENT_HEADER
+from google.protobuf import struct_pb2
 
 from afirgen_jobs.domain.model import ClaimedJob, HandlerResult
 from afirgen_jobs.domain.rules import Routes
-
-TRACEPARENT = "traceparent"
 
 
 class GrpcDelivery:
@@ -39,17 +39,15 @@ class GrpcDelivery:
             return HandlerResult("FAILED_PRECONDITION", f"no service is configured for job type {job.type!r}")
         payload = struct_pb2.Struct()
         payload.update(job.payload)
-        deadline = duration_pb2.Duration()
-        deadline.FromNanoseconds(int(deadline_seconds * 1e9))
         request = jobs_pb2.HandleJobRequest(
             id=job.id,
             type=job.type,
             payload=payload,
             attempt=job.attempt,
-            deadline=deadline,
+            deadline=duration(deadline_seconds),
             idempotency_key=job.idempotency_key,
         )
-        metadata = ((TRACEPARENT, job.trace_parent),) if job.trace_parent else None
+        metadata = ((TRACEPARENT_HEADER, job.trace_parent),) if job.trace_parent else None
         try:
             response = await self._stub(target).HandleJob(request, timeout=deadline_seconds, metadata=metadata)
         except grpc.aio.AioRpcError as exc:

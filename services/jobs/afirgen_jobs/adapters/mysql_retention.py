@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from afirgen_runtime.db import Database
+from afirgen_runtime.db import Database, to_db_time
 
 from afirgen_jobs.adapters import sql
 from afirgen_jobs.domain.model import STATUS_CODES, JobStatus
@@ -19,6 +19,6 @@ class MySQLFinishedJobs:
 
     async def delete_finished(self, status: JobStatus, before: datetime, limit: int) -> int:
         """One batch of jobs of ``status`` that finished before ``before``."""
-        when = sql.to_db_time(before)
+        when = to_db_time(before)
         args = (STATUS_CODES[status], when, when, limit)
         return await self._db.run(lambda c: c.execute(sql.PURGE_FINISHED, args))

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import pymysql
-from afirgen_runtime.db import Connection, Database
+from afirgen_runtime.db import Connection, Database, from_db_time, to_db_time
 from afirgen_runtime.errors import AlreadyExists, NotFound
 
 from afirgen_jobs.adapters import sql
@@ -30,14 +30,14 @@ def row_to_job(row: Sequence[Any]) -> tuple[int, Job]:
         payload=json.loads(r["payload"]),
         priority=int(r["priority"]),
         # For a FAILED job the interesting time is the next attempt.
-        run_time=sql.from_db_time(r["due_at"] if status is JobStatus.FAILED else r["run_at"]),
+        run_time=from_db_time(r["due_at"] if status is JobStatus.FAILED else r["run_at"]),
         max_attempts=int(r["max_attempts"]),
         idempotency_key=r["idempotency_key"] or "",
         status=status,
         attempt_count=int(r["attempt_count"]),
         last_error=r["last_error"],
-        create_time=sql.from_db_time(r["created_at"]),
-        update_time=sql.from_db_time(r["updated_at"]),
+        create_time=from_db_time(r["created_at"]),
+        update_time=from_db_time(r["updated_at"]),
         trace_parent=r["trace_parent"],
     )
     return int(r["pk"]), job
@@ -60,8 +60,8 @@ class MySQLJobStore:
             if existing is not None:
                 return existing, False
         job_id = str(uuid.uuid4())
-        db_now = sql.to_db_time(now)
-        run_at = sql.to_db_time(job.run_time)
+        db_now = to_db_time(now)
+        run_at = to_db_time(job.run_time)
         args = (
             job_id,
             job.type,
@@ -86,20 +86,7 @@ class MySQLJobStore:
             if existing is None:
                 raise AlreadyExists("the idempotency key is in use by a request that did not finish; retry") from exc
             return existing, False
-        stored = Job(
-            id=job_id,
-            type=job.type,
-            payload=json.loads(job.payload_json),
-            priority=job.priority,
-            run_time=job.run_time,
-            max_attempts=job.max_attempts,
-            idempotency_key=job.idempotency_key,
-            status=JobStatus.QUEUED,
-            create_time=now,
-            update_time=now,
-            trace_parent=job.trace_parent,
-        )
-        return stored, True
+        return job.queued(job_id, now), True
 
     async def _by_key(self, job: ValidJob) -> Job | None:
         row = await self._db.fetch_one(sql.GET_BY_KEY, (job.idempotency_key,))
@@ -129,7 +116,7 @@ class MySQLJobStore:
     ) -> tuple[list[Job], tuple[str, int] | None]:
         """A page, newest first, and the keyset after its last row."""
         status = None if flt.status is None else STATUS_CODES[flt.status]
-        keyset = None if after is None else (sql.to_db_time(datetime.fromisoformat(after[0])), after[1])
+        keyset = None if after is None else (to_db_time(datetime.fromisoformat(after[0])), after[1])
         stmt, args = sql.list_page(status, flt.type, keyset, limit + 1)
         rows = [row_to_job(r) for r in await self._db.fetch_all(stmt, args)]
         page = rows[:limit]
@@ -154,7 +141,7 @@ class MySQLJobStore:
             if job.status is JobStatus.CANCELLED:
                 return job
             ensure_cancellable(job.status)
-            db_now = sql.to_db_time(now)
+            db_now = to_db_time(now)
             if job.status is JobStatus.RUNNING:
                 await conn.execute(sql.CANCEL_ATTEMPT, (db_now, pk, job.attempt_count))
             await conn.execute(sql.CANCEL, (db_now, db_now, pk))
@@ -168,7 +155,7 @@ class MySQLJobStore:
         async def work(conn: Connection) -> Job:
             pk, job = await _locked(conn, job_id)
             ensure_retryable(job.status)
-            db_now = sql.to_db_time(now)
+            db_now = to_db_time(now)
             await conn.execute(sql.RETRY, (db_now, db_now, db_now, pk))
             return await _reload(conn, job_id)
 
@@ -196,8 +183,8 @@ async def _attempts(conn: Connection, pk: int) -> list[JobAttempt]:
         JobAttempt(
             number=int(number),
             worker=worker,
-            start_time=sql.from_db_time(started),
-            end_time=sql.from_db_time(ended),
+            start_time=from_db_time(started),
+            end_time=from_db_time(ended),
             outcome=outcome,
             error=error,
             detail=detail,

@@ -15,12 +15,14 @@ from collections.abc import AsyncIterator, Callable
 
 import grpc
 from afirgen.jobs.v1 import jobs_pb2, jobs_pb2_grpc
+from afirgen_runtime.backoff import Backoff
 from loguru import logger
 
 from afirgen_jobs.domain.model import Job
 
 QUEUE_DEPTH = 16
 STREAM_SECONDS = 300.0
+RECONNECT = Backoff(base_seconds=0.2, cap_seconds=5.0)
 
 
 class Broadcaster:
@@ -71,12 +73,12 @@ async def watch_queue(
 ) -> None:
     """Keep a WatchQueue stream open until ``stop``; call ``on_signal`` per message."""
     stub = jobs_pb2_grpc.JobQueueServiceStub(channel)
-    delay = 0.2
+    failures = 0
     while not stop.is_set():
         call = stub.WatchQueue(jobs_pb2.WatchQueueRequest(worker=worker), timeout=STREAM_SECONDS)
         try:
             async for _ in call:
-                delay = 0.2
+                failures = 0
                 on_signal()
         except grpc.aio.AioRpcError as exc:
             if exc.code() != grpc.StatusCode.DEADLINE_EXCEEDED:
@@ -84,6 +86,6 @@ async def watch_queue(
         except asyncio.CancelledError:
             call.cancel()
             raise
+        failures += 1
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), delay)
-        delay = min(delay * 2, 5.0)
+            await asyncio.wait_for(stop.wait(), RECONNECT.delay(failures))

@@ -6,7 +6,7 @@ database clock (``UTC_TIMESTAMP(6)``) so every worker agrees on leases.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from afirgen_runtime.db import Statement
@@ -185,16 +185,6 @@ def held(count: int) -> Statement:
     """Which of ``count`` tokens are still held."""
     marks = ", ".join(["%s"] * count)
     return Statement("queue.held", f"SELECT lease_token FROM jobs WHERE lease_token IN ({marks}) AND status = {R}")
-
-
-def to_db_time(when: datetime) -> datetime:
-    """UTC, naive (DATETIME columns hold UTC)."""
-    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
-
-
-def from_db_time(value: datetime | None) -> datetime | None:
-    """Aware UTC from a DATETIME column."""
-    return None if value is None else value.replace(tzinfo=UTC)
 
 
 def micros(seconds: float) -> int:

@@ -7,8 +7,8 @@ attempts by the daily ``jobs.purge_finished`` job (docs/runbooks/retention.md):
   and to see that a job with the same idempotency key was already done;
 - DEAD jobs 30 days after they died: an operator has a month to read the error and retry.
 
-``jobs.*`` types belong to the jobs service itself: its workers run them in-process instead of
-delivering them to another service.
+The purge is a ``jobs.*`` type, the jobs service's own (:mod:`afirgen_jobs.domain.rules`): its
+workers run it in-process instead of delivering it to another service.
 """
 
 from __future__ import annotations
@@ -20,9 +20,6 @@ from afirgen_runtime.retention import period_key
 
 from afirgen_jobs.domain.model import JobStatus, NewJob
 
-INTERNAL_PREFIX = "jobs"
-INTERNAL_TARGET = "in-process"
-"""Route of the ``jobs.*`` types: the worker runs them itself."""
 PURGE_FINISHED = "jobs.purge_finished"
 PURGE_PRIORITY = 1
 MIN_DAYS = 1.0
@@ -30,12 +27,17 @@ MIN_DAYS = 1.0
 
 @dataclass(frozen=True)
 class RetentionPolicy:
-    """The windows, in days after a job finished, and the batch size of the purge."""
+    """The windows, in days after a job finished, and the batch size of the purge
+    (``AFIRGEN_RETENTION_*`` of the workers, which run it; docs/runbooks/retention.md)."""
 
     succeeded_days: float = 14.0
+    """SUCCEEDED jobs, counted from when they finished."""
     cancelled_days: float = 14.0
+    """CANCELLED jobs."""
     dead_days: float = 30.0
+    """DEAD jobs: a month for an operator to read the error and retry."""
     batch_rows: int = 1000
+    """Jobs deleted by one statement (one short transaction), with their attempts."""
 
     def __post_init__(self) -> None:
         if min(self.succeeded_days, self.cancelled_days, self.dead_days) < MIN_DAYS:
@@ -50,16 +52,6 @@ class RetentionPolicy:
             (JobStatus.CANCELLED, self.cancelled_days),
             (JobStatus.DEAD, self.dead_days),
         ]
-
-
-def with_internal_route(table: dict[str, str]) -> dict[str, str]:
-    """A routes table in which ``jobs.*`` types are the jobs service's own."""
-    return table | {INTERNAL_PREFIX: INTERNAL_TARGET}
-
-
-def is_internal(job_type: str) -> bool:
-    """True for the jobs service's own types."""
-    return job_type.startswith(INTERNAL_PREFIX + ".")
 
 
 def purge_job(now: datetime, period_seconds: float) -> NewJob:

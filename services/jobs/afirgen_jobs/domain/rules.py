@@ -1,4 +1,4 @@
-"""Queue rules: routing, validation of new jobs, retry decisions, backoff.
+"""Queue rules: routing, validation of new jobs, retry decisions (with the shared backoff).
 
 Pure functions over domain values; the service layer and the worker apply them.
 """
@@ -12,13 +12,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from afirgen_runtime.backoff import Backoff
 from afirgen_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument
+from afirgen_runtime.ids import check_idempotency_key
 
-from afirgen_jobs.domain.model import JobStatus, NewJob
+from afirgen_jobs.domain.model import Job, JobStatus, NewJob
 
 TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 MAX_TYPE_LENGTH = 128
-MAX_IDEMPOTENCY_KEY = 128
 DEFAULT_PRIORITY = 5
 MAX_PRIORITY = 9
 DEFAULT_MAX_ATTEMPTS = 5
@@ -27,11 +28,23 @@ MAX_ATTEMPTS = 25
 RETRYABLE_CODES = frozenset({"UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED"})
 
 
+INTERNAL_PREFIX = "jobs"
+INTERNAL_TARGET = "in-process"
+"""Route of the ``jobs.*`` types: they belong to the jobs service itself, whose workers run them."""
+
+
+def is_internal(job_type: str) -> bool:
+    """True for the jobs service's own types."""
+    return job_type.startswith(INTERNAL_PREFIX + ".")
+
+
 class Routes:
-    """Job type prefix -> gRPC target of the service that owns those types."""
+    """Job type prefix -> gRPC target of the service that owns those types; ``jobs.*`` types
+    are always routed to the jobs service's own workers (:data:`INTERNAL_TARGET`)."""
 
     def __init__(self, table: Mapping[str, str]) -> None:
         self._table = {prefix.strip().rstrip("."): target.strip() for prefix, target in table.items() if target}
+        self._table[INTERNAL_PREFIX] = INTERNAL_TARGET
 
     def target_for(self, job_type: str) -> str | None:
         """The owning service's target: longest prefix of whole words wins."""
@@ -43,17 +56,20 @@ class Routes:
 
     @property
     def prefixes(self) -> list[str]:
-        """Configured prefixes, for error messages."""
+        """Known prefixes, for error messages."""
         return sorted(self._table)
 
 
 @dataclass(frozen=True)
-class Limits:
+class EnqueueLimits:
     """Bounds on what may be enqueued."""
 
     max_payload_bytes: int = 64 * 1024
-    max_past: timedelta = timedelta(days=1)
-    max_future: timedelta = timedelta(days=30)
+    """Largest payload, as JSON."""
+    max_run_time_past_seconds: float = 86_400.0
+    """How far in the past a requested run time may be."""
+    max_run_time_future_seconds: float = 30 * 86_400.0
+    """How far in the future a requested run time may be."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +85,22 @@ class ValidJob:
     idempotency_key: str
     trace_parent: str
 
+    def queued(self, job_id: str, now: datetime) -> Job:
+        """The job as it is stored when enqueued at ``now``: QUEUED, no attempt yet."""
+        return Job(
+            id=job_id,
+            type=self.type,
+            payload=json.loads(self.payload_json),
+            priority=self.priority,
+            run_time=self.run_time,
+            max_attempts=self.max_attempts,
+            idempotency_key=self.idempotency_key,
+            status=JobStatus.QUEUED,
+            create_time=now,
+            update_time=now,
+            trace_parent=self.trace_parent,
+        )
+
     def request_hash(self) -> str:
         """Digest of what makes two requests with one idempotency key the same request."""
         parts = [self.type, self.payload_json, self.priority, self.max_attempts]
@@ -82,7 +114,7 @@ def canonical_json(payload: object) -> str:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def validate(new: NewJob, routes: Routes, limits: Limits, now: datetime) -> ValidJob:
+def validate(new: NewJob, routes: Routes, limits: EnqueueLimits, now: datetime) -> ValidJob:
     """Check an enqueue request; every bad field is reported at once (INVALID_ARGUMENT)."""
     bad: list[FieldViolation] = []
     reason: str | None = None
@@ -91,7 +123,7 @@ def validate(new: NewJob, routes: Routes, limits: Limits, now: datetime) -> Vali
     elif len(new.type) > MAX_TYPE_LENGTH or not TYPE_PATTERN.match(new.type):
         bad.append(FieldViolation("job.type", "must be dot-separated lower-case words, e.g. fir.render_document"))
     elif routes.target_for(new.type) is None:
-        known = ", ".join(routes.prefixes) or "none configured"
+        known = ", ".join(routes.prefixes)
         bad.append(FieldViolation("job.type", f"no service handles {new.type!r} (known prefixes: {known})"))
         reason = "UNKNOWN_JOB_TYPE"
     payload_json = canonical_json(new.payload)
@@ -105,13 +137,16 @@ def validate(new: NewJob, routes: Routes, limits: Limits, now: datetime) -> Vali
     if not 1 <= attempts <= MAX_ATTEMPTS:
         bad.append(FieldViolation("job.max_attempts", f"must be between 1 and {MAX_ATTEMPTS}"))
     run_time = new.run_time or now
-    if run_time < now - limits.max_past:
-        bad.append(FieldViolation("job.run_time", f"more than {limits.max_past} in the past"))
-    elif run_time > now + limits.max_future:
-        bad.append(FieldViolation("job.run_time", f"more than {limits.max_future} in the future"))
-    key = new.idempotency_key
-    if len(key) > MAX_IDEMPOTENCY_KEY or not key.isascii() or not key.isprintable():
-        bad.append(FieldViolation("job.idempotency_key", "must be at most 128 printable ASCII characters"))
+    max_past = timedelta(seconds=limits.max_run_time_past_seconds)
+    max_future = timedelta(seconds=limits.max_run_time_future_seconds)
+    if run_time < now - max_past:
+        bad.append(FieldViolation("job.run_time", f"more than {max_past} in the past"))
+    elif run_time > now + max_future:
+        bad.append(FieldViolation("job.run_time", f"more than {max_future} in the future"))
+    try:
+        check_idempotency_key(new.idempotency_key, "job.idempotency_key")
+    except InvalidArgument as exc:
+        bad += exc.violations
     if bad:
         message = "; ".join(f"{v.field}: {v.description}" for v in bad)
         raise InvalidArgument(message, violations=bad, reason=reason if len(bad) == 1 else None)
@@ -122,7 +157,7 @@ def validate(new: NewJob, routes: Routes, limits: Limits, now: datetime) -> Vali
         run_time=run_time,
         run_time_given=new.run_time is not None,
         max_attempts=attempts,
-        idempotency_key=key,
+        idempotency_key=new.idempotency_key,
         trace_parent=new.trace_parent[:64],
     )
 
@@ -145,19 +180,6 @@ def ensure_retryable(status: JobStatus) -> None:
             reason="JOB_STATE_CONFLICT",
             metadata={"status": status.value},
         )
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Exponential backoff with "equal jitter": half fixed, half random, capped."""
-
-    base_seconds: float = 1.0
-    cap_seconds: float = 300.0
-
-    def delay(self, attempt: int, rand: Callable[[], float]) -> float:
-        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
-        ceiling = min(self.cap_seconds, self.base_seconds * 2 ** max(0, attempt - 1))
-        return float(ceiling / 2 + rand() * ceiling / 2)
 
 
 @dataclass(frozen=True)

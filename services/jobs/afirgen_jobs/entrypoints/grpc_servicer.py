@@ -6,31 +6,22 @@ Domain errors are mapped to ``google.rpc.Status`` by the shared interceptor.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 import grpc
 from afirgen.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 from afirgen_runtime.errors import InvalidArgument
 from afirgen_runtime.identity import ensure_internal, ensure_operator
-from afirgen_runtime.interceptors import set_response_header
-from google.protobuf import json_format, timestamp_pb2
+from afirgen_runtime.ids import IDEMPOTENCY_HEADER
+from afirgen_runtime.interceptors import NO_STORE, invocation_header, set_response_header
+from afirgen_runtime.proto_mapping import timestamp
+from afirgen_runtime.tracing import TRACEPARENT_HEADER
+from google.protobuf import json_format
 
 from afirgen_jobs.adapters.signals import Broadcaster
 from afirgen_jobs.domain.model import STATUS_CODES, Job, NewJob
 from afirgen_jobs.service_layer.job_service import JobService
-
-IDEMPOTENCY_HEADER = "idempotency-key"
-TRACEPARENT_HEADER = "traceparent"
-CACHE_NONE = "no-store"
-
-
-def _ts(value: datetime | None) -> timestamp_pb2.Timestamp | None:
-    if value is None:
-        return None
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(value.astimezone(UTC))
-    return ts
 
 
 def job_to_proto(job: Job) -> jobs_pb2.Job:
@@ -45,24 +36,23 @@ def job_to_proto(job: Job) -> jobs_pb2.Job:
         attempt_count=job.attempt_count,
         last_error=job.last_error,
         trace_parent=job.trace_parent,
+        run_time=timestamp(job.run_time),
+        create_time=timestamp(job.create_time),
+        update_time=timestamp(job.update_time),
+        attempts=[
+            jobs_pb2.JobAttempt(
+                number=attempt.number,
+                worker=attempt.worker,
+                start_time=timestamp(attempt.start_time),
+                end_time=timestamp(attempt.end_time),
+                outcome=attempt.outcome,
+                error=attempt.error,
+                detail=attempt.detail,
+            )
+            for attempt in job.attempts
+        ],
     )
     message.payload.update(job.payload)
-    for name in ("run_time", "create_time", "update_time"):
-        ts = _ts(getattr(job, name))
-        if ts is not None:
-            getattr(message, name).CopyFrom(ts)
-    for attempt in job.attempts:
-        item = message.attempts.add(
-            number=attempt.number,
-            worker=attempt.worker,
-            outcome=attempt.outcome,
-            error=attempt.error,
-            detail=attempt.detail,
-        )
-        for name in ("start_time", "end_time"):
-            ts = _ts(getattr(attempt, name))
-            if ts is not None:
-                getattr(item, name).CopyFrom(ts)
     return message
 
 
@@ -74,16 +64,9 @@ def new_job_from_proto(job: jobs_pb2.Job, context: grpc.aio.ServicerContext) -> 
         priority=job.priority if job.HasField("priority") else None,
         run_time=job.run_time.ToDatetime(tzinfo=UTC) if job.HasField("run_time") else None,
         max_attempts=job.max_attempts if job.HasField("max_attempts") else None,
-        idempotency_key=job.idempotency_key or _metadata(context, IDEMPOTENCY_HEADER),
-        trace_parent=_metadata(context, TRACEPARENT_HEADER),
+        idempotency_key=job.idempotency_key or invocation_header(context, IDEMPOTENCY_HEADER),
+        trace_parent=invocation_header(context, TRACEPARENT_HEADER),
     )
-
-
-def _metadata(context: grpc.aio.ServicerContext, key: str) -> str:
-    for item in context.invocation_metadata() or ():
-        if item.key == key:
-            return str(item.value)
-    return ""
 
 
 class JobServicer(jobs_pb2_grpc.JobServiceServicer):  # type: ignore[misc]
@@ -97,13 +80,13 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):  # type: ignore[misc]
         if not request.HasField("job"):
             raise InvalidArgument.for_field("job", "is required")
         job, _ = await self._svc.enqueue(new_job_from_proto(request.job, context))
-        set_response_header("cache-control", CACHE_NONE)
+        set_response_header("cache-control", NO_STORE)
         return job_to_proto(job)
 
     async def GetJob(self, request: jobs_pb2.GetJobRequest, context: grpc.aio.ServicerContext) -> jobs_pb2.Job:
         ensure_operator()
         job = await self._svc.get(request.id)
-        set_response_header("cache-control", CACHE_NONE)
+        set_response_header("cache-control", NO_STORE)
         return job_to_proto(job)
 
     async def ListJobs(
@@ -111,7 +94,7 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):  # type: ignore[misc]
     ) -> jobs_pb2.ListJobsResponse:
         ensure_operator()
         page = await self._svc.list(size=request.page_size, token=request.page_token, filter_text=request.filter)
-        set_response_header("cache-control", CACHE_NONE)
+        set_response_header("cache-control", NO_STORE)
         return jobs_pb2.ListJobsResponse(
             jobs=[job_to_proto(j) for j in page.jobs],
             next_page_token=page.next_page_token,
@@ -143,8 +126,4 @@ class JobQueueServicer(jobs_pb2_grpc.JobQueueServiceServicer):  # type: ignore[m
 def _signal(job: Job | None) -> Any:
     if job is None:
         return jobs_pb2.WatchQueueResponse()
-    signal = jobs_pb2.WatchQueueResponse(type=job.type, priority=job.priority)
-    ts = _ts(job.run_time)
-    if ts is not None:
-        signal.run_time.CopyFrom(ts)
-    return signal
+    return jobs_pb2.WatchQueueResponse(type=job.type, priority=job.priority, run_time=timestamp(job.run_time))

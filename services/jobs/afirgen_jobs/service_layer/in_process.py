@@ -11,7 +11,7 @@ from typing import Any
 from afirgen_runtime.errors import AfirgenError
 
 from afirgen_jobs.domain.model import ClaimedJob, HandlerResult
-from afirgen_jobs.domain.retention import is_internal
+from afirgen_jobs.domain.rules import is_internal
 from afirgen_jobs.service_layer.ports import Delivery
 
 InProcessHandler = Callable[[dict[str, Any]], Awaitable[str]]

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from afirgen_runtime.errors import InvalidArgument, NotFound
 from afirgen_runtime.filtering import parse_filter
+from afirgen_runtime.ids import check_id
 from afirgen_runtime.pagination import PageTokens, page_size
 
 from afirgen_jobs.domain.model import Job, JobStatus, NewJob
-from afirgen_jobs.domain.rules import Limits, Routes, validate
+from afirgen_jobs.domain.rules import EnqueueLimits, Routes, validate
 from afirgen_jobs.service_layer.ports import JobFilter, JobStore, Publisher
 
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 500
+JOB_ID = "a job id"
 _EQ = frozenset({"="})
 FILTER_FIELDS = {"status": _EQ, "type": _EQ}
 
@@ -28,14 +27,6 @@ class JobPage:
     jobs: list[Job]
     next_page_token: str
     total_size: int
-
-
-def check_id(job_id: str) -> str:
-    """Job ids are UUIDs; anything else is INVALID_ARGUMENT rather than NOT_FOUND."""
-    try:
-        return str(uuid.UUID(job_id))
-    except (ValueError, AttributeError, TypeError):
-        raise InvalidArgument.for_field("id", "must be a job id (a UUID)") from None
 
 
 def parse_job_filter(text: str) -> JobFilter:
@@ -64,7 +55,7 @@ class JobService:
         self,
         store: JobStore,
         routes: Routes,
-        limits: Limits,
+        limits: EnqueueLimits,
         tokens: PageTokens,
         publisher: Publisher,
         clock: Callable[[], datetime],
@@ -87,7 +78,7 @@ class JobService:
 
     async def get(self, job_id: str) -> Job:
         """One job with its attempts."""
-        job = await self._store.get(check_id(job_id))
+        job = await self._store.get(check_id(job_id, JOB_ID))
         if job is None:
             raise NotFound("no job with this id", reason="JOB_NOT_FOUND")
         return job
@@ -95,24 +86,20 @@ class JobService:
     async def list(self, *, size: int, token: str, filter_text: str) -> JobPage:
         """Newest first, keyset pagination with tokens bound to the filter."""
         flt = parse_job_filter(filter_text)
-        limit = page_size(size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
+        limit = page_size(size)
         digest = PageTokens.query_digest("jobs", flt.status, flt.type)
-        after = None
-        if token:
-            keyset = self._tokens.parse(token, digest)
-            if len(keyset) != 2 or not isinstance(keyset[0], str) or not isinstance(keyset[1], int):
-                raise InvalidArgument.for_field("page_token", "malformed page token", reason="INVALID_PAGE_TOKEN")
-            after = (keyset[0], keyset[1])
+        keyset = self._tokens.resume(token, digest, str, int)
+        after = None if keyset is None else (keyset[0], keyset[1])
         jobs, next_key = await self._store.list(flt, after, limit)
         total = await self._store.count(flt)
         return JobPage(jobs, self._tokens.issue(digest, list(next_key)) if next_key else "", total)
 
     async def cancel(self, job_id: str) -> Job:
         """Cancel a job that has not finished."""
-        return await self._store.cancel(check_id(job_id), self._clock())
+        return await self._store.cancel(check_id(job_id, JOB_ID), self._clock())
 
     async def retry(self, job_id: str) -> Job:
         """Operator retry of a DEAD (or FAILED, CANCELLED) job."""
-        job = await self._store.retry(check_id(job_id), self._clock())
+        job = await self._store.retry(check_id(job_id, JOB_ID), self._clock())
         self._publisher.publish(job)
         return job

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from afirgen_runtime.retention import PeriodicJob, cutoff, delete_in_batches
+from afirgen_runtime.retention import PeriodicJob, cutoff, delete_in_turn
 
 from afirgen_jobs.domain.retention import PURGE_FINISHED, RetentionPolicy, purge_job
 from afirgen_jobs.service_layer.job_service import JobService
@@ -42,20 +42,19 @@ class FinishedJobsPurge:
 
     async def run(self, payload: dict[str, Any]) -> str:
         """Delete what is past its window; returns the note kept on the job's attempt."""
-        now, started = self._clock(), self._monotonic()
-        parts, complete = [], True
-        for status, days in self._policy.windows():
-            before = cutoff(now, days)
-            purged = await delete_in_batches(
-                functools.partial(self._store.delete_finished, status, before),
-                batch=self._policy.batch_rows,
-                budget_seconds=max(0.0, self._budget - (self._monotonic() - started)),
-                monotonic=self._monotonic,
-            )
-            parts.append(f"{purged.rows} {status.value} older than {days:g} days")
-            complete = complete and purged.complete
+        now, windows = self._clock(), self._policy.windows()
+        purged = await delete_in_turn(
+            [functools.partial(self._store.delete_finished, status, cutoff(now, days)) for status, days in windows],
+            batch=self._policy.batch_rows,
+            budget_seconds=self._budget,
+            monotonic=self._monotonic,
+        )
+        parts = [
+            f"{p.rows} {status.value} older than {days:g} days"
+            for (status, days), p in zip(windows, purged, strict=True)
+        ]
         note = "deleted " + ", ".join(parts)
-        return note if complete else note + "; more are due: the next run goes on"
+        return note if all(p.complete for p in purged) else note + "; more are due: the next run goes on"
 
 
 def purge_schedule(service: JobService, clock: Callable[[], datetime], period_seconds: float) -> PeriodicJob:

@@ -28,7 +28,7 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$afirgen/inference/v1/inference.proto\x12\x14\x61\x66irgen.inference.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\",\n\x0b\x43hatMessage\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\"d\n\x0eSamplingParams\x12\x13\n\x0btemperature\x18\x01 \x01(\x02\x12\r\n\x05top_p\x18\x02 \x01(\x02\x12\x12\n\nmax_tokens\x18\x03 \x01(\x05\x12\x0c\n\x04seed\x18\x04 \x01(\x03\x12\x0c\n\x04stop\x18\x05 \x03(\t\"\xa8\x01\n\x0fGenerateRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x39\n\x08messages\x18\x02 \x03(\x0b\x32!.afirgen.inference.v1.ChatMessageB\x04\xe2\x41\x01\x02\x12\x36\n\x08sampling\x18\x03 \x01(\x0b\x32$.afirgen.inference.v1.SamplingParams\x12\x13\n\x0bjson_schema\x18\x04 \x01(\t\"\xf8\x01\n\x05Usage\x12\x15\n\rprompt_tokens\x18\x01 \x01(\x05\x12\x19\n\x11\x63ompletion_tokens\x18\x02 \x01(\x05\x12-\n\nmodel_time\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12-\n\ntotal_time\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0e\n\x06\x63\x61\x63hed\x18\x05 \x01(\x08\x12-\n\nqueue_time\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0e\n\x06shared\x18\x07 \x01(\x08\x12\x10\n\x08\x61ttempts\x18\x08 \x01(\x05\"\x83\x01\n\x10GenerateResponse\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x03 \x01(\t\x12*\n\x05usage\x18\x04 \x01(\x0b\x32\x1b.afirgen.inference.v1.Usage\x12\x15\n\rfinish_reason\x18\x05 \x01(\t\"U\n\x15StreamGenerateRequest\x12<\n\x07request\x18\x01 \x01(\x0b\x32%.afirgen.inference.v1.GenerateRequestB\x04\xe2\x41\x01\x02\"\x8f\x01\n\x16StreamGenerateResponse\x12\x12\n\ntext_delta\x18\x01 \x01(\t\x12*\n\x05usage\x18\x02 \x01(\x0b\x32\x1b.afirgen.inference.v1.Usage\x12\r\n\x05model\x18\x03 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x04 \x01(\t\x12\x15\n\rfinish_reason\x18\x05 \x01(\t\"I\n\x11TranscribeRequest\x12\x13\n\x05\x61udio\x18\x01 \x01(\x0c\x42\x04\xe2\x41\x01\x02\x12\x10\n\x08language\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\"\xb3\x01\n\x12TranscribeResponse\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x10\n\x08language\x18\x02 \x01(\t\x12*\n\x05usage\x18\x03 \x01(\x0b\x32\x1b.afirgen.inference.v1.Usage\x12\r\n\x05model\x18\x04 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x05 \x01(\t\x12\x31\n\x0e\x61udio_duration\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\">\n\x14RecognizeTextRequest\x12\x13\n\x05image\x18\x01 \x01(\x0c\x42\x04\xe2\x41\x01\x02\x12\x11\n\tlanguages\x18\x02 \x03(\t\"\x84\x01\n\x15RecognizeTextResponse\x12\x0c\n\x04text\x18\x01 \x01(\t\x12*\n\x05usage\x18\x02 \x01(\x0b\x32\x1b.afirgen.inference.v1.Usage\x12\r\n\x05model\x18\x03 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x04 \x01(\t\x12\x11\n\tlanguages\x18\x05 \x03(\t\"\x13\n\x11ListModelsRequest\"\x8a\x03\n\x0cModelBackend\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x0b\n\x03url\x18\x04 \x01(\t\x12\x11\n\tavailable\x18\x05 \x01(\x08\x12\x39\n\rcircuit_state\x18\x06 \x01(\x0e\x32\".afirgen.inference.v1.CircuitState\x12\x11\n\tin_flight\x18\x07 \x01(\x05\x12\x0e\n\x06queued\x18\x08 \x01(\x05\x12.\n\x0blatency_p50\x18\t \x01(\x0b\x32\x19.google.protobuf.Duration\x12.\n\x0blatency_p99\x18\n \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x15\n\rmax_in_flight\x18\x0b \x01(\x05\x12\x11\n\tmax_queue\x18\x0c \x01(\x05\x12\x12\n\nlast_error\x18\r \x01(\t\x12\x33\n\x0flast_probe_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"J\n\x12ListModelsResponse\x12\x34\n\x08\x62\x61\x63kends\x18\x01 \x03(\x0b\x32\".afirgen.inference.v1.ModelBackend*|\n\x0c\x43ircuitState\x12\x1d\n\x19\x43IRCUIT_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43IRCUIT_STATE_CLOSED\x10\x01\x12\x16\n\x12\x43IRCUIT_STATE_OPEN\x10\x02\x12\x1b\n\x17\x43IRCUIT_STATE_HALF_OPEN\x10\x03\x32\x9c\x04\n\x10InferenceService\x12Y\n\x08Generate\x12%.afirgen.inference.v1.GenerateRequest\x1a&.afirgen.inference.v1.GenerateResponse\x12m\n\x0eStreamGenerate\x12+.afirgen.inference.v1.StreamGenerateRequest\x1a,.afirgen.inference.v1.StreamGenerateResponse0\x01\x12_\n\nTranscribe\x12\'.afirgen.inference.v1.TranscribeRequest\x1a(.afirgen.inference.v1.TranscribeResponse\x12h\n\rRecognizeText\x12*.afirgen.inference.v1.RecognizeTextRequest\x1a+.afirgen.inference.v1.RecognizeTextResponse\x12s\n\nListModels\x12\'.afirgen.inference.v1.ListModelsRequest\x1a(.afirgen.inference.v1.ListModelsResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/modelsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$afirgen/inference/v1/inference.proto\x12\x14\x61\x66irgen.inference.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\",\n\x0b\x43hatMessage\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\"d\n\x0eSamplingParams\x12\x13\n\x0btemperature\x18\x01 \x01(\x02\x12\r\n\x05top_p\x18\x02 \x01(\x02\x12\x12\n\nmax_tokens\x18\x03 \x01(\x05\x12\x0c\n\x04seed\x18\x04 \x01(\x03\x12\x0c\n\x04stop\x18\x05 \x03(\t\"\xa8\x01\n\x0fGenerateRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x39\n\x08messages\x18\x02 \x03(\x0b\x32!.afirgen.inference.v1.ChatMessageB\x04\xe2\x41\x01\x02\x12\x36\n\x08sampling\x18\x03 \x01(\x0b\x32$.afirgen.inference.v1.SamplingParams\x12\x13\n\x0bjson_schema\x18\x04 \x01(\t\"\xf6\x01\n\x05Usage\x12\x15\n\rprompt_tokens\x18\x01 \x01(\x05\x12\x19\n\x11\x63ompletion_tokens\x18\x02 \x01(\x05\x12-\n\nmodel_time\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12-\n\ntotal_time\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12-\n\nqueue_time\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0e\n\x06shared\x18\x07 \x01(\x08\x12\x10\n\x08\x61ttempts\x18\x08 \x01(\x05J\x04\x08\x05\x10\x06R\x06\x63\x61\x63hed\"\x83\x01\n\x10GenerateResponse\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x03 \x01(\t\x12*\n\x05usage\x18\x04 \x01(\x0b\x32\x1b.afirgen.inference.v1.Usage\x12\x15\n\rfinish_reason\x18\x05 \x01(\t\"U\n\x15StreamGenerateRequest\x12<\n\x07request\x18\x01 \x01(\x0b\x32%.afirgen.inference.v1.GenerateRequestB\x04\xe2\x41\x01\x02\"\x8f\x01\n\x16StreamGenerateResponse\x12\x12\n\ntext_delta\x18\x01 \x01(\t\x12*\n\x05usage\x18\x02 \x01(\x0b\x32\x1b.afirgen.inference.v1.Usage\x12\r\n\x05model\x18\x03 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x04 \x01(\t\x12\x15\n\rfinish_reason\x18\x05 \x01(\t\"I\n\x11TranscribeRequest\x12\x13\n\x05\x61udio\x18\x01 \x01(\x0c\x42\x04\xe2\x41\x01\x02\x12\x10\n\x08language\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\"\xb3\x01\n\x12TranscribeResponse\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x10\n\x08language\x18\x02 \x01(\t\x12*\n\x05usage\x18\x03 \x01(\x0b\x32\x1b.afirgen.inference.v1.Usage\x12\r\n\x05model\x18\x04 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x05 \x01(\t\x12\x31\n\x0e\x61udio_duration\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\">\n\x14RecognizeTextRequest\x12\x13\n\x05image\x18\x01 \x01(\x0c\x42\x04\xe2\x41\x01\x02\x12\x11\n\tlanguages\x18\x02 \x03(\t\"\x84\x01\n\x15RecognizeTextResponse\x12\x0c\n\x04text\x18\x01 \x01(\t\x12*\n\x05usage\x18\x02 \x01(\x0b\x32\x1b.afirgen.inference.v1.Usage\x12\r\n\x05model\x18\x03 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x04 \x01(\t\x12\x11\n\tlanguages\x18\x05 \x03(\t\"\x13\n\x11ListModelsRequest\"\x8a\x03\n\x0cModelBackend\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x0b\n\x03url\x18\x04 \x01(\t\x12\x11\n\tavailable\x18\x05 \x01(\x08\x12\x39\n\rcircuit_state\x18\x06 \x01(\x0e\x32\".afirgen.inference.v1.CircuitState\x12\x11\n\tin_flight\x18\x07 \x01(\x05\x12\x0e\n\x06queued\x18\x08 \x01(\x05\x12.\n\x0blatency_p50\x18\t \x01(\x0b\x32\x19.google.protobuf.Duration\x12.\n\x0blatency_p99\x18\n \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x15\n\rmax_in_flight\x18\x0b \x01(\x05\x12\x11\n\tmax_queue\x18\x0c \x01(\x05\x12\x12\n\nlast_error\x18\r \x01(\t\x12\x33\n\x0flast_probe_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"J\n\x12ListModelsResponse\x12\x34\n\x08\x62\x61\x63kends\x18\x01 \x03(\x0b\x32\".afirgen.inference.v1.ModelBackend*|\n\x0c\x43ircuitState\x12\x1d\n\x19\x43IRCUIT_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43IRCUIT_STATE_CLOSED\x10\x01\x12\x16\n\x12\x43IRCUIT_STATE_OPEN\x10\x02\x12\x1b\n\x17\x43IRCUIT_STATE_HALF_OPEN\x10\x03\x32\x9c\x04\n\x10InferenceService\x12Y\n\x08Generate\x12%.afirgen.inference.v1.GenerateRequest\x1a&.afirgen.inference.v1.GenerateResponse\x12m\n\x0eStreamGenerate\x12+.afirgen.inference.v1.StreamGenerateRequest\x1a,.afirgen.inference.v1.StreamGenerateResponse0\x01\x12_\n\nTranscribe\x12\'.afirgen.inference.v1.TranscribeRequest\x1a(.afirgen.inference.v1.TranscribeResponse\x12h\n\rRecognizeText\x12*.afirgen.inference.v1.RecognizeTextRequest\x1a+.afirgen.inference.v1.RecognizeTextResponse\x12s\n\nListModels\x12\'.afirgen.inference.v1.ListModelsRequest\x1a(.afirgen.inference.v1.ListModelsResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/modelsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -45,8 +45,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RECOGNIZETEXTREQUEST'].fields_by_name['image']._serialized_options = b'\342A\001\002'
   _globals['_INFERENCESERVICE'].methods_by_name['ListModels']._loaded_options = None
   _globals['_INFERENCESERVICE'].methods_by_name['ListModels']._serialized_options = b'\202\323\344\223\002\014\022\n/v1/models'
-  _globals['_CIRCUITSTATE']._serialized_start=2077
-  _globals['_CIRCUITSTATE']._serialized_end=2201
+  _globals['_CIRCUITSTATE']._serialized_start=2075
+  _globals['_CIRCUITSTATE']._serialized_end=2199
   _globals['_CHATMESSAGE']._serialized_start=190
   _globals['_CHATMESSAGE']._serialized_end=234
   _globals['_SAMPLINGPARAMS']._serialized_start=236
@@ -54,27 +54,27 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GENERATEREQUEST']._serialized_start=339
   _globals['_GENERATEREQUEST']._serialized_end=507
   _globals['_USAGE']._serialized_start=510
-  _globals['_USAGE']._serialized_end=758
-  _globals['_GENERATERESPONSE']._serialized_start=761
-  _globals['_GENERATERESPONSE']._serialized_end=892
-  _globals['_STREAMGENERATEREQUEST']._serialized_start=894
-  _globals['_STREAMGENERATEREQUEST']._serialized_end=979
-  _globals['_STREAMGENERATERESPONSE']._serialized_start=982
-  _globals['_STREAMGENERATERESPONSE']._serialized_end=1125
-  _globals['_TRANSCRIBEREQUEST']._serialized_start=1127
-  _globals['_TRANSCRIBEREQUEST']._serialized_end=1200
-  _globals['_TRANSCRIBERESPONSE']._serialized_start=1203
-  _globals['_TRANSCRIBERESPONSE']._serialized_end=1382
-  _globals['_RECOGNIZETEXTREQUEST']._serialized_start=1384
-  _globals['_RECOGNIZETEXTREQUEST']._serialized_end=1446
-  _globals['_RECOGNIZETEXTRESPONSE']._serialized_start=1449
-  _globals['_RECOGNIZETEXTRESPONSE']._serialized_end=1581
-  _globals['_LISTMODELSREQUEST']._serialized_start=1583
-  _globals['_LISTMODELSREQUEST']._serialized_end=1602
-  _globals['_MODELBACKEND']._serialized_start=1605
-  _globals['_MODELBACKEND']._serialized_end=1999
-  _globals['_LISTMODELSRESPONSE']._serialized_start=2001
-  _globals['_LISTMODELSRESPONSE']._serialized_end=2075
-  _globals['_INFERENCESERVICE']._serialized_start=2204
-  _globals['_INFERENCESERVICE']._serialized_end=2744
+  _globals['_USAGE']._serialized_end=756
+  _globals['_GENERATERESPONSE']._serialized_start=759
+  _globals['_GENERATERESPONSE']._serialized_end=890
+  _globals['_STREAMGENERATEREQUEST']._serialized_start=892
+  _globals['_STREAMGENERATEREQUEST']._serialized_end=977
+  _globals['_STREAMGENERATERESPONSE']._serialized_start=980
+  _globals['_STREAMGENERATERESPONSE']._serialized_end=1123
+  _globals['_TRANSCRIBEREQUEST']._serialized_start=1125
+  _globals['_TRANSCRIBEREQUEST']._serialized_end=1198
+  _globals['_TRANSCRIBERESPONSE']._serialized_start=1201
+  _globals['_TRANSCRIBERESPONSE']._serialized_end=1380
+  _globals['_RECOGNIZETEXTREQUEST']._serialized_start=1382
+  _globals['_RECOGNIZETEXTREQUEST']._serialized_end=1444
+  _globals['_RECOGNIZETEXTRESPONSE']._serialized_start=1447
+  _globals['_RECOGNIZETEXTRESPONSE']._serialized_end=1579
+  _globals['_LISTMODELSREQUEST']._serialized_start=1581
+  _globals['_LISTMODELSREQUEST']._serialized_end=1600
+  _globals['_MODELBACKEND']._serialized_start=1603
+  _globals['_MODELBACKEND']._serialized_end=1997
+  _globals['_LISTMODELSRESPONSE']._serialized_start=1999
+  _globals['_LISTMODELSRESPONSE']._serialized_end=2073
+  _globals['_INFERENCESERVICE']._serialized_start=2202
+  _globals['_INFERENCESERVICE']._serialized_end=2742
 # @@protoc_insertion_point(module_scope)

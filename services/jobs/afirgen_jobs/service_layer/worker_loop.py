@@ -23,14 +23,15 @@ import contextlib
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from afirgen_runtime.backoff import Backoff
 from afirgen_runtime.context import request_id_var
 from afirgen_runtime.errors import AfirgenError
 from loguru import logger
 
 from afirgen_jobs.domain.model import ClaimedJob, HandlerResult
-from afirgen_jobs.domain.rules import Backoff, decide
+from afirgen_jobs.domain.rules import decide
 from afirgen_jobs.service_layer.ports import Delivery, Queue
 
 MIN_SLEEP_SECONDS = 0.02
@@ -46,13 +47,27 @@ def _ignore(job_type: str, code: str, status: str, seconds: float) -> None:
 class WorkerConfig:
     """How one worker process behaves."""
 
-    name: str
+    name: str = ""
+    """Worker name in attempts and logs; default ``host:pid``."""
     concurrency: int = 8
+    """Jobs run at once by this process."""
     lease_seconds: float = 30.0
+    """Lease length; renewed every third of it while a job runs. A dead worker's jobs rerun after this."""
     poll_seconds: float = 2.0
+    """Longest idle sleep: bounds latency when a wake-up signal is missed."""
     job_timeout_seconds: float = 60.0
+    """Deadline of one HandleJob call (DEADLINE_EXCEEDED retries)."""
+    retry_base_seconds: float = 1.0
+    """Backoff after the first failed attempt (doubles per attempt, half of it random)."""
+    retry_cap_seconds: float = 300.0
+    """Longest backoff."""
     shutdown_grace_seconds: float = 10.0
-    backoff: Backoff = field(default_factory=Backoff)
+    """Time running jobs get to finish on SIGTERM before they are released."""
+
+    @property
+    def backoff(self) -> Backoff:
+        """The delays between attempts of a failing job."""
+        return Backoff(self.retry_base_seconds, self.retry_cap_seconds)
 
 
 class Worker:
@@ -87,11 +102,6 @@ class Worker:
         """Begin a graceful shutdown (returns at once; :meth:`run` finishes it)."""
         self._stopping.set()
         self._wake.set()
-
-    @property
-    def running_jobs(self) -> list[str]:
-        """Ids of the jobs in flight."""
-        return [job.id for job, _ in self._running.values()]
 
     async def run(self) -> None:
         """Claim and run jobs until :meth:`stop`, then drain."""
