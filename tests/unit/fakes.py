@@ -11,10 +11,11 @@ import operator
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from afirgen_fir.adapters.mysql_repository import _filled_fields as filled_fields
+from afirgen_fir.domain.counts import local_day, local_midnight
 from afirgen_fir.domain.legal import LegalSection, section_lookup
 from afirgen_fir.domain.model import Fir, FirStatus, fir_number
 from afirgen_fir.domain.queries import FirFilter, ListQuery
@@ -120,11 +121,14 @@ class FakeFirRepository:
 
     async def stats(self, flt: FirFilter, days: int, now: datetime) -> FirCounts:
         firs = self._matching(flt)
-        since = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        # Days are local days of the numbering clock, as the MySQL counts keep them.
+        since = local_midnight(local_day(now, self._offset) - timedelta(days=days - 1), self._offset)
         statuses = Counter(f.status for f in firs)
         stations = Counter(f.station.code for f in firs)
         sections = Counter(f"{s.act} {s.section}" for f in firs for s in f.legal_sections)
-        days_seen = Counter(_utc_day(f.create_time) for f in firs if f.create_time and f.create_time >= since)
+        days_seen = Counter(
+            local_day(f.create_time, self._offset).isoformat() for f in firs if f.create_time and f.create_time >= since
+        )
         return FirCounts(
             total=len(firs),
             by_status=[(s.value, statuses[s]) for s in FirStatus if statuses[s]],
@@ -165,11 +169,6 @@ def _matches(fir: Fir, flt: FirFilter) -> bool:
 def _most_first(counts: Counter[str]) -> list[tuple[str, int]]:
     """Largest count first, ties by key, at most 100 (as the stats statements order them)."""
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:100]
-
-
-def _utc_day(when: datetime | None) -> str:
-    assert when is not None
-    return when.astimezone(UTC).date().isoformat()
 
 
 class FakeJobStore:
