@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import cast
 
 import grpc
 from google.protobuf import any_pb2
@@ -68,18 +69,18 @@ def from_rpc_error(exc: grpc.aio.AioRpcError) -> errors.AfirgenError:
     reason: str | None = None
     metadata: dict[str, str] = {}
     violations: list[errors.FieldViolation] = []
+    status: status_pb2.Status | None
     try:
-        status = rpc_status.from_call(exc)
+        # An AioRpcError answers the three questions from_call asks (code, details,
+        # trailing_metadata) as a finished grpc.Call does.
+        status = rpc_status.from_call(cast(grpc.Call, exc))
     except ValueError:  # details that do not match the call's code and message: not ours
         status = None
+    info, bad = error_details_pb2.ErrorInfo(), error_details_pb2.BadRequest()
     for detail in status.details if status is not None else ():
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
+        if detail.Unpack(info):  # False, and nothing read, for a detail of another type
             reason, metadata = info.reason, dict(info.metadata)
-        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            detail.Unpack(bad)
+        elif detail.Unpack(bad):
             violations = [errors.FieldViolation(v.field, v.description) for v in bad.field_violations]
     cls = _BY_CODE.get(exc.code(), errors.AfirgenError)
     message = exc.details() or exc.code().name
