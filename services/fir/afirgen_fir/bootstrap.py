@@ -13,6 +13,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import grpc
 import httpx
 from afirgen.fir.v1 import fir_pb2, fir_pb2_grpc
 from afirgen.jobs.v1 import jobs_pb2, jobs_pb2_grpc
@@ -137,7 +138,7 @@ def build(
     counts = MySQLDailyCounts(database, utc_offset=utc_offset)
     handlers = FirJobHandlers(stored, documents, counts, renderer, notifier, retention)
 
-    def register(server: object) -> None:
+    def register(server: grpc.aio.Server) -> None:
         servicer = FirServicer(service, FirDocuments(stored, documents), generation)
         fir_pb2_grpc.add_FirServiceServicer_to_server(servicer, server)
         fir_pb2_grpc.add_LegalSectionServiceServicer_to_server(LegalSectionServicer(LegalService(legal_repo)), server)

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from afirgen_fir.adapters.mysql_repository import MySQLFirRepository
 from afirgen_fir.domain.counts import local_day, local_midnight
+from afirgen_fir.domain.errors import FirNotFound
 from afirgen_fir.domain.model import (
     Complainant,
     Complaint,
@@ -255,7 +256,7 @@ async def test_a_refused_mutation_stores_nothing(backend: Backend) -> None:
 
     def refuse(fir: Fir) -> list[str]:
         fir.summary = "half-made change"
-        raise NotFound("refused by the service layer", reason="FIR_NOT_FOUND")
+        raise FirNotFound("refused by the service layer")
 
     with pytest.raises(NotFound):
         await backend.repo.modify(stored.id, refuse, action="UPDATED", change=CHANGE)

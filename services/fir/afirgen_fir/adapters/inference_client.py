@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import grpc
 from afirgen.inference.v1 import inference_pb2, inference_pb2_grpc
 from afirgen_runtime.channels import ChannelSettings, create_channel
-from afirgen_runtime.errors import Unavailable
+from afirgen_runtime.errors import ModelUnavailable
 from afirgen_runtime.grpc_errors import translate_rpc_errors
 
 from afirgen_fir.service_layer.ports import ModelReply
@@ -34,7 +34,7 @@ class GrpcInferenceClient:
 
     def _client(self) -> inference_pb2_grpc.InferenceServiceStub:
         if not self._settings.target:
-            raise Unavailable("no inference proxy is configured (AFIRGEN_INFERENCE_TARGET)", reason="MODEL_UNAVAILABLE")
+            raise ModelUnavailable("no inference proxy is configured (AFIRGEN_INFERENCE_TARGET)")
         if self._stub is None:
             self._channel = create_channel(self._settings)
             self._stub = inference_pb2_grpc.InferenceServiceStub(self._channel)

@@ -10,12 +10,13 @@ from typing import Any
 
 import pymysql
 from afirgen_runtime.db import Connection, Database, from_db_time, to_db_time
-from afirgen_runtime.errors import AlreadyExists, NotFound
+from afirgen_runtime.errors import AlreadyExists, IdempotencyKeyReused
 
 from afirgen_fir.adapters import count_sql, sql
 from afirgen_fir.adapters.json_codec import dumps, loads
 from afirgen_fir.adapters.mysql_jobs import write_outbox
 from afirgen_fir.domain import counts
+from afirgen_fir.domain.errors import FirNotFound
 from afirgen_fir.domain.jobs import jobs_for_change
 from afirgen_fir.domain.model import (
     Complainant,
@@ -209,14 +210,11 @@ class MySQLFirRepository:
             raise AlreadyExists("the idempotency key is in use by a request that did not finish; retry")
         request_hash, pk = row
         if request_hash != idempotency.request_hash:
-            raise AlreadyExists(
-                "the idempotency key was used before with a different request",
-                reason="IDEMPOTENCY_KEY_REUSED",
-            )
+            raise IdempotencyKeyReused("the idempotency key was used before with a different request")
         columns = sql.ALL_COLUMNS
         found = await self._db.fetch_one(sql.get_by_pk(columns), (pk,))
         if found is None:
-            raise NotFound("the FIR of this idempotency key no longer exists", reason="FIR_NOT_FOUND")
+            raise FirNotFound("the FIR of this idempotency key no longer exists")
         return row_to_fir(columns, found)[1]
 
     # --- reads ----------------------------------------------------------------
@@ -278,7 +276,7 @@ class MySQLFirRepository:
     async def events(self, fir_id: str, after_pk: int, limit: int) -> list[FirEvent]:
         rows = await self._db.fetch_all(sql.LIST_EVENTS, (fir_id, after_pk, limit))
         if not rows and after_pk == 0 and await self._db.fetch_one(sql.FIR_EXISTS, (fir_id,)) is None:
-            raise NotFound("no FIR with this id", reason="FIR_NOT_FOUND")
+            raise FirNotFound("no FIR with this id")
         return [
             FirEvent(
                 event_pk=pk,
@@ -306,7 +304,7 @@ class MySQLFirRepository:
         async def work(conn: Connection) -> Fir:
             row = await conn.fetch_one(sql.get_by_id(columns, for_update=True), (fir_id,))
             if row is None:
-                raise NotFound("no FIR with this id", reason="FIR_NOT_FOUND")
+                raise FirNotFound("no FIR with this id")
             pk, fir = row_to_fir(columns, row)
             before_sections = [(s.act, s.section) for s in fir.legal_sections]
             before = counts.Counted.of(fir)
@@ -317,7 +315,7 @@ class MySQLFirRepository:
             db_now = to_db_time(now)
             updated = await conn.execute(sql.update_fir(), (*_mutable_values(fir), db_now, pk, fir.revision))
             if updated != 1:  # cannot happen under the row lock; refuse rather than guess
-                raise NotFound("the FIR changed while it was being edited", reason="FIR_NOT_FOUND")
+                raise FirNotFound("the FIR changed while it was being edited")
             fir.revision += 1
             fir.update_time = now
             if [(s.act, s.section) for s in fir.legal_sections] != before_sections:
