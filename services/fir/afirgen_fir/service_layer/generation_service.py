@@ -229,6 +229,14 @@ class GenerationService:
             except (Unavailable, DeadlineExceeded) as exc:
                 logger.warning("the model did not answer the re-ask: keeping its first answer", reason=exc.reason)
             timer.mark("llm_reask", started)
+            # Why the model's parts were set aside, for an operator (and the evaluation
+            # report) judging a model: the kind of problem only, not the words it invented.
+            logger.info(
+                "model answer failed its checks",
+                model=model,
+                first={part: why.split(":")[0] for part, why in failing.items()},
+                after_reask={part: why.split(":")[0] for part, why in drafting.problems(reading, answer).items()},
+            )
 
         yield GenerationEvent("store")
         sections = drafting.cited_sections(reading, known, answer.section, candidates)
