@@ -100,6 +100,13 @@ async def test_breaker_health_probes_open_and_close_it() -> None:
     assert breaker.state is CircuitState.CLOSED
 
 
+async def test_a_good_probe_between_failed_ones_keeps_the_circuit_closed() -> None:
+    breaker = CircuitBreaker("llm-0", threshold=2, recovery_seconds=5)
+    for error in ("probe timed out", None, "probe timed out", None, "probe timed out"):
+        await breaker.record_probe(error)
+    assert breaker.state is CircuitState.CLOSED
+
+
 # --- dispatcher: limit, queue, balancing -------------------------------------------
 def _replicas(n: int, max_in_flight: int = 1) -> list[Replica[str]]:
     return [

@@ -121,8 +121,10 @@ class CircuitBreaker:
         await breaker.__aexit__(None, None, None)
 
     async def record_probe(self, error: str | None) -> None:
-        """Feed a health probe's result: a failure counts while closed; a success
-        closes an open circuit once its recovery period is over."""
+        """Feed a health probe's result: a failure counts while closed, and a success
+        ends the run of failures (the circuit opens on failures *in a row*, not on a few
+        slow probes spread over a long busy spell); a success closes an open circuit
+        once its recovery period is over."""
         state = self.state
         if error is not None and state is CircuitState.CLOSED:
             try:
@@ -130,7 +132,7 @@ class CircuitBreaker:
                     raise ProbeFailed(error)
             except (ProbeFailed, CircuitOpen):
                 pass
-        elif error is None and state is CircuitState.HALF_OPEN:
+        elif error is None and state in (CircuitState.CLOSED, CircuitState.HALF_OPEN):
             try:
                 async with self.guard():
                     pass
