@@ -118,10 +118,8 @@ def set_aside(fir_log: Path) -> Counter[tuple[str, str, str]]:
     for line in fir_log.read_text(errors="replace").splitlines() if fir_log.exists() else []:
         if '"model answer failed its checks"' not in line:
             continue
-        context = json.loads(line).get("context", {})
-        for answer in ("first", "after_reask"):
-            for part, problem in context.get(answer, {}).items():
-                tally[(answer, part, problem)] += 1
+        for found in json.loads(line).get("context", {}).get("problems", []):
+            tally[(found["answer"], found["part"], found["problem"])] += 1
     return tally
 
 

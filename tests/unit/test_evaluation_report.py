@@ -20,10 +20,16 @@ def test_problems_are_counted_per_answer_part_and_kind(tmp_path: Path) -> None:
                 _line("serving", port=1),
                 _line(
                     "model answer failed its checks",
-                    first={"summary": "repeats itself", "narrative": "is not in the third person"},
-                    after_reask={"narrative": "is not in the third person"},
+                    problems=[
+                        {"answer": "first", "part": "summary", "problem": "repeats itself"},
+                        {"answer": "first", "part": "narrative", "problem": "is not in the third person"},
+                        {"answer": "after_reask", "part": "narrative", "problem": "is not in the third person"},
+                    ],
                 ),
-                _line("model answer failed its checks", first={"summary": "repeats itself"}, after_reask={}),
+                _line(
+                    "model answer failed its checks",
+                    problems=[{"answer": "first", "part": "summary", "problem": "repeats itself"}],
+                ),
             ]
         )
     )

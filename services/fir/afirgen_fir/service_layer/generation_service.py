@@ -231,11 +231,15 @@ class GenerationService:
             timer.mark("llm_reask", started)
             # Why the model's parts were set aside, for an operator (and the evaluation
             # report) judging a model: the kind of problem only, not the words it invented.
+            # (A list of records: the log's redaction hides any value under a key "summary".)
             logger.info(
                 "model answer failed its checks",
                 model=model,
-                first={part: why.split(":")[0] for part, why in failing.items()},
-                after_reask={part: why.split(":")[0] for part, why in drafting.problems(reading, answer).items()},
+                problems=[
+                    {"answer": answer_name, "part": part, "problem": why.split(":")[0]}
+                    for answer_name, found in (("first", failing), ("after_reask", drafting.problems(reading, answer)))
+                    for part, why in found.items()
+                ],
             )
 
         yield GenerationEvent("store")
