@@ -110,7 +110,7 @@ def labelled(s: Samples | None = None) -> list[tuple[str, Statement, list[Any]]]
         ("sections_insert", sql.INSERT_SECTIONS, [s.fir_pk, "BNS", "999", now, now, s.station, s.district]),
         ("sections_touch", sql.TOUCH_SECTIONS, [now, s.fir_pk]),
         ("event_insert", sql.INSERT_EVENT, [s.fir_pk, "UPDATED", "catalog", "[]", 2, "", now]),
-        ("insert", sql.INSERT_FIR, _insert_args(s, now)),
+        ("insert", sql.INSERT_FIR, [*_insert_args(s, now), *_mutable_sample()]),
         ("update", sql.update_fir(), [*_mutable_sample(), now, s.fir_pk, s.revision]),
         ("counts_add", count_sql.ADD_COUNTS, _counts_sample(s)),
         *_legal(now),
@@ -141,10 +141,7 @@ def labelled(s: Samples | None = None) -> list[tuple[str, Statement, list[Any]]]
 
 def _insert_args(s: Samples, now: datetime) -> list[Any]:
     number = f"{s.station}/{now.year}/9999999"
-    return [
-        *(NEW_ID, s.station, "", s.district, "", now.year, 9_999_999, number, 1),
-        *("{}", "{}", "[]", "[]", "[]", 0, "en", "", "", "", "[]", "", "", "", None, None, 1, now, now),
-    ]
+    return [NEW_ID, s.station, "", s.district, "", now.year, 9_999_999, number, 0, "en", "", None, 1, now, now]
 
 
 def _mutable_sample() -> list[Any]:
