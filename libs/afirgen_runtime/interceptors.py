@@ -257,6 +257,13 @@ class _ClientBase:
             wait_for_ready=details.wait_for_ready,
         )
 
+    async def _intercept(self, continuation: Any, details: grpc.aio.ClientCallDetails, request: Any) -> Any:
+        """Start the call with the request id and deadline, and record its metrics when it ends."""
+        started = time.perf_counter()
+        call = await continuation(self._details(details), request)
+        _observe_client(details, call, started)
+        return call
+
 
 # Client-metric tasks in flight (kept referenced until they finish).
 _pending_records: set[asyncio.Future[None]] = set()
@@ -290,20 +297,14 @@ class UnaryUnaryClientContextInterceptor(_ClientBase, grpc.aio.UnaryUnaryClientI
     """Request id, deadline and client metrics for unary calls."""
 
     async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
-        started = time.perf_counter()
-        call = await continuation(self._details(details), request)
-        _observe_client(details, call, started)
-        return call
+        return await self._intercept(continuation, details, request)
 
 
 class UnaryStreamClientContextInterceptor(_ClientBase, grpc.aio.UnaryStreamClientInterceptor):
     """Request id, deadline and client metrics for server-streaming calls."""
 
     async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
-        started = time.perf_counter()
-        call = await continuation(self._details(details), request)
-        _observe_client(details, call, started)
-        return call
+        return await self._intercept(continuation, details, request)
 
 
 def client_interceptors(default_timeout: float) -> list[Any]:

@@ -9,9 +9,10 @@ seeded million FIRs, with :class:`Samples` taken from that data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from afirgen_runtime.clock import utc_now
 from afirgen_runtime.db import Statement, to_db_time
 
 from afirgen_fir.adapters import count_sql, sql
@@ -38,10 +39,6 @@ NEW_ID = "ffffffff-ffff-4fff-8fff-ffffffffffff"
 """Id of the FIR the sample insert writes (no stored FIR has it)."""
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True)
 class Samples:
     """Argument values of the catalog."""
@@ -58,7 +55,7 @@ class Samples:
     """A district with FIRs: the district scope."""
     section: str
     """A section number FIRs cite: the ``section`` filter."""
-    now: datetime = field(default_factory=_now)
+    now: datetime = field(default_factory=utc_now)
     """Aware; time filters and statistics count back from it."""
     keyset: tuple[datetime, int] | None = None
     """``(time, pk)`` a page continues after (default: ``now``, so every row comes before it)."""
