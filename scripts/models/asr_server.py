@@ -199,14 +199,7 @@ class Handler(JsonHandler):
 
 def main(argv: list[str] | None = None) -> int:
     parser, option = server_options(
-        "OpenAI-style Whisper transcription server",
-        "ASR",
-        port=8091,
-        workers=1,
-        work="transcriptions",
-        queue_timeout=120,
-        max_bytes=25 * 1024 * 1024,
-        max_bytes_help="largest accepted request body in bytes (default 25 MiB)",
+        "OpenAI-style Whisper transcription server", "ASR", port=8091, workers=1, queue_timeout=120, max_bytes=25 << 20
     )
     option(
         "--model-dir",

@@ -169,15 +169,7 @@ class JsonHandler(BaseHTTPRequestHandler):
 
 
 def server_options(
-    description: str,
-    server: str,
-    *,
-    port: int,
-    workers: int,
-    work: str,
-    queue_timeout: float,
-    max_bytes: int,
-    max_bytes_help: str,
+    description: str, server: str, *, port: int, workers: int, queue_timeout: float, max_bytes: int
 ) -> tuple[argparse.ArgumentParser, Callable[..., None]]:
     """A parser with the options every model server takes, and ``option`` to add the server's own.
 
@@ -196,14 +188,14 @@ def server_options(
 
     option("--host", "127.0.0.1")
     option("--port", str(port), type=int)
-    option("--workers", str(workers), type=int, help=f"{work} at once (default {workers})")
+    option("--workers", str(workers), type=int, help=f"requests worked on at once (default {workers})")
     option(
         "--queue-timeout",
         str(queue_timeout),
         type=float,
         help=f"seconds to wait for a free worker before 503 (default {queue_timeout:g})",
     )
-    option("--max-bytes", str(max_bytes), type=int, help=max_bytes_help)
+    option("--max-bytes", str(max_bytes), type=int, help=f"largest accepted upload in bytes (default {max_bytes})")
     option("--log-level", "INFO")
     return parser, option
 

@@ -220,14 +220,7 @@ class Handler(JsonHandler):
 
 def main(argv: list[str] | None = None) -> int:
     parser, option = server_options(
-        "Tesseract OCR HTTP server",
-        "OCR",
-        port=8092,
-        workers=2,
-        work="tesseract processes",
-        queue_timeout=30,
-        max_bytes=10 * 1024 * 1024,
-        max_bytes_help="largest accepted image in bytes (default 10 MiB)",
+        "Tesseract OCR HTTP server", "OCR", port=8092, workers=2, queue_timeout=30, max_bytes=10 << 20
     )
     option("--timeout", "60", type=float, help="seconds one tesseract run may take (default 60)")
     option("--languages", "eng", help="default languages, comma separated (default eng)")
