@@ -138,5 +138,6 @@ async def test_the_trace_page_screenshot_shows_a_drawn_waterfall(
     trace_id = await _traced_request(rest, otlp, observer, station)
     shot = browser.screenshot(f"{observer.jaeger_url}/trace/{trace_id}", ARTIFACTS / "trace.png")
     share, colours = browser.ink(shot)
-    # A header bar, text and coloured bars: far from one flat colour (an empty or error page).
-    assert share > 0.05 and colours > 50, (share, colours, str(Path(shot)))
+    # The header bar alone is 5% of the picture, an error line adds little; a drawn trace (rows of
+    # text and coloured bars) covers 15% and more.
+    assert share > 0.10 and colours > 50, (share, colours, str(Path(shot)))
