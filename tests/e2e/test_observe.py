@@ -59,8 +59,13 @@ def _targets(cfg: ObserveConfig) -> dict[str, str]:
 
 
 async def test_the_prometheus_targets_page_shows_every_service_up(observer: ObserveConfig) -> None:
-    # Scraped once at least: every target has a health other than "unknown".
-    await until(lambda: _targets(observer), lambda t: "unknown" not in t.values(), within=60, what="first scrapes")
+    # Every target discovered and scraped once at least (a health other than "unknown").
+    await until(
+        lambda: _targets(observer),
+        lambda t: set(t) == set(SCRAPE_JOBS) and "unknown" not in t.values(),
+        within=60,
+        what="a first scrape of every target",
+    )
     page = browser.dom(f"{observer.prometheus_url}/classic/targets")  # Debian ships the classic UI
     # The page has a section per job, headed "<job> (n/n up)".
     shown = dict(re.findall(r"([\w-]+) \((\d+/\d+) up\)", page))
