@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install up down status test test-unit proto proto-check lint bench bench-short clean token eval backup restore
+.PHONY: install up down observe status test test-unit proto proto-check lint bench bench-short clean token eval backup restore
 
 install:
 	bash scripts/install/all.sh
@@ -13,7 +13,13 @@ up: install
 	$(PY) -m scripts.devstack up
 
 down:
-	@if [[ -x $(PY) ]]; then $(PY) -m scripts.devstack down; else echo "nothing to stop"; fi
+	@if [[ -x $(PY) ]]; then $(PY) -m scripts.devstack.observe down && $(PY) -m scripts.devstack down; else echo "nothing to stop"; fi
+
+# Prometheus (every service scraped, ops/prometheus alert rules loaded) and Jaeger (every span of
+# Envoy and the services, a page per request) beside the `make up` stack, which it starts if down.
+# The first run builds Jaeger (several minutes; cached after). `make down` stops them too.
+observe: install
+	$(PY) -m scripts.devstack.observe up
 
 status:
 	$(PY) -m scripts.devstack status

@@ -1,4 +1,6 @@
-"""A real OTLP/gRPC trace receiver for tests: services and Envoy export to it."""
+"""A real OTLP/gRPC trace receiver for tests: services and Envoy export to it. It can pass every
+export on to another OTLP receiver as well (a Jaeger of tests/e2e/test_observe.py), as a
+collector fanning out would."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ class _Collector(trace_service_pb2_grpc.TraceServiceServicer):  # type: ignore[m
     def __init__(self) -> None:
         self.spans: list[ReceivedSpan] = []
         self.lock = threading.Lock()
+        self.downstream: trace_service_pb2_grpc.TraceServiceStub | None = None
 
     def Export(self, request, context):  # type: ignore[no-untyped-def]
         received = []
@@ -51,6 +54,9 @@ class _Collector(trace_service_pb2_grpc.TraceServiceServicer):  # type: ignore[m
                     )
         with self.lock:
             self.spans.extend(received)
+            downstream = self.downstream
+        if downstream is not None:
+            downstream.Export(request, timeout=5)
         return trace_service_pb2.ExportTraceServiceResponse()
 
 
@@ -59,6 +65,7 @@ class OtlpReceiver:
 
     def __init__(self) -> None:
         self._collector = _Collector()
+        self._downstream_channel: grpc.Channel | None = None
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(self._collector, self._server)
         self.port = self._server.add_insecure_port("127.0.0.1:0")
@@ -73,5 +80,16 @@ class OtlpReceiver:
         with self._collector.lock:
             return [s for s in self._collector.spans if trace_id is None or s.trace_id == trace_id]
 
+    def forward_to(self, endpoint: str | None) -> None:
+        """Pass every export from now on to the OTLP/gRPC receiver at ``endpoint`` too (None: stop)."""
+        channel = grpc.insecure_channel(endpoint) if endpoint else None
+        stub = trace_service_pb2_grpc.TraceServiceStub(channel) if channel is not None else None
+        with self._collector.lock:
+            self._collector.downstream = stub
+        previous, self._downstream_channel = self._downstream_channel, channel
+        if previous is not None:
+            previous.close()
+
     def stop(self) -> None:
+        self.forward_to(None)
         self._server.stop(grace=None)

@@ -100,16 +100,27 @@ def inject() -> str:
 
 
 @contextmanager
-def linked_span(name: str, traceparent: str, **attributes: str | int | float | bool) -> Iterator[Any]:
-    """A new root span linked to the span that ``traceparent`` names (job runs)."""
-    if _provider is None:
-        yield None
+def continued(traceparent: str) -> Iterator[None]:
+    """Make the trace that ``traceparent`` names the current one (work done later for a
+    request: an outbox send, a job run), so the spans opened inside join that trace.
+    A missing or malformed ``traceparent`` leaves the context as it is."""
+    if _provider is None or not traceparent:
+        yield
         return
-    remote = trace.get_current_span(propagate.extract({TRACEPARENT_HEADER: traceparent})).get_span_context()
-    links = [trace.Link(remote)] if remote.is_valid else []
-    token = otel_context.attach(otel_context.Context())  # a fresh trace, linked to the enqueuer
+    extracted = propagate.extract({TRACEPARENT_HEADER: traceparent})
+    if not trace.get_current_span(extracted).get_span_context().is_valid:
+        yield
+        return
+    token = otel_context.attach(extracted)
     try:
-        with trace.get_tracer("afirgen").start_as_current_span(name, links=links, attributes=attributes) as current:
-            yield current
+        yield
     finally:
         otel_context.detach(token)
+
+
+@contextmanager
+def continued_span(name: str, traceparent: str, **attributes: str | int | float | bool) -> Iterator[Any]:
+    """A span around work done later for a request, a child of the span ``traceparent``
+    names (a new root span without one)."""
+    with continued(traceparent), span(name, **attributes) as current:
+        yield current

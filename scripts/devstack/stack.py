@@ -14,7 +14,7 @@ import grpc
 import pymysql
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from scripts.devstack import identity
+from scripts.devstack import identity, observe
 from scripts.devstack.config import REPO, VENV, StackConfig
 from scripts.devstack.supervisor import programs, write_configs
 
@@ -282,7 +282,7 @@ class Stack:
 
 
 def main(argv: list[str]) -> int:
-    cfg = StackConfig(run_dir=REPO / ".run" / "stack")
+    cfg = observe.traced(StackConfig(run_dir=REPO / ".run" / "stack"))  # spans to `make observe`'s Jaeger
     stack = Stack(cfg)
     action = argv[0] if argv else "status"
     if action == "up":

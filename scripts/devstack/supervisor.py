@@ -243,8 +243,9 @@ def _cache_programs(cfg: StackConfig) -> tuple[Program, Program]:
     return redis, cache
 
 
-def render_supervisord(cfg: StackConfig) -> str:
-    """supervisord.conf for the stack."""
+def render_supervisord(cfg: StackConfig, progs: list[Program] | None = None) -> str:
+    """supervisord.conf for the stack (of ``progs`` instead of the stack's own processes when
+    given: the observe supervisord, scripts/devstack/observe.py)."""
     run = cfg.run_dir
     lines = [
         "[unix_http_server]",
@@ -265,7 +266,7 @@ def render_supervisord(cfg: StackConfig) -> str:
         "",
     ]
     groups: dict[str, list[str]] = {}
-    for prog in programs(cfg):
+    for prog in programs(cfg) if progs is None else progs:
         groups.setdefault(prog.group, []).append(prog.name)
         env = ",".join(f'{k}="{v}"' for k, v in prog.env.items())
         lines += [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 
 import httpx
@@ -29,7 +30,9 @@ async def trace_of(otlp: OtlpReceiver, request_id: str) -> str:
     return await until(find, every=0.2, what=f"an edge span carrying request id {request_id}")
 
 
-async def spans_with(otlp: OtlpReceiver, trace_id: str, *wanted: Callable[[ReceivedSpan], bool]) -> list[ReceivedSpan]:
+async def spans_with(
+    otlp: OtlpReceiver, trace_id: str, *wanted: Callable[[ReceivedSpan], bool], within: float = 30.0
+) -> list[ReceivedSpan]:
     """The trace's spans once each ``wanted`` predicate matches one of them, and the whole tree is
     in (every span's parent has arrived: services export their spans in batches of their own)."""
 
@@ -39,7 +42,9 @@ async def spans_with(otlp: OtlpReceiver, trace_id: str, *wanted: Callable[[Recei
         parents_in = all(s.parent_span_id in ids for s in spans if s.parent_span_id)
         return rooted and parents_in and all(any(w(s) for s in spans) for w in wanted)
 
-    return await until(lambda: otlp.spans(trace_id), complete, every=0.2, what=f"the spans of trace {trace_id}")
+    return await until(
+        lambda: otlp.spans(trace_id), complete, within=within, every=0.2, what=f"the spans of trace {trace_id}"
+    )
 
 
 def assert_one_tree(spans: list[ReceivedSpan]) -> None:
@@ -104,4 +109,35 @@ async def test_generation_is_one_trace_from_the_edge_to_the_model_servers(
     by_id = {s.span_id: s for s in spans}
     proxy_servers = [s for s in spans if s.service == "afirgen-inference" and s.kind == SERVER]
     assert proxy_servers and all(by_id[s.parent_span_id].service == "afirgen-fir" for s in proxy_servers)
+    assert_one_tree(spans)
+
+
+@pytest.mark.parametrize("client_id", ["abc-123", uuid.uuid4().hex], ids=["short", "32-hex"])
+async def test_a_request_that_brings_its_own_request_id_is_one_trace(
+    rest: httpx.AsyncClient, otlp: OtlpReceiver, station: str, client_id: str
+) -> None:
+    resp = await rest.post("/v1/firs", json=fir_body(station), headers={"x-request-id": client_id})
+    assert resp.status_code == 200, resp.text
+    trace_id = await trace_of(otlp, resp.headers["x-request-id"])
+    spans = await spans_with(
+        otlp, trace_id, lambda s: s.service == "afirgen-fir" and s.kind == SERVER and s.name.endswith("CreateFir")
+    )
+    assert_one_tree(spans)
+
+
+async def test_the_job_an_fir_write_starts_runs_in_the_writes_trace(
+    rest: httpx.AsyncClient, otlp: OtlpReceiver, station: str
+) -> None:
+    resp = await rest.post("/v1/firs", json=fir_body(station))
+    assert resp.status_code == 200, resp.text
+    trace_id = await trace_of(otlp, resp.headers["x-request-id"])
+    # The outbox relay enqueues the render job, a worker runs it, fir renders the document:
+    # all of it under the request's edge span.
+    spans = await spans_with(
+        otlp,
+        trace_id,
+        lambda s: s.service == "afirgen-jobs-worker" and s.name == "job fir.render_document",
+        lambda s: s.service == "afirgen-fir" and s.kind == SERVER and s.name.endswith("HandleJob"),
+        within=90,
+    )
     assert_one_tree(spans)

@@ -13,9 +13,11 @@ from afirgen_jobs.settings import WorkerSettings
 
 def _build() -> server.WorkerApp:
     config = settings.load(WorkerSettings)
-    server.prepare("jobs-worker", config.log, settings.TracingSettings())
-    environment = settings.load(settings.ServerSettings, prefix="AFIRGEN_SERVER").environment
-    secrets.check("AFIRGEN_MYSQL_PASSWORD", config.mysql.password, environment=environment)
+    # The worker has no gRPC server, but the same environment and tracing settings as one
+    # (AFIRGEN_SERVER_*): its job runs are spans of the traces that enqueued the jobs.
+    process = settings.load(settings.ServerSettings, prefix="AFIRGEN_SERVER")
+    server.prepare("jobs-worker", config.log, process.tracing)
+    secrets.check("AFIRGEN_MYSQL_PASSWORD", config.mysql.password, environment=process.environment)
     return build_worker(config).app
 
 

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
+from afirgen_runtime import tracing
 from afirgen_runtime.db import Connection, Database, Statement, to_db_time
 
 from afirgen_fir.adapters import count_sql
@@ -17,12 +18,12 @@ from afirgen_fir.service_layer.job_ports import OutboxEntry, StoredDocument
 
 INSERT_OUTBOX = Statement(
     "fir.outbox_insert",
-    "INSERT INTO fir_outbox (fir_pk, job_type, payload, priority, idempotency_key, next_attempt_at,"
-    " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+    "INSERT INTO fir_outbox (fir_pk, job_type, payload, priority, idempotency_key, trace_parent,"
+    " next_attempt_at, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
 )
 PENDING_OUTBOX = Statement(
     "fir.outbox_pending",
-    "SELECT pk, job_type, payload, priority, idempotency_key, attempts FROM fir_outbox"
+    "SELECT pk, job_type, payload, priority, idempotency_key, attempts, trace_parent FROM fir_outbox"
     " WHERE sent_at IS NULL AND next_attempt_at <= %s ORDER BY next_attempt_at, pk LIMIT %s",
 )
 OUTBOX_SENT = Statement(
@@ -50,8 +51,10 @@ DOCUMENT_REVISION = Statement("fir.document_revision", "SELECT revision FROM fir
 
 
 async def write_outbox(conn: Connection, fir_pk: int, jobs: list[JobRequest], now: datetime) -> None:
-    """Insert outbox rows inside the caller's transaction (the FIR change's)."""
+    """Insert outbox rows inside the caller's transaction (the FIR change's), each with the
+    trace context of the request making the change, so its job joins the request's trace."""
     db_now = to_db_time(now)
+    trace_parent = tracing.inject()
     rows = [
         (
             fir_pk,
@@ -59,6 +62,7 @@ async def write_outbox(conn: Connection, fir_pk: int, jobs: list[JobRequest], no
             json.dumps(job.payload, separators=(",", ":"), sort_keys=True),
             job.priority,
             f"fir-outbox-{uuid.uuid4()}",
+            trace_parent,
             db_now,
             db_now,
         )
@@ -78,8 +82,10 @@ class MySQLOutbox:
         """Due unsent rows, oldest first."""
         rows = await self._db.fetch_all(PENDING_OUTBOX, (to_db_time(self._clock()), limit))
         return [
-            OutboxEntry(int(pk), JobRequest(job_type, json.loads(payload), int(priority)), key, int(attempts))
-            for pk, job_type, payload, priority, key, attempts in rows
+            OutboxEntry(
+                int(pk), JobRequest(job_type, json.loads(payload), int(priority)), key, int(attempts), trace_parent
+            )
+            for pk, job_type, payload, priority, key, attempts, trace_parent in rows
         ]
 
     async def mark_sent(self, pk: int, job_id: str) -> None:

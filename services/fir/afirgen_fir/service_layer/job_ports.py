@@ -18,6 +18,8 @@ class OutboxEntry:
     job: JobRequest
     idempotency_key: str
     attempts: int
+    trace_parent: str = ""
+    """W3C ``traceparent`` of the request that wrote the row ('' without tracing)."""
 
 
 @dataclass(frozen=True)

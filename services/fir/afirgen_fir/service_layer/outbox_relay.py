@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
+from afirgen_runtime import tracing
 from afirgen_runtime.backoff import Backoff
 from afirgen_runtime.errors import AfirgenError
 from loguru import logger
@@ -87,7 +88,10 @@ class OutboxRelay:
 
     async def _send(self, entry: OutboxEntry) -> bool:
         try:
-            job_id = await self._queue.enqueue(entry.job, entry.idempotency_key)
+            # The send joins the trace of the request that wrote the row: the jobs service
+            # stores the call's trace context with the job, and the job's run continues it.
+            with tracing.continued(entry.trace_parent):
+                job_id = await self._queue.enqueue(entry.job, entry.idempotency_key)
         except AfirgenError as exc:
             delay = self._config.backoff.delay(entry.attempts + 1)
             logger.warning(

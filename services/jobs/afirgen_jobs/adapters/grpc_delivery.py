@@ -47,6 +47,8 @@ class GrpcDelivery:
             deadline=duration(deadline_seconds),
             idempotency_key=job.idempotency_key,
         )
+        # With tracing on, the channel's interceptor replaces this with the context of the worker's
+        # job span (a child of this one); without, the handler still joins the enqueuer's trace.
         metadata = ((TRACEPARENT_HEADER, job.trace_parent),) if job.trace_parent else None
         try:
             response = await self._stub(target).HandleJob(request, timeout=deadline_seconds, metadata=metadata)

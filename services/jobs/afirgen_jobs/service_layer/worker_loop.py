@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from afirgen_runtime import tracing
 from afirgen_runtime.backoff import Backoff
 from afirgen_runtime.context import request_id_var
 from afirgen_runtime.errors import AfirgenError
@@ -153,7 +154,10 @@ class Worker:
         started = time.perf_counter()
         try:
             try:
-                result = await self._delivery.deliver(job, self.config.job_timeout_seconds)
+                # The run continues the trace of the request that enqueued the job.
+                attributes: dict[str, str | int] = {"job.id": job.id, "job.type": job.type, "job.attempt": job.attempt}
+                with tracing.continued_span(f"job {job.type}", job.trace_parent, **attributes):
+                    result = await self._delivery.deliver(job, self.config.job_timeout_seconds)
             except (AfirgenError, asyncio.CancelledError):
                 raise
             except Exception as exc:  # a bug on this side: retry with backoff rather than hang the job

@@ -1,0 +1,1 @@
+ALTER TABLE fir_outbox DROP COLUMN trace_parent;
