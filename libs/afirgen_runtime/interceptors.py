@@ -5,7 +5,9 @@ request id (Envoy's ``x-request-id`` or a new one, in a contextvar, echoed in
 the response headers), the verified caller forwarded by the edge
 (:mod:`afirgen_runtime.identity`), the caller's deadline (in a contextvar, so downstream
 calls inherit it), error mapping (:mod:`afirgen_runtime.grpc_errors`) and an
-access log line. Client side, :func:`client_interceptors` (one interceptor for
+access log line. A servicer may also answer with the response already
+serialized (``bytes``): it is sent as it is (:func:`sends_bytes_as_is`), so a
+cached answer costs no parse and no re-serialization. Client side, :func:`client_interceptors` (one interceptor for
 unary calls, one for server streams) pass the request id on, apply a default
 deadline capped by the inherited one, and record client metrics.
 """
@@ -76,6 +78,18 @@ def invocation_header(context: ServicerContext, key: str) -> str:
     return _metadata_value(context.invocation_metadata(), key)
 
 
+def sends_bytes_as_is(serialize: Callable[[Any], bytes] | None) -> Callable[[Any], bytes] | None:
+    """``serialize``, except that a response that is already ``bytes`` (the serialized message,
+    e.g. from a cache) is sent unchanged: one type check instead of a parse and a serialization."""
+    if serialize is None:
+        return None
+
+    def serializer(response: Any) -> bytes:
+        return response if type(response) is bytes else serialize(response)
+
+    return serializer
+
+
 class ServerInterceptor(grpc.aio.ServerInterceptor):
     """Request id, deadline, error mapping and access logging for every call."""
 
@@ -113,7 +127,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             return grpc.unary_unary_rpc_method_handler(
                 self._wrap_unary(handler.unary_unary, method, incoming),
                 request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
+                response_serializer=sends_bytes_as_is(handler.response_serializer),
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(

@@ -8,6 +8,8 @@ jobs to, and document downloads.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -20,12 +22,13 @@ from afirgen.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 from afirgen_runtime.cache_client import Cache, CacheClient
 from afirgen_runtime.channels import create_channel
 from afirgen_runtime.db import Database
+from afirgen_runtime.near_cache import NearCache
 from afirgen_runtime.pagination import PageTokens
 from afirgen_runtime.server import ServiceApp
 from loguru import logger
 
 from afirgen_fir.adapters.cached_legal_repository import CachedLegalRepository
-from afirgen_fir.adapters.cached_repository import CachedFirRepository
+from afirgen_fir.adapters.cached_repository import NS_FIR, CachedFirRepository
 from afirgen_fir.adapters.inference_client import GrpcInferenceClient
 from afirgen_fir.adapters.jobs_client import GrpcJobQueue
 from afirgen_fir.adapters.legal_repository import MySQLLegalRepository
@@ -41,7 +44,13 @@ from afirgen_fir.service_layer.fir_service import FirService
 from afirgen_fir.service_layer.generation_service import GenerationService
 from afirgen_fir.service_layer.legal_service import LegalService
 from afirgen_fir.service_layer.outbox_relay import OutboxRelay
-from afirgen_fir.service_layer.ports import FirRepository, InferenceClient, LegalRepository
+from afirgen_fir.service_layer.ports import (
+    FirRepository,
+    InferenceClient,
+    LegalRepository,
+    SerializedFir,
+    SerializedFirs,
+)
 from afirgen_fir.service_layer.retention import FirRetention, purge_schedule
 from afirgen_fir.settings import FirSettings
 
@@ -105,13 +114,18 @@ def build(
         owned.push_async_callback(client.close)
         cache = client
     legal_repo = legal_repository or MySQLLegalRepository(database)
+    serialized: SerializedFirs | None = None
+    near: NearCache[SerializedFir] | None = None
     if cache is not None:
-        repository = CachedFirRepository(
-            repository, cache, utc_offset=utc_offset, finalized_ttl=settings.finalized_cache_ttl_seconds
+        near = NearCache(NS_FIR, settings.near_cache)
+        repository = serialized = CachedFirRepository(
+            repository, cache, utc_offset=utc_offset, finalized_ttl=settings.finalized_cache_ttl_seconds, near=near
         )
         legal_repo = CachedLegalRepository(legal_repo, cache)
+    # Without the cache service's feed the near cache keeps finalized FIRs only (they never change).
+    feed: list[asyncio.Task[None]] = []
 
-    service = FirService(repository, PageTokens(settings.page_token_secret.encode()), clock)
+    service = FirService(repository, PageTokens(settings.page_token_secret.encode()), clock, serialized)
     if inference is None:
         inference_client = GrpcInferenceClient(settings.inference)
         owned.push_async_callback(inference_client.close)
@@ -145,6 +159,8 @@ def build(
         jobs_pb2_grpc.add_JobHandlerServiceServicer_to_server(FirJobHandlerServicer(handlers), server)
 
     async def on_start() -> None:
+        if isinstance(cache, CacheClient) and near is not None and settings.near_cache.max_entries > 0:
+            feed.append(asyncio.create_task(cache.follow([near]), name="near-cache-feed"))
         if relay is None:
             logger.warning("AFIRGEN_JOBS_TARGET is not set: FIR jobs stay in the outbox until it is")
             return
@@ -153,6 +169,10 @@ def build(
             purges.start()
 
     async def on_stop() -> None:
+        for task in feed:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if purges is not None:
             await purges.stop()
         if relay is not None:

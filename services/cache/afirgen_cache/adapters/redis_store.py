@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -12,6 +13,7 @@ from redis import asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
 from afirgen_cache.adapters import lua
+from afirgen_cache.domain import invalidations
 from afirgen_cache.domain.namespaces import Namespace
 from afirgen_cache.service_layer.ports import ServerInfo, Slot, Snapshot, Write
 
@@ -67,13 +69,40 @@ class RedisStore:
     async def delete(self, space: Namespace, keys: Sequence[str], *, tombstone_ms: int) -> int:
         with _redis_errors():
             reply = await self._delete(
-                keys=[space.version_key], args=[space.data_prefix, space.lock_prefix, tombstone_ms, *keys]
+                keys=[space.version_key],
+                args=[
+                    space.data_prefix,
+                    space.lock_prefix,
+                    tombstone_ms,
+                    invalidations.CHANNEL,
+                    invalidations.keys_message(space.name, keys),
+                    *keys,
+                ],
             )
         return int(reply)
 
     async def invalidate(self, space: Namespace) -> int:
         with _redis_errors():
-            return _int(await self._invalidate(keys=[space.version_key]))
+            message = invalidations.namespace_message(space.name)
+            return _int(await self._invalidate(keys=[space.version_key], args=[invalidations.CHANNEL, message]))
+
+    async def publish_heartbeat(self) -> None:
+        with _redis_errors():
+            await self._redis.publish(invalidations.CHANNEL, invalidations.heartbeat_message())
+
+    async def invalidations(self) -> AsyncIterator[bytes]:
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            with _redis_errors():
+                await pubsub.subscribe(invalidations.CHANNEL)
+            while True:
+                with _redis_errors():
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                if message is not None and message.get("type") == "message":
+                    yield message["data"]
+        finally:
+            with contextlib.suppress(Exception):  # the connection may be gone already
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def info(self) -> ServerInfo:
         with _redis_errors():

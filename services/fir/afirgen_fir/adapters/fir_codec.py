@@ -1,10 +1,13 @@
 """FIRs, pages, counts and statistics <-> bytes for the cache.
 
-An FIR is stored as its ``afirgen.fir.v1.Fir`` message, behind a one-byte
-format tag and its revision (the message carries the etag, from which the
-revision cannot be recovered). A page is a format tag, its keyset and
-length-prefixed FIRs. Bytes of another format decode to :class:`CodecError`,
-which the cache treats as a miss.
+An FIR is stored as the ``afirgen.fir.v1.Fir`` message GetFir answers (etag
+included), behind a header: a one-byte format tag, its revision and status,
+then its etag, station code and district (each length-prefixed). The header is
+what a cache hit needs to check the reader's scope and set the ``etag`` and
+``cache-control`` headers, so a hit sends the message bytes as they are
+(:func:`decode_serialized`) without parsing them. A page is a format tag, its
+keyset and length-prefixed FIRs. Bytes of another format decode to
+:class:`CodecError`, which the cache treats as a miss.
 """
 
 from __future__ import annotations
@@ -17,12 +20,16 @@ from afirgen.fir.v1 import fir_pb2
 from afirgen_runtime.proto_mapping import from_message, to_message
 from google.protobuf.message import DecodeError
 
-from afirgen_fir.domain.model import Fir
-from afirgen_fir.service_layer.ports import FirCounts
+from afirgen_fir.domain.model import Fir, FirStatus
+from afirgen_fir.service_layer.ports import FirCounts, SerializedFir
 
-FORMAT = 1
-_REVISION = struct.Struct(">BQ")
+FORMAT = 2
+_HEAD = struct.Struct(">BQB")
+"""Format, revision, status (:data:`_STATUS_CODES`)."""
+_TEXT = struct.Struct(">H")
 _LENGTH = struct.Struct(">I")
+_STATUS_CODES = {FirStatus.DRAFT: 1, FirStatus.FINALIZED: 2}
+_STATUSES = {code: status for status, code in _STATUS_CODES.items()}
 
 
 class CodecError(ValueError):
@@ -34,21 +41,57 @@ def _check(data: bytes, size: int) -> None:
         raise CodecError("unknown cache entry format")
 
 
+def fir_message(fir: Fir) -> fir_pb2.Fir:
+    """The whole FIR as the message GetFir answers (with its etag once it has an id)."""
+    message = to_message(fir, fir_pb2.Fir())
+    if fir.id:
+        message.etag = fir.etag
+    return message
+
+
 def encode_fir(fir: Fir) -> bytes:
-    """Format tag, revision, serialized message."""
-    return _REVISION.pack(FORMAT, fir.revision) + to_message(fir, fir_pb2.Fir()).SerializeToString()
+    """Header (format, revision, status, etag, station, district), then the serialized message."""
+    parts = [_HEAD.pack(FORMAT, fir.revision, _STATUS_CODES.get(fir.status, 0))]
+    for text in (fir.etag if fir.id else "", fir.station.code, fir.station.district):
+        raw = text.encode()
+        parts += [_TEXT.pack(len(raw)), raw]
+    parts.append(fir_message(fir).SerializeToString())
+    return b"".join(parts)
+
+
+def decode_serialized(fir_id: str, data: bytes) -> SerializedFir:
+    """The header of the FIR entry ``data`` and its message bytes, unparsed."""
+    _check(data, _HEAD.size)
+    try:
+        _, revision, status = _HEAD.unpack_from(data)
+        offset = _HEAD.size
+        texts = []
+        for _ in range(3):
+            (size,) = _TEXT.unpack_from(data, offset)
+            offset += _TEXT.size
+            texts.append(data[offset : offset + size].decode())
+            offset += size
+    except (struct.error, UnicodeDecodeError) as exc:
+        raise CodecError("corrupt FIR entry header") from exc
+    if status not in _STATUSES or offset > len(data):
+        raise CodecError("corrupt FIR entry header")
+    etag, station, district = texts
+    return SerializedFir(fir_id, revision, _STATUSES[status], station, district, etag, data[offset:])
 
 
 def decode_fir(data: bytes) -> Fir:
     """The FIR in ``data``."""
-    _check(data, _REVISION.size)
-    _, revision = _REVISION.unpack_from(data)
+    return decode_fir_message(decode_serialized("", data))
+
+
+def decode_fir_message(found: SerializedFir) -> Fir:
+    """The domain FIR of a serialized one (a parse and a mapping: what a bytes read avoids)."""
     try:
-        message = fir_pb2.Fir.FromString(data[_REVISION.size :])
+        message = fir_pb2.Fir.FromString(found.data)
     except DecodeError as exc:
         raise CodecError("corrupt FIR entry") from exc
     fir = from_message(message, Fir)
-    fir.revision = revision
+    fir.revision = found.revision
     return fir
 
 

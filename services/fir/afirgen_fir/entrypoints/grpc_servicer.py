@@ -21,7 +21,7 @@ from afirgen_runtime.proto_mapping import from_message, timestamp, to_message
 from google.api import httpbody_pb2
 from google.protobuf import field_mask_pb2
 
-from afirgen_fir.adapters.fir_codec import stats_message
+from afirgen_fir.adapters.fir_codec import fir_message, stats_message
 from afirgen_fir.domain.model import (
     ALL_FIELDS,
     Complainant,
@@ -58,9 +58,7 @@ CACHE_FINALIZED = "private, max-age=86400, immutable"
 
 def fir_to_proto(fir: Fir, mask: field_mask_pb2.FieldMask | None = None) -> fir_pb2.Fir:
     """Domain FIR -> message, trimmed to ``mask`` when it has paths."""
-    message = to_message(fir, fir_pb2.Fir())
-    if fir.id:
-        message.etag = fir.etag
+    message = fir_message(fir)
     if mask is None or not mask.paths:
         return message
     trimmed = fir_pb2.Fir()
@@ -126,10 +124,22 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):
         self._cache_headers(fir)
         return fir_to_proto(fir)
 
-    async def GetFir(self, request: fir_pb2.GetFirRequest, context: ServicerContext) -> fir_pb2.Fir:
+    # Returns the serialized Fir as bytes when it has it: the shared interceptor sends bytes as they
+    # are (the generated base declares only the message, hence the ignore).
+    async def GetFir(  # type: ignore[override]
+        self, request: fir_pb2.GetFirRequest, context: ServicerContext
+    ) -> fir_pb2.Fir | bytes:
         if not request.id:
             raise InvalidArgument.for_field("id", "is required")
         fields = mask_fields(request.read_mask, "read_mask")
+        found = await self._svc.get_serialized(request.id, caller=current_caller())
+        if found is not None:
+            self._headers(found.etag, found.status)
+            if not request.read_mask.paths:
+                return found.data  # a cache hit: no decode, no mapping, no re-serialization
+            trimmed = fir_pb2.Fir()
+            request.read_mask.MergeMessage(fir_pb2.Fir.FromString(found.data), trimmed)
+            return trimmed
         fir = await self._svc.get(request.id, fields, caller=current_caller())
         self._cache_headers(fir)
         return fir_to_proto(fir, request.read_mask)
@@ -270,10 +280,14 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):
         set_response_header("cache-control", CACHE_FINALIZED if document.finalized else CACHE_DRAFT)
         return httpbody_pb2.HttpBody(content_type="application/pdf", data=document.content)
 
+    @classmethod
+    def _cache_headers(cls, fir: Fir) -> None:
+        cls._headers(fir.etag, fir.status)
+
     @staticmethod
-    def _cache_headers(fir: Fir) -> None:
-        set_response_header("etag", f'"{fir.etag}"')
-        set_response_header("cache-control", CACHE_FINALIZED if fir.status is FirStatus.FINALIZED else CACHE_DRAFT)
+    def _headers(etag: str, status: FirStatus) -> None:
+        set_response_header("etag", f'"{etag}"')
+        set_response_header("cache-control", CACHE_FINALIZED if status is FirStatus.FINALIZED else CACHE_DRAFT)
 
 
 class LegalSectionServicer(fir_pb2_grpc.LegalSectionServiceServicer):

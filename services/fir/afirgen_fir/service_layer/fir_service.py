@@ -14,7 +14,16 @@ from afirgen_fir.domain import access, validation
 from afirgen_fir.domain.errors import FirFinalized, FirNotFound, StaleEtag
 from afirgen_fir.domain.model import EDITABLE_FIELDS, ComplaintSource, Fir, FirStatus
 from afirgen_fir.domain.queries import ListQuery, parse_fir_filter, parse_order
-from afirgen_fir.service_layer.ports import Change, Clock, FirCounts, FirEvent, FirRepository, IdempotencyKey
+from afirgen_fir.service_layer.ports import (
+    Change,
+    Clock,
+    FirCounts,
+    FirEvent,
+    FirRepository,
+    IdempotencyKey,
+    SerializedFir,
+    SerializedFirs,
+)
 
 FIR_ID = "an FIR id"
 DEFAULT_EVENTS_PAGE = 100
@@ -43,10 +52,13 @@ def _ensure_editable(fir: Fir, etag: str) -> None:
 class FirService:
     """FIR records: create, read, list, edit, finalize, statistics, audit."""
 
-    def __init__(self, repo: FirRepository, tokens: PageTokens, clock: Clock) -> None:
+    def __init__(
+        self, repo: FirRepository, tokens: PageTokens, clock: Clock, serialized: SerializedFirs | None = None
+    ) -> None:
         self._repo = repo
         self._tokens = tokens
         self._clock = clock
+        self._serialized = serialized
 
     async def create(
         self,
@@ -77,6 +89,20 @@ class FirService:
         if fir is None or not scope.covers(fir):
             raise FirNotFound("no FIR with this id")
         return fir
+
+    async def get_serialized(self, fir_id: str, *, caller: Caller | None) -> SerializedFir | None:
+        """One whole FIR the caller may read, in its wire form; ``None`` when this service keeps
+        no such form (no cache), and the caller reads through :meth:`get`.
+
+        The caller's scope is checked on the station and district kept beside the bytes:
+        out of scope is NOT_FOUND, as in :meth:`get`."""
+        if self._serialized is None:
+            return None
+        scope = access.read_scope(caller)
+        found = await self._serialized.get_serialized(check_id(fir_id, FIR_ID))
+        if found is None or not scope.covers_station(found.station, found.district):
+            raise FirNotFound("no FIR with this id")
+        return found
 
     async def visible(self, fir: Fir | None, caller: Caller | None) -> Fir | None:
         """``fir`` when the caller may read it, else ``None`` (an idempotent repeat of another's request)."""
