@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from afirgen.fir.v1 import fir_pb2
 from afirgen_fir.adapters import fir_codec
+from afirgen_fir.adapters.cache_scopes import scope_of
 from afirgen_fir.adapters.cached_legal_repository import NS_LEGAL, CachedLegalRepository
 from afirgen_fir.adapters.cached_repository import NS_FIR, NS_LIST, NS_STATS, CachedFirRepository
 from afirgen_fir.bootstrap import build
@@ -26,6 +27,7 @@ from afirgen_fir.domain.model import (
     Person,
     Station,
 )
+from afirgen_fir.domain.queries import FirFilter, ListQuery
 from afirgen_fir.entrypoints.grpc_servicer import fir_to_proto
 from afirgen_fir.service_layer.fir_service import FirService
 from afirgen_fir.service_layer.ports import FirCounts, SerializedFir
@@ -48,10 +50,20 @@ class CountingRepository(FakeFirRepository):
     def __init__(self) -> None:
         super().__init__(lambda: NOW)
         self.reads = 0
+        self.list_reads = 0
+        self.stats_reads = 0
 
     async def get(self, fir_id: str, fields: frozenset[str] = frozenset()) -> Fir | None:
         self.reads += 1
         return await super().get(fir_id, fields)
+
+    async def list_page(self, query: ListQuery) -> tuple[list[Fir], tuple[str, int] | None]:
+        self.list_reads += 1
+        return await super().list_page(query)
+
+    async def stats(self, flt: FirFilter, days: int, now: datetime) -> FirCounts:
+        self.stats_reads += 1
+        return await super().stats(flt, days, now)
 
 
 @pytest.fixture
@@ -145,7 +157,7 @@ async def test_undecodable_entries_fall_back_to_the_database(
     cache.entries[(NS_FIR, fir.id)] = b"\x09garbage"
     assert (await service.get(fir.id, caller=AUDITOR)).id == fir.id and repo.reads == 1
     await service.list_firs(size=10, token="", filter_text="", order_by="", caller=AUDITOR)
-    listed = [k for k in cache.entries if k[0] == NS_LIST]
+    listed = [k for k in cache.entries if k[0] == NS_LIST and not k[1].startswith("gen:")]
     assert len(listed) == 2  # the page and the total
     for key in listed:
         cache.entries[key] = b"junk"
@@ -319,3 +331,65 @@ def test_bytes_responses_are_sent_as_they_are() -> None:
 def test_message_responses_are_still_serialized() -> None:
     serialize = sends_bytes_as_is(fir_pb2.Fir.SerializeToString)
     assert serialize is not None and serialize(fir_pb2.Fir(id="x")) == fir_pb2.Fir(id="x").SerializeToString()
+
+
+# --- invalidation scoped by what a write changes ---------------------------------------
+
+
+async def page_loads(service: FirService, repo: CountingRepository, flt: str) -> int:
+    """Reads a first page and its total; returns how many list reads reached the "database"."""
+    before = repo.list_reads
+    await service.list_firs(size=10, token="", filter_text=flt, order_by="", caller=AUDITOR)
+    return repo.list_reads - before
+
+
+async def test_a_write_leaves_other_stations_lists_cached(service: FirService, repo: CountingRepository) -> None:
+    await service.create(new_fir("PS-2"), change=change_at("PS-2"))
+    await page_loads(service, repo, 'station = "PS-2"')
+    await service.create(new_fir("PS-1"), change=CHANGE)
+    assert await page_loads(service, repo, 'station = "PS-2"') == 0
+
+
+async def test_a_write_makes_its_own_stations_lists_stale(service: FirService, repo: CountingRepository) -> None:
+    await page_loads(service, repo, 'station = "PS-1"')
+    await service.create(new_fir("PS-1"), change=CHANGE)
+    page = await service.list_firs(size=10, token="", filter_text='station = "PS-1"', order_by="", caller=AUDITOR)
+    assert page.total_size == 1
+
+
+async def test_a_write_makes_the_unfiltered_lists_stale(service: FirService, repo: CountingRepository) -> None:
+    await page_loads(service, repo, "")
+    await service.create(new_fir("PS-9"), change=change_at("PS-9"))
+    page = await service.list_firs(size=10, token="", filter_text="", order_by="", caller=AUDITOR)
+    assert page.total_size == 1
+
+
+async def test_finalizing_makes_the_finalized_lists_of_its_station_stale(service: FirService) -> None:
+    fir, _ = await service.create(new_fir("PS-1"), change=CHANGE)
+    flt = 'station = "PS-1" AND status = FINALIZED'
+    await service.list_firs(size=10, token="", filter_text=flt, order_by="", caller=AUDITOR)
+    await service.finalize(fir.id, fir.etag, change=CHANGE)
+    page = await service.list_firs(size=10, token="", filter_text=flt, order_by="", caller=AUDITOR)
+    assert [f.id for f in page.firs] == [fir.id]
+
+
+async def test_a_write_leaves_other_stations_statistics_cached(service: FirService, repo: CountingRepository) -> None:
+    await service.stats('station = "PS-2"', 0, caller=AUDITOR)
+    before = repo.stats_reads
+    await service.create(new_fir("PS-1"), change=CHANGE)
+    await service.stats('station = "PS-2"', 0, caller=AUDITOR)
+    assert repo.stats_reads == before
+
+
+async def test_a_write_makes_its_districts_statistics_stale(service: FirService) -> None:
+    await service.stats('district = "New Delhi"', 0, caller=AUDITOR)
+    await service.create(new_fir("PS-1"), change=CHANGE)  # the officer's district: New Delhi
+    assert (await service.stats('district = "New Delhi"', 0, caller=AUDITOR)).total == 1
+
+
+def test_the_scope_of_a_filter_is_its_station_else_district_else_all_with_its_status() -> None:
+    assert [
+        scope_of(FirFilter(station="PS-1", district="X", status=FirStatus.DRAFT)),
+        scope_of(FirFilter(district="New Delhi")),
+        scope_of(FirFilter()),
+    ] == ["gen:st:ps-1:DRAFT", "gen:di:new delhi:any", "gen:all:any"]

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import grpc
 import httpx
@@ -28,7 +29,7 @@ from afirgen_runtime.server import ServiceApp
 from loguru import logger
 
 from afirgen_fir.adapters.cached_legal_repository import CachedLegalRepository
-from afirgen_fir.adapters.cached_repository import NS_FIR, CachedFirRepository
+from afirgen_fir.adapters.cached_repository import NS_FIR, NS_LIST, CachedFirRepository
 from afirgen_fir.adapters.inference_client import GrpcInferenceClient
 from afirgen_fir.adapters.jobs_client import GrpcJobQueue
 from afirgen_fir.adapters.legal_repository import MySQLLegalRepository
@@ -115,11 +116,18 @@ def build(
         cache = client
     legal_repo = legal_repository or MySQLLegalRepository(database)
     serialized: SerializedFirs | None = None
-    near: NearCache[SerializedFir] | None = None
+    near_caches: list[NearCache[Any]] = []
     if cache is not None:
-        near = NearCache(NS_FIR, settings.near_cache)
+        near: NearCache[SerializedFir] = NearCache(NS_FIR, settings.near_cache)
+        generations: NearCache[str] = NearCache(NS_LIST, settings.near_cache)
+        near_caches += [near, generations]
         repository = serialized = CachedFirRepository(
-            repository, cache, utc_offset=utc_offset, finalized_ttl=settings.finalized_cache_ttl_seconds, near=near
+            repository,
+            cache,
+            utc_offset=utc_offset,
+            finalized_ttl=settings.finalized_cache_ttl_seconds,
+            near=near,
+            generations=generations,
         )
         legal_repo = CachedLegalRepository(legal_repo, cache)
     # Without the cache service's feed the near cache keeps finalized FIRs only (they never change).
@@ -159,8 +167,8 @@ def build(
         jobs_pb2_grpc.add_JobHandlerServiceServicer_to_server(FirJobHandlerServicer(handlers), server)
 
     async def on_start() -> None:
-        if isinstance(cache, CacheClient) and near is not None and settings.near_cache.max_entries > 0:
-            feed.append(asyncio.create_task(cache.follow([near]), name="near-cache-feed"))
+        if isinstance(cache, CacheClient) and near_caches and settings.near_cache.max_entries > 0:
+            feed.append(asyncio.create_task(cache.follow(near_caches), name="near-cache-feed"))
         if relay is None:
             logger.warning("AFIRGEN_JOBS_TARGET is not set: FIR jobs stay in the outbox until it is")
             return

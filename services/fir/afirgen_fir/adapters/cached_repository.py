@@ -2,10 +2,12 @@
 
 Reads go through the cache service (namespaces ``fir``, ``fir_list``,
 ``fir_stats``); every write goes to the wrapped repository and then, before it
-returns (so before the client gets its answer), makes stale exactly what it
-may have changed: the FIR's own entry and the list and statistics namespaces
-(any write can move an FIR in or out of any page and change any count). A
-write that fails still invalidates: it may have committed before failing.
+returns (so before the client gets its answer), makes stale what it may have
+changed: the FIR's own entry, and the lists, totals and statistics of the
+scopes it touched (its station, its district and every FIR, for the statuses
+it had and has: :mod:`~afirgen_fir.adapters.cache_scopes`). A write that fails
+still invalidates, whole namespaces then (it may have committed before failing,
+and what it touched is unknown).
 
 GetFir entries hold the whole FIR, whatever read mask the reader sent, as the
 serialized message GetFir answers behind a small header (status, etag, station,
@@ -41,6 +43,7 @@ from afirgen_runtime.cache_client import Cache, Fill
 from afirgen_runtime.near_cache import NearCache, NearCacheSettings
 from loguru import logger
 
+from afirgen_fir.adapters.cache_scopes import Generations, scope_of, scopes_changed_by
 from afirgen_fir.adapters.fir_codec import (
     CodecError,
     decode_count,
@@ -80,6 +83,7 @@ class CachedFirRepository:
         utc_offset: timedelta,
         finalized_ttl: float = 86400.0,
         near: NearCache[SerializedFir] | None = None,
+        generations: NearCache[str] | None = None,
     ) -> None:
         self._inner = inner
         self._cache = cache
@@ -88,36 +92,61 @@ class CachedFirRepository:
         self._finalized_ttl = finalized_ttl
         self.near = near if near is not None else NearCache(NS_FIR, NearCacheSettings())
         """Whole FIRs in this process; the composition root lets the cache's feed keep it coherent."""
+        self.generations = Generations(
+            cache, generations if generations is not None else NearCache(NS_LIST, NearCacheSettings())
+        )
+        """The tokens of list and statistics scopes (their near cache follows the feed too)."""
 
     # --- the invalidation hook -----------------------------------------------------
-    async def invalidate_fir(self, fir_id: str | None) -> None:
-        """Make stale what a write to ``fir_id`` (``None``: a new FIR) may have changed."""
+    async def invalidate_fir(self, fir_id: str | None, written: Fir | None = None) -> None:
+        """Make stale what a write to ``fir_id`` (``None``: a new FIR) may have changed: with the FIR
+        as ``written``, its entry and the scopes it touched; without it, whole namespaces."""
+        scopes = [] if written is None else scopes_changed_by(written, {FirStatus.DRAFT, written.status})
+        self._forget(fir_id, scopes)
+        if written is None:
+            await asyncio.gather(
+                self._cache.delete(NS_FIR, fir_id) if fir_id else asyncio.sleep(0),
+                self._cache.invalidate(NS_LIST),
+                self._cache.invalidate(NS_STATS),
+            )
+        else:
+            await asyncio.gather(
+                self._cache.delete(NS_FIR, fir_id) if fir_id else asyncio.sleep(0),
+                self.generations.invalidate(scopes),
+            )
+        # A read of this process that began between the first drop and the delete may have kept
+        # the old entry: the writer must read its own write from here on.
+        self._forget(fir_id, scopes)
+
+    def _forget(self, fir_id: str | None, scopes: list[str]) -> None:
         if fir_id:
             self.near.drop(fir_id)
-        await asyncio.gather(
-            self._cache.delete(NS_FIR, fir_id) if fir_id else asyncio.sleep(0),
-            self._cache.invalidate(NS_LIST),
-            self._cache.invalidate(NS_STATS),
-        )
-        if fir_id:
-            # A read of this process that began between the first drop and the delete may have
-            # kept the old entry: the writer must read its own write from here on.
-            self.near.drop(fir_id)
+        if scopes:
+            self.generations.forget(scopes)
+        else:
+            self.generations.near.clear()
 
     # --- writes ------------------------------------------------------------------
     async def create(self, fir: Fir, **kwargs: Any) -> tuple[Fir, bool]:
-        """Create through the wrapped repository, then invalidate lists and statistics."""
+        """Create through the wrapped repository, then invalidate the new FIR's scopes."""
         try:
-            return await self._inner.create(fir, **kwargs)
-        finally:
+            created, fresh = await self._inner.create(fir, **kwargs)
+        except BaseException:
             await self.invalidate_fir(None)
+            raise
+        await self.invalidate_fir(None, created)
+        return created, fresh
 
     async def modify(self, fir_id: str, mutate: Callable[[Fir], list[str]], **kwargs: Any) -> Fir:
-        """Change through the wrapped repository, then invalidate the FIR, lists and statistics."""
+        """Change through the wrapped repository (drafts only: it was a DRAFT before), then
+        invalidate the FIR and its scopes."""
         try:
-            return await self._inner.modify(fir_id, mutate, **kwargs)
-        finally:
+            changed = await self._inner.modify(fir_id, mutate, **kwargs)
+        except BaseException:
             await self.invalidate_fir(fir_id)
+            raise
+        await self.invalidate_fir(fir_id, changed)
+        return changed
 
     # --- reads -------------------------------------------------------------------
     async def get(self, fir_id: str, fields: frozenset[str] = frozenset()) -> Fir | None:
@@ -178,7 +207,8 @@ class CachedFirRepository:
 
     async def list_page(self, query: ListQuery) -> tuple[list[Fir], tuple[str, int] | None]:
         """A page, from the cache when possible."""
-        key = "page:" + _digest(
+        token = await self.generations.token(scope_of(query.filter))
+        key = f"{token}:page:" + _digest(
             query.filter, query.order_field, query.descending, query.page_size, query.after, sorted(query.fields)
         )
         return await self._cached(
@@ -187,13 +217,15 @@ class CachedFirRepository:
 
     async def count(self, flt: FirFilter) -> int:
         """A total, from the cache when possible."""
+        token = await self.generations.token(scope_of(flt))
         return await self._cached(
-            NS_LIST, "count:" + _digest(flt), lambda: self._inner.count(flt), encode_count, decode_count
+            NS_LIST, f"{token}:count:" + _digest(flt), lambda: self._inner.count(flt), encode_count, decode_count
         )
 
     async def stats(self, flt: FirFilter, days: int, now: datetime) -> FirCounts:
         """Statistics, from the cache (short TTL) when possible."""
-        key = _digest(flt, days, local_day(now, self._utc_offset))
+        token = await self.generations.token(scope_of(flt))
+        key = f"{token}:" + _digest(flt, days, local_day(now, self._utc_offset))
         return await self._cached(NS_STATS, key, lambda: self._inner.stats(flt, days, now), encode_stats, decode_stats)
 
     async def events(self, fir_id: str, after_pk: int, limit: int) -> list[FirEvent]:
