@@ -34,7 +34,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from prometheus_client import Counter
+
 V = TypeVar("V")
+NEAR_CACHE_EVENTS = Counter(
+    "afirgen_near_cache_events_total",
+    "What near caches saw: hits, misses, stale (a mutable entry not served: the feed is not live), resets",
+    ["namespace", "event"],
+)
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,10 @@ class NearCache(Generic[V]):
         self._heard = float("-inf")
         self.epoch = 0
         """Changes with every invalidation: a read stores what it found only if it did not change."""
+        self._hits = NEAR_CACHE_EVENTS.labels(namespace, "hits")
+        self._misses = NEAR_CACHE_EVENTS.labels(namespace, "misses")
+        self._stale = NEAR_CACHE_EVENTS.labels(namespace, "stale")
+        self._resets = NEAR_CACHE_EVENTS.labels(namespace, "resets")
 
     # --- the reading side ---------------------------------------------------------
     @property
@@ -73,11 +84,14 @@ class NearCache(Generic[V]):
         """The entry, if it may be served now."""
         found = self._entries.get(key)
         if found is None:
+            self._misses.inc()
             return None
         value, immutable = found
         if not immutable and not self.live:
+            self._stale.inc()
             return None
         self._entries.move_to_end(key)
+        self._hits.inc()
         return value
 
     def put(self, key: str, value: V, epoch: int, *, immutable: bool = False) -> bool:
@@ -115,6 +129,7 @@ class NearCache(Generic[V]):
 
     def reset(self) -> None:
         """Events may have been lost: drop every mutable entry."""
+        self._resets.inc()
         self.epoch += 1
         for key in [k for k, (_, immutable) in self._entries.items() if not immutable]:
             del self._entries[key]

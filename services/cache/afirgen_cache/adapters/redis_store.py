@@ -30,6 +30,16 @@ def _redis_errors() -> Iterator[None]:
         raise Unavailable(f"the cache store is unreachable ({type(exc).__name__})") from exc
 
 
+class _Reconnects:
+    """Counts reconnections of a pub/sub connection (redis-py keeps connect callbacks as weak methods)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def seen(self, connection: Any) -> None:
+        self.count += 1
+
+
 def _int(value: Any) -> int:
     return int(value.decode() if isinstance(value, bytes) else value)
 
@@ -92,12 +102,19 @@ class RedisStore:
 
     async def invalidations(self) -> AsyncIterator[bytes]:
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        reconnects = _Reconnects()
         try:
             with _redis_errors():
                 await pubsub.subscribe(invalidations.CHANNEL)
+            if pubsub.connection is not None:
+                pubsub.connection.register_connect_callback(reconnects.seen)
             while True:
                 with _redis_errors():
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                if reconnects.count:
+                    # redis-py reconnected and subscribed again by itself: what was published
+                    # in between is lost, and the subscriber must hear of it.
+                    raise Unavailable("the invalidation subscription reconnected; messages may have been lost")
                 if message is not None and message.get("type") == "message":
                     yield message["data"]
         finally:
