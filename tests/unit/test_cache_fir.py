@@ -393,3 +393,26 @@ def test_the_scope_of_a_filter_is_its_station_else_district_else_all_with_its_st
         scope_of(FirFilter(district="New Delhi")),
         scope_of(FirFilter()),
     ] == ["gen:st:ps-1:DRAFT", "gen:di:new delhi:any", "gen:all:any"]
+
+
+async def test_a_cached_page_is_the_firs_listfirs_sends_byte_for_byte(cached: FirService) -> None:
+    fir, _ = await cached.create(new_fir(), change=CHANGE)
+    args = {"size": 10, "token": "", "filter_text": 'station = "PS-1"', "order_by": "", "caller": AUDITOR}
+    await cached.list_serialized(**args)  # type: ignore[arg-type]
+    page = await cached.list_serialized(**args)  # type: ignore[arg-type]
+    assert page is not None and page.data == fir_pb2.ListFirsResponse(firs=[fir_to_proto(fir)]).SerializeToString()
+
+
+async def test_a_serialized_page_carries_its_total(cached: FirService) -> None:
+    await cached.create(new_fir(), change=CHANGE)
+    await cached.create(new_fir(), change=CHANGE)
+    page = await cached.list_serialized(size=1, token="", filter_text="", order_by="", caller=AUDITOR)
+    assert page is not None and (page.total_size, bool(page.next_page_token)) == (2, True)
+
+
+async def test_a_serialized_page_of_another_station_is_empty(cached: FirService) -> None:
+    await cached.create(new_fir(), change=CHANGE)
+    page = await cached.list_serialized(
+        size=10, token="", filter_text='station = "PS-1"', order_by="", caller=officer("PS-2")
+    )
+    assert page is not None and (page.data, page.total_size) == (b"", 0)

@@ -130,3 +130,21 @@ async def test_a_write_leaves_another_stations_cached_list_served(
         return await list_hits() > before
 
     await until(served_after_a_write_elsewhere, within=20, every=0.2, what="a list hit after a write elsewhere")
+
+
+async def test_a_cached_page_with_a_mask_answers_only_the_masked_fields(rest: httpx.AsyncClient, station: str) -> None:
+    fir = await create_fir(rest, station)
+    query = {"filter": f'station = "{station}"', "read_mask": "summary"}
+    for _ in range(3):
+        await get_ok(rest, "/v1/firs", **query)
+    body = (await get_ok(rest, "/v1/firs", **query)).json()
+    assert body["firs"] == [{"summary": fir["summary"]}]
+
+
+async def test_a_cached_page_carries_each_firs_etag_and_the_total(rest: httpx.AsyncClient, station: str) -> None:
+    fir = await create_fir(rest, station)
+    query = {"filter": f'station = "{station}"'}
+    for _ in range(3):
+        await get_ok(rest, "/v1/firs", **query)
+    body = (await get_ok(rest, "/v1/firs", **query)).json()
+    assert ([f["etag"] for f in body["firs"]], body["total_size"]) == ([fir["etag"]], "1")

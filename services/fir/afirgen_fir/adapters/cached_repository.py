@@ -49,6 +49,7 @@ from afirgen_fir.adapters.fir_codec import (
     decode_count,
     decode_fir_message,
     decode_page,
+    decode_page_serialized,
     decode_serialized,
     decode_stats,
     encode_count,
@@ -205,15 +206,35 @@ class CachedFirRepository:
                 logger.warning("undecodable cache entry; reading the database", namespace=namespace)
         return await load()
 
-    async def list_page(self, query: ListQuery) -> tuple[list[Fir], tuple[str, int] | None]:
-        """A page, from the cache when possible."""
+    async def _page_key(self, query: ListQuery) -> str:
         token = await self.generations.token(scope_of(query.filter))
-        key = f"{token}:page:" + _digest(
+        return f"{token}:page:" + _digest(
             query.filter, query.order_field, query.descending, query.page_size, query.after, sorted(query.fields)
         )
+
+    async def list_page(self, query: ListQuery) -> tuple[list[Fir], tuple[str, int] | None]:
+        """A page, from the cache when possible."""
         return await self._cached(
-            NS_LIST, key, lambda: self._inner.list_page(query), lambda page: encode_page(*page), decode_page
+            NS_LIST,
+            await self._page_key(query),
+            lambda: self._inner.list_page(query),
+            lambda page: encode_page(*page),
+            decode_page,
         )
+
+    async def list_page_serialized(self, query: ListQuery) -> tuple[bytes, tuple[str, int] | None]:
+        """A page as ListFirs sends its FIRs, from the cache when possible (never decoded on a hit)."""
+
+        async def load() -> bytes:
+            return encode_page(*await self._inner.list_page(query))
+
+        data = await self._cache.get_or_load(NS_LIST, await self._page_key(query), load)
+        if data is not None:
+            try:
+                return decode_page_serialized(data)
+            except CodecError:
+                logger.warning("undecodable cache entry; reading the database", namespace=NS_LIST)
+        return decode_page_serialized(await load())
 
     async def count(self, flt: FirFilter) -> int:
         """A total, from the cache when possible."""

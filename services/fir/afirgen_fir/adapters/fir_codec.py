@@ -96,33 +96,58 @@ def decode_fir_message(found: SerializedFir) -> Fir:
 
 
 def encode_page(firs: list[Fir], next_key: tuple[str, int] | None) -> bytes:
-    """Format tag, keyset (JSON), then each FIR with its length."""
-    head = json.dumps(list(next_key) if next_key else None).encode()
-    parts = [bytes([FORMAT]), _LENGTH.pack(len(head)), head]
-    for fir in firs:
-        body = encode_fir(fir)
-        parts += [_LENGTH.pack(len(body)), body]
-    return b"".join(parts)
+    """Format tag, a JSON header (keyset, each FIR's revision), then the FIRs as the ``firs``
+    field of a serialized ``ListFirsResponse``: the bytes ListFirs sends, before its tail."""
+    head = json.dumps({"next": list(next_key) if next_key else None, "revisions": [f.revision for f in firs]})
+    body = fir_pb2.ListFirsResponse(firs=[fir_message(f) for f in firs]).SerializeToString()
+    raw = head.encode()
+    return b"".join([bytes([FORMAT]), _LENGTH.pack(len(raw)), raw, body])
+
+
+def _page_parts(data: bytes) -> tuple[dict[str, object], bytes]:
+    _check(data, 1 + _LENGTH.size)
+    try:
+        (size,) = _LENGTH.unpack_from(data, 1)
+        start = 1 + _LENGTH.size
+        head = json.loads(data[start : start + size])
+    except (struct.error, ValueError) as exc:
+        raise CodecError("corrupt page entry") from exc
+    if not isinstance(head, dict) or start + size > len(data):
+        raise CodecError("corrupt page entry")
+    return head, data[start + size :]
+
+
+def _keyset(head: dict[str, object]) -> tuple[str, int] | None:
+    key = head.get("next")
+    if not key:
+        return None
+    if not isinstance(key, list) or len(key) != 2:
+        raise CodecError("corrupt page keyset")
+    return str(key[0]), int(key[1])
+
+
+def decode_page_serialized(data: bytes) -> tuple[bytes, tuple[str, int] | None]:
+    """The page's FIRs in their wire form (the ``firs`` field of a ``ListFirsResponse``) and its keyset."""
+    head, body = _page_parts(data)
+    return body, _keyset(head)
 
 
 def decode_page(data: bytes) -> tuple[list[Fir], tuple[str, int] | None]:
     """The page in ``data``."""
-    _check(data, 1 + _LENGTH.size)
+    head, body = _page_parts(data)
+    revisions = head.get("revisions")
     try:
-        offset = 1
-        (size,) = _LENGTH.unpack_from(data, offset)
-        offset += _LENGTH.size
-        key = json.loads(data[offset : offset + size])
-        offset += size
-        firs = []
-        while offset < len(data):
-            (size,) = _LENGTH.unpack_from(data, offset)
-            offset += _LENGTH.size
-            firs.append(decode_fir(data[offset : offset + size]))
-            offset += size
-    except (struct.error, ValueError) as exc:
+        messages = fir_pb2.ListFirsResponse.FromString(body).firs
+    except DecodeError as exc:
         raise CodecError("corrupt page entry") from exc
-    return firs, (str(key[0]), int(key[1])) if key else None
+    if not isinstance(revisions, list) or len(revisions) != len(messages):
+        raise CodecError("corrupt page entry")
+    firs = []
+    for message, revision in zip(messages, revisions, strict=True):
+        fir = from_message(message, Fir)
+        fir.revision = int(revision)
+        firs.append(fir)
+    return firs, _keyset(head)
 
 
 def encode_count(count: int) -> bytes:

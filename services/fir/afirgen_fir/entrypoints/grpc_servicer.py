@@ -144,8 +144,31 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):
         self._cache_headers(fir)
         return fir_to_proto(fir, request.read_mask)
 
-    async def ListFirs(self, request: fir_pb2.ListFirsRequest, context: ServicerContext) -> fir_pb2.ListFirsResponse:
+    # Returns the serialized response as bytes when the page is cached in its wire form (see GetFir).
+    async def ListFirs(  # type: ignore[override]
+        self, request: fir_pb2.ListFirsRequest, context: ServicerContext
+    ) -> fir_pb2.ListFirsResponse | bytes:
         fields = mask_fields(request.read_mask, "read_mask")
+        serialized = await self._svc.list_serialized(
+            size=request.page_size,
+            token=request.page_token,
+            filter_text=request.filter,
+            order_by=request.order_by,
+            fields=fields,
+            caller=current_caller(),
+        )
+        if serialized is not None:
+            set_response_header("cache-control", NO_STORE)
+            tail = fir_pb2.ListFirsResponse(
+                next_page_token=serialized.next_page_token, total_size=serialized.total_size
+            ).SerializeToString()
+            if not request.read_mask.paths:
+                return serialized.data + tail  # the FIRs as cached, then the token and total
+            cached = fir_pb2.ListFirsResponse.FromString(serialized.data)
+            trimmed = fir_pb2.ListFirsResponse.FromString(tail)
+            for fir in cached.firs:
+                request.read_mask.MergeMessage(fir, trimmed.firs.add())
+            return trimmed
         page = await self._svc.list_firs(
             size=request.page_size,
             token=request.page_token,

@@ -129,11 +129,25 @@ class SerializedFir:
     """The FIR in the transport's wire form (opaque to the service layer)."""
 
 
+@dataclass(frozen=True, slots=True)
+class SerializedPage:
+    """One page of FIRs in the transport's wire form, with what the response needs beside it."""
+
+    data: bytes
+    """The FIRs of the page (opaque to the service layer)."""
+    next_page_token: str
+    total_size: int
+
+
 class SerializedFirs(Protocol):
-    """Whole FIRs already in their wire form (a cache of them)."""
+    """FIRs and pages already in their wire form (a cache of them)."""
 
     async def get_serialized(self, fir_id: str) -> SerializedFir | None:
         """The FIR ``fir_id``, or ``None`` when there is none."""
+        ...
+
+    async def list_page_serialized(self, query: ListQuery) -> tuple[bytes, tuple[str, int] | None]:
+        """A page in its wire form and the keyset after its last row (None on the last page)."""
         ...
 
 
