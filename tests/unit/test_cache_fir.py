@@ -416,3 +416,11 @@ async def test_a_serialized_page_of_another_station_is_empty(cached: FirService)
         size=10, token="", filter_text='station = "PS-1"', order_by="", caller=officer("PS-2")
     )
     assert page is not None and (page.data, page.total_size) == (b"", 0)
+
+
+async def test_a_refused_edit_leaves_the_cached_lists(service: FirService, repo: CountingRepository) -> None:
+    fir, _ = await service.create(new_fir("PS-1"), change=CHANGE)
+    await page_loads(service, repo, 'station = "PS-1"')
+    with pytest.raises(Aborted):
+        await service.update(fir.id, "stale-etag", ["summary"], set_summary("x"), change=CHANGE)
+    assert await page_loads(service, repo, 'station = "PS-1"') == 0

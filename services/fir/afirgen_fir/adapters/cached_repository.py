@@ -40,6 +40,14 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from afirgen_runtime.cache_client import Cache, Fill
+from afirgen_runtime.errors import (
+    Aborted,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
 from afirgen_runtime.near_cache import NearCache, NearCacheSettings
 from loguru import logger
 
@@ -62,6 +70,8 @@ from afirgen_fir.domain.model import Fir, FirStatus
 from afirgen_fir.domain.queries import FirFilter, ListQuery
 from afirgen_fir.service_layer.ports import FirCounts, FirEvent, FirRepository, IdempotencyKey, SerializedFir
 
+REFUSED = (InvalidArgument, NotFound, PermissionDenied, FailedPrecondition, Aborted, Unauthenticated)
+"""What a write's own checks raise before it writes anything (the repository rolls back)."""
 NS_FIR = "fir"
 NS_LIST = "fir_list"
 NS_STATS = "fir_stats"
@@ -143,6 +153,12 @@ class CachedFirRepository:
         invalidate the FIR and its scopes."""
         try:
             changed = await self._inner.modify(fir_id, mutate, **kwargs)
+        except REFUSED:
+            # Refused before anything was written (a stale etag, a finalized FIR, no right to
+            # change it...): only the FIR's own entry goes, as a reader may have cached it stale.
+            self.near.drop(fir_id)
+            await self._cache.delete(NS_FIR, fir_id)
+            raise
         except BaseException:
             await self.invalidate_fir(fir_id)
             raise
