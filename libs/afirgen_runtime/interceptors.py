@@ -1,8 +1,9 @@
 """Server and client interceptors shared by every service.
 
 Server side, one interceptor does, in this order, for every call:
-request id (Envoy's ``x-request-id`` or a new one, in a contextvar, echoed in
-the response headers), the verified caller forwarded by the edge
+request id (Envoy's ``x-request-id`` or a new one, in a contextvar; a new one is
+echoed in the response headers, an incoming one is not: its caller has it, and
+headers sent on their own cost a write of their own), the verified caller forwarded by the edge
 (:mod:`afirgen_runtime.identity`), the caller's deadline (in a contextvar, so downstream
 calls inherit it), error mapping (:mod:`afirgen_runtime.grpc_errors`) and an
 access log line. A servicer may also answer with the response already
@@ -147,7 +148,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         if remaining is None and own > 0:
             remaining = own
         deadline_var.set(None if remaining is None else time.monotonic() + remaining)
-        _headers_var.set([(REQUEST_ID_HEADER, request_id)])
+        _headers_var.set([] if incoming_id else [(REQUEST_ID_HEADER, request_id)])
         return request_id
 
     async def _send_headers(self, context: ServicerContext) -> None:
@@ -167,11 +168,9 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         else:
             logger.opt(exception=exc).error("unhandled error")
             status = to_grpc_status(internal_status(f"internal error; quote request id {request_id}"))
-        trailers = tuple(status.trailing_metadata)
+        trailers = (*status.trailing_metadata, (REQUEST_ID_HEADER, request_id))
         if headers:
             await self._send_headers(context)
-        else:
-            trailers += ((REQUEST_ID_HEADER, request_id),)
         await context.abort(status.code, status.details, trailing_metadata=trailers)
         return str(status.code.name)  # not reached: abort raises
 
@@ -179,7 +178,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         elapsed = time.perf_counter() - started
         noisy = method.startswith("/grpc.health.v1.")  # probes every few seconds from Envoy
         if code != "OK" or elapsed >= runtime_logging.SLOW_CALL_SECONDS or (runtime_logging.access_all() and not noisy):
-            logger.info("rpc", method=method, code=code, duration_ms=round(elapsed * 1000, 3))
+            runtime_logging.access(method, code, round(elapsed * 1000, 3))
         for observe in self._observers:
             observe(method, code, elapsed)
 

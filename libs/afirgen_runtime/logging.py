@@ -14,6 +14,7 @@ import logging
 import sys
 import traceback
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TextIO
 
 from loguru import logger
@@ -33,6 +34,20 @@ def access_all() -> bool:
 
 
 _trace_id_provider: TraceIdProvider = lambda: ""  # noqa: E731
+
+
+_access_sink: Callable[[str, str, float], None] | None = None
+ACCESS_MODULE = "afirgen_runtime.interceptors"
+"""Where access lines come from (the shared server interceptor), as their ``module`` field says."""
+
+
+def access(method: str, code: str, duration_ms: float) -> None:
+    """One access log line of a served call, as ``logger.info("rpc", method=..., code=...,
+    duration_ms=...)`` would write it, built directly: every call of a busy service writes one,
+    and its fields are a method name, a status code and a number (nothing to redact). Nothing
+    is written before :func:`configure`, or when INFO lines of the interceptor are filtered out."""
+    if _access_sink is not None:
+        _access_sink(method, code, duration_ms)
 
 
 def set_trace_id_provider(provider: TraceIdProvider) -> None:
@@ -113,8 +128,29 @@ def configure(service: str, settings: LogSettings, stream: TextIO | None = None)
         out.write(text + "\n")
         out.flush()
 
-    global _access_all
+    def access_line(method: str, code: str, duration_ms: float) -> None:
+        now = datetime.now().astimezone()
+        if not settings.json:
+            context = {"method": method, "code": code, "duration_ms": duration_ms}
+            out.write(f"{now:%H:%M:%S} INFO    rpc {context}\n")
+        else:
+            line = {
+                "timestamp": now.isoformat(),
+                "level": "INFO",
+                "service": service,
+                "module": ACCESS_MODULE,
+                "request_id": request_id_var.get(),
+                "trace_id": _trace_id_provider(),
+                "message": "rpc",
+                "context": {"method": method, "code": code, "duration_ms": duration_ms},
+            }
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        out.flush()
+
+    global _access_all, _access_sink
     _access_all = settings.access != "errors"
+    accepted = _level_filter(settings)({"name": ACCESS_MODULE, "level": logger.level("INFO")})
+    _access_sink = access_line if accepted else None
     logger.remove()
     logger.configure(extra={"service": service}, patcher=_patch)
     # The handler's own level is the lowest configured one, so calls below every
