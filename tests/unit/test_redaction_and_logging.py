@@ -8,6 +8,8 @@ from afirgen_runtime.redaction import MASK, redact_text, redact_value
 from afirgen_runtime.settings import LogSettings
 from loguru import logger
 
+from tests.waiting import until
+
 
 @pytest.mark.parametrize(
     "text",
@@ -130,3 +132,9 @@ def test_access_lines_follow_the_interceptors_level() -> None:
     stream = _capture(LogSettings(module_levels={"afirgen_runtime.interceptors": "WARNING"}))
     runtime_logging.access("/m", "OK", 1.0)
     assert stream.getvalue() == ""
+
+
+async def test_access_lines_written_inside_the_event_loop_reach_the_stream() -> None:
+    stream = _capture()
+    runtime_logging.access("/m", "OK", 1.0)
+    await until(stream.getvalue, lambda text: '"message": "rpc"' in text, what="the batched access line")
