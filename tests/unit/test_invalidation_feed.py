@@ -111,3 +111,24 @@ async def test_heartbeats_are_published_every_period() -> None:
         await until(lambda: store.heartbeats >= 3)
     finally:
         await feed.stop()
+
+
+class SwallowingStore(ChannelStore):
+    """A store whose client turns a cancellation into a connection error (as redis-py can)."""
+
+    async def invalidations(self) -> AsyncIterator[bytes]:
+        self.subscriptions += 1
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            raise Unavailable("connection closed") from None
+        yield b""  # pragma: no cover - never reached
+
+
+async def test_stopping_ends_the_feed_even_when_the_store_swallows_the_cancellation() -> None:
+    store = SwallowingStore()
+    feed = InvalidationFeed(store, FeedSettings(retry_seconds=0.01, heartbeat_seconds=0.01))  # type: ignore[arg-type]
+    feed.start()
+    await until(lambda: store.subscriptions == 1)
+    await asyncio.wait_for(feed.stop(), timeout=10)
+    assert store.subscriptions == 1

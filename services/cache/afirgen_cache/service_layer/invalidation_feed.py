@@ -63,6 +63,7 @@ class InvalidationFeed:
         self._sleep = sleep
         self._watchers: set[_Watcher] = set()
         self._tasks: list[asyncio.Task[None]] = []
+        self._running = True
         self.subscribed = False
         """The store subscription is up (events flow)."""
 
@@ -107,7 +108,7 @@ class InvalidationFeed:
     async def follow_store(self) -> None:
         """Forward the store's channel to the watchers, resubscribing after a failure."""
         lost = False
-        while True:
+        while self._running:
             try:
                 async for message in self._store.invalidations():
                     if not self.subscribed:
@@ -127,13 +128,14 @@ class InvalidationFeed:
 
     async def publish_heartbeats(self) -> None:
         """Publish a heartbeat every ``heartbeat_seconds`` (failures are retried at the next beat)."""
-        while True:
+        while self._running:
             with contextlib.suppress(Unavailable):
                 await self._store.publish_heartbeat()
             await self._sleep(self._settings.heartbeat_seconds)
 
     def start(self) -> None:
         """Start following the store and publishing heartbeats."""
+        self._running = True
         self._tasks = [
             asyncio.create_task(self.follow_store(), name="invalidation-feed"),
             asyncio.create_task(self.publish_heartbeats(), name="invalidation-heartbeats"),
@@ -141,6 +143,9 @@ class InvalidationFeed:
 
     async def stop(self) -> None:
         """End every watcher's stream and stop the tasks."""
+        # A cancellation that the Redis client turns into a connection error would otherwise be
+        # taken for a broken subscription, and retried: the flag ends the loops in any case.
+        self._running = False
         for watcher in list(self._watchers):
             self._end(watcher)
         for task in self._tasks:
