@@ -2,8 +2,8 @@
 
 Server side, one interceptor does, in this order, for every call:
 request id (Envoy's ``x-request-id`` or a new one, in a contextvar; a new one is
-echoed in the response headers, an incoming one is not: its caller has it, and
-headers sent on their own cost a write of their own), the verified caller forwarded by the edge
+echoed in the response headers, an incoming one only with a failure: its caller
+has it, and headers sent on their own cost a write of their own), the verified caller forwarded by the edge
 (:mod:`afirgen_runtime.identity`), the caller's deadline (in a contextvar, so downstream
 calls inherit it), error mapping (:mod:`afirgen_runtime.grpc_errors`) and an
 access log line. A servicer may also answer with the response already
@@ -170,6 +170,11 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             status = to_grpc_status(internal_status(f"internal error; quote request id {request_id}"))
         trailers = (*status.trailing_metadata, (REQUEST_ID_HEADER, request_id))
         if headers:
+            # A failed call answers with headers (the edge turns a trailers-only answer into an
+            # HTTP error status before it sets its own request id): the id goes in them.
+            pending = _headers_var.get()
+            if pending is not None and all(key != REQUEST_ID_HEADER for key, _ in pending):
+                pending.append((REQUEST_ID_HEADER, request_id))
             await self._send_headers(context)
         await context.abort(status.code, status.details, trailing_metadata=trailers)
         return str(status.code.name)  # not reached: abort raises
