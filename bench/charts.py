@@ -107,6 +107,11 @@ def comparison(results: Results, out: Path) -> list[Path]:
         "mesh": "mesh: GetFir REST, finalized (c=50)",
         "mesh_drafts": "mesh: GetFir REST, drafts (c=50)",
         "fastapi": "FastAPI baseline (c=50)",
+        "fastapi_drafts": "FastAPI baseline, drafts (c=50)",
+        "mesh_list_station": "mesh: ListFirs, one station, 20 (c=50)",
+        "fastapi_list_station": "FastAPI: first page, one station, 20 (c=50)",
+        "mesh_list_all": "mesh: ListFirs, every FIR, 20 (c=50)",
+        "fastapi_list_all": "FastAPI: first page, every FIR, 20 (c=50)",
     }
     rows = [
         (names.get(k.removeprefix("fastapi.max_rps."), k), v)

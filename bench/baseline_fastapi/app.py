@@ -1,7 +1,9 @@
-"""FastAPI cache-aside read of one FIR: Redis first, MariaDB on a miss (then cached)."""
+"""FastAPI cache-aside reads: one FIR, and the first keyset page of a station (or of every FIR)
+with its total; Redis first, MariaDB on a miss (then cached)."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,6 +29,9 @@ COLUMNS = (
     " legal_sections, action_taken, officer_name, officer_rank, revision, created_at, updated_at, finalized_at"
 )
 SELECT = f"SELECT {COLUMNS} FROM firs WHERE id = %s"  # noqa: S608 - constant column list
+PAGE = f"SELECT {COLUMNS}, pk FROM firs {{where}} ORDER BY created_at DESC, pk DESC LIMIT %s"  # noqa: S608
+COUNT = "SELECT COUNT(*) AS n FROM firs {where}"
+LIST_TTL_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,11 @@ def _time(value: datetime | None) -> str | None:
 
 def fir_json(row: dict[str, Any]) -> bytes:
     """The FIR as the mesh's REST side renders it (same field names, enums as names)."""
+    return json.dumps(fir_dict(row), separators=(",", ":")).encode()
+
+
+def fir_dict(row: dict[str, Any]) -> dict[str, Any]:
+    """The FIR's JSON object, without empty fields."""
     body = {
         "id": row["id"],
         "fir_number": row["fir_number"],
@@ -81,7 +91,17 @@ def fir_json(row: dict[str, Any]) -> bytes:
         "finalize_time": _time(row["finalized_at"]),
         "etag": f"{row['revision']:x}",
     }
-    return json.dumps({k: v for k, v in body.items() if v not in (None, [], "")}, separators=(",", ":")).encode()
+    return {k: v for k, v in body.items() if v not in (None, [], "")}
+
+
+def page_json(rows: list[dict[str, Any]], total: int, page_size: int) -> bytes:
+    """A list page as the mesh's REST side renders it, with a keyset token after its last row."""
+    token = ""
+    if len(rows) == page_size:
+        last = rows[-1]
+        token = base64.urlsafe_b64encode(f"{_time(last['created_at'])}|{last['pk']}".encode()).decode()
+    body = {"firs": [fir_dict(r) for r in rows], "next_page_token": token, "total_size": str(total)}
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -128,6 +148,24 @@ def create_app(settings: Settings) -> FastAPI:
             raise HTTPException(status_code=404, detail="no FIR with this id")
         body = fir_json(row)
         await state["redis"].set(key, body, ex=settings.ttl_seconds)
+        return Response(body, media_type="application/json")
+
+    @app.get("/v1/firs")
+    async def list_firs(station: str = "", page_size: int = 20) -> Response:
+        """First page, newest first: of ``station``, or of every FIR (keyset order, total by COUNT)."""
+        size = max(1, min(page_size, 100))
+        key = f"{settings.key_prefix}list:{station}:{size}"
+        cached = await state["redis"].get(key)
+        if cached is not None:
+            return Response(cached, media_type="application/json")
+        where, args = ("WHERE station_code = %s", (station,)) if station else ("", ())
+        async with state["pool"].acquire() as conn, conn.cursor(aiomysql.DictCursor) as cur:
+            await cur.execute(PAGE.format(where=where), (*args, size))
+            rows = list(await cur.fetchall())
+            await cur.execute(COUNT.format(where=where), args)
+            total = int((await cur.fetchone())["n"])
+        body = page_json(rows, total, size)
+        await state["redis"].set(key, body, ex=LIST_TTL_SECONDS)
         return Response(body, media_type="application/json")
 
     return app

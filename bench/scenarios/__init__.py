@@ -54,6 +54,7 @@ def registry() -> dict[str, Callable[[Context], None]]:
         codec,
         database,
         fastapi_compare,
+        flame,
         generation,
         grpc_load,
         inference,
@@ -76,4 +77,5 @@ def registry() -> dict[str, Callable[[Context], None]]:
         "grpc_writes": grpc_load.run_writes,
         "generation": generation.run,
         "backlog": backlog.run,
+        "flame": flame.run,
     }

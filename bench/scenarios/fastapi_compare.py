@@ -2,9 +2,13 @@
 
 GetFir through Envoy (REST, served from cache) and the FastAPI baseline's
 cache-aside read of the same FIRs, at 50 connections with wrk, in alternating
-rounds (the median round counts); then each at half of its own maximum rate
-with hey, for p99. The headline compares finalized FIRs (the fir service keeps
-them in process); drafts (read through the cache service) are reported too.
+rounds (the median round counts): finalized FIRs (``fastapi.ratio``) and drafts
+(``fastapi.ratio_drafts``), both served by fir from its near cache; then the
+first 20-FIR page of one station and of every FIR, from cache on both sides
+(``fastapi.ratio_list_station``, ``fastapi.ratio_list_all``). Then GetFir of
+each at half of its own maximum rate with hey, for p99, and the baseline at the
+mesh's half rate too (``fastapi.p99_over_baseline_at_mesh_half``: the mesh's p99
+over the baseline's at the same rate).
 
 The mesh is called as deployed, with an auditor's access token that Envoy verifies
 on every request; the baseline has no authentication. That difference is part of
@@ -18,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.parse
 from collections.abc import Iterator
 
 import httpx
@@ -28,6 +33,9 @@ from bench.target import port_open
 from scripts.devstack.config import REPO, free_port
 
 CONNECTIONS = 50
+LIST_STATION = "BN-001"
+"""A seeded station (bench/seed.py): its first page is full."""
+PAGE_SIZE = 20
 
 
 def _wait_http(url: str, seconds: float) -> None:
@@ -97,27 +105,51 @@ def _body_size(url: str, headers: dict[str, str]) -> int:
     return len(httpx.get(url, headers=headers, timeout=10).content)
 
 
+def _pairs(ctx: Context, mesh: str, fastapi: str) -> dict[str, tuple[str, list[str]]]:
+    """Side -> (base URL, paths); the mesh's sides first, each followed by its baseline."""
+    finals = [f"/v1/firs/{i}" for i in ctx.hot.finalized]
+    drafts = [f"/v1/firs/{i}" for i in ctx.hot.drafts]
+    station_filter = urllib.parse.quote(f'station = "{LIST_STATION}"')
+    return {
+        "mesh": (mesh, finals),
+        "fastapi": (fastapi, finals),
+        "mesh_drafts": (mesh, drafts),
+        "fastapi_drafts": (fastapi, drafts),
+        "mesh_list_station": (mesh, [f"/v1/firs?page_size={PAGE_SIZE}&filter={station_filter}"]),
+        "fastapi_list_station": (fastapi, [f"/v1/firs?page_size={PAGE_SIZE}&station={LIST_STATION}"]),
+        "mesh_list_all": (mesh, [f"/v1/firs?page_size={PAGE_SIZE}"]),
+        "fastapi_list_all": (fastapi, [f"/v1/firs?page_size={PAGE_SIZE}"]),
+    }
+
+
+RATIOS = {
+    "fastapi.ratio": ("mesh", "fastapi"),
+    "fastapi.ratio_drafts": ("mesh_drafts", "fastapi_drafts"),
+    "fastapi.ratio_list_station": ("mesh_list_station", "fastapi_list_station"),
+    "fastapi.ratio_list_all": ("mesh_list_all", "fastapi_list_all"),
+}
+
+
 def run(ctx: Context) -> None:
     """Alternating max-throughput rounds, then p99 at half of each side's maximum."""
     p, r, f = ctx.profile, ctx.results, ctx.results.figures
-    final_paths = [f"/v1/firs/{i}" for i in ctx.hot.finalized]
-    draft_paths = [f"/v1/firs/{i}" for i in ctx.hot.drafts]
     plain = {"Accept-Encoding": "identity"}
     reader = ctx.target.headers() | plain
     with fastapi_app(ctx) as fastapi_url:
-        sides = {
-            "mesh": (ctx.target.base_url, final_paths, reader),
-            "mesh_drafts": (ctx.target.base_url, draft_paths, reader),
-            "fastapi": (fastapi_url, final_paths, plain),
-        }
-        for base, paths, headers in sides.values():  # warm every cache: one read of each FIR
+        sides = _pairs(ctx, ctx.target.base_url, fastapi_url)
+
+        def headers_of(side: str) -> dict[str, str]:
+            return reader if side.startswith("mesh") else plain
+
+        for side, (base, paths) in sides.items():  # warm every cache: one read of each path
             for path in paths:
-                httpx.get(base + path, headers=headers, timeout=10).raise_for_status()
-        f["fastapi.bytes.mesh"] = float(_body_size(ctx.target.base_url + final_paths[0], reader))
-        f["fastapi.bytes.fastapi"] = float(_body_size(fastapi_url + final_paths[0], plain))
+                httpx.get(base + path, headers=headers_of(side), timeout=30).raise_for_status()
+        first = sides["mesh"][1][0]
+        f["fastapi.bytes.mesh"] = float(_body_size(ctx.target.base_url + first, reader))
+        f["fastapi.bytes.fastapi"] = float(_body_size(fastapi_url + first, plain))
         rps: dict[str, list[float]] = {side: [] for side in sides}
         for rnd in range(p.fastapi_rounds):
-            for side, (base, paths, headers) in sides.items():
+            for side, (base, paths) in sides.items():
                 m = loadgen.wrk(
                     base,
                     paths,
@@ -127,7 +159,7 @@ def run(ctx: Context) -> None:
                     connections=CONNECTIONS,
                     seconds=p.fastapi_seconds,
                     max_requests=p.rest_max_requests,
-                    headers=headers,
+                    headers=headers_of(side),
                     work_dir=ctx.work_dir,
                 )
                 r.add(m)
@@ -136,22 +168,30 @@ def run(ctx: Context) -> None:
         best = {side: statistics.median(values) for side, values in rps.items()}
         for side, value in best.items():
             f[f"fastapi.max_rps.{side}"] = value
-        f["fastapi.ratio"] = best["mesh"] / max(best["fastapi"], 1e-6)
-        f["fastapi.ratio_drafts"] = best["mesh_drafts"] / max(best["fastapi"], 1e-6)
-        for side in ("mesh", "fastapi"):
-            base, paths, headers = sides[side]
-            half = best[side] / 2
+        for name, (mesh_side, base_side) in RATIOS.items():
+            f[name] = best[mesh_side] / max(best[base_side], 1e-6)
+        rates = {"mesh": best["mesh"] / 2, "fastapi": best["fastapi"] / 2, "fastapi_at_mesh_half": best["mesh"] / 2}
+        for key, rate in rates.items():
+            side = "mesh" if key == "mesh" else "fastapi"
+            base, paths = sides[side]
             m = loadgen.hey(
                 base + paths[0],
-                key=f"fastapi.half.{side}",
-                label=f"{side} @ half max ({half:.0f} rps)",
+                key=f"fastapi.half.{key}",
+                label=f"{key} @ {rate:.0f} rps (half of a maximum)",
                 scenario="fastapi",
                 connections=CONNECTIONS,
-                rate=half,
+                rate=rate,
                 seconds=p.fastapi_seconds,
-                headers=headers,
+                headers=headers_of(side),
             )
             r.add(m)
-            f[f"fastapi.p99_at_half_ms.{side}"] = m.p99_ms
+            f[f"fastapi.p99_at_half_ms.{key}"] = m.p99_ms
             ctx.log(f"  {m.label}: {m.rps:.0f} rps, p50 {m.p50_ms:.2f} ms, p99 {m.p99_ms:.2f} ms")
-    ctx.log(f"  mesh/FastAPI throughput ratio {f['fastapi.ratio']:.2f} (drafts {f['fastapi.ratio_drafts']:.2f})")
+        f["fastapi.p99_over_baseline_at_mesh_half"] = f["fastapi.p99_at_half_ms.mesh"] / max(
+            f["fastapi.p99_at_half_ms.fastapi_at_mesh_half"], 1e-3
+        )
+    ctx.log(
+        "  mesh/FastAPI throughput: "
+        + ", ".join(f"{name.removeprefix('fastapi.')} {f[name]:.2f}" for name in RATIOS)
+        + f"; p99 at the mesh's half rate {f['fastapi.p99_over_baseline_at_mesh_half']:.2f}x the baseline's"
+    )

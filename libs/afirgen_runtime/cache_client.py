@@ -17,7 +17,9 @@ Rules it keeps, so that no request ever fails or hangs because of the cache:
   lock of a missing key to one reader; the others wait for its value in a
   second call (up to ``fill_wait_seconds``) instead of loading it again. The
   result is stored with the read's lease, so a value computed from data older
-  than a concurrent write is refused by the cache.
+  than a concurrent write is refused by the cache;
+- :meth:`CacheClient.follow` keeps near caches (:mod:`afirgen_runtime.near_cache`)
+  coherent with the cache service's invalidation feed, reconnecting when it breaks.
 
 Only this module touches the cache's generated gRPC types; services depend on
 the :class:`Cache` protocol.
@@ -42,11 +44,13 @@ from purgatory.domain.model import OpenedState
 from afirgen_runtime.channels import ChannelSettings, create_channel
 from afirgen_runtime.errors import InvalidArgument
 from afirgen_runtime.grpc_errors import translate_rpc_errors
+from afirgen_runtime.near_cache import NearCache
 from afirgen_runtime.proto_mapping import duration
 from afirgen_runtime.single_flight import SingleFlight
 
 T = TypeVar("T")
 CIRCUIT = "cache"
+FOLLOW_SECONDS = 86400.0
 CLIENT_EVENTS = Counter(
     "afirgen_cache_client_events_total",
     "What cache clients saw (hits, misses, loads, errors, short_circuits, bypasses, lost_invalidations...)",
@@ -328,6 +332,8 @@ class CacheClient:
         """Make ``keys`` stale; if the cache cannot be told, the namespace is owed an invalidation."""
         if not keys:
             return
+        for key in keys:  # a fill running now may have read before the write: later readers load anew
+            self._flights.forget((namespace, key))
         if namespace in self._owed and not await self._settle_debts(namespace):
             return  # still owed: the whole namespace goes once the cache is back
         reply = await self._call(self._stub.DeleteEntries, _delete(namespace, *keys), self._timeout)
@@ -345,6 +351,38 @@ class CacheClient:
             self._owe(namespace)
         else:
             self._owed.discard(namespace)
+
+    # --- near caches ------------------------------------------------------------------
+    async def follow(self, caches: list[NearCache[Any]], *, retry_seconds: float = 0.5) -> None:
+        """Apply the cache service's invalidation feed to ``caches`` until cancelled.
+
+        While the stream is down the caches are told so (their mutable entries are
+        not served); each new stream starts with a reset."""
+        by_name = {near.namespace: near for near in caches}
+        request = cache_pb2.WatchInvalidationsRequest(namespaces=list(by_name))
+        kinds = cache_pb2.InvalidationEvent
+        while True:
+            try:
+                # The stream stays open: a day's deadline, then it is simply opened again.
+                async for event in self._stub.WatchInvalidations(request, timeout=FOLLOW_SECONDS):
+                    if event.kind == kinds.KIND_RESET:
+                        for near in caches:
+                            near.connected()
+                            near.reset()
+                    elif event.kind in (kinds.KIND_KEYS, kinds.KIND_NAMESPACE):
+                        target = by_name.get(event.namespace)
+                        if target is not None:
+                            target.apply(event.keys, event.kind == kinds.KIND_NAMESPACE)
+                    for near in caches:
+                        near.heard()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the cache is down or restarting: a near cache without its feed
+                logger.debug("invalidation feed broke: {}", type(exc).__name__)
+            for near in caches:
+                near.disconnected()
+            self._count("feed_breaks")
+            await asyncio.sleep(retry_seconds)
 
     async def close(self) -> None:
         """Stop background refreshes and close the channel (if this client opened it)."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextvars
+import functools
 import json
 from dataclasses import dataclass
 
@@ -62,8 +63,12 @@ def _text(value: object) -> str:
     return text if len(text) <= MAX_CLAIM_CHARS and text.isprintable() else ""
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_claims(header: str) -> Caller | None:
-    """The caller in a forwarded token payload; ``None`` when absent, malformed or without a subject."""
+    """The caller in a forwarded token payload; ``None`` when absent, malformed or without a subject.
+
+    Remembered per header value (a token's payload repeats on every call it makes; a
+    :class:`Caller` is immutable), so a call pays a dictionary lookup, not a decode."""
     if not header or len(header) > MAX_CLAIMS_BYTES:
         return None
     try:

@@ -1,11 +1,14 @@
 """Server and client interceptors shared by every service.
 
 Server side, one interceptor does, in this order, for every call:
-request id (Envoy's ``x-request-id`` or a new one, in a contextvar, echoed in
-the response headers), the verified caller forwarded by the edge
+request id (Envoy's ``x-request-id`` or a new one, in a contextvar; a new one is
+echoed in the response headers, an incoming one only with a failure: its caller
+has it, and headers sent on their own cost a write of their own), the verified caller forwarded by the edge
 (:mod:`afirgen_runtime.identity`), the caller's deadline (in a contextvar, so downstream
 calls inherit it), error mapping (:mod:`afirgen_runtime.grpc_errors`) and an
-access log line. Client side, :func:`client_interceptors` (one interceptor for
+access log line. A servicer may also answer with the response already
+serialized (``bytes``): it is sent as it is (:func:`sends_bytes_as_is`), so a
+cached answer costs no parse and no re-serialization. Client side, :func:`client_interceptors` (one interceptor for
 unary calls, one for server streams) pass the request id on, apply a default
 deadline capped by the inherited one, and record client metrics.
 """
@@ -77,6 +80,18 @@ def invocation_header(context: ServicerContext, key: str) -> str:
     return _metadata_value(context.invocation_metadata(), key)
 
 
+def sends_bytes_as_is(serialize: Callable[[Any], bytes] | None) -> Callable[[Any], bytes] | None:
+    """``serialize``, except that a response that is already ``bytes`` (the serialized message,
+    e.g. from a cache) is sent unchanged: one type check instead of a parse and a serialization."""
+    if serialize is None:
+        return None
+
+    def serializer(response: Any) -> bytes:
+        return response if type(response) is bytes else serialize(response)
+
+    return serializer
+
+
 @dataclasses.dataclass
 class _Served:
     """A call being served."""
@@ -124,7 +139,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             return grpc.unary_unary_rpc_method_handler(
                 self._wrap_unary(handler.unary_unary, method, incoming),
                 request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
+                response_serializer=sends_bytes_as_is(handler.response_serializer),
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
@@ -144,7 +159,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         if remaining is None and own > 0:
             remaining = own
         deadline_var.set(None if remaining is None else time.monotonic() + remaining)
-        _headers_var.set([(REQUEST_ID_HEADER, request_id)])
+        _headers_var.set([] if incoming_id else [(REQUEST_ID_HEADER, request_id)])
         return request_id
 
     async def _send_headers(self, context: ServicerContext) -> None:
@@ -164,11 +179,14 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         else:
             logger.opt(exception=exc).error("unhandled error")
             status = to_grpc_status(internal_status(f"internal error; quote request id {request_id}"))
-        trailers = tuple(status.trailing_metadata)
+        trailers = (*status.trailing_metadata, (REQUEST_ID_HEADER, request_id))
         if headers:
+            # A failed call answers with headers (the edge turns a trailers-only answer into an
+            # HTTP error status before it sets its own request id): the id goes in them.
+            pending = _headers_var.get()
+            if pending is not None and all(key != REQUEST_ID_HEADER for key, _ in pending):
+                pending.append((REQUEST_ID_HEADER, request_id))
             await self._send_headers(context)
-        else:
-            trailers += ((REQUEST_ID_HEADER, request_id),)
         await context.abort(status.code, status.details, trailing_metadata=trailers)
         return str(status.code.name)  # not reached: abort raises
 
@@ -176,7 +194,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         elapsed = time.perf_counter() - started
         noisy = method.startswith("/grpc.health.v1.")  # probes every few seconds from Envoy
         if code != "OK" or elapsed >= runtime_logging.SLOW_CALL_SECONDS or (runtime_logging.access_all() and not noisy):
-            logger.info("rpc", method=method, code=code, duration_ms=round(elapsed * 1000, 3))
+            runtime_logging.access(method, code, round(elapsed * 1000, 3))
         for observe in self._observers:
             observe(method, code, elapsed)
 

@@ -9,11 +9,14 @@ logging (grpc, aiomysql, tenacity) is routed into the same pipeline.
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import json
 import logging
 import sys
 import traceback
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TextIO
 
 from loguru import logger
@@ -33,6 +36,26 @@ def access_all() -> bool:
 
 
 _trace_id_provider: TraceIdProvider = lambda: ""  # noqa: E731
+
+
+_access_sink: Callable[[str, str, float], None] | None = None
+ACCESS_MODULE = "afirgen_runtime.interceptors"
+ACCESS_FLUSH_SECONDS = 0.1
+"""Access lines are written in batches at most this late (a crash loses at most this much of them)."""
+ACCESS_BATCH_LINES = 256
+"""... or as soon as this many are waiting."""
+"""Where access lines come from (the shared server interceptor), as their ``module`` field says."""
+
+
+def access(method: str, code: str, duration_ms: float) -> None:
+    """One access log line of a served call, as ``logger.info("rpc", method=..., code=...,
+    duration_ms=...)`` would write it, built directly: every call of a busy service writes one,
+    and its fields are a method name, a status code and a number (nothing to redact). Inside the
+    event loop lines are written in batches (every :data:`ACCESS_FLUSH_SECONDS` or
+    :data:`ACCESS_BATCH_LINES` lines). Nothing is written before :func:`configure`, or when INFO
+    lines of the interceptor are filtered out."""
+    if _access_sink is not None:
+        _access_sink(method, code, duration_ms)
 
 
 def set_trace_id_provider(provider: TraceIdProvider) -> None:
@@ -113,8 +136,49 @@ def configure(service: str, settings: LogSettings, stream: TextIO | None = None)
         out.write(text + "\n")
         out.flush()
 
-    global _access_all
+    pending: list[str] = []
+
+    def flush_access() -> None:
+        if pending:
+            out.write("".join(pending))
+            pending.clear()
+            out.flush()
+
+    def access_line(method: str, code: str, duration_ms: float) -> None:
+        now = datetime.now().astimezone()
+        if not settings.json:
+            context = {"method": method, "code": code, "duration_ms": duration_ms}
+            text = f"{now:%H:%M:%S} INFO    rpc {context}\n"
+        else:
+            line = {
+                "timestamp": now.isoformat(),
+                "level": "INFO",
+                "service": service,
+                "module": ACCESS_MODULE,
+                "request_id": request_id_var.get(),
+                "trace_id": _trace_id_provider(),
+                "message": "rpc",
+                "context": {"method": method, "code": code, "duration_ms": duration_ms},
+            }
+            text = json.dumps(line, ensure_ascii=False) + "\n"
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not inside the event loop: write at once
+            pending.append(text)
+            flush_access()
+            return
+        # Lines of a busy second go out together, one write per batch instead of one per call.
+        if not pending:
+            loop.call_later(ACCESS_FLUSH_SECONDS, flush_access)
+        pending.append(text)
+        if len(pending) >= ACCESS_BATCH_LINES:
+            flush_access()
+
+    atexit.register(flush_access)
+    global _access_all, _access_sink
     _access_all = settings.access != "errors"
+    accepted = _level_filter(settings)({"name": ACCESS_MODULE, "level": logger.level("INFO")})
+    _access_sink = access_line if accepted else None
     logger.remove()
     logger.configure(extra={"service": service}, patcher=_patch)
     # The handler's own level is the lowest configured one, so calls below every

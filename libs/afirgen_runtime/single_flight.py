@@ -64,6 +64,11 @@ class SingleFlight(Generic[K, T]):
             raise
         return result, flight.joined > 0
 
+    def forget(self, key: K) -> None:
+        """Let the next call of ``key`` start new work (what is running may be stale now);
+        callers already waiting still get the running work's result."""
+        self._flights.pop(key, None)
+
     def _land(self, key: K, task: asyncio.Task[T]) -> None:
         flight = self._flights.get(key)
         if flight is not None and flight.task is task:

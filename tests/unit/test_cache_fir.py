@@ -7,11 +7,14 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from afirgen.fir.v1 import fir_pb2
 from afirgen_fir.adapters import fir_codec
+from afirgen_fir.adapters.cache_scopes import scope_of
 from afirgen_fir.adapters.cached_legal_repository import NS_LEGAL, CachedLegalRepository
-from afirgen_fir.adapters.cached_repository import NS_FIR, NS_LIST, NS_STATS
+from afirgen_fir.adapters.cached_repository import NS_FIR, NS_LIST, NS_STATS, CachedFirRepository
 from afirgen_fir.bootstrap import build
 from afirgen_fir.domain.counts import local_day
+from afirgen_fir.domain.errors import FirNotFound
 from afirgen_fir.domain.legal import LegalSection
 from afirgen_fir.domain.model import (
     Complainant,
@@ -24,13 +27,18 @@ from afirgen_fir.domain.model import (
     Person,
     Station,
 )
+from afirgen_fir.domain.queries import FirFilter, ListQuery
+from afirgen_fir.entrypoints.grpc_servicer import fir_to_proto
 from afirgen_fir.service_layer.fir_service import FirService
-from afirgen_fir.service_layer.ports import FirCounts
+from afirgen_fir.service_layer.ports import FirCounts, SerializedFir
 from afirgen_fir.settings import FirSettings
 from afirgen_runtime.errors import Aborted
+from afirgen_runtime.interceptors import sends_bytes_as_is
+from afirgen_runtime.near_cache import NearCache, NearCacheSettings
+from afirgen_runtime.pagination import PageTokens
 
 from tests.unit.fake_cache import InMemoryCache
-from tests.unit.fakes import AUDITOR, FakeFirRepository, change_at
+from tests.unit.fakes import AUDITOR, FakeFirRepository, change_at, officer
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 CHANGE = change_at("PS-1")
@@ -42,10 +50,20 @@ class CountingRepository(FakeFirRepository):
     def __init__(self) -> None:
         super().__init__(lambda: NOW)
         self.reads = 0
+        self.list_reads = 0
+        self.stats_reads = 0
 
     async def get(self, fir_id: str, fields: frozenset[str] = frozenset()) -> Fir | None:
         self.reads += 1
         return await super().get(fir_id, fields)
+
+    async def list_page(self, query: ListQuery) -> tuple[list[Fir], tuple[str, int] | None]:
+        self.list_reads += 1
+        return await super().list_page(query)
+
+    async def stats(self, flt: FirFilter, days: int, now: datetime) -> FirCounts:
+        self.stats_reads += 1
+        return await super().stats(flt, days, now)
 
 
 @pytest.fixture
@@ -139,7 +157,7 @@ async def test_undecodable_entries_fall_back_to_the_database(
     cache.entries[(NS_FIR, fir.id)] = b"\x09garbage"
     assert (await service.get(fir.id, caller=AUDITOR)).id == fir.id and repo.reads == 1
     await service.list_firs(size=10, token="", filter_text="", order_by="", caller=AUDITOR)
-    listed = [k for k in cache.entries if k[0] == NS_LIST]
+    listed = [k for k in cache.entries if k[0] == NS_LIST and not k[1].startswith("gen:")]
     assert len(listed) == 2  # the page and the total
     for key in listed:
         cache.entries[key] = b"junk"
@@ -216,3 +234,193 @@ async def test_legal_searches_are_cached_per_query_and_limit() -> None:
     assert await legal.search("stolen phone", 5) == first and inner.searches == 3  # fallback
     await cache.invalidate(NS_LEGAL)
     assert cache.entries == {}
+
+
+# --- cached reads served as bytes, and the near cache ---------------------------------
+
+
+class LiveNear(NearCache[SerializedFir]):
+    """A near cache whose feed is connected and heard from (a draft is served from it)."""
+
+    def __init__(self) -> None:
+        super().__init__(NS_FIR, NearCacheSettings(16, 3600.0))
+        self.connected()
+        self.heard()
+
+
+@pytest.fixture
+def near() -> LiveNear:
+    return LiveNear()
+
+
+@pytest.fixture
+def cached(repo: CountingRepository, cache: InMemoryCache, near: LiveNear) -> FirService:
+    wrapped = CachedFirRepository(repo, cache, utc_offset=timedelta(minutes=330), near=near)
+    return FirService(wrapped, PageTokens(b"unit-test-secret-0123456789"), lambda: NOW, wrapped)
+
+
+async def test_a_hit_is_the_message_getfir_sends_byte_for_byte(cached: FirService) -> None:
+    fir, _ = await cached.create(new_fir(), change=CHANGE)
+    await cached.get_serialized(fir.id, caller=AUDITOR)
+    hit = await cached.get_serialized(fir.id, caller=AUDITOR)
+    assert hit is not None and hit.data == fir_to_proto(fir).SerializeToString()
+
+
+async def test_a_hit_carries_what_the_headers_need(cached: FirService) -> None:
+    fir, _ = await cached.create(new_fir(), change=CHANGE)
+    hit = await cached.get_serialized(fir.id, caller=AUDITOR)
+    assert hit is not None and (hit.etag, hit.status, hit.station) == (fir.etag, FirStatus.DRAFT, "PS-1")
+
+
+async def test_a_reader_of_another_station_gets_not_found_from_the_bytes(cached: FirService) -> None:
+    fir, _ = await cached.create(new_fir(), change=CHANGE)
+    await cached.get_serialized(fir.id, caller=AUDITOR)  # now cached and in the near cache
+    with pytest.raises(FirNotFound):
+        await cached.get_serialized(fir.id, caller=officer("PS-2"))
+
+
+async def test_a_superintendent_of_another_district_gets_not_found_from_the_bytes(cached: FirService) -> None:
+    fir, _ = await cached.create(new_fir(), change=CHANGE)
+    await cached.get_serialized(fir.id, caller=AUDITOR)
+    with pytest.raises(FirNotFound):
+        await cached.get_serialized(fir.id, caller=officer("", "district_sp", district="Mumbai"))
+
+
+async def test_a_draft_is_served_from_the_near_cache_while_its_feed_is_live(
+    cached: FirService, cache: InMemoryCache
+) -> None:
+    fir, _ = await cached.create(new_fir(), change=CHANGE)
+    await cached.get_serialized(fir.id, caller=AUDITOR)
+    cache.entries.clear()  # neither the cache service nor the database is asked again
+    loads = cache.loads
+    await cached.get_serialized(fir.id, caller=AUDITOR)
+    assert cache.loads == loads
+
+
+async def test_the_writer_reads_its_own_edit_at_once(cached: FirService) -> None:
+    fir, _ = await cached.create(new_fir(), change=CHANGE)
+    await cached.get_serialized(fir.id, caller=AUDITOR)  # the old draft is in the near cache
+    edited = await cached.update(fir.id, fir.etag, ["summary"], set_summary("edited"), change=CHANGE)
+    again = await cached.get_serialized(fir.id, caller=AUDITOR)
+    assert again is not None and again.etag == edited.etag
+
+
+def test_a_serialized_entry_keeps_its_header_beside_the_message() -> None:
+    fir = full_fir()
+    found = fir_codec.decode_serialized(fir.id, fir_codec.encode_fir(fir))
+    assert (found.revision, found.status, found.station, found.district, found.etag) == (
+        4,
+        FirStatus.FINALIZED,
+        "PS-1",
+        "New Delhi",
+        fir.etag,
+    )
+
+
+def test_a_truncated_header_is_a_codec_error() -> None:
+    data = fir_codec.encode_fir(full_fir())
+    with pytest.raises(fir_codec.CodecError):
+        fir_codec.decode_serialized("x", data[:12])
+
+
+def test_bytes_responses_are_sent_as_they_are() -> None:
+    serialize = sends_bytes_as_is(fir_pb2.Fir.SerializeToString)
+    assert serialize is not None and serialize(b"\x0a\x01x") == b"\x0a\x01x"
+
+
+def test_message_responses_are_still_serialized() -> None:
+    serialize = sends_bytes_as_is(fir_pb2.Fir.SerializeToString)
+    assert serialize is not None and serialize(fir_pb2.Fir(id="x")) == fir_pb2.Fir(id="x").SerializeToString()
+
+
+# --- invalidation scoped by what a write changes ---------------------------------------
+
+
+async def page_loads(service: FirService, repo: CountingRepository, flt: str) -> int:
+    """Reads a first page and its total; returns how many list reads reached the "database"."""
+    before = repo.list_reads
+    await service.list_firs(size=10, token="", filter_text=flt, order_by="", caller=AUDITOR)
+    return repo.list_reads - before
+
+
+async def test_a_write_leaves_other_stations_lists_cached(service: FirService, repo: CountingRepository) -> None:
+    await service.create(new_fir("PS-2"), change=change_at("PS-2"))
+    await page_loads(service, repo, 'station = "PS-2"')
+    await service.create(new_fir("PS-1"), change=CHANGE)
+    assert await page_loads(service, repo, 'station = "PS-2"') == 0
+
+
+async def test_a_write_makes_its_own_stations_lists_stale(service: FirService, repo: CountingRepository) -> None:
+    await page_loads(service, repo, 'station = "PS-1"')
+    await service.create(new_fir("PS-1"), change=CHANGE)
+    page = await service.list_firs(size=10, token="", filter_text='station = "PS-1"', order_by="", caller=AUDITOR)
+    assert page.total_size == 1
+
+
+async def test_a_write_makes_the_unfiltered_lists_stale(service: FirService, repo: CountingRepository) -> None:
+    await page_loads(service, repo, "")
+    await service.create(new_fir("PS-9"), change=change_at("PS-9"))
+    page = await service.list_firs(size=10, token="", filter_text="", order_by="", caller=AUDITOR)
+    assert page.total_size == 1
+
+
+async def test_finalizing_makes_the_finalized_lists_of_its_station_stale(service: FirService) -> None:
+    fir, _ = await service.create(new_fir("PS-1"), change=CHANGE)
+    flt = 'station = "PS-1" AND status = FINALIZED'
+    await service.list_firs(size=10, token="", filter_text=flt, order_by="", caller=AUDITOR)
+    await service.finalize(fir.id, fir.etag, change=CHANGE)
+    page = await service.list_firs(size=10, token="", filter_text=flt, order_by="", caller=AUDITOR)
+    assert [f.id for f in page.firs] == [fir.id]
+
+
+async def test_a_write_leaves_other_stations_statistics_cached(service: FirService, repo: CountingRepository) -> None:
+    await service.stats('station = "PS-2"', 0, caller=AUDITOR)
+    before = repo.stats_reads
+    await service.create(new_fir("PS-1"), change=CHANGE)
+    await service.stats('station = "PS-2"', 0, caller=AUDITOR)
+    assert repo.stats_reads == before
+
+
+async def test_a_write_makes_its_districts_statistics_stale(service: FirService) -> None:
+    await service.stats('district = "New Delhi"', 0, caller=AUDITOR)
+    await service.create(new_fir("PS-1"), change=CHANGE)  # the officer's district: New Delhi
+    assert (await service.stats('district = "New Delhi"', 0, caller=AUDITOR)).total == 1
+
+
+def test_the_scope_of_a_filter_is_its_station_else_district_else_all_with_its_status() -> None:
+    assert [
+        scope_of(FirFilter(station="PS-1", district="X", status=FirStatus.DRAFT)),
+        scope_of(FirFilter(district="New Delhi")),
+        scope_of(FirFilter()),
+    ] == ["gen:st:ps-1:DRAFT", "gen:di:new delhi:any", "gen:all:any"]
+
+
+async def test_a_cached_page_is_the_firs_listfirs_sends_byte_for_byte(cached: FirService) -> None:
+    fir, _ = await cached.create(new_fir(), change=CHANGE)
+    args = {"size": 10, "token": "", "filter_text": 'station = "PS-1"', "order_by": "", "caller": AUDITOR}
+    await cached.list_serialized(**args)  # type: ignore[arg-type]
+    page = await cached.list_serialized(**args)  # type: ignore[arg-type]
+    assert page is not None and page.data == fir_pb2.ListFirsResponse(firs=[fir_to_proto(fir)]).SerializeToString()
+
+
+async def test_a_serialized_page_carries_its_total(cached: FirService) -> None:
+    await cached.create(new_fir(), change=CHANGE)
+    await cached.create(new_fir(), change=CHANGE)
+    page = await cached.list_serialized(size=1, token="", filter_text="", order_by="", caller=AUDITOR)
+    assert page is not None and (page.total_size, bool(page.next_page_token)) == (2, True)
+
+
+async def test_a_serialized_page_of_another_station_is_empty(cached: FirService) -> None:
+    await cached.create(new_fir(), change=CHANGE)
+    page = await cached.list_serialized(
+        size=10, token="", filter_text='station = "PS-1"', order_by="", caller=officer("PS-2")
+    )
+    assert page is not None and (page.data, page.total_size) == (b"", 0)
+
+
+async def test_a_refused_edit_leaves_the_cached_lists(service: FirService, repo: CountingRepository) -> None:
+    fir, _ = await service.create(new_fir("PS-1"), change=CHANGE)
+    await page_loads(service, repo, 'station = "PS-1"')
+    with pytest.raises(Aborted):
+        await service.update(fir.id, "stale-etag", ["summary"], set_summary("x"), change=CHANGE)
+    assert await page_loads(service, repo, 'station = "PS-1"') == 0

@@ -8,6 +8,8 @@ from afirgen_runtime.redaction import MASK, redact_text, redact_value
 from afirgen_runtime.settings import LogSettings
 from loguru import logger
 
+from tests.waiting import until
+
 
 @pytest.mark.parametrize(
     "text",
@@ -104,3 +106,35 @@ def test_identifiers_are_not_mistaken_for_phone_numbers() -> None:
     out = redact_text(text)
     assert "66ca4923-1234-4567-8912-ae1198765432" in out and "4bf92f3577b34da6a3ce929d0e0e4736" in out
     assert "9876543210" not in out
+
+
+def test_access_lines_have_the_shape_of_every_other_line() -> None:
+    stream = _capture()
+    token = request_id_var.set("req-9")
+    try:
+        runtime_logging.access("/afirgen.fir.v1.FirService/GetFir", "OK", 1.25)
+    finally:
+        request_id_var.reset(token)
+    line = json.loads(stream.getvalue().splitlines()[-1])
+    del line["timestamp"]
+    assert line == {
+        "level": "INFO",
+        "service": "unit",
+        "module": "afirgen_runtime.interceptors",
+        "request_id": "req-9",
+        "trace_id": "",
+        "message": "rpc",
+        "context": {"method": "/afirgen.fir.v1.FirService/GetFir", "code": "OK", "duration_ms": 1.25},
+    }
+
+
+def test_access_lines_follow_the_interceptors_level() -> None:
+    stream = _capture(LogSettings(module_levels={"afirgen_runtime.interceptors": "WARNING"}))
+    runtime_logging.access("/m", "OK", 1.0)
+    assert stream.getvalue() == ""
+
+
+async def test_access_lines_written_inside_the_event_loop_reach_the_stream() -> None:
+    stream = _capture()
+    runtime_logging.access("/m", "OK", 1.0)
+    await until(stream.getvalue, lambda text: '"message": "rpc"' in text, what="the batched access line")

@@ -54,7 +54,7 @@ async def test_a_unary_failure_is_answered_with_its_status_after_the_request_id(
         await interceptor(outcomes)._wrap_unary(missing, "/t/Get", ("", ""))(None, context)
     assert context.said == [
         ("headers", ["x-request-id"]),
-        ("abort", ("NOT_FOUND", ["grpc-status-details-bin"])),
+        ("abort", ("NOT_FOUND", ["grpc-status-details-bin", "x-request-id"])),
     ]
     assert outcomes == [("/t/Get", "NOT_FOUND")]
 
@@ -83,6 +83,6 @@ async def test_a_stream_failing_after_a_message_has_sent_its_headers(outcomes: l
             received.append(item)
     assert (received, context.said) == (
         [1],
-        [("headers", ["x-request-id"]), ("abort", ("INTERNAL", ["grpc-status-details-bin"]))],
+        [("headers", ["x-request-id"]), ("abort", ("INTERNAL", ["grpc-status-details-bin", "x-request-id"]))],
     )
     assert outcomes == [("/t/Watch", "INTERNAL")]

@@ -23,6 +23,7 @@ from afirgen_cache.domain.namespaces import parse_namespaces
 from afirgen_cache.domain.policy import Random
 from afirgen_cache.entrypoints.grpc_servicer import CacheServicer
 from afirgen_cache.service_layer.cache_service import CacheService
+from afirgen_cache.service_layer.invalidation_feed import InvalidationFeed
 from afirgen_cache.service_layer.ports import CacheStore
 from afirgen_cache.settings import CacheSettings, RedisSettings
 
@@ -37,6 +38,7 @@ class CacheContainer:
     app: ServiceApp
     service: CacheService
     store: CacheStore
+    feed: InvalidationFeed
 
 
 def redis_client(settings: RedisSettings) -> aioredis.Redis:
@@ -65,10 +67,11 @@ def build(settings: CacheSettings, *, store: CacheStore | None = None, rand: Ran
     if store is None:
         store = RedisStore(redis_client(settings.redis))
     service = CacheService(store, spaces, limits=settings, policy=settings, rand=rand)
+    feed = InvalidationFeed(store, settings.feed)
     owned_store = store
 
     def register(server: grpc.aio.Server) -> None:
-        cache_pb2_grpc.add_CacheServiceServicer_to_server(CacheServicer(service), server)
+        cache_pb2_grpc.add_CacheServiceServicer_to_server(CacheServicer(service, feed), server)
 
     collector = CacheCollector(service)
     refresher: list[asyncio.Task[None]] = []
@@ -88,6 +91,10 @@ def build(settings: CacheSettings, *, store: CacheStore | None = None, rand: Ran
         except ValueError:  # another cache service in this process (tests) exports already
             logger.info("cache metrics already exported by another instance in this process")
         refresher.append(asyncio.create_task(refresh_server_facts()))
+        feed.start()
+
+    async def on_drain() -> None:
+        await feed.stop()  # ends the watch streams, which would hold the shutdown otherwise
 
     async def on_stop() -> None:
         for task in refresher:
@@ -105,6 +112,8 @@ def build(settings: CacheSettings, *, store: CacheStore | None = None, rand: Ran
         service_names=[SERVICE_NAME],
         readiness=readiness,
         on_start=on_start,
+        on_drain=on_drain,
         on_stop=on_stop,
+        deadlines={"WatchInvalidations": 0.0},  # a stream that stays open
     )
-    return CacheContainer(app=app, service=service, store=store)
+    return CacheContainer(app=app, service=service, store=store, feed=feed)

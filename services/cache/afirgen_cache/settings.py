@@ -8,6 +8,7 @@ from afirgen_runtime.settings import LogSettings, ServerSettings
 
 from afirgen_cache.domain.policy import Policy
 from afirgen_cache.domain.validation import EntryLimits
+from afirgen_cache.service_layer.invalidation_feed import FeedSettings
 
 DEFAULT_NAMESPACES = {
     "fir": "300",
@@ -51,5 +52,7 @@ class CacheSettings(Policy, EntryLimits):
     """Logging (``AFIRGEN_LOG_*``)."""
     redis: RedisSettings = field(default_factory=RedisSettings)
     """Redis (``AFIRGEN_REDIS_*``)."""
+    feed: FeedSettings = field(default_factory=FeedSettings)
+    """The invalidation feed near caches follow (``AFIRGEN_FEED_*``)."""
     namespaces: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_NAMESPACES))
     """Declared namespaces and their default TTL in seconds (``fir=300,fir_list=60``); others are refused."""

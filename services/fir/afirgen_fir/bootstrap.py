@@ -8,10 +8,13 @@ jobs to, and document downloads.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import grpc
 import httpx
@@ -21,12 +24,13 @@ from afirgen_runtime.cache_client import Cache, CacheClient
 from afirgen_runtime.channels import create_channel
 from afirgen_runtime.clock import utc_now
 from afirgen_runtime.db import Database
+from afirgen_runtime.near_cache import NearCache
 from afirgen_runtime.pagination import PageTokens
 from afirgen_runtime.server import ServiceApp
 from loguru import logger
 
 from afirgen_fir.adapters.cached_legal_repository import CachedLegalRepository
-from afirgen_fir.adapters.cached_repository import CachedFirRepository
+from afirgen_fir.adapters.cached_repository import NS_FIR, NS_LIST, CachedFirRepository
 from afirgen_fir.adapters.inference_client import GrpcInferenceClient
 from afirgen_fir.adapters.jobs_client import GrpcJobQueue
 from afirgen_fir.adapters.legal_repository import MySQLLegalRepository
@@ -42,7 +46,13 @@ from afirgen_fir.service_layer.fir_service import FirService
 from afirgen_fir.service_layer.generation_service import GenerationService
 from afirgen_fir.service_layer.legal_service import LegalService
 from afirgen_fir.service_layer.outbox_relay import OutboxRelay
-from afirgen_fir.service_layer.ports import FirRepository, InferenceClient, LegalRepository
+from afirgen_fir.service_layer.ports import (
+    FirRepository,
+    InferenceClient,
+    LegalRepository,
+    SerializedFir,
+    SerializedFirs,
+)
 from afirgen_fir.service_layer.retention import FirRetention, purge_schedule
 from afirgen_fir.settings import FirSettings
 
@@ -101,13 +111,25 @@ def build(
         owned.push_async_callback(client.close)
         cache = client
     legal_repo = legal_repository or MySQLLegalRepository(database)
+    serialized: SerializedFirs | None = None
+    near_caches: list[NearCache[Any]] = []
     if cache is not None:
-        repository = CachedFirRepository(
-            repository, cache, utc_offset=utc_offset, finalized_ttl=settings.finalized_cache_ttl_seconds
+        near: NearCache[SerializedFir] = NearCache(NS_FIR, settings.near_cache)
+        generations: NearCache[str] = NearCache(NS_LIST, settings.near_cache)
+        near_caches += [near, generations]
+        repository = serialized = CachedFirRepository(
+            repository,
+            cache,
+            utc_offset=utc_offset,
+            finalized_ttl=settings.finalized_cache_ttl_seconds,
+            near=near,
+            generations=generations,
         )
         legal_repo = CachedLegalRepository(legal_repo, cache)
+    # Without the cache service's feed the near cache keeps finalized FIRs only (they never change).
+    feed: list[asyncio.Task[None]] = []
 
-    service = FirService(repository, PageTokens(settings.page_token_secret.encode()), clock)
+    service = FirService(repository, PageTokens(settings.page_token_secret.encode()), clock, serialized)
     if inference is None:
         inference_client = GrpcInferenceClient(settings.inference)
         owned.push_async_callback(inference_client.close)
@@ -141,6 +163,8 @@ def build(
         jobs_pb2_grpc.add_JobHandlerServiceServicer_to_server(FirJobHandlerServicer(handlers), server)
 
     async def on_start() -> None:
+        if isinstance(cache, CacheClient) and near_caches and settings.near_cache.max_entries > 0:
+            feed.append(asyncio.create_task(cache.follow(near_caches), name="near-cache-feed"))
         if relay is None:
             logger.warning("AFIRGEN_JOBS_TARGET is not set: FIR jobs stay in the outbox until it is")
             return
@@ -149,6 +173,10 @@ def build(
             purges.start()
 
     async def on_stop() -> None:
+        for task in feed:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if purges is not None:
             await purges.stop()
         if relay is not None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from afirgen_runtime.cache_client import CacheClientSettings
 from afirgen_runtime.channels import ChannelSettings
+from afirgen_runtime.near_cache import NearCacheSettings
 from afirgen_runtime.settings import LogSettings, MySQLSettings, ServerSettings
 
 from afirgen_fir.domain.retention import RetentionPolicy
@@ -35,6 +36,10 @@ class FirSettings:
     """The cache service (``AFIRGEN_CACHE_*``); an empty ``AFIRGEN_CACHE_TARGET`` turns caching off."""
     finalized_cache_ttl_seconds: float = 86400.0
     """How long a finalized (immutable) FIR stays cached; drafts use the namespace default."""
+    near_cache: NearCacheSettings = field(default_factory=NearCacheSettings)
+    """Whole FIRs kept in this process (``AFIRGEN_NEAR_CACHE_*``): drafts are served from it only while
+    the cache service's invalidation feed was heard within ``max_staleness_seconds`` (the bound on how
+    stale another process's write may look here); finalized FIRs always."""
     jobs: ChannelSettings = field(default_factory=ChannelSettings)
     """The jobs service (``AFIRGEN_JOBS_TARGET``); empty: FIR jobs wait in the outbox."""
     outbox: RelayConfig = field(default_factory=RelayConfig)

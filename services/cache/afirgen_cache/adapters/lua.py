@@ -12,6 +12,10 @@ key (new namespace, Redis restart, or the key evicted under ``allkeys-lru``)
 is re-created from that clock, never reset to an old number: entries of a
 version used before can never become visible again. Numbers are kept below
 2^53 and printed with ``%.0f`` because Lua 5.1 numbers are doubles.
+
+DELETE and INVALIDATE publish what they made stale on the invalidation
+channel (:mod:`afirgen_cache.domain.invalidations`) in the same atomic step,
+so a subscriber learns of a write before the writer can answer its client.
 """
 
 from __future__ import annotations
@@ -99,19 +103,20 @@ return out
 DELETE = (
     _PRELUDE
     + """
--- ARGV: data prefix, lock prefix, tombstone ms, keys...; returns how many entries existed.
+-- ARGV: data prefix, lock prefix, tombstone ms, channel, message, keys...; returns how many entries existed.
 -- Fill locks go too: whoever fills next must read after this delete.
 local now = now_us()
 local vs = fmt(version(KEYS[1], now))
 local tomb = 'T' .. fmt(now)
 local n = 0
-for i = 4, #ARGV do
+for i = 6, #ARGV do
   local old = redis.call('SET', ARGV[1] .. vs .. ':' .. ARGV[i], tomb, 'PX', ARGV[3], 'GET')
   if old and string.sub(old, 1, 1) == 'D' then
     n = n + 1
   end
   redis.call('DEL', ARGV[2] .. vs .. ':' .. ARGV[i])
 end
+redis.call('PUBLISH', ARGV[4], ARGV[5])
 return n
 """
 )
@@ -119,7 +124,7 @@ return n
 INVALIDATE = (
     _PRELUDE
     + """
--- returns the new version: now, or one above the old one if that is not below now
+-- ARGV: channel, message; returns the new version: now, or one above the old one if that is not below now
 local now = now_us()
 local old = redis.call('GET', KEYS[1])
 local nv = now
@@ -128,6 +133,7 @@ if old and tonumber(old) >= now then
 end
 local s = fmt(nv)
 redis.call('SET', KEYS[1], s)
+redis.call('PUBLISH', ARGV[1], ARGV[2])
 return s
 """
 )

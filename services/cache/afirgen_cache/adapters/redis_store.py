@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -12,6 +13,7 @@ from redis import asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
 from afirgen_cache.adapters import lua
+from afirgen_cache.domain import invalidations
 from afirgen_cache.domain.namespaces import Namespace
 from afirgen_cache.service_layer.ports import ServerInfo, Slot, Snapshot, Write
 
@@ -26,6 +28,16 @@ def _redis_errors() -> Iterator[None]:
         raise Unavailable("the cache store refused the command") from exc
     except (TimeoutError, RedisError, OSError) as exc:
         raise Unavailable(f"the cache store is unreachable ({type(exc).__name__})") from exc
+
+
+class _Reconnects:
+    """Counts reconnections of a pub/sub connection (redis-py keeps connect callbacks as weak methods)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def seen(self, connection: Any) -> None:
+        self.count += 1
 
 
 def _int(value: Any) -> int:
@@ -67,13 +79,47 @@ class RedisStore:
     async def delete(self, space: Namespace, keys: Sequence[str], *, tombstone_ms: int) -> int:
         with _redis_errors():
             reply = await self._delete(
-                keys=[space.version_key], args=[space.data_prefix, space.lock_prefix, tombstone_ms, *keys]
+                keys=[space.version_key],
+                args=[
+                    space.data_prefix,
+                    space.lock_prefix,
+                    tombstone_ms,
+                    invalidations.CHANNEL,
+                    invalidations.keys_message(space.name, keys),
+                    *keys,
+                ],
             )
         return int(reply)
 
     async def invalidate(self, space: Namespace) -> int:
         with _redis_errors():
-            return _int(await self._invalidate(keys=[space.version_key]))
+            message = invalidations.namespace_message(space.name)
+            return _int(await self._invalidate(keys=[space.version_key], args=[invalidations.CHANNEL, message]))
+
+    async def publish_heartbeat(self) -> None:
+        with _redis_errors():
+            await self._redis.publish(invalidations.CHANNEL, invalidations.heartbeat_message())
+
+    async def invalidations(self) -> AsyncIterator[bytes]:
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        reconnects = _Reconnects()
+        try:
+            with _redis_errors():
+                await pubsub.subscribe(invalidations.CHANNEL)
+            if pubsub.connection is not None:
+                pubsub.connection.register_connect_callback(reconnects.seen)
+            while True:
+                with _redis_errors():
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                if reconnects.count:
+                    # redis-py reconnected and subscribed again by itself: what was published
+                    # in between is lost, and the subscriber must hear of it.
+                    raise Unavailable("the invalidation subscription reconnected; messages may have been lost")
+                if message is not None and message.get("type") == "message":
+                    yield message["data"]
+        finally:
+            with contextlib.suppress(Exception):  # the connection may be gone already
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def info(self) -> ServerInfo:
         with _redis_errors():

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from afirgen.cache.v1 import cache_pb2, cache_pb2_grpc
 from afirgen_runtime.identity import ensure_internal, ensure_operator
 from afirgen_runtime.interceptors import ServicerContext
 from afirgen_runtime.proto_mapping import duration
 from google.protobuf import duration_pb2
 
+from afirgen_cache.domain.invalidations import Kind
+from afirgen_cache.domain.namespaces import resolve
 from afirgen_cache.service_layer.cache_service import CacheService
+from afirgen_cache.service_layer.invalidation_feed import InvalidationFeed
 
 # Answer a waiting GetEntry this long before the caller's deadline.
 DEADLINE_MARGIN_SECONDS = 0.01
+_KINDS = {
+    Kind.HEARTBEAT: cache_pb2.InvalidationEvent.KIND_HEARTBEAT,
+    Kind.KEYS: cache_pb2.InvalidationEvent.KIND_KEYS,
+    Kind.NAMESPACE: cache_pb2.InvalidationEvent.KIND_NAMESPACE,
+    Kind.RESET: cache_pb2.InvalidationEvent.KIND_RESET,
+}
 
 
 def _seconds(value: duration_pb2.Duration) -> float:
@@ -21,8 +32,9 @@ def _seconds(value: duration_pb2.Duration) -> float:
 class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
     """``afirgen.cache.v1.CacheService``."""
 
-    def __init__(self, service: CacheService) -> None:
+    def __init__(self, service: CacheService, feed: InvalidationFeed) -> None:
         self._svc = service
+        self._feed = feed
 
     async def GetEntry(
         self, request: cache_pb2.GetEntryRequest, context: ServicerContext
@@ -80,6 +92,16 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
         ensure_internal()
         version = await self._svc.invalidate(request.namespace)
         return cache_pb2.InvalidateNamespaceResponse(version=version)
+
+    async def WatchInvalidations(
+        self, request: cache_pb2.WatchInvalidationsRequest, context: ServicerContext
+    ) -> AsyncIterator[cache_pb2.InvalidationEvent]:
+        ensure_internal()
+        if not request.namespaces:
+            resolve(self._svc.namespaces, "")  # INVALID_ARGUMENT: namespace is required
+        names = frozenset(resolve(self._svc.namespaces, name).name for name in request.namespaces)
+        async for event in self._feed.watch(names):
+            yield cache_pb2.InvalidationEvent(kind=_KINDS[event.kind], namespace=event.namespace, keys=event.keys)
 
     async def GetCacheStats(
         self, request: cache_pb2.GetCacheStatsRequest, context: ServicerContext

@@ -75,6 +75,11 @@ class CacheService:
         for name in self._spaces:
             self.stats.of(name)
 
+    @property
+    def namespaces(self) -> Mapping[str, Namespace]:
+        """The declared namespaces by name."""
+        return self._spaces
+
     @contextmanager
     def _errors_counted(self, counters: Counters) -> Iterator[None]:
         try:

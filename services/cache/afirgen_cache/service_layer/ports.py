@@ -6,7 +6,7 @@ service compares leases against one clock.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -76,12 +76,22 @@ class CacheStore(Protocol):
         ...
 
     async def delete(self, space: Namespace, keys: Sequence[str], *, tombstone_ms: int) -> int:
-        """Replace entries by tombstones living ``tombstone_ms`` and release their fill
-        locks; returns how many entries existed."""
+        """Replace entries by tombstones living ``tombstone_ms``, release their fill
+        locks and publish the delete; returns how many entries existed."""
         ...
 
     async def invalidate(self, space: Namespace) -> int:
-        """Move the namespace to a new, higher version; returns it."""
+        """Move the namespace to a new, higher version and publish it; returns it."""
+        ...
+
+    async def publish_heartbeat(self) -> None:
+        """Publish a heartbeat on the invalidation channel (deletes and invalidations publish
+        themselves, in the same atomic step)."""
+        ...
+
+    def invalidations(self) -> AsyncIterator[bytes]:
+        """Messages of the invalidation channel, in order, from the moment of the call;
+        raises :class:`afirgen_runtime.errors.Unavailable` when the subscription breaks."""
         ...
 
     async def info(self) -> ServerInfo:

@@ -2,18 +2,29 @@
 
 Reads go through the cache service (namespaces ``fir``, ``fir_list``,
 ``fir_stats``); every write goes to the wrapped repository and then, before it
-returns (so before the client gets its answer), makes stale exactly what it
-may have changed: the FIR's own entry and the list and statistics namespaces
-(any write can move an FIR in or out of any page and change any count). A
-write that fails still invalidates: it may have committed before failing.
+returns (so before the client gets its answer), makes stale what it may have
+changed: the FIR's own entry, and the lists, totals and statistics of the
+scopes it touched (its station, its district and every FIR, for the statuses
+it had and has: :mod:`~afirgen_fir.adapters.cache_scopes`). A write that fails
+still invalidates, whole namespaces then (it may have committed before failing,
+and what it touched is unknown).
 
-GetFir entries hold the whole FIR, whatever read mask the reader sent, and
-the servicer trims the answer to the mask: one entry serves every mask, and
-one delete makes every mask's view stale. (Keying by id and mask would need
-one entry per mask and a way to find them all on write.)
+GetFir entries hold the whole FIR, whatever read mask the reader sent, as the
+serialized message GetFir answers behind a small header (status, etag, station,
+district: :mod:`~afirgen_fir.adapters.fir_codec`). A hit is answered from those
+bytes (:meth:`CachedFirRepository.get_serialized`): the reader's scope is checked
+on the header and the message goes out as it is, never decoded into the domain
+FIR and mapped back. One entry serves every mask, and one delete makes every
+mask's view stale. (Keying by id and mask would need one entry per mask and a
+way to find them all on write.)
 
-Finalized FIRs never change: they are cached for ``finalized_ttl`` and kept in
-a small in-process LRU as well, so re-reading them costs no network call.
+In front of the cache service sits a near cache in this process
+(:class:`~afirgen_runtime.near_cache.NearCache`), for drafts and finalized FIRs
+alike: finalized FIRs never change and are always served from it; drafts are
+served from it only while the cache service's invalidation feed is live, which
+bounds their staleness (``max_staleness_seconds``) against writes made by other
+processes. A write in this process drops its own entry before it answers, so
+the writer reads its own write at once.
 
 Every write path, present and future (generation, regeneration, job handlers),
 must go through :meth:`CachedFirRepository.create` / :meth:`modify` or call
@@ -24,19 +35,30 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from afirgen_runtime.cache_client import Cache, Fill
+from afirgen_runtime.errors import (
+    Aborted,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
+from afirgen_runtime.near_cache import NearCache, NearCacheSettings
 from loguru import logger
 
+from afirgen_fir.adapters.cache_scopes import Generations, scope_of, scopes_changed_by
 from afirgen_fir.adapters.fir_codec import (
     CodecError,
     decode_count,
-    decode_fir,
+    decode_fir_message,
     decode_page,
+    decode_page_serialized,
+    decode_serialized,
     decode_stats,
     encode_count,
     encode_fir,
@@ -46,8 +68,10 @@ from afirgen_fir.adapters.fir_codec import (
 from afirgen_fir.domain.counts import local_day
 from afirgen_fir.domain.model import Fir, FirStatus
 from afirgen_fir.domain.queries import FirFilter, ListQuery
-from afirgen_fir.service_layer.ports import FirCounts, FirEvent, FirRepository, IdempotencyKey
+from afirgen_fir.service_layer.ports import FirCounts, FirEvent, FirRepository, IdempotencyKey, SerializedFir
 
+REFUSED = (InvalidArgument, NotFound, PermissionDenied, FailedPrecondition, Aborted, Unauthenticated)
+"""What a write's own checks raise before it writes anything (the repository rolls back)."""
 NS_FIR = "fir"
 NS_LIST = "fir_list"
 NS_STATS = "fir_stats"
@@ -69,60 +93,108 @@ class CachedFirRepository:
         *,
         utc_offset: timedelta,
         finalized_ttl: float = 86400.0,
-        local_entries: int = 1024,
+        near: NearCache[SerializedFir] | None = None,
+        generations: NearCache[str] | None = None,
     ) -> None:
         self._inner = inner
         self._cache = cache
         self._utc_offset = utc_offset
         """Local time of the statistics' days (the FIR numbering offset)."""
         self._finalized_ttl = finalized_ttl
-        self._local: OrderedDict[str, bytes] = OrderedDict()
-        self._local_max = local_entries
+        self.near = near if near is not None else NearCache(NS_FIR, NearCacheSettings())
+        """Whole FIRs in this process; the composition root lets the cache's feed keep it coherent."""
+        self.generations = Generations(
+            cache, generations if generations is not None else NearCache(NS_LIST, NearCacheSettings())
+        )
+        """The tokens of list and statistics scopes (their near cache follows the feed too)."""
 
     # --- the invalidation hook -----------------------------------------------------
-    async def invalidate_fir(self, fir_id: str | None) -> None:
-        """Make stale what a write to ``fir_id`` (``None``: a new FIR) may have changed."""
+    async def invalidate_fir(self, fir_id: str | None, written: Fir | None = None) -> None:
+        """Make stale what a write to ``fir_id`` (``None``: a new FIR) may have changed: with the FIR
+        as ``written``, its entry and the scopes it touched; without it, whole namespaces."""
+        scopes = [] if written is None else scopes_changed_by(written, {FirStatus.DRAFT, written.status})
+        self._forget(fir_id, scopes)
+        if written is None:
+            await asyncio.gather(
+                self._cache.delete(NS_FIR, fir_id) if fir_id else asyncio.sleep(0),
+                self._cache.invalidate(NS_LIST),
+                self._cache.invalidate(NS_STATS),
+            )
+        else:
+            await asyncio.gather(
+                self._cache.delete(NS_FIR, fir_id) if fir_id else asyncio.sleep(0),
+                self.generations.invalidate(scopes),
+            )
+        # A read of this process that began between the first drop and the delete may have kept
+        # the old entry: the writer must read its own write from here on.
+        self._forget(fir_id, scopes)
+
+    def _forget(self, fir_id: str | None, scopes: list[str]) -> None:
         if fir_id:
-            self._local.pop(fir_id, None)
-        await asyncio.gather(
-            self._cache.delete(NS_FIR, fir_id) if fir_id else asyncio.sleep(0),
-            self._cache.invalidate(NS_LIST),
-            self._cache.invalidate(NS_STATS),
-        )
+            self.near.drop(fir_id)
+        if scopes:
+            self.generations.forget(scopes)
+        else:
+            self.generations.near.clear()
 
     # --- writes ------------------------------------------------------------------
     async def create(self, fir: Fir, **kwargs: Any) -> tuple[Fir, bool]:
-        """Create through the wrapped repository, then invalidate lists and statistics."""
+        """Create through the wrapped repository, then invalidate the new FIR's scopes."""
         try:
-            return await self._inner.create(fir, **kwargs)
-        finally:
+            created, fresh = await self._inner.create(fir, **kwargs)
+        except BaseException:
             await self.invalidate_fir(None)
+            raise
+        await self.invalidate_fir(None, created)
+        return created, fresh
 
     async def modify(self, fir_id: str, mutate: Callable[[Fir], list[str]], **kwargs: Any) -> Fir:
-        """Change through the wrapped repository, then invalidate the FIR, lists and statistics."""
+        """Change through the wrapped repository (drafts only: it was a DRAFT before), then
+        invalidate the FIR and its scopes."""
         try:
-            return await self._inner.modify(fir_id, mutate, **kwargs)
-        finally:
+            changed = await self._inner.modify(fir_id, mutate, **kwargs)
+        except REFUSED:
+            # Refused before anything was written (a stale etag, a finalized FIR, no right to
+            # change it...): only the FIR's own entry goes, as a reader may have cached it stale.
+            self.near.drop(fir_id)
+            await self._cache.delete(NS_FIR, fir_id)
+            raise
+        except BaseException:
             await self.invalidate_fir(fir_id)
+            raise
+        await self.invalidate_fir(fir_id, changed)
+        return changed
 
     # --- reads -------------------------------------------------------------------
     async def get(self, fir_id: str, fields: frozenset[str] = frozenset()) -> Fir | None:
         """The whole FIR (a superset of ``fields``), from the cache when possible."""
-        data = self._local.get(fir_id)
-        if data is not None:
-            self._local.move_to_end(fir_id)
-        else:
-            data = await self._cache.get_or_load(NS_FIR, fir_id, lambda: self._load_fir(fir_id))
-            if data is None:
-                return None
+        found = await self.get_serialized(fir_id)
+        if found is None:
+            return None
         try:
-            fir = decode_fir(data)
+            fir = decode_fir_message(found)
         except CodecError:
             logger.warning("undecodable FIR cache entry; reading the database")
             return await self._inner.get(fir_id, fields)
-        if fir.status is FirStatus.FINALIZED:
-            self._remember_finalized(fir_id, data)
         return fir
+
+    async def get_serialized(self, fir_id: str) -> SerializedFir | None:
+        """The whole FIR as GetFir sends it: the near cache, else the cache service, else the database."""
+        found = self.near.get(fir_id)
+        if found is not None:
+            return found
+        epoch = self.near.epoch
+        data = await self._cache.get_or_load(NS_FIR, fir_id, lambda: self._load_fir(fir_id))
+        if data is None:
+            return None
+        try:
+            found = decode_serialized(fir_id, data)
+        except CodecError:
+            logger.warning("undecodable FIR cache entry; reading the database")
+            fir = await self._inner.get(fir_id)
+            return None if fir is None else decode_serialized(fir_id, encode_fir(fir))
+        self.near.put(fir_id, found, epoch, immutable=found.status is FirStatus.FINALIZED)
+        return found
 
     async def _load_fir(self, fir_id: str) -> Fill | None:
         fir = await self._inner.get(fir_id)  # whole: one entry serves every read mask
@@ -130,12 +202,6 @@ class CachedFirRepository:
             return None  # not cached: ids are server-made, a miss here is rare
         ttl = self._finalized_ttl if fir.status is FirStatus.FINALIZED else None
         return Fill(encode_fir(fir), ttl)
-
-    def _remember_finalized(self, fir_id: str, data: bytes) -> None:
-        self._local[fir_id] = data
-        self._local.move_to_end(fir_id)
-        while len(self._local) > self._local_max:
-            self._local.popitem(last=False)
 
     async def _cached(
         self,
@@ -156,24 +222,47 @@ class CachedFirRepository:
                 logger.warning("undecodable cache entry; reading the database", namespace=namespace)
         return await load()
 
-    async def list_page(self, query: ListQuery) -> tuple[list[Fir], tuple[str, int] | None]:
-        """A page, from the cache when possible."""
-        key = "page:" + _digest(
+    async def _page_key(self, query: ListQuery) -> str:
+        token = await self.generations.token(scope_of(query.filter))
+        return f"{token}:page:" + _digest(
             query.filter, query.order_field, query.descending, query.page_size, query.after, sorted(query.fields)
         )
+
+    async def list_page(self, query: ListQuery) -> tuple[list[Fir], tuple[str, int] | None]:
+        """A page, from the cache when possible."""
         return await self._cached(
-            NS_LIST, key, lambda: self._inner.list_page(query), lambda page: encode_page(*page), decode_page
+            NS_LIST,
+            await self._page_key(query),
+            lambda: self._inner.list_page(query),
+            lambda page: encode_page(*page),
+            decode_page,
         )
+
+    async def list_page_serialized(self, query: ListQuery) -> tuple[bytes, tuple[str, int] | None]:
+        """A page as ListFirs sends its FIRs, from the cache when possible (never decoded on a hit)."""
+
+        async def load() -> bytes:
+            return encode_page(*await self._inner.list_page(query))
+
+        data = await self._cache.get_or_load(NS_LIST, await self._page_key(query), load)
+        if data is not None:
+            try:
+                return decode_page_serialized(data)
+            except CodecError:
+                logger.warning("undecodable cache entry; reading the database", namespace=NS_LIST)
+        return decode_page_serialized(await load())
 
     async def count(self, flt: FirFilter) -> int:
         """A total, from the cache when possible."""
+        token = await self.generations.token(scope_of(flt))
         return await self._cached(
-            NS_LIST, "count:" + _digest(flt), lambda: self._inner.count(flt), encode_count, decode_count
+            NS_LIST, f"{token}:count:" + _digest(flt), lambda: self._inner.count(flt), encode_count, decode_count
         )
 
     async def stats(self, flt: FirFilter, days: int, now: datetime) -> FirCounts:
         """Statistics, from the cache (short TTL) when possible."""
-        key = _digest(flt, days, local_day(now, self._utc_offset))
+        token = await self.generations.token(scope_of(flt))
+        key = f"{token}:" + _digest(flt, days, local_day(now, self._utc_offset))
         return await self._cached(NS_STATS, key, lambda: self._inner.stats(flt, days, now), encode_stats, decode_stats)
 
     async def events(self, fir_id: str, after_pk: int, limit: int) -> list[FirEvent]:

@@ -38,9 +38,13 @@ class Scope:
 
     def covers(self, fir: Fir) -> bool:
         """True when ``fir`` (with its station loaded) is inside the scope."""
-        if self.station is not None and fir.station.code != self.station:
+        return self.covers_station(fir.station.code, fir.station.district)
+
+    def covers_station(self, code: str, district: str) -> bool:
+        """True when FIRs of station ``code`` in ``district`` are inside the scope."""
+        if self.station is not None and code != self.station:
             return False
-        return self.district is None or fir.station.district == self.district
+        return self.district is None or district == self.district
 
 
 def require(caller: Caller | None) -> Caller:

@@ -21,7 +21,7 @@ from afirgen_runtime.proto_mapping import from_message, timestamp, to_message
 from google.api import httpbody_pb2
 from google.protobuf import field_mask_pb2
 
-from afirgen_fir.adapters.fir_codec import stats_message
+from afirgen_fir.adapters.fir_codec import fir_message, stats_message
 from afirgen_fir.domain.model import (
     ALL_FIELDS,
     Complainant,
@@ -58,9 +58,7 @@ CACHE_FINALIZED = "private, max-age=86400, immutable"
 
 def fir_to_proto(fir: Fir, mask: field_mask_pb2.FieldMask | None = None) -> fir_pb2.Fir:
     """Domain FIR -> message, trimmed to ``mask`` when it has paths."""
-    message = to_message(fir, fir_pb2.Fir())
-    if fir.id:
-        message.etag = fir.etag
+    message = fir_message(fir)
     if mask is None or not mask.paths:
         return message
     trimmed = fir_pb2.Fir()
@@ -126,16 +124,51 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):
         self._cache_headers(fir)
         return fir_to_proto(fir)
 
-    async def GetFir(self, request: fir_pb2.GetFirRequest, context: ServicerContext) -> fir_pb2.Fir:
+    # Returns the serialized Fir as bytes when it has it: the shared interceptor sends bytes as they
+    # are (the generated base declares only the message, hence the ignore).
+    async def GetFir(  # type: ignore[override]
+        self, request: fir_pb2.GetFirRequest, context: ServicerContext
+    ) -> fir_pb2.Fir | bytes:
         if not request.id:
             raise InvalidArgument.for_field("id", "is required")
         fields = mask_fields(request.read_mask, "read_mask")
+        found = await self._svc.get_serialized(request.id, caller=current_caller())
+        if found is not None:
+            self._headers(found.etag, found.status)
+            if not request.read_mask.paths:
+                return found.data  # a cache hit: no decode, no mapping, no re-serialization
+            trimmed = fir_pb2.Fir()
+            request.read_mask.MergeMessage(fir_pb2.Fir.FromString(found.data), trimmed)
+            return trimmed
         fir = await self._svc.get(request.id, fields, caller=current_caller())
         self._cache_headers(fir)
         return fir_to_proto(fir, request.read_mask)
 
-    async def ListFirs(self, request: fir_pb2.ListFirsRequest, context: ServicerContext) -> fir_pb2.ListFirsResponse:
+    # Returns the serialized response as bytes when the page is cached in its wire form (see GetFir).
+    async def ListFirs(  # type: ignore[override]
+        self, request: fir_pb2.ListFirsRequest, context: ServicerContext
+    ) -> fir_pb2.ListFirsResponse | bytes:
         fields = mask_fields(request.read_mask, "read_mask")
+        serialized = await self._svc.list_serialized(
+            size=request.page_size,
+            token=request.page_token,
+            filter_text=request.filter,
+            order_by=request.order_by,
+            fields=fields,
+            caller=current_caller(),
+        )
+        if serialized is not None:
+            set_response_header("cache-control", NO_STORE)
+            tail = fir_pb2.ListFirsResponse(
+                next_page_token=serialized.next_page_token, total_size=serialized.total_size
+            ).SerializeToString()
+            if not request.read_mask.paths:
+                return serialized.data + tail  # the FIRs as cached, then the token and total
+            cached = fir_pb2.ListFirsResponse.FromString(serialized.data)
+            trimmed = fir_pb2.ListFirsResponse.FromString(tail)
+            for fir in cached.firs:
+                request.read_mask.MergeMessage(fir, trimmed.firs.add())
+            return trimmed
         page = await self._svc.list_firs(
             size=request.page_size,
             token=request.page_token,
@@ -270,10 +303,14 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):
         set_response_header("cache-control", CACHE_FINALIZED if document.finalized else CACHE_DRAFT)
         return httpbody_pb2.HttpBody(content_type="application/pdf", data=document.content)
 
+    @classmethod
+    def _cache_headers(cls, fir: Fir) -> None:
+        cls._headers(fir.etag, fir.status)
+
     @staticmethod
-    def _cache_headers(fir: Fir) -> None:
-        set_response_header("etag", f'"{fir.etag}"')
-        set_response_header("cache-control", CACHE_FINALIZED if fir.status is FirStatus.FINALIZED else CACHE_DRAFT)
+    def _headers(etag: str, status: FirStatus) -> None:
+        set_response_header("etag", f'"{etag}"')
+        set_response_header("cache-control", CACHE_FINALIZED if status is FirStatus.FINALIZED else CACHE_DRAFT)
 
 
 class LegalSectionServicer(fir_pb2_grpc.LegalSectionServiceServicer):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,7 +15,17 @@ from afirgen_fir.domain import access, validation
 from afirgen_fir.domain.errors import FirFinalized, FirNotFound, StaleEtag
 from afirgen_fir.domain.model import EDITABLE_FIELDS, ComplaintSource, Fir, FirStatus
 from afirgen_fir.domain.queries import ListQuery, parse_fir_filter, parse_order
-from afirgen_fir.service_layer.ports import Change, Clock, FirCounts, FirEvent, FirRepository, IdempotencyKey
+from afirgen_fir.service_layer.ports import (
+    Change,
+    Clock,
+    FirCounts,
+    FirEvent,
+    FirRepository,
+    IdempotencyKey,
+    SerializedFir,
+    SerializedFirs,
+    SerializedPage,
+)
 
 FIR_ID = "an FIR id"
 DEFAULT_EVENTS_PAGE = 100
@@ -43,10 +54,13 @@ def _ensure_editable(fir: Fir, etag: str) -> None:
 class FirService:
     """FIR records: create, read, list, edit, finalize, statistics, audit."""
 
-    def __init__(self, repo: FirRepository, tokens: PageTokens, clock: Clock) -> None:
+    def __init__(
+        self, repo: FirRepository, tokens: PageTokens, clock: Clock, serialized: SerializedFirs | None = None
+    ) -> None:
         self._repo = repo
         self._tokens = tokens
         self._clock = clock
+        self._serialized = serialized
 
     async def create(
         self,
@@ -78,9 +92,42 @@ class FirService:
             raise FirNotFound("no FIR with this id")
         return fir
 
+    async def get_serialized(self, fir_id: str, *, caller: Caller | None) -> SerializedFir | None:
+        """One whole FIR the caller may read, in its wire form; ``None`` when this service keeps
+        no such form (no cache), and the caller reads through :meth:`get`.
+
+        The caller's scope is checked on the station and district kept beside the bytes:
+        out of scope is NOT_FOUND, as in :meth:`get`."""
+        if self._serialized is None:
+            return None
+        scope = access.read_scope(caller)
+        found = await self._serialized.get_serialized(check_id(fir_id, FIR_ID))
+        if found is None or not scope.covers_station(found.station, found.district):
+            raise FirNotFound("no FIR with this id")
+        return found
+
     async def visible(self, fir: Fir | None, caller: Caller | None) -> Fir | None:
         """``fir`` when the caller may read it, else ``None`` (an idempotent repeat of another's request)."""
         return fir if fir is not None and access.read_scope(caller).covers(fir) else None
+
+    def _list_query(
+        self, size: int, token: str, filter_text: str, order_by: str, fields: frozenset[str], caller: Caller | None
+    ) -> tuple[ListQuery | None, str]:
+        """The page query the caller may run (``None``: nothing can match) and its token digest."""
+        scope = access.read_scope(caller)
+        asked = parse_fir_filter(filter_text)
+        order_field, descending = parse_order(order_by)
+        limit = page_size(size)
+        digest = PageTokens.query_digest("firs", asked, scope, order_field, descending)
+        keyset = self._tokens.resume(token, digest, str, int)
+        after = None if keyset is None else (keyset[0], keyset[1])
+        flt = access.restrict(asked, scope)
+        if flt is None:  # another station's FIRs: as if there were none
+            return None, digest
+        return ListQuery(flt, order_field, descending, limit, after, fields), digest
+
+    def _next_token(self, digest: str, next_key: tuple[str, int] | None) -> str:
+        return self._tokens.issue(digest, list(next_key)) if next_key else ""
 
     async def list_firs(
         self,
@@ -93,21 +140,34 @@ class FirService:
         caller: Caller | None,
     ) -> FirPage:
         """A keyset page of the FIRs the caller may read; tokens are bound to the filter and order."""
-        scope = access.read_scope(caller)
-        asked = parse_fir_filter(filter_text)
-        order_field, descending = parse_order(order_by)
-        limit = page_size(size)
-        digest = PageTokens.query_digest("firs", asked, scope, order_field, descending)
-        keyset = self._tokens.resume(token, digest, str, int)
-        after = None if keyset is None else (keyset[0], keyset[1])
-        flt = access.restrict(asked, scope)
-        if flt is None:  # another station's FIRs: as if there were none
+        query, digest = self._list_query(size, token, filter_text, order_by, fields, caller)
+        if query is None:
             return FirPage([], "", 0)
-        query = ListQuery(flt, order_field, descending, limit, after, fields)
         firs, next_key = await self._repo.list_page(query)
-        total = await self._repo.count(flt)
-        next_token = self._tokens.issue(digest, list(next_key)) if next_key else ""
-        return FirPage(firs, next_token, total)
+        total = await self._repo.count(query.filter)
+        return FirPage(firs, self._next_token(digest, next_key), total)
+
+    async def list_serialized(
+        self,
+        *,
+        size: int,
+        token: str,
+        filter_text: str,
+        order_by: str,
+        fields: frozenset[str] = frozenset(),
+        caller: Caller | None,
+    ) -> SerializedPage | None:
+        """:meth:`list_firs` with the page in its wire form; ``None`` when this service keeps no
+        such form (no cache), and the caller lists through :meth:`list_firs`."""
+        if self._serialized is None:
+            return None
+        query, digest = self._list_query(size, token, filter_text, order_by, fields, caller)
+        if query is None:
+            return SerializedPage(b"", "", 0)
+        (data, next_key), total = await asyncio.gather(
+            self._serialized.list_page_serialized(query), self._repo.count(query.filter)
+        )
+        return SerializedPage(data, self._next_token(digest, next_key), total)
 
     async def update(
         self,

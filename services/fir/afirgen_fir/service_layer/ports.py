@@ -10,7 +10,7 @@ from typing import Protocol
 from afirgen_runtime.identity import Caller
 
 from afirgen_fir.domain.legal import LegalSection
-from afirgen_fir.domain.model import Fir
+from afirgen_fir.domain.model import Fir, FirStatus
 from afirgen_fir.domain.queries import FirFilter, ListQuery
 
 
@@ -111,6 +111,43 @@ class FirRepository(Protocol):
 
     async def ping(self) -> bool:
         """Readiness."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SerializedFir:
+    """A whole FIR as the transport sends it, with what a read needs without parsing it:
+    the reader's scope check (station, district) and the response headers (etag, status)."""
+
+    id: str
+    revision: int
+    status: FirStatus
+    station: str
+    district: str
+    etag: str
+    data: bytes
+    """The FIR in the transport's wire form (opaque to the service layer)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SerializedPage:
+    """One page of FIRs in the transport's wire form, with what the response needs beside it."""
+
+    data: bytes
+    """The FIRs of the page (opaque to the service layer)."""
+    next_page_token: str
+    total_size: int
+
+
+class SerializedFirs(Protocol):
+    """FIRs and pages already in their wire form (a cache of them)."""
+
+    async def get_serialized(self, fir_id: str) -> SerializedFir | None:
+        """The FIR ``fir_id``, or ``None`` when there is none."""
+        ...
+
+    async def list_page_serialized(self, query: ListQuery) -> tuple[bytes, tuple[str, int] | None]:
+        """A page in its wire form and the keyset after its last row (None on the last page)."""
         ...
 
 

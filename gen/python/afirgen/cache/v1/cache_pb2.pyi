@@ -8,6 +8,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -416,6 +417,93 @@ class InvalidateNamespaceResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___InvalidateNamespaceResponse: _TypeAlias = InvalidateNamespaceResponse  # noqa: Y015
+
+@_typing.final
+class WatchInvalidationsRequest(_message.Message):
+    """Request for WatchInvalidations."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAMESPACES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def namespaces(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Declared namespaces to follow."""
+
+    def __init__(
+        self,
+        *,
+        namespaces: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["namespaces", b"namespaces"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchInvalidationsRequest: _TypeAlias = WatchInvalidationsRequest  # noqa: Y015
+
+@_typing.final
+class InvalidationEvent(_message.Message):
+    """One event of an invalidation stream."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    class _Kind:
+        ValueType = _typing.NewType("ValueType", _builtins.int)
+        V: _TypeAlias = ValueType  # noqa: Y015
+
+    class _KindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[InvalidationEvent._Kind.ValueType], _builtins.type):
+        DESCRIPTOR: _descriptor.EnumDescriptor
+        KIND_UNSPECIFIED: InvalidationEvent._Kind.ValueType  # 0
+        """Not set."""
+        KIND_HEARTBEAT: InvalidationEvent._Kind.ValueType  # 1
+        """Nothing: the stream is alive and every earlier event has been sent."""
+        KIND_KEYS: InvalidationEvent._Kind.ValueType  # 2
+        """`keys` of `namespace` were deleted."""
+        KIND_NAMESPACE: InvalidationEvent._Kind.ValueType  # 3
+        """Every entry of `namespace` was invalidated."""
+        KIND_RESET: InvalidationEvent._Kind.ValueType  # 4
+        """Events may have been lost: drop every entry that could have changed."""
+
+    class Kind(_Kind, metaclass=_KindEnumTypeWrapper):
+        """What happened."""
+
+    KIND_UNSPECIFIED: InvalidationEvent.Kind.ValueType  # 0
+    """Not set."""
+    KIND_HEARTBEAT: InvalidationEvent.Kind.ValueType  # 1
+    """Nothing: the stream is alive and every earlier event has been sent."""
+    KIND_KEYS: InvalidationEvent.Kind.ValueType  # 2
+    """`keys` of `namespace` were deleted."""
+    KIND_NAMESPACE: InvalidationEvent.Kind.ValueType  # 3
+    """Every entry of `namespace` was invalidated."""
+    KIND_RESET: InvalidationEvent.Kind.ValueType  # 4
+    """Events may have been lost: drop every entry that could have changed."""
+
+    KIND_FIELD_NUMBER: _builtins.int
+    NAMESPACE_FIELD_NUMBER: _builtins.int
+    KEYS_FIELD_NUMBER: _builtins.int
+    kind: Global___InvalidationEvent.Kind.ValueType
+    """What happened."""
+    namespace: _builtins.str
+    """The namespace of KIND_KEYS and KIND_NAMESPACE."""
+    @_builtins.property
+    def keys(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The deleted keys of KIND_KEYS."""
+
+    def __init__(
+        self,
+        *,
+        kind: Global___InvalidationEvent.Kind.ValueType = ...,
+        namespace: _builtins.str = ...,
+        keys: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["keys", b"keys", "kind", b"kind", "namespace", b"namespace"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InvalidationEvent: _TypeAlias = InvalidationEvent  # noqa: Y015
 
 @_typing.final
 class GetCacheStatsRequest(_message.Message):

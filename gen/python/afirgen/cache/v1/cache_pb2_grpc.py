@@ -72,6 +72,11 @@ class CacheServiceStub:
                 request_serializer=afirgen_dot_cache_dot_v1_dot_cache__pb2.InvalidateNamespaceRequest.SerializeToString,
                 response_deserializer=afirgen_dot_cache_dot_v1_dot_cache__pb2.InvalidateNamespaceResponse.FromString,
                 _registered_method=True)
+        self.WatchInvalidations = channel.unary_stream(
+                '/afirgen.cache.v1.CacheService/WatchInvalidations',
+                request_serializer=afirgen_dot_cache_dot_v1_dot_cache__pb2.WatchInvalidationsRequest.SerializeToString,
+                response_deserializer=afirgen_dot_cache_dot_v1_dot_cache__pb2.InvalidationEvent.FromString,
+                _registered_method=True)
         self.GetCacheStats = channel.unary_unary(
                 '/afirgen.cache.v1.CacheService/GetCacheStats',
                 request_serializer=afirgen_dot_cache_dot_v1_dot_cache__pb2.GetCacheStatsRequest.SerializeToString,
@@ -132,6 +137,18 @@ class CacheServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchInvalidations(self, request, context):
+        """Streams every delete and namespace invalidation of the given namespaces,
+        made by any replica of this service, in the order Redis published them,
+        with a heartbeat every few hundred milliseconds: near caches of other
+        services follow it to drop what a write made stale. The first event is a
+        reset (events before the stream opened are not replayed); a stream that
+        may have lost events ends, and its next one starts with a reset again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetCacheStats(self, request, context):
         """Hit/miss statistics per namespace, memory and evictions.
         """
@@ -171,6 +188,11 @@ def add_CacheServiceServicer_to_server(servicer, server):
                     servicer.InvalidateNamespace,
                     request_deserializer=afirgen_dot_cache_dot_v1_dot_cache__pb2.InvalidateNamespaceRequest.FromString,
                     response_serializer=afirgen_dot_cache_dot_v1_dot_cache__pb2.InvalidateNamespaceResponse.SerializeToString,
+            ),
+            'WatchInvalidations': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchInvalidations,
+                    request_deserializer=afirgen_dot_cache_dot_v1_dot_cache__pb2.WatchInvalidationsRequest.FromString,
+                    response_serializer=afirgen_dot_cache_dot_v1_dot_cache__pb2.InvalidationEvent.SerializeToString,
             ),
             'GetCacheStats': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCacheStats,
@@ -348,6 +370,33 @@ class CacheService:
             '/afirgen.cache.v1.CacheService/InvalidateNamespace',
             afirgen_dot_cache_dot_v1_dot_cache__pb2.InvalidateNamespaceRequest.SerializeToString,
             afirgen_dot_cache_dot_v1_dot_cache__pb2.InvalidateNamespaceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchInvalidations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/afirgen.cache.v1.CacheService/WatchInvalidations',
+            afirgen_dot_cache_dot_v1_dot_cache__pb2.WatchInvalidationsRequest.SerializeToString,
+            afirgen_dot_cache_dot_v1_dot_cache__pb2.InvalidationEvent.FromString,
             options,
             channel_credentials,
             insecure,

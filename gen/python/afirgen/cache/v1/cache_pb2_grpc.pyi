@@ -36,6 +36,14 @@ class CacheServiceStub:
     """Deletes entries."""
     InvalidateNamespace: _aio.UnaryUnaryMultiCallable[_cache_pb2.InvalidateNamespaceRequest, _cache_pb2.InvalidateNamespaceResponse]
     """Drops every entry of a namespace in O(1)."""
+    WatchInvalidations: _aio.UnaryStreamMultiCallable[_cache_pb2.WatchInvalidationsRequest, _cache_pb2.InvalidationEvent]
+    """Streams every delete and namespace invalidation of the given namespaces,
+    made by any replica of this service, in the order Redis published them,
+    with a heartbeat every few hundred milliseconds: near caches of other
+    services follow it to drop what a write made stale. The first event is a
+    reset (events before the stream opened are not replayed); a stream that
+    may have lost events ends, and its next one starts with a reset again.
+    """
     GetCacheStats: _aio.UnaryUnaryMultiCallable[_cache_pb2.GetCacheStatsRequest, _cache_pb2.CacheStats]
     """Hit/miss statistics per namespace, memory and evictions."""
 
@@ -97,6 +105,20 @@ class CacheServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _aio.ServicerContext[_cache_pb2.InvalidateNamespaceRequest, _abc.Awaitable[_cache_pb2.InvalidateNamespaceResponse]],
     ) -> _abc.Awaitable[_cache_pb2.InvalidateNamespaceResponse]:
         """Drops every entry of a namespace in O(1)."""
+
+    @_abc_1.abstractmethod
+    def WatchInvalidations(
+        self,
+        request: _cache_pb2.WatchInvalidationsRequest,
+        context: _aio.ServicerContext[_cache_pb2.WatchInvalidationsRequest, _abc.AsyncIterator[_cache_pb2.InvalidationEvent]],
+    ) -> _abc.AsyncIterator[_cache_pb2.InvalidationEvent]:
+        """Streams every delete and namespace invalidation of the given namespaces,
+        made by any replica of this service, in the order Redis published them,
+        with a heartbeat every few hundred milliseconds: near caches of other
+        services follow it to drop what a write made stale. The first event is a
+        reset (events before the stream opened are not replayed); a stream that
+        may have lost events ends, and its next one starts with a reset again.
+        """
 
     @_abc_1.abstractmethod
     def GetCacheStats(
