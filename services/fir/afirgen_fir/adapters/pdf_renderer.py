@@ -12,7 +12,11 @@ else in the PDF core font with unsupported characters replaced.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -30,6 +34,8 @@ IST = timezone(timedelta(hours=5, minutes=30), "IST")
 LABEL_WIDTH = 62.0
 LINE = 5.5
 BLANK = "-"
+PR_SET_PDEATHSIG = 1
+"""prctl(2) option: the signal the kernel sends this process when its parent dies."""
 
 
 @dataclass(frozen=True)
@@ -280,10 +286,26 @@ def render_fir_pdf(fir: Fir, fonts: Fonts | None = None) -> bytes:
     return bytes(pdf.output())
 
 
+def _die_with_parent(parent: int) -> None:
+    """Initializer of the renderer's child: the kernel kills it when the fir process dies.
+
+    Without it a fir killed with SIGKILL (no chance to stop its pool) leaves the child behind,
+    adopted by init and spinning on its dead parent's queue, where no ``make down`` finds it.
+    The signal is armed first, then the parent checked: a parent that died in between would
+    never send it."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 class ProcessPdfRenderer:
     """Renders in a child process, so laying out PDFs (CPU-bound Python that
     holds the GIL for a good part of a second) never stalls the requests the
-    service's event loop is serving. The child is spawned on first use."""
+    service's event loop is serving. The child is spawned on first use and dies
+    with this process, however this process ends."""
 
     def __init__(self, fonts: Fonts | None = None) -> None:
         self._fonts = fonts
@@ -293,7 +315,12 @@ class ProcessPdfRenderer:
         """The PDF of ``fir``; Unavailable (retry) if the child died."""
         if self._pool is None:
             # spawn, not fork: a forked child of a process running gRPC threads can deadlock.
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_die_with_parent,
+                initargs=(os.getpid(),),
+            )
         try:
             return await asyncio.get_running_loop().run_in_executor(self._pool, render_fir_pdf, fir, self._fonts)
         except BrokenProcessPool as exc:
