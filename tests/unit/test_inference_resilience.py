@@ -100,6 +100,12 @@ async def test_breaker_health_probes_open_and_close_it() -> None:
     assert breaker.state is CircuitState.CLOSED
 
 
+async def test_a_probe_that_times_out_opens_the_circuit_at_once() -> None:
+    breaker = CircuitBreaker("llm-0", threshold=4, recovery_seconds=60)
+    await breaker.record_probe("no answer within 1 s", hung=True)
+    assert breaker.state is CircuitState.OPEN
+
+
 # --- dispatcher: limit, queue, balancing -------------------------------------------
 def _replicas(n: int, max_in_flight: int = 1) -> list[Replica[str]]:
     return [

@@ -75,11 +75,12 @@ class BackendSettings:
     probe_interval_seconds: float = 2.0
     """Health probe period per replica."""
     probe_timeout_seconds: float = 1.0
-    """Timeout of one health probe."""
+    """Timeout of one health probe. A probe that times out opens the replica's circuit at once (see
+    ``silent_while_busy``): a frozen server is refused within one probe interval plus this."""
     silent_while_busy: bool = False
     """True for a server that answers no health probe while it works (faster-whisper-server): a probe
     timeout during a call is then not a failure. The stack's servers all answer while busy, so a
-    timeout means a hung server (frozen, swapping), which opens its circuit."""
+    timeout means a hung server (frozen, swapping), which opens its circuit at once."""
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -251,6 +252,7 @@ class BackendPool(Generic[C]):
     async def probe(self, replica: Replica[C]) -> None:
         """Health-probe one replica; the result feeds ListModels, balancing and the breaker."""
         error: str | None = None
+        hung = False
         try:
             await replica.client.probe(self.settings.probe_timeout_seconds)
         except BackendTimeout as exc:
@@ -260,7 +262,7 @@ class BackendPool(Generic[C]):
                 replica.last_error = f"{exc.message} (while busy with {replica.in_flight} calls)"
                 replica.last_probe_at = self._now()
                 return
-            error = exc.message
+            error, hung = exc.message, not self.settings.silent_while_busy
         except BackendError as exc:
             error = exc.message
         except Exception as exc:  # a probe never fails the prober
@@ -269,7 +271,7 @@ class BackendPool(Generic[C]):
         replica.last_probe_at = self._now()
         if error is not None:
             replica.last_error = error
-        await replica.breaker.record_probe(error)
+        await replica.breaker.record_probe(error, hung=hung)
         self.dispatcher.wake()  # a circuit may have closed: serve waiters
 
     def status(self) -> list[BackendStatus]:

@@ -42,6 +42,7 @@ class CircuitBreaker:
 
     def __init__(self, name: str, threshold: int, recovery_seconds: float) -> None:
         self.name = name
+        self.threshold = threshold
         self.recovery_seconds = recovery_seconds
         self.opened = 0
         """Times the circuit opened (for logs and tests)."""
@@ -120,16 +121,21 @@ class CircuitBreaker:
             raise
         await breaker.__aexit__(None, None, None)
 
-    async def record_probe(self, error: str | None) -> None:
+    async def record_probe(self, error: str | None, *, hung: bool = False) -> None:
         """Feed a health probe's result: a failure counts while closed; a success
-        closes an open circuit once its recovery period is over."""
+        closes an open circuit once its recovery period is over. A ``hung`` server (its probe
+        timed out, though it answers probes while it works) opens a closed circuit at once:
+        every call sent to a frozen server would hang until its own timeout."""
         state = self.state
         if error is not None and state is CircuitState.CLOSED:
-            try:
-                async with self.guard():
-                    raise ProbeFailed(error)
-            except (ProbeFailed, CircuitOpen):
-                pass
+            for _ in range(self.threshold if hung else 1):
+                try:
+                    async with self.guard():
+                        raise ProbeFailed(error)
+                except ProbeFailed:
+                    continue
+                except CircuitOpen:
+                    break
         elif error is None and state is CircuitState.HALF_OPEN:
             try:
                 async with self.guard():
