@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,15 @@ def gates_of(sla: dict[str, Any], scenarios: Iterable[str] | None = None) -> lis
     return out
 
 
+def _expand(gates: list[dict[str, Any]], metrics: dict[str, float]) -> Iterator[dict[str, Any]]:
+    """Gates with their ``*`` patterns expanded: one gate per metric the pattern matches
+    (``db.stmt.*.p50_ms``: every statement); a pattern that matches nothing stays as it is
+    (and fails as an unmeasured metric)."""
+    for gate in gates:
+        matched = sorted(m for m in metrics if fnmatch.fnmatchcase(m, gate["metric"])) if "*" in gate["metric"] else []
+        yield from ({**gate, "metric": m} for m in matched) if matched else (gate,)
+
+
 def _unmeasured(name: str, scenario: str, results: Results) -> str:
     """Why a gate's metric is missing, as far as the run knows."""
     if scenario in results.failed:
@@ -73,7 +83,7 @@ def evaluate(results: Results, sla: dict[str, Any], scenarios: Iterable[str] | N
     each load measurement. A gate whose metric is missing fails: an unmeasured SLA is a broken one."""
     metrics = results.metrics()
     out: list[GateResult] = []
-    for gate in gates_of(sla, scenarios):
+    for gate in _expand(gates_of(sla, scenarios), metrics):
         name = gate["metric"]
         value = metrics.get(name)
         why = gate.get("why", "")

@@ -58,6 +58,8 @@ class Profile:
     """Jobs enqueued, then drained by the worker (the throughput run)."""
     jobs_wake_samples: int
     """Single jobs given to the idle worker (enqueue-to-start latency)."""
+    backlog_jobs: int
+    """Mixed FIR jobs enqueued for the ``backlog`` scenario (reads while they drain)."""
 
 
 SHORT = Profile(
@@ -88,11 +90,12 @@ SHORT = Profile(
     inference_calls=5,
     jobs_per_run=300,
     jobs_wake_samples=10,
+    backlog_jobs=0,
 )
 
 FULL = Profile(
     name="full",
-    scenarios=(*READS, "limit", *WRITES, "generation"),
+    scenarios=(*READS, "limit", *WRITES, "generation", "backlog"),
     seed_rows=1_000_000,
     hot_firs=100,
     grpc_methods=("noop", "GetFir", "ListFirs", "GetFirStats"),
@@ -118,6 +121,7 @@ FULL = Profile(
     inference_calls=20,
     jobs_per_run=2000,
     jobs_wake_samples=40,
+    backlog_jobs=1000,
 )
 
 PROFILES = {p.name: p for p in (SHORT, FULL)}

@@ -6,13 +6,19 @@ One command for every generated artefact::
     python scripts/codegen.py --check  # exit 1 if anything committed is stale
 
 Outputs:
-- ``gen/python/afirgen/**``: ``*_pb2.py``, ``*_pb2.pyi`` and ``*_pb2_grpc.py``,
-  one importable package (``import afirgen.fir.v1.fir_pb2``).
+- ``gen/python/afirgen/**``: ``*_pb2.py`` and ``*_pb2_grpc.py`` (protoc, grpcio-tools),
+  one importable package (``import afirgen.fir.v1.fir_pb2``), with ``*_pb2.pyi`` and
+  ``*_pb2_grpc.pyi`` stubs from mypy-protobuf (``protoc-gen-mypy``, ``protoc-gen-mypy_grpc``,
+  pinned in pyproject.toml): typed messages, enums, ``grpc.aio`` stubs and servicer
+  base classes, which ``mypy`` follows.
 - ``edge/generated/afirgen.pb``: descriptor set (with imports) for Envoy's
   gRPC-JSON transcoder; it includes ``google/rpc/error_details.proto`` so the
   edge can print ``ErrorInfo``/``BadRequest`` details as JSON.
 - ``third_party/googleapis``: the google.api / google.rpc protos our contracts
   import, copied from the pinned googleapis-common-protos wheel (buf reads them).
+- ``third_party/stubs``: that wheel's own ``*_pb2.pyi`` stubs of those protos (and of
+  ``google/rpc/code.proto``). The wheel ships them without a ``py.typed`` marker, so
+  mypy would not read them where they are installed; ``mypy_path`` names this copy.
 - ``edge/generated/openapi.json``: one OpenAPI v2 document of the public REST
   surface (every method with a ``google.api.http`` annotation; internal RPCs have
   none), made by grpc-gateway's ``protoc-gen-openapiv2`` (``.tools/bin``, pinned in
@@ -40,11 +46,14 @@ from grpc_tools import protoc
 ROOT = Path(__file__).resolve().parent.parent
 PROTOS = ROOT / "protos"
 THIRD_PARTY = Path("third_party/googleapis")
+THIRD_PARTY_STUBS = Path("third_party/stubs")
 GEN_PYTHON = Path("gen/python")
 DESCRIPTOR = Path("edge/generated/afirgen.pb")
 OPENAPI = Path("edge/generated/openapi.json")
 API_DOC = Path("docs/api.md")
 OPENAPI_PLUGIN = ROOT / ".tools" / "bin" / "protoc-gen-openapiv2"
+STUB_PLUGINS = Path(sys.executable).parent
+"""Where mypy-protobuf's ``protoc-gen-mypy`` and ``protoc-gen-mypy_grpc`` are (the venv's bin)."""
 OPENAPI_OPTIONS = ROOT / "edge" / "openapi-options.yaml"
 PUBLIC_PROTOS = [
     # The first one carries the document-level options (edge/openapi-options.yaml).
@@ -75,6 +84,8 @@ GOOGLE_PROTOS = [
     "google/rpc/status.proto",
     "google/rpc/error_details.proto",
 ]
+GOOGLE_STUBS = [rel.removesuffix(".proto") + "_pb2.pyi" for rel in GOOGLE_PROTOS] + ["google/rpc/code_pb2.pyi"]
+"""Stubs of the google modules the generated stubs and our code import."""
 
 
 def _run_protoc(args: list[str]) -> None:
@@ -91,13 +102,28 @@ def generate(out: Path) -> None:
         dest = out / THIRD_PARTY / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(googleapis_root / rel, dest)
+    for rel in GOOGLE_STUBS:
+        dest = out / THIRD_PARTY_STUBS / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(googleapis_root / rel, dest)
 
     sources = sorted(str(p.relative_to(PROTOS)) for p in PROTOS.rglob("*.proto"))
     py_out = out / GEN_PYTHON
     if py_out.exists():
         shutil.rmtree(py_out)
     py_out.mkdir(parents=True)
-    _run_protoc([f"--python_out={py_out}", f"--pyi_out={py_out}", f"--grpc_python_out={py_out}", *sources])
+    _run_protoc(
+        [
+            f"--python_out={py_out}",
+            f"--grpc_python_out={py_out}",
+            f"--plugin=protoc-gen-mypy={STUB_PLUGINS / 'protoc-gen-mypy'}",
+            f"--plugin=protoc-gen-mypy_grpc={STUB_PLUGINS / 'protoc-gen-mypy_grpc'}",
+            f"--mypy_out=quiet:{py_out}",
+            # Every service and client uses grpc.aio: stubs and servicers typed for it only.
+            f"--mypy_grpc_out=quiet,only_async:{py_out}",
+            *sources,
+        ]
+    )
     for directory in [py_out / "afirgen", *(d for d in (py_out / "afirgen").rglob("*") if d.is_dir())]:
         (directory / "__init__.py").touch()
     (py_out / "afirgen" / "py.typed").touch()
@@ -282,7 +308,7 @@ def check() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         generate(Path(scratch))
         stale: list[str] = []
-        for rel in (GEN_PYTHON, DESCRIPTOR, THIRD_PARTY, OPENAPI, API_DOC):
+        for rel in (GEN_PYTHON, DESCRIPTOR, THIRD_PARTY, THIRD_PARTY_STUBS, OPENAPI, API_DOC):
             fresh, committed = _tree(Path(scratch), rel), _tree(ROOT, rel)
             for name in sorted(fresh.keys() | committed.keys()):
                 if (

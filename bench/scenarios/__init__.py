@@ -48,6 +48,7 @@ class Context:
 def registry() -> dict[str, Callable[[Context], None]]:
     """Scenario name -> its ``run``."""
     from bench.scenarios import (
+        backlog,
         cache,
         cache_outage,
         codec,
@@ -74,4 +75,5 @@ def registry() -> dict[str, Callable[[Context], None]]:
         "jobs": jobs.run,
         "grpc_writes": grpc_load.run_writes,
         "generation": generation.run,
+        "backlog": backlog.run,
     }

@@ -1,15 +1,14 @@
-"""Database timing: every named SQL statement of the FIR service against the seeded
-large table, and keyset against OFFSET pagination at deep pages.
+"""Database timing: the plan check and the time of every statement shape of the FIR
+service against the seeded large table, and keyset against OFFSET pagination at deep pages.
 
-Times are MariaDB's own (``SHOW PROFILES``); the time the client saw, which adds
-sending and decoding the rows in Python, is kept beside it. Statements come
-from the service's own modules (``afirgen_fir.adapters.sql`` and
-friends, built by the same functions the repository uses), with arguments taken
-from the seeded data. Writes run inside a transaction that is rolled back, so
-the table stays as seeded. Statements of the query-plan check's catalog
-(``afirgen_fir.entrypoints.query_plans.catalog``) that are not timed below are
-timed with its sample arguments, and any named statement left over is listed in
-the report as not timed.
+The shapes are the query-plan check's catalog (``afirgen_fir.adapters.statement_catalog``,
+built by the functions the repositories use: every filter scope, status, order and
+section combination, totals, statistics, writes, jobs), with arguments taken from the
+seeded data. Each is EXPLAINed (``db.plans.problems``: full scans and unindexed sorts) and
+timed (``db.stmt.<label>``, gated per statement in ``bench/sla.toml``). Times are MariaDB's
+own (``SHOW PROFILES``); the time the client saw, which adds sending and decoding the rows
+in Python, is kept beside it. Writes run inside a transaction that is rolled back, so the
+table stays as seeded.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pymysql
@@ -86,104 +85,100 @@ def _measure(key: str, label: str, timed: tuple[list[float], list[float]], **ext
     )
 
 
-def _statements(ctx: Context, cur: Any) -> list[tuple[str, str, Any, list[Any], bool]]:
-    """(key, label, Statement, args, is_write) with arguments from the seeded table."""
-    from afirgen_fir.adapters import legal_repository as legal
-    from afirgen_fir.adapters import mysql_jobs as jobs
-    from afirgen_fir.adapters import sql
-    from afirgen_fir.domain.model import FirStatus
-    from afirgen_fir.domain.queries import FirFilter
+def _samples(ctx: Context, cur: Any) -> Any:
+    """Catalog arguments from the seeded table: an FIR in its middle, its station, district and a
+    section it cites (so every filter of the catalog matches rows), its time as the keyset."""
+    from afirgen_fir.adapters.statement_catalog import Samples
+    from afirgen_fir.settings import FirSettings
 
     cur.execute(
-        "SELECT pk, id, created_at FROM firs WHERE station_code LIKE 'BN-%%' ORDER BY pk LIMIT 1 OFFSET %s",
+        "SELECT f.pk, f.id, f.revision, f.created_at, f.station_code, f.station_district, s.section"
+        " FROM firs f JOIN fir_sections s ON s.fir_pk = f.pk WHERE f.station_code LIKE 'BN-%%'"
+        " ORDER BY f.pk LIMIT 1 OFFSET %s",
         (ctx.profile.seed_rows // 2,),
     )
-    pk, fir_id, created = cur.fetchone()
-    hot = (ctx.hot.drafts or [fir_id])[0]
-    now = datetime.now(UTC).replace(tzinfo=None)
-    mask = sql.select_columns(["fir_number", "status"])
-    cur.execute(f"SELECT {', '.join(sql.MUTABLE_COLUMNS)}, revision FROM firs WHERE pk = %s", (pk,))  # noqa: S608 - constant column list
-    *mutable, revision = cur.fetchone()
-    filters = {
-        "all": FirFilter(),
-        "station": FirFilter(station="BN-007"),
-        "status": FirFilter(status=FirStatus.FINALIZED),
-        "station_status": FirFilter(station="BN-007", status=FirStatus.DRAFT),
-        "district": FirFilter(district="Bench District 3"),
-        "section": FirFilter(section="303"),
-        "last_30_days": FirFilter(time_bounds=((">=", now - timedelta(days=30)),)),
-    }
-    out: list[tuple[str, str, Any, list[Any], bool]] = [
-        ("get", "whole FIR by id", sql.get_by_id(sql.ALL_COLUMNS), [fir_id], False),
-        ("get.mask", "read mask fir_number,status", sql.get_by_id(mask), [fir_id], False),
-        ("get_by_pk", "by primary key", sql.get_by_pk(sql.ALL_COLUMNS), [pk], False),
-        ("exists", "", sql.FIR_EXISTS, [fir_id], False),
-        ("idempotency_get", "", sql.GET_IDEMPOTENCY, ["bench-missing-key"], False),
-        ("events_list", "hot FIR", sql.LIST_EVENTS, [hot, 0, 100], False),
-        ("counter_next", "", sql.NEXT_SEQ, ["BN-001", 2026], True),
-        ("get_for_update", "", sql.get_by_id(sql.ALL_COLUMNS, for_update=True), [fir_id], True),
-        ("update", "", sql.update_fir(), [*mutable, now, pk, revision], True),
-        ("sections_delete", "", sql.DELETE_SECTIONS, [pk], True),
-        ("sections_insert", "", sql.INSERT_SECTIONS, [pk, "BNS", "999", now], True),
-        ("event_insert", "", sql.INSERT_EVENT, [pk, "UPDATED", "bench", "[]", revision + 1, "", now], True),
-        ("idempotency_claim", "", sql.CLAIM_IDEMPOTENCY, ["bench-key", "0" * 64, now], True),
-        ("outbox_pending", "", jobs.PENDING_OUTBOX, [now, 50], False),
-        ("outbox_insert", "", jobs.INSERT_OUTBOX, [pk, "fir.render_document", "{}", 5, "bench-outbox", now, now], True),
-        ("outbox_sent", "", jobs.OUTBOX_SENT, [now, None, 0], True),
-        ("outbox_failed", "", jobs.OUTBOX_FAILED, [now, "bench", 0], True),
-        ("document_get", "", jobs.GET_DOCUMENT, [hot], False),
-        ("document_revision", "", jobs.DOCUMENT_REVISION, [hot], False),
-        ("document_save", "", jobs.SAVE_DOCUMENT, [fir_id, 1, 1, "25504446", "0" * 64, now], True),
-        ("daily_counts_delete", "", jobs.DELETE_COUNTS, [created.date(), "BN-001"], True),
-        (
-            "daily_counts_station",
-            "one station-day",
-            jobs.STATION_COUNTS,
-            [created.date(), now, "BN-001", created.date(), created.date() + timedelta(days=1)],
-            True,
-        ),
-        (
-            "daily_counts_sections",
-            "one station-day",
-            jobs.SECTION_COUNTS,
-            [created.date(), now, "BN-001", created.date(), created.date() + timedelta(days=1)],
-            True,
-        ),
-        ("legal.search", "stolen mobile phone", legal.SEARCH, ["stolen mobile phone", "stolen mobile phone", 8], False),
-    ]
-    for name, flt in filters.items():
-        stmt, args = sql.list_page(sql.ALL_COLUMNS, flt, "create_time", True, None, PAGE + 1)
-        out.append((f"list.{name}", f"first page, {name}", stmt, args, False))
-        stmt, args = sql.count(flt)
-        out.append((f"count.{name}", name, stmt, args, False))
-        if flt.section is None:
-            for part, stmt, args in sql.stats(flt, now - timedelta(days=29)):
-                out.append((f"stats_{part}.{name}", name, stmt, args, False))
-    return out
-
-
-def _catalog_extras(timed: set[str]) -> list[tuple[Any, list[Any]]]:
-    """Catalog statements whose name was not timed with seeded arguments."""
-    from afirgen_fir.entrypoints.query_plans import catalog
-
-    return [(stmt, list(args)) for stmt, args in catalog() if stmt.name not in timed]
-
-
-def _named_statements() -> set[str]:
-    """Every Statement name defined at module level in the FIR adapters."""
-    import importlib
-
-    from afirgen_runtime.db import Statement
-
-    names: set[str] = set()
-    for module in ("sql", "mysql_jobs", "legal_repository"):
-        mod = importlib.import_module(f"afirgen_fir.adapters.{module}")
-        names |= {v.name for v in vars(mod).values() if isinstance(v, Statement)}
-    return (
-        names
-        | {"fir.get", "fir.get_for_update", "fir.get_by_pk", "fir.update", "fir.list", "fir.count"}
-        | {f"fir.stats_by_{p}" for p in ("status", "station", "section", "day")}
+    pk, fir_id, revision, created, station, district, section = cur.fetchone()
+    return Samples(
+        fir_id=fir_id,
+        fir_pk=pk,
+        revision=revision,
+        station=station,
+        district=district,
+        section=section,
+        keyset=(created, pk),
+        utc_offset=timedelta(minutes=FirSettings.numbering_utc_offset_minutes),
     )
+
+
+def _is_write(sql: str) -> bool:
+    return sql.split(None, 1)[0].upper() in ("INSERT", "UPDATE", "DELETE") or sql.rstrip().endswith("FOR UPDATE")
+
+
+def _plan_check(ctx: Context, cur: Any, catalog: list[tuple[str, Any, list[Any]]]) -> None:
+    """EXPLAIN every statement shape on the seeded table (the plan check at the profile's volume)."""
+    from afirgen_fir.adapters.statement_catalog import WHOLE_TABLE
+    from afirgen_runtime.query_plans import parse_plan, problems
+
+    bad: list[str] = []
+    for label, stmt, args in catalog:
+        cur.execute("EXPLAIN FORMAT=JSON " + stmt.sql, args)
+        plan = parse_plan(stmt.name, stmt.sql, str(cur.fetchone()[0]))
+        found = problems(plan) if stmt.name not in WHOLE_TABLE else []
+        if found:
+            bad.append(f"{label}: {'; '.join(found)}")
+    ctx.results.figures["db.plans.explained"] = float(len(catalog))
+    ctx.results.figures["db.plans.problems"] = float(len(bad))
+    for line in bad:
+        ctx.note(f"database: plan problem: {line}")
+    ctx.log(f"  {len(catalog)} statement shapes explained, {len(bad)} with plan problems")
+
+
+def statements(ctx: Context, conn: Any, cur: Any) -> None:
+    """Time every statement shape of the catalog (writes rolled back): ``db.stmt.<label>``.
+
+    The count repair's statements run as one unit (``db.stmt.counts_repair``), as the job runs
+    them; the offline full recount reads every FIR on purpose and is only explained."""
+    from afirgen_fir.adapters.statement_catalog import labelled
+
+    catalog = labelled(_samples(ctx, cur))
+    _plan_check(ctx, cur, catalog)
+    repair = [(stmt, args) for label, stmt, args in catalog if label.startswith("counts_repair.")]
+    for label, stmt, args in catalog:
+        if label.startswith(("counts_repair.", "counts_rebuild_all.")):
+            continue
+        write = _is_write(stmt.sql)
+        samples = _time(cur, stmt.sql, args, ctx.profile.db_repeats, rollback=conn if write else None)
+        ctx.results.add(_measure(f"db.stmt.{label}", f"{label} ({stmt.name})", samples, statement=stmt.name))
+    if repair:
+        ctx.results.add(
+            _measure(
+                "db.stmt.counts_repair",
+                "counts_repair (fir.rollup_stats, one station-day)",
+                _time_together(conn, cur, repair, ctx.profile.db_repeats),
+            )
+        )
+    timed = [m for m in ctx.results.measurements if m.key.startswith("db.stmt.")]
+    slowest = max(timed, key=lambda m: m.p50_ms)
+    ctx.results.figures["db.stmt.count"] = float(len(timed))
+    ctx.results.figures["db.stmt.slowest_p50_ms"] = slowest.p50_ms
+    ctx.log(f"  {len(timed)} statement shapes timed; slowest {slowest.key} {slowest.p50_ms:.2f} ms (p50)")
+
+
+def _time_together(
+    conn: Any, cur: Any, statements: list[tuple[Any, list[Any]]], repeats: int
+) -> tuple[list[float], list[float]]:
+    """Client milliseconds of running ``statements`` in one transaction, rolled back."""
+    times: list[float] = []
+    for i in range(repeats + 1):
+        conn.begin()
+        started = time.perf_counter()
+        for stmt, args in statements:
+            cur.execute(stmt.sql, args)
+        elapsed = (time.perf_counter() - started) * 1000
+        conn.rollback()
+        if i:
+            times.append(elapsed)
+    return times, times
 
 
 def pagination(ctx: Context, cur: Any) -> None:
@@ -240,31 +235,12 @@ def pagination(ctx: Context, cur: Any) -> None:
 
 
 def run(ctx: Context) -> None:
-    """Time every named statement, then pagination."""
+    """The plan check and the time of every statement shape, then pagination."""
     conn = pymysql.connect(**ctx.target.mysql_args())  # type: ignore[arg-type]
     try:
         with conn.cursor() as cur:
             cur.execute("SET profiling = 1, profiling_history_size = 100")
-            timed: set[str] = set()
-            for key, label, stmt, args, write in _statements(ctx, cur):
-                samples = _time(cur, stmt.sql, args, ctx.profile.db_repeats, rollback=conn if write else None)
-                ctx.results.add(_measure(f"db.{key}", f"{stmt.name} {label}".strip(), samples, statement=stmt.name))
-                timed.add(stmt.name)
-            for stmt, args in _catalog_extras(timed):
-                try:
-                    samples = _time(cur, stmt.sql, args, ctx.profile.db_repeats, rollback=conn)
-                except pymysql.MySQLError as exc:
-                    conn.rollback()
-                    ctx.results.notes.append(f"database: {stmt.name} (catalog sample arguments) failed: {exc}")
-                    continue
-                ctx.results.add(
-                    _measure(f"db.catalog.{stmt.name}", f"{stmt.name} (catalog args)", samples, statement=stmt.name)
-                )
-                timed.add(stmt.name)
-            missing = sorted(_named_statements() - timed)
-            if missing:
-                ctx.results.notes.append("database: named statements not timed: " + ", ".join(missing))
-            ctx.log(f"  {len(timed)} named statements timed")
+            statements(ctx, conn, cur)
             pagination(ctx, cur)
     finally:
         conn.close()

@@ -93,7 +93,8 @@ def create_call(ctx: Context, path: str) -> GrpcCall:
     return GrpcCall(f"{FIR}/CreateFir", address, {"fir": fir}, ctx.protoset, officers)
 
 
-def _level(ctx: Context, call: GrpcCall, key: str, label: str, concurrency: int, scenario: str) -> Measurement:
+def level(ctx: Context, call: GrpcCall, key: str, label: str, concurrency: int, scenario: str) -> Measurement:
+    """A closed-loop run of the profile's size at ``concurrency``."""
     p = ctx.profile
     requests = p.grpc_requests if concurrency > 1 else max(100, p.grpc_requests // 3)
     m = loadgen.ghz(
@@ -136,7 +137,7 @@ def _matrix(ctx: Context, calls: dict[str, dict[str, GrpcCall]], scenario: str) 
     for path, by_method in calls.items():
         for method, call in by_method.items():
             for c in ctx.profile.concurrency:
-                _level(ctx, call, f"grpc.{path}.{method}.c{c}", f"{method} {path} c={c}", c, scenario)
+                level(ctx, call, f"grpc.{path}.{method}.c{c}", f"{method} {path} c={c}", c, scenario)
             top = ctx.results.find(f"grpc.{path}.{method}.c50")
             if top and top.rps and ctx.profile.fixed_rate_s:
                 half = max(10.0, top.rps / 2)

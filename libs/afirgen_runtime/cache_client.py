@@ -138,7 +138,7 @@ class CacheClient:
             self._channel = channel if channel is not None else create_channel(settings, RECONNECT_OPTIONS)
             stub = cache_pb2_grpc.CacheServiceStub(self._channel)
         self._owns_channel = channel is None and self._channel is not None
-        self._stub = stub
+        self._stub: cache_pb2_grpc.CacheServiceStub = stub
         # purgatory counts every exception raised inside the breaker as a
         # failure, except these: bad input is our bug, not the cache's health,
         # and a cancelled caller says nothing about the cache either.
@@ -242,7 +242,7 @@ class CacheClient:
         value, _ = await self._flights.run((namespace, key), lambda: self._read_through(namespace, key, loader, ttl))
         return value
 
-    async def _get_entry(self, namespace: str, key: str, wait: float = 0.0) -> Any:
+    async def _get_entry(self, namespace: str, key: str, wait: float = 0.0) -> cache_pb2.GetEntryResponse | None:
         request = cache_pb2.GetEntryRequest(namespace=namespace, key=key)
         if wait > 0:
             request.max_wait.CopyFrom(duration(wait))

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from afirgen_runtime.errors import InvalidArgument
+from afirgen_runtime.errors import FilterInvalid
 
 MAX_FILTER_LENGTH = 1000
 
@@ -36,8 +36,8 @@ class Condition:
     value: str
 
 
-def _error(description: str) -> InvalidArgument:
-    return InvalidArgument.for_field("filter", description, reason="INVALID_FILTER")
+def _error(description: str) -> FilterInvalid:
+    return FilterInvalid.for_field("filter", description)
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:

@@ -97,10 +97,10 @@ def ensure_operator() -> None:
     """Calls through the edge carry a caller, and need the operator role; internal calls carry none."""
     caller = current_caller()
     if caller is not None and not caller.has("operator"):
-        raise PermissionDenied("this needs the operator role", reason="PERMISSION_DENIED")
+        raise PermissionDenied("this needs the operator role")
 
 
 def ensure_internal() -> None:
     """Refuse a call that came through the edge: the method is for services only."""
     if current_caller() is not None:
-        raise PermissionDenied("this method is internal to the mesh", reason="PERMISSION_DENIED")
+        raise PermissionDenied("this method is internal to the mesh")

@@ -17,8 +17,8 @@ import contextlib
 import contextvars
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from typing import Any, TypeAlias, TypeVar
 
 import grpc
 from loguru import logger
@@ -38,6 +38,12 @@ _headers_var: contextvars.ContextVar[list[tuple[str, str]] | None] = contextvars
 )
 
 CallObserver = Callable[[str, str, float], None]
+ServicerContext: TypeAlias = grpc.aio.ServicerContext[Any, Any]
+"""The context a servicer method receives. Its request and response types are left open: the
+generated servicer bases spell them per method as ``ServicerContext[Request, Awaitable[Response]]``,
+which says nothing a method uses, and the interceptor below serves every method."""
+_Request = TypeVar("_Request")
+_Response = TypeVar("_Response")
 NO_STORE = "no-store"
 """``cache-control`` of answers no client or proxy may keep (lists, statistics, jobs)."""
 # Request ids are kept as received only when they look like ids; anything else
@@ -58,20 +64,19 @@ def remaining_seconds() -> float | None:
     return None if deadline is None else deadline - time.monotonic()
 
 
-def _metadata_value(metadata: Any, key: str) -> str:
-    for item in metadata or ():
-        if item[0] == key:
-            value = item[1]
+def _metadata_value(metadata: Iterable[tuple[str, str | bytes]] | None, key: str) -> str:
+    for name, value in metadata or ():
+        if name == key:
             return value.decode() if isinstance(value, bytes) else str(value)
     return ""
 
 
-def invocation_header(context: grpc.aio.ServicerContext, key: str) -> str:
+def invocation_header(context: ServicerContext, key: str) -> str:
     """The value of request header (metadata key) ``key`` of the served call, or ``""``."""
     return _metadata_value(context.invocation_metadata(), key)
 
 
-class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class ServerInterceptor(grpc.aio.ServerInterceptor):
     """Request id, deadline, error mapping and access logging for every call."""
 
     def __init__(
@@ -92,9 +97,9 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[_Request, _Response] | None]],
         details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> grpc.RpcMethodHandler[_Request, _Response] | None:
         handler = await continuation(details)
         if handler is None:
             return None
@@ -118,7 +123,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             )
         return handler  # client/bidi streaming: not used by the mesh
 
-    def _enter(self, context: grpc.aio.ServicerContext, incoming: tuple[str, str], own: float) -> str:
+    def _enter(self, context: ServicerContext, incoming: tuple[str, str], own: float) -> str:
         """Per-call context; ``own`` is the deadline this server gives a call whose client gave none."""
         incoming_id, claims = incoming
         request_id = incoming_id or new_request_id()
@@ -131,14 +136,14 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         _headers_var.set([(REQUEST_ID_HEADER, request_id)])
         return request_id
 
-    async def _send_headers(self, context: grpc.aio.ServicerContext) -> None:
+    async def _send_headers(self, context: ServicerContext) -> None:
         headers = _headers_var.get()
         if headers:
             _headers_var.set(None)  # at most once per call
             await context.send_initial_metadata(tuple(headers))
 
     async def _fail(
-        self, context: grpc.aio.ServicerContext, exc: BaseException, request_id: str, *, headers: bool = True
+        self, context: ServicerContext, exc: BaseException, request_id: str, *, headers: bool = True
     ) -> str:
         """Abort with the error's status; ``headers=False`` keeps the answer trailers-only (a stream
         that sent nothing yet: only then does the edge turn the status into an HTTP error status)."""
@@ -167,7 +172,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     def _wrap_unary(self, behavior: Any, method: str, incoming: tuple[str, str]) -> Any:
         own = self._own_deadline(method)
 
-        async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def wrapper(request: Any, context: ServicerContext) -> Any:
             started = time.perf_counter()
             request_id = self._enter(context, incoming, own)
             code = "OK"
@@ -192,7 +197,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     def _wrap_stream(self, behavior: Any, method: str, incoming: tuple[str, str]) -> Any:
         own = self._own_deadline(method)
 
-        async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        async def wrapper(request: Any, context: ServicerContext) -> AsyncIterator[Any]:
             started = time.perf_counter()
             request_id = self._enter(context, incoming, own)
             code = "OK"
@@ -218,7 +223,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
 
 @contextlib.asynccontextmanager
-async def _within(context: grpc.aio.ServicerContext, own: float) -> AsyncIterator[None]:
+async def _within(context: ServicerContext, own: float) -> AsyncIterator[None]:
     """Bound a call to this server's own deadline when its client set none (a hung dependency
     then ends as DEADLINE_EXCEEDED instead of a call that never answers)."""
     if context.time_remaining() is not None or own <= 0:
@@ -238,7 +243,7 @@ class _ClientBase:
     def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
         metadata = grpc.aio.Metadata(*(tuple(details.metadata) if details.metadata else ()))
         request_id = request_id_var.get()
-        if request_id and REQUEST_ID_HEADER not in metadata:
+        if request_id and metadata.get(REQUEST_ID_HEADER) is None:
             metadata.add(REQUEST_ID_HEADER, request_id)
         timeout = details.timeout if details.timeout is not None else self._default_timeout
         left = remaining_seconds()
@@ -281,7 +286,7 @@ def _observe_client(details: grpc.aio.ClientCallDetails, call: Any, started: flo
     call.add_done_callback(done)
 
 
-class UnaryUnaryClientContextInterceptor(_ClientBase, grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+class UnaryUnaryClientContextInterceptor(_ClientBase, grpc.aio.UnaryUnaryClientInterceptor):
     """Request id, deadline and client metrics for unary calls."""
 
     async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
@@ -291,7 +296,7 @@ class UnaryUnaryClientContextInterceptor(_ClientBase, grpc.aio.UnaryUnaryClientI
         return call
 
 
-class UnaryStreamClientContextInterceptor(_ClientBase, grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
+class UnaryStreamClientContextInterceptor(_ClientBase, grpc.aio.UnaryStreamClientInterceptor):
     """Request id, deadline and client metrics for server-streaming calls."""
 
     async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:

@@ -15,7 +15,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from afirgen_runtime.errors import InvalidArgument
+from afirgen_runtime.errors import InvalidArgument, PageTokenInvalid
 from afirgen_runtime.secrets import MIN_BYTES
 
 _SIG_BYTES = 16
@@ -25,8 +25,8 @@ MAX_PAGE_SIZE = 500
 """Rows of a page at most; larger requests are capped."""
 
 
-def _invalid(description: str) -> InvalidArgument:
-    return InvalidArgument.for_field("page_token", description, reason="INVALID_PAGE_TOKEN")
+def _invalid(description: str) -> PageTokenInvalid:
+    return PageTokenInvalid.for_field("page_token", description)
 
 
 class PageTokens:

@@ -128,6 +128,7 @@ class Stack:
         # mysql must be able to pass through the run dir (never to list it).
         self.cfg.run_dir.chmod(self.cfg.run_dir.stat().st_mode | 0o011)
         self._init_binlog_dir()
+        self._init_private_dir(home / "tmp")
         if (data / "mysql").exists():
             if data.owner() != MARIADB_USER:  # a data dir made when MariaDB still ran as root
                 subprocess.run(["chown", "-R", f"{MARIADB_USER}:{MARIADB_USER}", str(home)], check=True)
@@ -147,6 +148,13 @@ class Stack:
             check=True,
             capture_output=True,
         )
+
+    @staticmethod
+    def _init_private_dir(path: Path) -> None:
+        """A directory only MariaDB reads and writes (its temporary tables)."""
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if path.owner() != MARIADB_USER:
+            shutil.chown(path, MARIADB_USER, MARIADB_USER)
 
     def _init_binlog_dir(self) -> None:
         """The binary logs' directory: MariaDB's own, readable by nobody else (they hold every change)."""

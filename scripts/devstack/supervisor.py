@@ -87,6 +87,9 @@ def programs(cfg: StackConfig) -> list[Program]:
                 f"--server-id={SERVER_ID} --log-bin={cfg.mysql_binlog_dir / 'mariadb-bin'} --binlog-format=ROW",
                 f"--binlog-expire-logs-seconds={BINLOG_EXPIRE_SECONDS} --sync-binlog=1",
                 "--default-time-zone=+00:00",
+                # Its own directory for on-disk temporary tables (large GROUP BYs): files
+                # under a shared /tmp can be removed by others while a statement uses them.
+                f"--tmpdir={run}/mariadb/tmp",
             ]
         ),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import re
 import subprocess
@@ -10,11 +11,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import grpc
 from afirgen.cache.v1 import cache_pb2
 from afirgen.common.v1 import common_pb2
 from afirgen.fir.v1 import fir_pb2
 from afirgen.inference.v1 import inference_pb2
 from afirgen.jobs.v1 import jobs_pb2
+from afirgen_runtime import errors
 from google.api import annotations_pb2
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,18 +95,48 @@ def test_architecture_rest_paths_are_annotated() -> None:
         assert getattr(rule, verb) == path, name
 
 
-def test_every_error_reason_raised_in_code_is_declared() -> None:
+def _error_classes() -> list[type[errors.AfirgenError]]:
+    """The whole exception tree: the runtime's classes and each service's own."""
+    for module in ("afirgen_fir.domain.errors", "afirgen_jobs.domain.errors", "afirgen_inference.domain.errors"):
+        importlib.import_module(module)
+    return errors.error_classes()
+
+
+def test_every_error_class_carries_a_declared_reason() -> None:
     """Reasons are part of the contract: a client may switch on them."""
     declared = {v.name.removeprefix("ERROR_REASON_") for v in common_pb2.ErrorReason.DESCRIPTOR.values}
-    used: set[str] = set()
+    classes = _error_classes()
+    undeclared = {f"{c.__name__}: {c.reason}" for c in classes if c.reason not in declared}
+    assert not undeclared, f"reasons missing from afirgen.common.v1.ErrorReason: {sorted(undeclared)}"
+    assert all(c.code_name in grpc.StatusCode.__members__ for c in classes)
+    own = [c for c in classes if "reason" in vars(c)]  # the others travel as their parent
+    pairs = [(c.code_name, c.reason) for c in own]
+    assert len(pairs) == len(set(pairs)), "two classes share a code and a reason: a status could not say which"
+    for cls in classes:  # a subclass names a failure of its parent's code
+        parent = cls.__mro__[1]
+        if parent is not errors.AfirgenError and issubclass(parent, errors.AfirgenError):
+            assert cls.code_name == parent.code_name, cls
+    undocumented = [c.__name__ for c in own if c.__name__ not in (errors.__doc__ or "")]
+    assert not undocumented, f"add them to the tree at the top of afirgen_runtime/errors.py: {undocumented}"
+
+
+def test_every_declared_reason_is_raised_by_a_class_or_answered_by_the_edge() -> None:
+    declared = {v.name.removeprefix("ERROR_REASON_") for v in common_pb2.ErrorReason.DESCRIPTOR.values}
+    carried = {c.reason for c in _error_classes()}
+    unused = declared - carried - errors.EDGE_REASONS - {"UNSPECIFIED"}
+    assert not unused, f"no class raises these and the edge does not answer them: {sorted(unused)}"
+    envoy = (ROOT / "edge" / "envoy.yaml.tmpl").read_text()
+    assert all(reason in envoy for reason in errors.EDGE_REASONS)
+
+
+def test_no_call_site_passes_a_reason_string() -> None:
+    """A failure is raised as the class that carries its reason (afirgen_runtime.errors)."""
+    found = []
     for path in [*ROOT.glob("libs/**/*.py"), *ROOT.glob("services/**/*.py")]:
         for node in ast.walk(ast.parse(path.read_text())):
-            value = None
-            if isinstance(node, ast.keyword) and node.arg in ("reason", "default_reason"):
-                value = node.value
-            elif isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "default_reason" for t in node.targets):
-                value = node.value
-            if isinstance(value, ast.Constant) and isinstance(value.value, str):
-                used.add(value.value)
-    assert used, "found no reasons: the scan is broken"
-    assert used <= declared, f"undeclared reasons: {sorted(used - declared)}"
+            if isinstance(node, ast.Call) and any(
+                k.arg == "reason" and isinstance(k.value, ast.Constant) and isinstance(k.value.value, str)
+                for k in node.keywords
+            ):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not found, found

@@ -1,4 +1,6 @@
-"""Every FIR statement has an acceptable plan on 100k FIRs, and none is missed."""
+"""Every FIR statement has an acceptable plan on 100k FIRs, and none is missed.
+Plan shapes only: the time of each statement at a million FIRs is gated by the
+benchmark (`make bench`, scenario `database`)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from afirgen_fir.adapters import sql
+from afirgen_fir.adapters.statement_catalog import WHOLE_TABLE
 from afirgen_fir.entrypoints import query_plans
 from afirgen_runtime.db import Database
 from afirgen_runtime.query_plans import parse_plan, problems
@@ -64,7 +67,7 @@ async def test_every_statement_has_an_indexed_plan_on_100k_firs(stack: Stack) ->
     finally:
         await db.close()
     assert len(plans) == len(query_plans.catalog())
-    bad = {plan.name: problems(plan) for plan in plans if problems(plan)}
+    bad = {plan.name: problems(plan) for plan in plans if problems(plan) and plan.name not in WHOLE_TABLE}
     assert not bad, bad
     keyset = [p for p in plans if p.name == "fir.list"]
     assert keyset and all(t.key for p in keyset for t in p.tables if not t.table.startswith("<"))

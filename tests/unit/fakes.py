@@ -11,18 +11,21 @@ import operator
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from afirgen_fir.adapters.mysql_repository import _filled_fields as filled_fields
+from afirgen_fir.domain.counts import local_day, local_midnight
+from afirgen_fir.domain.errors import FirNotFound
 from afirgen_fir.domain.legal import LegalSection, section_lookup
 from afirgen_fir.domain.model import Fir, FirStatus, fir_number
 from afirgen_fir.domain.queries import FirFilter, ListQuery
 from afirgen_fir.service_layer.ports import Change, FirCounts, FirEvent, IdempotencyKey
+from afirgen_jobs.domain.errors import JobNotFound
 from afirgen_jobs.domain.model import Job, JobStatus
 from afirgen_jobs.domain.rules import ValidJob, ensure_cancellable, ensure_retryable
 from afirgen_jobs.service_layer.ports import JobFilter
-from afirgen_runtime.errors import AlreadyExists, NotFound
+from afirgen_runtime.errors import IdempotencyKeyReused
 from afirgen_runtime.identity import Caller
 
 TIME_OPS: dict[str, Callable[[datetime, datetime], bool]] = {
@@ -75,7 +78,7 @@ class FakeFirRepository:
     def _replay(self, key: IdempotencyKey) -> Fir:
         digest, fir_id = self.keys[key.key]
         if digest != key.request_hash:
-            raise AlreadyExists("reused", reason="IDEMPOTENCY_KEY_REUSED")
+            raise IdempotencyKeyReused("reused")
         return copy.deepcopy(self.firs[fir_id])
 
     async def get(self, fir_id: str, fields: frozenset[str] = frozenset()) -> Fir | None:
@@ -107,7 +110,7 @@ class FakeFirRepository:
 
     async def modify(self, fir_id: str, mutate: Callable[[Fir], list[str]], *, action: str, change: Change) -> Fir:
         if fir_id not in self.firs:
-            raise NotFound("no FIR with this id", reason="FIR_NOT_FOUND")
+            raise FirNotFound("no FIR with this id")
         fir = copy.deepcopy(self.firs[fir_id])
         changed = mutate(fir)
         if changed:
@@ -120,11 +123,14 @@ class FakeFirRepository:
 
     async def stats(self, flt: FirFilter, days: int, now: datetime) -> FirCounts:
         firs = self._matching(flt)
-        since = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        # Days are local days of the numbering clock, as the MySQL counts keep them.
+        since = local_midnight(local_day(now, self._offset) - timedelta(days=days - 1), self._offset)
         statuses = Counter(f.status for f in firs)
         stations = Counter(f.station.code for f in firs)
         sections = Counter(f"{s.act} {s.section}" for f in firs for s in f.legal_sections)
-        days_seen = Counter(_utc_day(f.create_time) for f in firs if f.create_time and f.create_time >= since)
+        days_seen = Counter(
+            local_day(f.create_time, self._offset).isoformat() for f in firs if f.create_time and f.create_time >= since
+        )
         return FirCounts(
             total=len(firs),
             by_status=[(s.value, statuses[s]) for s in FirStatus if statuses[s]],
@@ -136,7 +142,7 @@ class FakeFirRepository:
     async def events(self, fir_id: str, after_pk: int, limit: int) -> list[FirEvent]:
         rows = [e for e in self.events_by_fir.get(fir_id, []) if e.event_pk > after_pk][:limit]
         if not rows and after_pk == 0 and fir_id not in self.firs:
-            raise NotFound("no FIR with this id", reason="FIR_NOT_FOUND")
+            raise FirNotFound("no FIR with this id")
         return rows
 
     async def ping(self) -> bool:
@@ -167,11 +173,6 @@ def _most_first(counts: Counter[str]) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:100]
 
 
-def _utc_day(when: datetime | None) -> str:
-    assert when is not None
-    return when.astimezone(UTC).date().isoformat()
-
-
 class FakeJobStore:
     """In-memory JobStore that behaves as the MySQL one: idempotency keys, newest-first keyset
     pages, filters, cancel (closing a running attempt) and retry with their state rules."""
@@ -186,7 +187,7 @@ class FakeJobStore:
         if job.idempotency_key in self.keys:
             digest, job_id = self.keys[job.idempotency_key]
             if digest != job.request_hash():
-                raise AlreadyExists("reused", reason="IDEMPOTENCY_KEY_REUSED")
+                raise IdempotencyKeyReused("reused")
             return copy.deepcopy(self.jobs[job_id]), False
         stored = job.queued(str(uuid.uuid4()), now)
         self._last_pk += 1
@@ -242,7 +243,7 @@ class FakeJobStore:
 
     def _job(self, job_id: str) -> Job:
         if job_id not in self.jobs:
-            raise NotFound("no job with this id", reason="JOB_NOT_FOUND")
+            raise JobNotFound("no job with this id")
         return self.jobs[job_id]
 
     async def ping(self) -> bool:

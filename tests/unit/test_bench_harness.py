@@ -69,6 +69,24 @@ def test_a_gate_without_a_scenario_is_refused() -> None:
         gates.evaluate(_results(), {"gates": [{"metric": "fastapi.ratio", "min": 1.0}]})
 
 
+def test_a_pattern_gate_applies_to_every_metric_it_matches() -> None:
+    r = Results(profile="full")
+    for label, ms in (("get", 0.2), ("stats_by_day.all", 61.0)):
+        r.add(Measurement("database", f"db.stmt.{label}", label, "mariadb", 1, count=5, p50_ms=ms))
+    sla = {
+        "gates": [
+            {"metric": "db.stmt.*.p50_ms", "scenario": "database", "max": 50},
+            {"metric": "db.none.*", "scenario": "database", "max": 1},
+        ]
+    }
+    verdicts = {(g.metric, g.status) for g in gates.evaluate(r, sla)}
+    assert verdicts == {
+        ("db.stmt.get.p50_ms", "pass"),
+        ("db.stmt.stats_by_day.all.p50_ms", "FAIL"),
+        ("db.none.*", "FAIL"),  # a pattern that matches nothing is an unmeasured metric
+    }
+
+
 def test_failed_gate_says_by_how_much() -> None:
     (gate,) = gates.evaluate(_results(), {"gates": [SLA["gates"][1]]})
     assert gate.by == "1.25x"

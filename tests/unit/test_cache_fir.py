@@ -4,13 +4,14 @@ in-memory cache: cache-aside reads, invalidation by every write, the codec."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from afirgen_fir.adapters import fir_codec
 from afirgen_fir.adapters.cached_legal_repository import NS_LEGAL, CachedLegalRepository
 from afirgen_fir.adapters.cached_repository import NS_FIR, NS_LIST, NS_STATS
 from afirgen_fir.bootstrap import build
+from afirgen_fir.domain.counts import local_day
 from afirgen_fir.domain.legal import LegalSection
 from afirgen_fir.domain.model import (
     Complainant,
@@ -186,10 +187,11 @@ def test_codec_round_trips_firs_pages_counts_and_stats() -> None:
         fir_codec.decode_count(b"12x")
 
 
-def test_stats_key_depends_on_the_day_only() -> None:
-    morning = datetime(2026, 11, 28, 0, 0, 1, tzinfo=UTC)
-    evening = datetime(2026, 11, 28, 23, 59, tzinfo=UTC)
-    assert fir_codec.day_of(morning) == fir_codec.day_of(evening) != fir_codec.day_of(NOW.replace(day=29))
+def test_stats_key_depends_on_the_local_day_only() -> None:
+    ist = timedelta(minutes=330)
+    morning = datetime(2026, 11, 27, 18, 30, tzinfo=UTC)  # 00:00 IST on 28 November
+    evening = datetime(2026, 11, 28, 18, 29, tzinfo=UTC)  # 23:59 IST
+    assert local_day(morning, ist) == local_day(evening, ist) != local_day(evening + timedelta(minutes=1), ist)
 
 
 class CountingLegal:

@@ -14,7 +14,7 @@ from afirgen_fir.domain.model import Complainant, ComplaintSource, Station
 from afirgen_fir.service_layer.generation_service import GenerationRequest, GenerationService
 from afirgen_fir.service_layer.ports import IdempotencyKey, ModelReply
 from afirgen_fir.settings import FirSettings
-from afirgen_runtime.errors import DeadlineExceeded, InvalidArgument, ResourceExhausted, Unavailable
+from afirgen_runtime.errors import DeadlineExceeded, InvalidArgument, ModelUnavailable, ResourceExhausted, Unavailable
 
 from tests.unit.fakes import FakeFirRepository, FakeLegalRepository, change_at
 
@@ -153,7 +153,7 @@ class SlowReask(FakeInference):
 
     async def generate(self, messages, **options) -> ModelReply:  # type: ignore[no-untyped-def]
         self.calls.append(f"generate budget={options.get('budget_seconds')}")
-        raise DeadlineExceeded("re-ask too slow", reason="DEADLINE_EXCEEDED")
+        raise DeadlineExceeded("re-ask too slow")
 
 
 async def test_a_re_ask_past_its_budget_leaves_the_parts_to_the_rules() -> None:
@@ -194,20 +194,20 @@ async def test_every_stage_is_timed() -> None:
 
 
 async def test_with_the_model_server_down_the_draft_is_the_rules_alone() -> None:
-    service, _ = make(FakeInference(GOOD, fail=Unavailable("llm down", reason="MODEL_UNAVAILABLE")))
+    service, _ = make(FakeInference(GOOD, fail=ModelUnavailable("llm down")))
     fir = await service.generate(request(), change=CHANGE)
     assert fir.generation is not None
     assert (fir.generation.model, fir.generation.deterministic_parts) == ("", ["narrative", "summary"])
 
 
 async def test_with_the_model_server_hung_the_draft_still_cites_the_rules_sections() -> None:
-    service, _ = make(FakeInference(GOOD, fail=DeadlineExceeded("llm hung", reason="DEADLINE_EXCEEDED")))
+    service, _ = make(FakeInference(GOOD, fail=DeadlineExceeded("llm hung")))
     fir = await service.generate(request(), change=CHANGE)
     assert [s.section for s in fir.legal_sections] == ["303"]
 
 
 async def test_nothing_is_stored_when_speech_recognition_is_down() -> None:
-    service, repo = make(FakeInference(GOOD, fail=Unavailable("asr down", reason="MODEL_UNAVAILABLE")))
+    service, repo = make(FakeInference(GOOD, fail=ModelUnavailable("asr down")))
     with pytest.raises(Unavailable):
         await service.generate(request(text="", audio=b"RIFF0000WAVE"), change=CHANGE)
     assert repo.firs == {}

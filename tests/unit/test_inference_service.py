@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 import pytest
 from afirgen_inference.bootstrap import InferenceContainer, build
-from afirgen_inference.domain.errors import GenerationFailed
 from afirgen_inference.domain.model import (
     ChatMessage,
     CircuitState,
@@ -28,7 +27,7 @@ from afirgen_inference.domain.validation import InputLimits
 from afirgen_inference.service_layer.backend_pool import BackendSettings
 from afirgen_inference.service_layer.deadline import Deadline
 from afirgen_inference.settings import InferenceSettings
-from afirgen_runtime.errors import DeadlineExceeded, InvalidArgument, ResourceExhausted, Unavailable
+from afirgen_runtime.errors import DeadlineExceeded, GenerationFailed, InvalidArgument, ResourceExhausted, Unavailable
 
 LLM_A, LLM_B, ASR, OCR = "http://llm-a", "http://llm-b", "http://asr", "http://ocr"
 SCHEMA = {"type": "object", "properties": {"place": {"type": "string"}}, "required": ["place"]}

@@ -3,10 +3,13 @@ the webhook signature and the PDF, with hand-written fakes (no I/O)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import io
 import json
+import multiprocessing
+import os
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -45,21 +48,22 @@ def _fir(**kwargs: Any) -> Fir:
     return fir
 
 
-def test_a_new_fir_is_rendered_and_counted() -> None:
+def test_a_new_fir_is_rendered_and_needs_no_roll_up() -> None:
+    # Counts change in the write's own transaction: no job per write recounts anything.
     created = jobs.jobs_for_change("CREATED", _fir(revision=1), [])
-    assert [(j.type, j.priority) for j in created] == [("fir.render_document", 5), ("fir.rollup_stats", 2)]
-    assert created[1].payload == {"day": "2026-11-28", "station": "DL-CP-01"}
+    assert [(j.type, j.priority) for j in created] == [("fir.render_document", 5)]
+    assert created[0].payload == {"fir_id": _fir().id, "revision": 1}
 
 
-def test_finalization_renders_notifies_and_counts() -> None:
+def test_finalization_renders_and_notifies() -> None:
     final = jobs.jobs_for_change("FINALIZED", _fir(status=FirStatus.FINALIZED), ["status"])
-    assert [j.type for j in final] == ["fir.render_document", "fir.notify_finalized", "fir.rollup_stats"]
+    assert [(j.type, j.priority) for j in final] == [("fir.render_document", 6), ("fir.notify_finalized", 7)]
     assert final[0].payload == {"fir_id": _fir().id, "revision": 2}
 
 
-def test_edits_rerender_and_recount_only_when_sections_change() -> None:
-    assert [j.type for j in jobs.jobs_for_change("UPDATED", _fir(), ["summary"])] == ["fir.render_document"]
-    assert len(jobs.jobs_for_change("UPDATED", _fir(), ["legal_sections"])) == 2
+def test_every_edit_rerenders_and_none_recounts() -> None:
+    for changed in (["summary"], ["legal_sections"]):
+        assert [j.type for j in jobs.jobs_for_change("UPDATED", _fir(), changed)] == ["fir.render_document"]
 
 
 def test_the_notification_carries_no_personal_data() -> None:
@@ -111,6 +115,10 @@ class FakeDocuments:
 
     async def document(self, fir_id: str) -> StoredDocument | None:
         return self.docs.get(fir_id)
+
+    async def revision(self, fir_id: str) -> int | None:
+        stored = self.docs.get(fir_id)
+        return None if stored is None else stored.revision
 
     async def save_document(self, fir_id: str, revision: int, finalized: bool, content: bytes) -> int:
         current = self.docs.get(fir_id)
@@ -262,3 +270,18 @@ async def test_the_process_renderer_returns_the_same_pdf_off_the_event_loop() ->
         renderer.close()
     text = pypdf.PdfReader(io.BytesIO(content)).pages[0].extract_text()
     assert "DL-CP-01/2026/00007" in text
+
+
+async def test_documents_render_in_children_at_a_low_cpu_priority() -> None:
+    before = {c.pid for c in multiprocessing.active_children()}
+    renderer = ProcessPdfRenderer(Fonts(None, None, None), workers=2, niceness=7)
+    try:
+        await asyncio.gather(renderer(_fir()), renderer(_fir()), renderer(_fir()))
+        children = [c.pid for c in multiprocessing.active_children() if c.pid not in before]
+        assert 1 <= len(children) <= 2  # at most ``workers`` documents at once
+        own = os.getpriority(os.PRIO_PROCESS, 0)
+        for pid in children:
+            assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, own + 7)
+            assert os.sched_getscheduler(pid) == os.SCHED_BATCH
+    finally:
+        renderer.close()

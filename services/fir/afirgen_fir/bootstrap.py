@@ -13,6 +13,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import grpc
 import httpx
 from afirgen.fir.v1 import fir_pb2, fir_pb2_grpc
 from afirgen.jobs.v1 import jobs_pb2, jobs_pb2_grpc
@@ -77,6 +78,7 @@ def build(
     Without a ``cache`` and without ``AFIRGEN_CACHE_TARGET`` the service runs uncached;
     without ``AFIRGEN_JOBS_TARGET`` FIR jobs wait in the outbox. Nothing connects here."""
     owned = AsyncExitStack()  # what this root opened, closed in reverse order on stop
+    utc_offset = timedelta(minutes=settings.numbering_utc_offset_minutes)  # FIR years, local days of counts
     database = Database(settings.mysql)  # opens its pool on first use only
     owned.push_async_callback(database.close)
 
@@ -94,7 +96,7 @@ def build(
         repository = MySQLFirRepository(
             database,
             clock=clock,
-            numbering_utc_offset=timedelta(minutes=settings.numbering_utc_offset_minutes),
+            numbering_utc_offset=utc_offset,
             on_commit=relay.nudge if relay is not None else None,
         )
     stored = repository  # job handlers and downloads read the database, never a cache
@@ -104,7 +106,9 @@ def build(
         cache = client
     legal_repo = legal_repository or MySQLLegalRepository(database)
     if cache is not None:
-        repository = CachedFirRepository(repository, cache, finalized_ttl=settings.finalized_cache_ttl_seconds)
+        repository = CachedFirRepository(
+            repository, cache, utc_offset=utc_offset, finalized_ttl=settings.finalized_cache_ttl_seconds
+        )
         legal_repo = CachedLegalRepository(legal_repo, cache)
 
     service = FirService(repository, PageTokens(settings.page_token_secret.encode()), clock)
@@ -118,7 +122,7 @@ def build(
         legal_repo,
         inference,
         clock,
-        utc_offset=timedelta(minutes=settings.numbering_utc_offset_minutes),
+        utc_offset=utc_offset,
     )
 
     # What the jobs workers deliver back to this service, and document downloads.
@@ -127,14 +131,14 @@ def build(
         http = httpx.AsyncClient(timeout=settings.webhook_timeout_seconds)
         owned.push_async_callback(http.aclose)
         notifier = WebhookNotifier(settings.webhook_url, settings.webhook_secret, http)
-    renderer = ProcessPdfRenderer()
+    renderer = ProcessPdfRenderer(workers=settings.pdf_workers, niceness=settings.pdf_niceness)
     owned.callback(renderer.close)
     documents = MySQLDocumentStore(database, clock)
     retention = FirRetention(MySQLRetentionStore(database), settings.retention, clock)
-    counts = MySQLDailyCounts(database, clock)
+    counts = MySQLDailyCounts(database, utc_offset=utc_offset)
     handlers = FirJobHandlers(stored, documents, counts, renderer, notifier, retention)
 
-    def register(server: object) -> None:
+    def register(server: grpc.aio.Server) -> None:
         servicer = FirServicer(service, FirDocuments(stored, documents), generation)
         fir_pb2_grpc.add_FirServiceServicer_to_server(servicer, server)
         fir_pb2_grpc.add_LegalSectionServiceServicer_to_server(LegalSectionServicer(LegalService(legal_repo)), server)

@@ -39,6 +39,10 @@ class FirSettings:
     """The jobs service (``AFIRGEN_JOBS_TARGET``); empty: FIR jobs wait in the outbox."""
     outbox: RelayConfig = field(default_factory=RelayConfig)
     """The relay of outbox rows to the jobs service (``AFIRGEN_OUTBOX_*``)."""
+    pdf_workers: int = 1
+    """Child processes that lay out FIR documents: at most this many render at once."""
+    pdf_niceness: int = 15
+    """CPU niceness of those children (0-19): a backlog of renders takes only the CPU requests leave over."""
     webhook_url: str = ""
     """Where finalization notices are POSTed; empty: none are sent."""
     webhook_secret: str = ""

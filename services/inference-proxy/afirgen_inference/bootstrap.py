@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+import grpc
 import httpx
 from afirgen.inference.v1 import inference_pb2, inference_pb2_grpc
 from afirgen_runtime.server import ServiceApp
@@ -100,7 +101,7 @@ def build(
     monitor = HealthMonitor([llm, asr, ocr])
     container_clients = [llm_http, asr_http, ocr_http]
 
-    def register(server: object) -> None:
+    def register(server: grpc.aio.Server) -> None:
         inference_pb2_grpc.add_InferenceServiceServicer_to_server(InferenceServicer(service, settings.limits), server)
 
     async def on_start() -> None:

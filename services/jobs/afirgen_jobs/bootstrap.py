@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import grpc
 from afirgen.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 from afirgen_runtime.channels import create_channel
 from afirgen_runtime.db import Database
@@ -80,7 +81,7 @@ def build(
     )
     repo = store
 
-    def register(server: object) -> None:
+    def register(server: grpc.aio.Server) -> None:
         jobs_pb2_grpc.add_JobServiceServicer_to_server(JobServicer(service), server)
         jobs_pb2_grpc.add_JobQueueServiceServicer_to_server(JobQueueServicer(broadcaster), server)
 

@@ -1,5 +1,5 @@
 """FIR jobs end to end through Envoy: the PDF of a finalized FIR, its signed
-webhook, the statistics roll-up and the outbox that survives a jobs outage."""
+webhook, the counts that need no job, and the outbox that survives a jobs outage."""
 
 from __future__ import annotations
 
@@ -97,8 +97,6 @@ async def test_finalized_fir_has_a_pdf_and_one_signed_webhook(
         ("fir.notify_finalized", "JOB_STATUS_SUCCEEDED"),
         ("fir.render_document", "JOB_STATUS_SUCCEEDED"),
         ("fir.render_document", "JOB_STATUS_SUCCEEDED"),
-        ("fir.rollup_stats", "JOB_STATUS_SUCCEEDED"),
-        ("fir.rollup_stats", "JOB_STATUS_SUCCEEDED"),
     ]
     (notice,) = (j for j in jobs if j["type"] == "fir.notify_finalized")
     assert notice["attempt_count"] == 1, notice
@@ -114,15 +112,18 @@ async def test_finalized_fir_has_a_pdf_and_one_signed_webhook(
     for personal in ("Asha", "Verma", "98100", "asha@example.org", "Park Street"):
         assert personal not in delivery.body.decode()
 
-    # Both roll-ups recompute the day from the table as it is, so after them the counts are final.
-    counts = await fir_db.fetch_all(
-        Statement(
-            "test.counts",
-            "SELECT act, section, fir_count, finalized_count FROM fir_daily_counts WHERE station_code = %s",
-        ),
-        (station,),
+    # The counts followed the writes in their own transactions: no roll-up job ran.
+    counts = Statement(
+        "test.counts",
+        "SELECT grain, kind, act, section, drafts, finalized FROM fir_counts WHERE station_code = %s",
     )
-    assert sorted(counts) == [("", "", 1, 1), ("BNS", "304", 1, 1)]
+    rows = await fir_db.fetch_all(counts, (station,))
+    expected = sorted(
+        (grain, kind, act, section, 0, 1)
+        for grain in "DMY"
+        for kind, act, section in ((0, "", ""), (1, "BNS", "304"), (2, "", "304"))
+    )
+    assert sorted(tuple(r) for r in rows) == expected
 
 
 async def test_document_errors(rest: httpx.AsyncClient) -> None:

@@ -11,10 +11,12 @@ import dataclasses
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from afirgen_fir.adapters.mysql_repository import MySQLFirRepository
+from afirgen_fir.domain.counts import local_day, local_midnight
+from afirgen_fir.domain.errors import FirNotFound
 from afirgen_fir.domain.model import (
     Complainant,
     Complaint,
@@ -254,7 +256,7 @@ async def test_a_refused_mutation_stores_nothing(backend: Backend) -> None:
 
     def refuse(fir: Fir) -> list[str]:
         fir.summary = "half-made change"
-        raise NotFound("refused by the service layer", reason="FIR_NOT_FOUND")
+        raise FirNotFound("refused by the service layer")
 
     with pytest.raises(NotFound):
         await backend.repo.modify(stored.id, refuse, action="UPDATED", change=CHANGE)
@@ -500,8 +502,8 @@ async def _stats_scene(backend: Backend) -> Scene:
         stored.append(await backend.create(new_fir(station, district, sections)))
     backend.clock.now = today
     await backend.edit(stored[2].id, status=FirStatus.FINALIZED, finalize_time=today)
-    day = (today - timedelta(days=2)).astimezone(UTC).date().isoformat()
-    return Scene(district, busy, quiet, today.astimezone(UTC).date().isoformat(), day)
+    day = local_day(today - timedelta(days=2), NUMBERING_OFFSET).isoformat()
+    return Scene(district, busy, quiet, local_day(today, NUMBERING_OFFSET).isoformat(), day)
 
 
 async def _stats(backend: Backend, flt: FirFilter, days: int = 7) -> FirCounts:
@@ -529,7 +531,9 @@ STATS_CASES: dict[str, StatsCase] = {
         FirCounts(1, [("FINALIZED", 1)], [(s.busy, 1)], [("BNS 303", 1)], [(s.today, 1)]),
     ),
     "create-time": lambda s: (
-        FirFilter(station=s.busy, time_bounds=((">=", datetime.fromisoformat(s.two_days_ago).replace(tzinfo=UTC)),)),
+        FirFilter(
+            station=s.busy, time_bounds=((">=", local_midnight(date.fromisoformat(s.two_days_ago), NUMBERING_OFFSET)),)
+        ),
         FirCounts(
             2,
             [("DRAFT", 1), ("FINALIZED", 1)],
@@ -551,7 +555,7 @@ async def test_stats_count_the_matching_firs(backend: Backend, case: StatsCase) 
 async def test_stats_by_day_cover_the_last_days_only(backend: Backend) -> None:
     scene = await _stats_scene(backend)
     windows = [(await _stats(backend, FirFilter(district=scene.district), days)).by_day for days in (1, 3, 30)]
-    oldest = (backend.clock.now - timedelta(days=10)).astimezone(UTC).date().isoformat()
+    oldest = local_day(backend.clock.now - timedelta(days=10), NUMBERING_OFFSET).isoformat()
     assert windows == [
         [(scene.today, 2)],
         [(scene.two_days_ago, 1), (scene.today, 2)],

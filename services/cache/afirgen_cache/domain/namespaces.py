@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from afirgen_runtime.errors import FieldViolation, InvalidArgument
+from afirgen_runtime.errors import FieldViolation, InvalidArgument, UnknownNamespace
 
 ROOT = "afirgen"
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -80,9 +80,6 @@ def resolve(spaces: Mapping[str, Namespace], name: str) -> Namespace:
     space = spaces.get(name)
     if space is None:
         detail = "is required" if not name else f"is not declared; known: {', '.join(sorted(spaces))}"
-        raise InvalidArgument(
-            f"namespace {detail}",
-            violations=[FieldViolation("namespace", detail)],
-            reason="UNKNOWN_NAMESPACE" if name else "INVALID_ARGUMENT",
-        )
+        error = UnknownNamespace if name else InvalidArgument
+        raise error(f"namespace {detail}", violations=[FieldViolation("namespace", detail)])
     return space

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import grpc
 from afirgen.cache.v1 import cache_pb2, cache_pb2_grpc
 from afirgen_runtime.identity import ensure_internal, ensure_operator
+from afirgen_runtime.interceptors import ServicerContext
 from afirgen_runtime.proto_mapping import duration
 from google.protobuf import duration_pb2
 
@@ -18,14 +18,14 @@ def _seconds(value: duration_pb2.Duration) -> float:
     return value.seconds + value.nanos / 1e9
 
 
-class CacheServicer(cache_pb2_grpc.CacheServiceServicer):  # type: ignore[misc]
+class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
     """``afirgen.cache.v1.CacheService``."""
 
     def __init__(self, service: CacheService) -> None:
         self._svc = service
 
     async def GetEntry(
-        self, request: cache_pb2.GetEntryRequest, context: grpc.aio.ServicerContext
+        self, request: cache_pb2.GetEntryRequest, context: ServicerContext
     ) -> cache_pb2.GetEntryResponse:
         ensure_internal()
         wait = _seconds(request.max_wait)
@@ -38,14 +38,14 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):  # type: ignore[misc]
         )
 
     async def BatchGetEntries(
-        self, request: cache_pb2.BatchGetEntriesRequest, context: grpc.aio.ServicerContext
+        self, request: cache_pb2.BatchGetEntriesRequest, context: ServicerContext
     ) -> cache_pb2.BatchGetEntriesResponse:
         ensure_internal()
         values, lease = await self._svc.batch_get(request.namespace, list(request.keys))
         return cache_pb2.BatchGetEntriesResponse(values=values, lease=lease)
 
     async def SetEntry(
-        self, request: cache_pb2.SetEntryRequest, context: grpc.aio.ServicerContext
+        self, request: cache_pb2.SetEntryRequest, context: ServicerContext
     ) -> cache_pb2.SetEntryResponse:
         ensure_internal()
         stored = await self._svc.set(
@@ -59,7 +59,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):  # type: ignore[misc]
         return cache_pb2.SetEntryResponse(stored=stored)
 
     async def BatchSetEntries(
-        self, request: cache_pb2.BatchSetEntriesRequest, context: grpc.aio.ServicerContext
+        self, request: cache_pb2.BatchSetEntriesRequest, context: ServicerContext
     ) -> cache_pb2.BatchSetEntriesResponse:
         ensure_internal()
         stored = await self._svc.batch_set(
@@ -68,21 +68,21 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):  # type: ignore[misc]
         return cache_pb2.BatchSetEntriesResponse(stored=stored)
 
     async def DeleteEntries(
-        self, request: cache_pb2.DeleteEntriesRequest, context: grpc.aio.ServicerContext
+        self, request: cache_pb2.DeleteEntriesRequest, context: ServicerContext
     ) -> cache_pb2.DeleteEntriesResponse:
         ensure_internal()
         deleted = await self._svc.delete(request.namespace, list(request.keys))
         return cache_pb2.DeleteEntriesResponse(deleted=deleted)
 
     async def InvalidateNamespace(
-        self, request: cache_pb2.InvalidateNamespaceRequest, context: grpc.aio.ServicerContext
+        self, request: cache_pb2.InvalidateNamespaceRequest, context: ServicerContext
     ) -> cache_pb2.InvalidateNamespaceResponse:
         ensure_internal()
         version = await self._svc.invalidate(request.namespace)
         return cache_pb2.InvalidateNamespaceResponse(version=version)
 
     async def GetCacheStats(
-        self, request: cache_pb2.GetCacheStatsRequest, context: grpc.aio.ServicerContext
+        self, request: cache_pb2.GetCacheStatsRequest, context: ServicerContext
     ) -> cache_pb2.CacheStats:
         ensure_operator()
         report = await self._svc.report()

@@ -26,7 +26,7 @@ import asyncio
 import hashlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from afirgen_runtime.cache_client import Cache, Fill
@@ -34,7 +34,6 @@ from loguru import logger
 
 from afirgen_fir.adapters.fir_codec import (
     CodecError,
-    day_of,
     decode_count,
     decode_fir,
     decode_page,
@@ -44,6 +43,7 @@ from afirgen_fir.adapters.fir_codec import (
     encode_page,
     encode_stats,
 )
+from afirgen_fir.domain.counts import local_day
 from afirgen_fir.domain.model import Fir, FirStatus
 from afirgen_fir.domain.queries import FirFilter, ListQuery
 from afirgen_fir.service_layer.ports import FirCounts, FirEvent, FirRepository, IdempotencyKey
@@ -63,10 +63,18 @@ class CachedFirRepository:
     """A :class:`~afirgen_fir.service_layer.ports.FirRepository` that caches another one."""
 
     def __init__(
-        self, inner: FirRepository, cache: Cache, *, finalized_ttl: float = 86400.0, local_entries: int = 1024
+        self,
+        inner: FirRepository,
+        cache: Cache,
+        *,
+        utc_offset: timedelta,
+        finalized_ttl: float = 86400.0,
+        local_entries: int = 1024,
     ) -> None:
         self._inner = inner
         self._cache = cache
+        self._utc_offset = utc_offset
+        """Local time of the statistics' days (the FIR numbering offset)."""
         self._finalized_ttl = finalized_ttl
         self._local: OrderedDict[str, bytes] = OrderedDict()
         self._local_max = local_entries
@@ -165,7 +173,7 @@ class CachedFirRepository:
 
     async def stats(self, flt: FirFilter, days: int, now: datetime) -> FirCounts:
         """Statistics, from the cache (short TTL) when possible."""
-        key = _digest(flt, days, day_of(now))
+        key = _digest(flt, days, local_day(now, self._utc_offset))
         return await self._cached(NS_STATS, key, lambda: self._inner.stats(flt, days, now), encode_stats, decode_stats)
 
     async def events(self, fir_id: str, after_pk: int, limit: int) -> list[FirEvent]:

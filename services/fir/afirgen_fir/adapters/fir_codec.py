@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Iterable
-from datetime import datetime
 
 from afirgen.fir.v1 import fir_pb2
 from afirgen_runtime.proto_mapping import from_message, to_message
@@ -133,8 +132,3 @@ def decode_stats(data: bytes) -> FirCounts:
         by_section=rows(message.by_section),
         by_day=rows(message.by_day),
     )
-
-
-def day_of(now: datetime) -> str:
-    """Midnight of ``now`` (in its zone): statistics depend on ``now`` only through it."""
-    return now.replace(hour=0, minute=0, second=0, microsecond=0).isoformat()

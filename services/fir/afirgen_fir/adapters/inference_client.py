@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import grpc
 from afirgen.inference.v1 import inference_pb2, inference_pb2_grpc
 from afirgen_runtime.channels import ChannelSettings, create_channel
-from afirgen_runtime.errors import Unavailable
+from afirgen_runtime.errors import ModelUnavailable
 from afirgen_runtime.grpc_errors import translate_rpc_errors
 
 from afirgen_fir.service_layer.ports import ModelReply
@@ -36,7 +36,7 @@ class GrpcInferenceClient:
 
     def _client(self) -> inference_pb2_grpc.InferenceServiceStub:
         if not self._settings.target:
-            raise Unavailable("no inference proxy is configured (AFIRGEN_INFERENCE_TARGET)", reason="MODEL_UNAVAILABLE")
+            raise ModelUnavailable("no inference proxy is configured (AFIRGEN_INFERENCE_TARGET)")
         if self._stub is None:
             # Every inference call is a pure function of its request: one a proxy replica could
             # not answer (it died, or refused it) is asked of another.

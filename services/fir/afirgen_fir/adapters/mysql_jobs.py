@@ -1,5 +1,5 @@
-"""The fir schema's tables for background work: outbox, documents, daily counts
-(created by ``migrations/fir/0003_fir_jobs.sql``)."""
+"""The fir schema's tables for background work: outbox and documents (created by
+``migrations/fir/0003_fir_jobs.sql``), and the repair of FIR counts (``0005``)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from afirgen_runtime.db import Connection, Database, Statement, to_db_time
 
+from afirgen_fir.adapters import count_sql
 from afirgen_fir.domain.jobs import JobRequest
 from afirgen_fir.service_layer.job_ports import OutboxEntry, StoredDocument
 
@@ -46,23 +47,6 @@ SAVE_DOCUMENT = Statement(
     " revision = GREATEST(revision, VALUES(revision))",
 )
 DOCUMENT_REVISION = Statement("fir.document_revision", "SELECT revision FROM fir_documents WHERE fir_id = %s")
-DELETE_COUNTS = Statement(
-    "fir.daily_counts_delete", "DELETE FROM fir_daily_counts WHERE day = %s AND station_code = %s"
-)
-STATION_COUNTS = Statement(
-    "fir.daily_counts_station",
-    "INSERT INTO fir_daily_counts (day, station_code, act, section, fir_count, finalized_count, updated_at)"
-    " SELECT %s, station_code, '', '', COUNT(*), SUM(status = 2), %s FROM firs"
-    " WHERE station_code = %s AND created_at >= %s AND created_at < %s GROUP BY station_code",
-)
-SECTION_COUNTS = Statement(
-    "fir.daily_counts_sections",
-    "INSERT INTO fir_daily_counts (day, station_code, act, section, fir_count, finalized_count, updated_at)"
-    " SELECT %s, f.station_code, s.act, s.section, COUNT(*), SUM(f.status = 2), %s"
-    " FROM fir_sections s JOIN firs f ON f.pk = s.fir_pk"
-    " WHERE f.station_code = %s AND f.created_at >= %s AND f.created_at < %s"
-    " GROUP BY f.station_code, s.act, s.section",
-)
 
 
 async def write_outbox(conn: Connection, fir_pk: int, jobs: list[JobRequest], now: datetime) -> None:
@@ -123,6 +107,11 @@ class MySQLDocumentStore:
         revision, content, digest = row
         return StoredDocument(fir_id, int(revision), bytes(content), digest)
 
+    async def revision(self, fir_id: str) -> int | None:
+        """The stored document's revision (its content stays in the database)."""
+        row = await self._db.fetch_one(DOCUMENT_REVISION, (fir_id,))
+        return None if row is None else int(row[0])
+
     async def save_document(self, fir_id: str, revision: int, finalized: bool, content: bytes) -> int:
         """Conditional upsert: never replaces a newer revision."""
         digest = hashlib.sha256(content).hexdigest()
@@ -137,22 +126,14 @@ class MySQLDocumentStore:
 
 
 class MySQLDailyCounts:
-    """:class:`~afirgen_fir.service_layer.job_ports.DailyCounts` on MySQL (``fir_daily_counts``)."""
+    """:class:`~afirgen_fir.service_layer.job_ports.DailyCounts` on MySQL (``fir_counts``)."""
 
-    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+    def __init__(self, db: Database, *, utc_offset: timedelta) -> None:
         self._db = db
-        self._clock = clock
+        self._offset = utc_offset
+        """Local time of the counts' days (the FIR numbering offset)."""
 
     async def rollup(self, day: date, station: str) -> int:
-        """Recompute one day of one station from ``firs`` (idempotent)."""
-        start = datetime.combine(day, time.min)
-        end = start + timedelta(days=1)
-        now = to_db_time(self._clock())
-
-        async def work(conn: Connection) -> int:
-            await conn.execute(DELETE_COUNTS, (day, station))
-            written = await conn.execute(STATION_COUNTS, (day, now, station, start, end))
-            written += await conn.execute(SECTION_COUNTS, (day, now, station, start, end))
-            return written
-
-        return await self._db.run(work, transaction=True)
+        """Recompute one station's counts of one local day, and its month and year, from
+        ``firs`` (idempotent). The counts follow every write already; this repairs them."""
+        return await count_sql.recount(self._db, self._offset, station, day)

@@ -10,11 +10,13 @@ from typing import Any
 
 import pymysql
 from afirgen_runtime.db import Connection, Database, from_db_time, to_db_time
-from afirgen_runtime.errors import AlreadyExists, NotFound
+from afirgen_runtime.errors import AlreadyExists, IdempotencyKeyReused
 
-from afirgen_fir.adapters import sql
+from afirgen_fir.adapters import count_sql, sql
 from afirgen_fir.adapters.json_codec import dumps, loads
 from afirgen_fir.adapters.mysql_jobs import write_outbox
+from afirgen_fir.domain import counts
+from afirgen_fir.domain.errors import FirNotFound
 from afirgen_fir.domain.jobs import jobs_for_change
 from afirgen_fir.domain.model import (
     Complainant,
@@ -177,8 +179,10 @@ class MySQLFirRepository:
                 ),
             )
             await conn.execute_many(
-                sql.INSERT_SECTIONS, [(pk, ref.act, ref.section, db_now) for ref in fir.legal_sections]
+                sql.INSERT_SECTIONS,
+                [(pk, ref.act, ref.section, db_now, db_now, st.code, st.district) for ref in fir.legal_sections],
             )
+            await self._count(conn, None, fir)
             if idempotency is not None:
                 await conn.execute(sql.BIND_IDEMPOTENCY, (pk, idempotency.key))
             await self._audit(conn, pk, action, change, sorted(_filled_fields(fir)), fir.revision, db_now)
@@ -206,14 +210,11 @@ class MySQLFirRepository:
             raise AlreadyExists("the idempotency key is in use by a request that did not finish; retry")
         request_hash, pk = row
         if request_hash != idempotency.request_hash:
-            raise AlreadyExists(
-                "the idempotency key was used before with a different request",
-                reason="IDEMPOTENCY_KEY_REUSED",
-            )
+            raise IdempotencyKeyReused("the idempotency key was used before with a different request")
         columns = sql.ALL_COLUMNS
         found = await self._db.fetch_one(sql.get_by_pk(columns), (pk,))
         if found is None:
-            raise NotFound("the FIR of this idempotency key no longer exists", reason="FIR_NOT_FOUND")
+            raise FirNotFound("the FIR of this idempotency key no longer exists")
         return row_to_fir(columns, found)[1]
 
     # --- reads ----------------------------------------------------------------
@@ -227,33 +228,41 @@ class MySQLFirRepository:
         after = None
         if query.after is not None:
             after = (to_db_time(datetime.fromisoformat(query.after[0])), int(query.after[1]))
-        stmt, args = sql.list_page(
-            columns, query.filter, query.order_field, query.descending, after, query.page_size + 1
-        )
-        rows = await self._db.fetch_all(stmt, args)
-        page = [row_to_fir(columns, row) for row in rows[: query.page_size]]
+        fetch = query.page_size + 1
+        while True:
+            stmt, args = sql.list_page(columns, query.filter, query.order_field, query.descending, after, fetch)
+            rows = await self._db.fetch_all(stmt, args)
+            # A page read through fir_sections holds an FIR citing the section number under
+            # two acts twice, in adjacent rows: keep one, and read further if that left the
+            # page short while more rows may follow.
+            page = [row_to_fir(columns, row) for i, row in enumerate(rows) if i == 0 or row[0] != rows[i - 1][0]]
+            if len(page) > query.page_size or len(rows) < fetch:
+                break
+            fetch *= 2
         next_key = None
-        if len(rows) > query.page_size and page:
-            pk, last = page[-1]
+        if len(page) > query.page_size:
+            pk, last = page[query.page_size - 1]
             when = last.create_time if query.order_field == "create_time" else last.update_time
             assert when is not None
             next_key = (when.isoformat(), pk)
-        return [fir for _, fir in page], next_key
+        return [fir for _, fir in page[: query.page_size]], next_key
 
     async def count(self, flt: FirFilter) -> int:
-        stmt, args = sql.count(flt)
-        row = await self._db.fetch_one(stmt, args)
+        counted = count_sql.count(flt, self._offset)
+        if counted is None:
+            return 0
+        row = await self._db.fetch_one(*counted)
         return int(row[0]) if row else 0
 
     async def stats(self, flt: FirFilter, days: int, now: datetime) -> FirCounts:
-        since = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
-        results: dict[str, list[tuple[str, int]]] = {}
-        for key, stmt, args in sql.stats(flt, since):
+        today = counts.local_day(now, self._offset)
+        since = counts.local_midnight(today - timedelta(days=days - 1), self._offset)
+        results: dict[str, list[tuple[str, int]]] = {"status": [], "station": [], "section": [], "day": []}
+        for key, stmt, args in count_sql.stats(flt, since, self._offset):
             rows = await self._db.fetch_all(stmt, args)
             if key == "status":
-                results[key] = [(sql.STATUS_NAMES[int(s)], int(n)) for s, n in rows]
-            elif key == "day":
-                results[key] = [(d.isoformat(), int(n)) for d, n in rows]
+                drafts, finalized = (int(n) for n in rows[0])
+                results[key] = [(name, n) for name, n in (("DRAFT", drafts), ("FINALIZED", finalized)) if n]
             else:
                 results[key] = [(str(k), int(n)) for k, n in rows]
         return FirCounts(
@@ -267,7 +276,7 @@ class MySQLFirRepository:
     async def events(self, fir_id: str, after_pk: int, limit: int) -> list[FirEvent]:
         rows = await self._db.fetch_all(sql.LIST_EVENTS, (fir_id, after_pk, limit))
         if not rows and after_pk == 0 and await self._db.fetch_one(sql.FIR_EXISTS, (fir_id,)) is None:
-            raise NotFound("no FIR with this id", reason="FIR_NOT_FOUND")
+            raise FirNotFound("no FIR with this id")
         return [
             FirEvent(
                 event_pk=pk,
@@ -295,9 +304,10 @@ class MySQLFirRepository:
         async def work(conn: Connection) -> Fir:
             row = await conn.fetch_one(sql.get_by_id(columns, for_update=True), (fir_id,))
             if row is None:
-                raise NotFound("no FIR with this id", reason="FIR_NOT_FOUND")
+                raise FirNotFound("no FIR with this id")
             pk, fir = row_to_fir(columns, row)
             before_sections = [(s.act, s.section) for s in fir.legal_sections]
+            before = counts.Counted.of(fir)
             changed = mutate(fir)
             if not changed:
                 return fir
@@ -305,15 +315,20 @@ class MySQLFirRepository:
             db_now = to_db_time(now)
             updated = await conn.execute(sql.update_fir(), (*_mutable_values(fir), db_now, pk, fir.revision))
             if updated != 1:  # cannot happen under the row lock; refuse rather than guess
-                raise NotFound("the FIR changed while it was being edited", reason="FIR_NOT_FOUND")
+                raise FirNotFound("the FIR changed while it was being edited")
             fir.revision += 1
             fir.update_time = now
             if [(s.act, s.section) for s in fir.legal_sections] != before_sections:
                 await conn.execute(sql.DELETE_SECTIONS, (pk,))
                 created = to_db_time(fir.create_time) if fir.create_time else db_now
+                st = fir.station
                 await conn.execute_many(
-                    sql.INSERT_SECTIONS, [(pk, s.act, s.section, created) for s in fir.legal_sections]
+                    sql.INSERT_SECTIONS,
+                    [(pk, s.act, s.section, created, db_now, st.code, st.district) for s in fir.legal_sections],
                 )
+            else:
+                await conn.execute(sql.TOUCH_SECTIONS, (db_now, pk))
+            await self._count(conn, before, fir)
             await self._audit(conn, pk, action, change, changed, fir.revision, db_now)
             await write_outbox(conn, pk, jobs_for_change(action, fir, changed), db_now)
             return fir
@@ -321,6 +336,11 @@ class MySQLFirRepository:
         modified = await self._db.run(work, transaction=True)
         self._on_commit()
         return modified
+
+    async def _count(self, conn: Connection, before: counts.Counted | None, after: Fir) -> None:
+        """Move the FIR's counts from what it was to what it is (same transaction)."""
+        rows = count_sql.count_rows(counts.changes(before, counts.Counted.of(after), self._offset))
+        await conn.execute_many(count_sql.ADD_COUNTS, rows)
 
     async def _audit(
         self,

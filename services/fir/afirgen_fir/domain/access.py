@@ -46,7 +46,7 @@ class Scope:
 def require(caller: Caller | None) -> Caller:
     """The caller, or UNAUTHENTICATED when the call carries no verified identity."""
     if caller is None:
-        raise Unauthenticated("this call needs a verified access token", reason="UNAUTHENTICATED")
+        raise Unauthenticated("this call needs a verified access token")
     return caller
 
 
@@ -57,13 +57,13 @@ def read_scope(caller: Caller | None) -> Scope:
         return Scope()
     if caller.has(*STATION_ROLES):
         if not caller.station:
-            raise PermissionDenied("the token names no station for this station role", reason="PERMISSION_DENIED")
+            raise PermissionDenied("the token names no station for this station role")
         return Scope(station=caller.station)
     if caller.has("district_sp"):
         if not caller.district:
-            raise PermissionDenied("the token names no district for this district role", reason="PERMISSION_DENIED")
+            raise PermissionDenied("the token names no district for this district role")
         return Scope(district=caller.district)
-    raise PermissionDenied("this role has no access to FIRs", reason="PERMISSION_DENIED")
+    raise PermissionDenied("this role has no access to FIRs")
 
 
 def restrict(flt: FirFilter, scope: Scope) -> FirFilter | None:
@@ -83,11 +83,10 @@ def ensure_may_create(caller: Caller | None, station_code: str) -> Caller:
     """Station officers create drafts for their own station only."""
     caller = require(caller)
     if not caller.has(*STATION_ROLES):
-        raise PermissionDenied("only station officers create FIRs", reason="PERMISSION_DENIED")
+        raise PermissionDenied("only station officers create FIRs")
     if station_code != caller.station:
         raise PermissionDenied(
-            f"an officer of station {caller.station or '(none)'} can only create FIRs of that station",
-            reason="PERMISSION_DENIED",
+            f"an officer of station {caller.station or '(none)'} can only create FIRs of that station"
         )
     return caller
 
@@ -113,7 +112,7 @@ def ensure_may_edit(caller: Caller | None, fir: Fir) -> None:
     """Station officers edit (and regenerate) drafts of their own station."""
     caller = require(caller)
     if not caller.has(*STATION_ROLES) or fir.station.code != caller.station:
-        raise PermissionDenied("only officers of the FIR's station edit its draft", reason="PERMISSION_DENIED")
+        raise PermissionDenied("only officers of the FIR's station edit its draft")
 
 
 def ensure_may_finalize(caller: Caller | None, fir: Fir) -> None:
@@ -123,6 +122,4 @@ def ensure_may_finalize(caller: Caller | None, fir: Fir) -> None:
         return
     if caller.has("district_sp") and caller.district and fir.station.district == caller.district:
         return
-    raise PermissionDenied(
-        "only the station house officer or the district superintendent finalizes an FIR", reason="PERMISSION_DENIED"
-    )
+    raise PermissionDenied("only the station house officer or the district superintendent finalizes an FIR")

@@ -1,16 +1,21 @@
 """Background jobs an FIR change needs, and what they carry. No I/O.
 
 Every job is idempotent: rendering stores the current FIR's document only if
-it is not older than the stored one, the roll-up recomputes a whole day and
-station, the notification carries an idempotency key the receiver uses to
-drop repeats, and the retention purge deletes only what is past its window
+it is not older than the stored one, the notification carries an idempotency
+key the receiver uses to drop repeats, the count repair recomputes a whole
+station and day, and the retention purge deletes only what is past its window
 (``domain/retention.py``).
+
+FIR counts (``domain/counts.py``) change in the FIR change's own transaction, so
+no change needs a roll-up job: ``fir.rollup_stats`` only repairs the counts of a
+station and local day when asked (an operator, or a job queued before counts
+followed the writes).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date
 from typing import Any
 
 from afirgen_runtime.errors import InvalidArgument
@@ -22,7 +27,7 @@ NOTIFY_FINALIZED = "fir.notify_finalized"
 ROLLUP_STATS = "fir.rollup_stats"
 PURGE_RETENTION = "fir.purge_retention"
 # A finalized FIR's document and notification matter to people waiting on
-# them; the roll-up only feeds statistics; the daily purge can always wait.
+# them; a count repair only feeds statistics; the daily purge can always wait.
 PRIORITIES = {RENDER_DOCUMENT: 5, NOTIFY_FINALIZED: 7, ROLLUP_STATS: 2, PURGE_RETENTION: 1}
 FINAL_RENDER_PRIORITY = 6
 
@@ -39,22 +44,11 @@ class JobRequest:
 def jobs_for_change(action: str, fir: Fir, changed_fields: list[str]) -> list[JobRequest]:
     """The jobs a stored change of ``fir`` needs (``action`` as in the audit trail)."""
     render = JobRequest(RENDER_DOCUMENT, {"fir_id": fir.id, "revision": fir.revision}, PRIORITIES[RENDER_DOCUMENT])
-    rollup = JobRequest(ROLLUP_STATS, rollup_payload(fir), PRIORITIES[ROLLUP_STATS])
     if action == "FINALIZED":
         final_render = JobRequest(render.type, render.payload, FINAL_RENDER_PRIORITY)
         notify = JobRequest(NOTIFY_FINALIZED, {"fir_id": fir.id}, PRIORITIES[NOTIFY_FINALIZED])
-        return [final_render, notify, rollup]
-    if action in ("CREATED", "GENERATED"):
-        return [render, rollup]
-    if "legal_sections" in changed_fields:
-        return [render, rollup]
+        return [final_render, notify]
     return [render]
-
-
-def rollup_payload(fir: Fir) -> dict[str, Any]:
-    """The day (UTC, like the stats endpoint) and station whose counts to recompute."""
-    created = fir.create_time or datetime.now(UTC)
-    return {"day": created.astimezone(UTC).date().isoformat(), "station": fir.station.code}
 
 
 def notification_for(fir: Fir) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from afirgen_runtime.errors import InvalidArgument
+from afirgen_runtime.errors import FilterInvalid, InvalidArgument
 from afirgen_runtime.filtering import Condition, parse_filter
 
 from afirgen_fir.domain.model import FirStatus
@@ -48,26 +48,20 @@ def _status(value: str) -> FirStatus:
     try:
         return FirStatus(name)
     except ValueError:
-        raise InvalidArgument.for_field(
-            "filter", f"unknown status {value!r}; use DRAFT or FINALIZED", reason="INVALID_FILTER"
-        ) from None
+        raise FilterInvalid.for_field("filter", f"unknown status {value!r}; use DRAFT or FINALIZED") from None
 
 
 def _time(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise InvalidArgument.for_field(
-            "filter", f"create_time needs an RFC 3339 time, got {value!r}", reason="INVALID_FILTER"
-        ) from None
+        raise FilterInvalid.for_field("filter", f"create_time needs an RFC 3339 time, got {value!r}") from None
     if parsed.tzinfo is None:
-        raise InvalidArgument.for_field("filter", "create_time needs a time zone (e.g. Z)", reason="INVALID_FILTER")
+        raise FilterInvalid.for_field("filter", "create_time needs a time zone (e.g. Z)")
     try:
         return parsed.astimezone(UTC)
     except OverflowError:  # an offset that moves the time out of years 1-9999
-        raise InvalidArgument.for_field(
-            "filter", f"create_time {value!r} is out of range", reason="INVALID_FILTER"
-        ) from None
+        raise FilterInvalid.for_field("filter", f"create_time {value!r} is out of range") from None
 
 
 def parse_fir_filter(text: str, *, allow_section: bool = True) -> FirFilter:
@@ -81,7 +75,7 @@ def parse_fir_filter(text: str, *, allow_section: bool = True) -> FirFilter:
             bounds.append((cond.op, _time(cond.value)))
             continue
         if cond.field in values:
-            raise InvalidArgument.for_field("filter", f"{cond.field} given twice", reason="INVALID_FILTER")
+            raise FilterInvalid.for_field("filter", f"{cond.field} given twice")
         values[cond.field] = _status(cond.value) if cond.field == "status" else cond.value
     return FirFilter(time_bounds=tuple(bounds), **values)  # type: ignore[arg-type]
 

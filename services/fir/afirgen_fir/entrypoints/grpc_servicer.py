@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Literal, get_args
 
-import grpc
 from afirgen.fir.v1 import fir_pb2, fir_pb2_grpc
 from afirgen_runtime.context import current_request_id
 from afirgen_runtime.errors import AfirgenError, FieldViolation, InvalidArgument
 from afirgen_runtime.grpc_errors import to_status
 from afirgen_runtime.identity import current_caller
 from afirgen_runtime.ids import IDEMPOTENCY_HEADER, check_idempotency_key
-from afirgen_runtime.interceptors import NO_STORE, invocation_header, set_response_header
+from afirgen_runtime.interceptors import NO_STORE, ServicerContext, invocation_header, set_response_header
 from afirgen_runtime.proto_mapping import from_message, timestamp, to_message
 from google.api import httpbody_pb2
 from google.protobuf import field_mask_pb2
@@ -46,8 +45,11 @@ REGENERABLE = {
     fir_pb2.FIR_PART_NARRATIVE: "narrative",
 }
 PART_NAMES = [fir_pb2.FirPart.Name(number) for number in REGENERABLE]
+OutputOnlyField = Literal[
+    "id", "fir_number", "status", "generation", "facts", "create_time", "update_time", "finalize_time"
+]
 # Fields of a Fir that only the service sets: whatever a client sends in them is dropped.
-OUTPUT_ONLY = ("id", "fir_number", "status", "generation", "facts", "create_time", "update_time", "finalize_time")
+OUTPUT_ONLY: tuple[OutputOnlyField, ...] = get_args(OutputOnlyField)
 # Drafts change: clients must revalidate. Finalized FIRs never change. Both hold
 # personal data, so only the client may store them, never a shared cache.
 CACHE_DRAFT = "private, no-cache"
@@ -70,8 +72,7 @@ def mask_fields(mask: field_mask_pb2.FieldMask, field: str) -> frozenset[str]:
     """Check a read/update mask; returns its top-level field names."""
     if not mask.paths:
         return frozenset()
-    descriptor: Any = fir_pb2.Fir.DESCRIPTOR
-    if not mask.IsValidForDescriptor(descriptor):
+    if not mask.IsValidForDescriptor(fir_pb2.Fir.DESCRIPTOR):
         bad = [p for p in mask.paths if p.split(".", 1)[0] not in ALL_FIELDS]
         detail = f"unknown field(s): {', '.join(bad)}" if bad else "names a field FIRs do not have"
         raise InvalidArgument.for_field(field, detail)
@@ -101,7 +102,7 @@ def _without_output_only(message: fir_pb2.Fir) -> fir_pb2.Fir:
     return clean
 
 
-class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
+class FirServicer(fir_pb2_grpc.FirServiceServicer):
     """``afirgen.fir.v1.FirService``."""
 
     def __init__(self, service: FirService, documents: FirDocuments, generation: GenerationService) -> None:
@@ -109,7 +110,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
         self._documents = documents
         self._generation = generation
 
-    async def CreateFir(self, request: fir_pb2.CreateFirRequest, context: grpc.aio.ServicerContext) -> fir_pb2.Fir:
+    async def CreateFir(self, request: fir_pb2.CreateFirRequest, context: ServicerContext) -> fir_pb2.Fir:
         if not request.HasField("fir"):
             raise InvalidArgument.for_field("fir", "is required")
         check_sizes(request.fir, "fir")
@@ -125,7 +126,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
         self._cache_headers(fir)
         return fir_to_proto(fir)
 
-    async def GetFir(self, request: fir_pb2.GetFirRequest, context: grpc.aio.ServicerContext) -> fir_pb2.Fir:
+    async def GetFir(self, request: fir_pb2.GetFirRequest, context: ServicerContext) -> fir_pb2.Fir:
         if not request.id:
             raise InvalidArgument.for_field("id", "is required")
         fields = mask_fields(request.read_mask, "read_mask")
@@ -133,9 +134,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
         self._cache_headers(fir)
         return fir_to_proto(fir, request.read_mask)
 
-    async def ListFirs(
-        self, request: fir_pb2.ListFirsRequest, context: grpc.aio.ServicerContext
-    ) -> fir_pb2.ListFirsResponse:
+    async def ListFirs(self, request: fir_pb2.ListFirsRequest, context: ServicerContext) -> fir_pb2.ListFirsResponse:
         fields = mask_fields(request.read_mask, "read_mask")
         page = await self._svc.list_firs(
             size=request.page_size,
@@ -152,7 +151,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
             total_size=page.total_size,
         )
 
-    async def UpdateFir(self, request: fir_pb2.UpdateFirRequest, context: grpc.aio.ServicerContext) -> fir_pb2.Fir:
+    async def UpdateFir(self, request: fir_pb2.UpdateFirRequest, context: ServicerContext) -> fir_pb2.Fir:
         if not request.HasField("fir"):
             raise InvalidArgument.for_field("fir", "is required")
         check_sizes(request.fir, "fir")
@@ -170,20 +169,18 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
         self._cache_headers(fir)
         return fir_to_proto(fir)
 
-    async def FinalizeFir(self, request: fir_pb2.FinalizeFirRequest, context: grpc.aio.ServicerContext) -> fir_pb2.Fir:
+    async def FinalizeFir(self, request: fir_pb2.FinalizeFirRequest, context: ServicerContext) -> fir_pb2.Fir:
         fir = await self._svc.finalize(request.id, request.etag, change=_change())
         self._cache_headers(fir)
         return fir_to_proto(fir)
 
-    async def GetFirStats(
-        self, request: fir_pb2.GetFirStatsRequest, context: grpc.aio.ServicerContext
-    ) -> fir_pb2.FirStats:
+    async def GetFirStats(self, request: fir_pb2.GetFirStatsRequest, context: ServicerContext) -> fir_pb2.FirStats:
         counts = await self._svc.stats(request.filter, request.days, caller=current_caller())
         set_response_header("cache-control", NO_STORE)
         return stats_message(counts)
 
     async def ListFirEvents(
-        self, request: fir_pb2.ListFirEventsRequest, context: grpc.aio.ServicerContext
+        self, request: fir_pb2.ListFirEventsRequest, context: ServicerContext
     ) -> fir_pb2.ListFirEventsResponse:
         events, token = await self._svc.events(
             request.id, request.page_size, request.page_token, caller=current_caller()
@@ -217,9 +214,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
         )
 
     @staticmethod
-    def _generation_key(
-        request: fir_pb2.GenerateFirRequest, context: grpc.aio.ServicerContext
-    ) -> IdempotencyKey | None:
+    def _generation_key(request: fir_pb2.GenerateFirRequest, context: ServicerContext) -> IdempotencyKey | None:
         key = request.request_id or invocation_header(context, IDEMPOTENCY_HEADER)
         if not key:
             return None
@@ -229,7 +224,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
         unkeyed.request_id = ""
         return IdempotencyKey(key, hashlib.sha256(unkeyed.SerializeToString(deterministic=True)).hexdigest())
 
-    async def GenerateFir(self, request: fir_pb2.GenerateFirRequest, context: grpc.aio.ServicerContext) -> fir_pb2.Fir:
+    async def GenerateFir(self, request: fir_pb2.GenerateFirRequest, context: ServicerContext) -> fir_pb2.Fir:
         fir = await self._generation.generate(
             self._generation_request(request), change=_change(), idempotency=self._generation_key(request, context)
         )
@@ -237,7 +232,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
         return fir_to_proto(fir)
 
     async def StreamGenerateFir(
-        self, request: fir_pb2.GenerateFirRequest, context: grpc.aio.ServicerContext
+        self, request: fir_pb2.GenerateFirRequest, context: ServicerContext
     ) -> AsyncIterator[fir_pb2.GenerateFirEvent]:
         stream = self._generation.stream(
             self._generation_request(request), change=_change(), idempotency=self._generation_key(request, context)
@@ -257,9 +252,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
             # Headers (HTTP 200) are gone: the error travels as the last event.
             yield fir_pb2.GenerateFirEvent(stage="error", error=to_status(exc, "fir.afirgen"))
 
-    async def RegenerateFir(
-        self, request: fir_pb2.RegenerateFirRequest, context: grpc.aio.ServicerContext
-    ) -> fir_pb2.Fir:
+    async def RegenerateFir(self, request: fir_pb2.RegenerateFirRequest, context: ServicerContext) -> fir_pb2.Fir:
         if request.part not in REGENERABLE:
             raise InvalidArgument.for_field("part", f"choose {', '.join(PART_NAMES[:-1])} or {PART_NAMES[-1]}")
         fir = await self._generation.regenerate(
@@ -268,7 +261,9 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
         self._cache_headers(fir)
         return fir_to_proto(fir)
 
-    async def GetFirDocument(self, request: fir_pb2.GetFirDocumentRequest, context: grpc.aio.ServicerContext) -> Any:
+    async def GetFirDocument(
+        self, request: fir_pb2.GetFirDocumentRequest, context: ServicerContext
+    ) -> httpbody_pb2.HttpBody:
         await self._svc.get(request.id, frozenset({"station"}), caller=current_caller())
         document = await self._documents.fetch(request.id)
         set_response_header("content-disposition", f'inline; filename="{document.filename}"')
@@ -281,14 +276,14 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):  # type: ignore[misc]
         set_response_header("cache-control", CACHE_FINALIZED if fir.status is FirStatus.FINALIZED else CACHE_DRAFT)
 
 
-class LegalSectionServicer(fir_pb2_grpc.LegalSectionServiceServicer):  # type: ignore[misc]
+class LegalSectionServicer(fir_pb2_grpc.LegalSectionServiceServicer):
     """``afirgen.fir.v1.LegalSectionService``."""
 
     def __init__(self, service: LegalService) -> None:
         self._svc = service
 
     async def SearchLegalSections(
-        self, request: fir_pb2.SearchLegalSectionsRequest, context: grpc.aio.ServicerContext
+        self, request: fir_pb2.SearchLegalSectionsRequest, context: ServicerContext
     ) -> fir_pb2.SearchLegalSectionsResponse:
         found = await self._svc.search(request.query, request.page_size)
         return fir_pb2.SearchLegalSectionsResponse(

@@ -12,10 +12,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from afirgen_runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+from afirgen_runtime.errors import FailedPrecondition, UnknownJobType
 from afirgen_runtime.ids import check_id
 
 from afirgen_fir.domain import jobs
+from afirgen_fir.domain.errors import DocumentNotReady, FirNotFound
 from afirgen_fir.domain.model import Fir, FirStatus
 from afirgen_fir.service_layer.fir_service import FIR_ID
 from afirgen_fir.service_layer.job_ports import DailyCounts, DocumentStore, Notifier, StoredDocument
@@ -68,20 +69,20 @@ class FirJobHandlers:
             if self._retention is None:
                 raise FailedPrecondition("this fir service purges nothing (no retention store)")
             return await self._retention.purge()
-        raise InvalidArgument.for_field("type", f"the fir service has no job {job_type!r}", reason="UNKNOWN_JOB_TYPE")
+        raise UnknownJobType.for_field("type", f"the fir service has no job {job_type!r}")
 
     async def _fir(self, fir_id: str) -> Fir:
         fir = await self._firs.get(check_id(fir_id, FIR_ID, "payload.fir_id"))
         if fir is None:
-            raise NotFound("no FIR with this id", reason="FIR_NOT_FOUND")
+            raise FirNotFound("no FIR with this id")
         return fir
 
     async def render(self, fir_id: str) -> str:
         """Render the FIR as it is now, unless a document of this revision exists."""
         fir = await self._fir(fir_id)
-        current = await self._documents.document(fir.id)
-        if current is not None and current.revision >= fir.revision:
-            return f"document of revision {current.revision} is up to date"
+        current = await self._documents.revision(fir.id)
+        if current is not None and current >= fir.revision:
+            return f"document of revision {current} is up to date"
         content = await self._render(fir)
         stored = await self._documents.save_document(fir.id, fir.revision, fir.status is FirStatus.FINALIZED, content)
         return f"rendered revision {fir.revision} ({len(content)} bytes); stored revision {stored}"
@@ -106,12 +107,11 @@ class FirDocuments:
         """The document of the FIR's current revision; DOCUMENT_NOT_READY while it renders."""
         fir = await self._firs.get(check_id(fir_id, FIR_ID), frozenset({"fir_number", "status"}))
         if fir is None:
-            raise NotFound("no FIR with this id", reason="FIR_NOT_FOUND")
+            raise FirNotFound("no FIR with this id")
         stored: StoredDocument | None = await self._store.document(fir.id)
         if stored is None or stored.revision < fir.revision:
-            raise FailedPrecondition(
+            raise DocumentNotReady(
                 "the FIR document is being rendered; retry in a few seconds",
-                reason="DOCUMENT_NOT_READY",
                 metadata={"fir_revision": str(fir.revision)},
             )
         name = "FIR-" + fir.fir_number.replace("/", "-") + ".pdf"

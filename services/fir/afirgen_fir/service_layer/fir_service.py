@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from afirgen_runtime.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound
+from afirgen_runtime.errors import FailedPrecondition, InvalidArgument
 from afirgen_runtime.identity import Caller
 from afirgen_runtime.ids import check_id, check_idempotency_key
 from afirgen_runtime.pagination import PageTokens, page_size
 
 from afirgen_fir.domain import access, validation
+from afirgen_fir.domain.errors import FirFinalized, FirNotFound, StaleEtag
 from afirgen_fir.domain.model import EDITABLE_FIELDS, ComplaintSource, Fir, FirStatus, etag_for
 from afirgen_fir.domain.queries import ListQuery, parse_fir_filter, parse_order
 from afirgen_fir.service_layer.ports import Change, Clock, FirCounts, FirEvent, FirRepository, IdempotencyKey
@@ -31,11 +32,10 @@ class FirPage:
 
 def _ensure_editable(fir: Fir, etag: str) -> None:
     if fir.status is FirStatus.FINALIZED:
-        raise FailedPrecondition("the FIR is finalized and can no longer change", reason="FIR_FINALIZED")
+        raise FirFinalized("the FIR is finalized and can no longer change")
     if etag != fir.etag:
-        raise Aborted(
+        raise StaleEtag(
             "the FIR changed since it was read (etag mismatch); re-read it and retry",
-            reason="ETAG_MISMATCH",
             metadata={"current_etag": fir.etag},
         )
 
@@ -75,7 +75,7 @@ class FirService:
         scope = access.read_scope(caller)
         fir = await self._repo.get(check_id(fir_id, FIR_ID), fields | {"station"} if fields else fields)
         if fir is None or not scope.covers(fir):
-            raise NotFound("no FIR with this id", reason="FIR_NOT_FOUND")
+            raise FirNotFound("no FIR with this id")
         return fir
 
     async def visible(self, fir: Fir | None, caller: Caller | None) -> Fir | None:
@@ -165,10 +165,7 @@ class FirService:
                 return []  # this very finalization, asked again
             _ensure_editable(current, etag)
             if not current.summary.strip() and not current.narrative.strip():
-                raise FailedPrecondition(
-                    "an FIR needs a summary or a narrative before it is finalized",
-                    reason="FAILED_PRECONDITION",
-                )
+                raise FailedPrecondition("an FIR needs a summary or a narrative before it is finalized")
             current.status = FirStatus.FINALIZED
             current.finalize_time = now
             return ["status", "finalize_time"]
@@ -199,4 +196,4 @@ class FirService:
     @staticmethod
     def _in_scope(fir: Fir, caller: Caller | None) -> None:
         if not access.read_scope(caller).covers(fir):
-            raise NotFound("no FIR with this id", reason="FIR_NOT_FOUND")
+            raise FirNotFound("no FIR with this id")

@@ -20,13 +20,13 @@ from afirgen_runtime.errors import (
     DeadlineExceeded,
     FailedPrecondition,
     InvalidArgument,
-    ResourceExhausted,
     Unavailable,
 )
 from afirgen_runtime.ids import check_id, check_idempotency_key
 from loguru import logger
 
 from afirgen_fir.domain import access, drafting, offences, prose
+from afirgen_fir.domain.errors import FirFinalized, KnowledgeBaseEmpty, NothingRecognised, TooManyGenerations
 from afirgen_fir.domain.legal import LegalSection
 from afirgen_fir.domain.model import (
     Complainant,
@@ -154,9 +154,8 @@ class GenerationService:
                 return
         subject = change.caller.subject if change.caller else ""
         if self._running.get(subject, 0) >= MAX_GENERATIONS_PER_CALLER:
-            raise ResourceExhausted(
-                f"this caller already has {MAX_GENERATIONS_PER_CALLER} generations running; wait for one to finish",
-                reason="TOO_MANY_GENERATIONS",
+            raise TooManyGenerations(
+                f"this caller already has {MAX_GENERATIONS_PER_CALLER} generations running; wait for one to finish"
             )
         self._running[subject] = self._running.get(subject, 0) + 1
         try:
@@ -273,9 +272,7 @@ class GenerationService:
         if not known:
             found = await self._legal.search(f"{reading.text[:2000]} {guidance}".strip(), 4 * CANDIDATES)
             if not found:
-                raise FailedPrecondition(
-                    "the legal knowledge base is empty; load it before generating", reason="GENERATION_FAILED"
-                )
+                raise KnowledgeBaseEmpty("the legal knowledge base is empty; load it before generating")
             known = {s.section: s for s in found}
             candidates = drafting.candidates_from(found, reading.gates, CANDIDATES)
         return known, candidates
@@ -283,7 +280,7 @@ class GenerationService:
     @staticmethod
     def _check_recognised(text: str, field_name: str, message: str) -> None:
         if len(text.strip()) < MIN_TEXT:
-            raise InvalidArgument.for_field(field_name, message, reason="GENERATION_FAILED")
+            raise NothingRecognised.for_field(field_name, message)
 
     async def regenerate(self, fir_id: str, part: str, guidance: str, etag: str, *, change: Change) -> Fir:
         """Re-draft one part of a DRAFT (``summary``, ``narrative`` or ``legal_sections``) under the same rules."""
@@ -297,9 +294,9 @@ class GenerationService:
         current = await self._firs.get(fir_id, caller=change.caller)
         access.ensure_may_edit(change.caller, current)
         if current.status is FirStatus.FINALIZED:
-            raise FailedPrecondition("the FIR is finalized and can no longer change", reason="FIR_FINALIZED")
+            raise FirFinalized("the FIR is finalized and can no longer change")
         if not current.complaint.text.strip():
-            raise FailedPrecondition("the FIR has no complaint text to draft from", reason="FAILED_PRECONDITION")
+            raise FailedPrecondition("the FIR has no complaint text to draft from")
         reading = drafting.read(
             current.complaint.text,
             language=current.complaint.language,

@@ -61,16 +61,20 @@ class DocumentStore(Protocol):
         """The latest document of an FIR."""
         ...
 
+    async def revision(self, fir_id: str) -> int | None:
+        """The revision of the FIR's stored document, without reading the document."""
+        ...
+
     async def save_document(self, fir_id: str, revision: int, finalized: bool, content: bytes) -> int:
         """Store unless a newer revision is stored; returns the stored revision."""
         ...
 
 
 class DailyCounts(Protocol):
-    """FIR counts per day and station (and section), rolled up for statistics."""
+    """The FIR counts behind statistics (kept by every write; this repairs them)."""
 
     async def rollup(self, day: date, station: str) -> int:
-        """Recompute one day's counts of one station; returns the rows written."""
+        """Recompute one station's counts of one local day from the FIRs; returns the rows written."""
         ...
 
 

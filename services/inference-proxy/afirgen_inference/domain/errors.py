@@ -4,7 +4,8 @@ Adapters turn every transport failure into one of these (in
 :mod:`afirgen_inference.adapters.http_errors`); the service layer decides
 from the two flags whether to retry and whether the circuit breaker counts it,
 and turns what is left into the mesh's errors in one place
-(:func:`afirgen_inference.service_layer.backend_pool.to_mesh_error`)::
+(:func:`afirgen_inference.service_layer.backend_pool.to_mesh_error`; output that does not fit
+the schema becomes :class:`afirgen_runtime.errors.GenerationFailed`)::
 
     BackendError            retried  counted  becomes                          when
     ├── BackendUnreachable  yes      yes      UNAVAILABLE (MODEL_UNAVAILABLE)  connect error
@@ -16,8 +17,6 @@ and turns what is left into the mesh's errors in one place
 """
 
 from __future__ import annotations
-
-from afirgen_runtime.errors import AfirgenError
 
 
 class BackendError(Exception):
@@ -75,9 +74,3 @@ class CircuitOpen(BackendError):
         super().__init__(f"circuit of {replica} is open")
         self.replica = replica
         self.retry_after = retry_after
-
-
-class GenerationFailed(AfirgenError):
-    """The model could not produce valid output (e.g. JSON that fits the schema)."""
-
-    default_reason = "GENERATION_FAILED"

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import grpc
 from afirgen.inference.v1 import inference_pb2, inference_pb2_grpc
-from afirgen_runtime.interceptors import remaining_seconds
+from afirgen_runtime.interceptors import ServicerContext, remaining_seconds
 from afirgen_runtime.proto_mapping import duration, timestamp
 
 from afirgen_inference.adapters import metrics
@@ -83,7 +82,7 @@ def generation_proto(result: Generation) -> inference_pb2.GenerateResponse:
     )
 
 
-class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):  # type: ignore[misc]
+class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
     """``afirgen.inference.v1.InferenceService``."""
 
     def __init__(self, service: InferenceService, limits: InputLimits) -> None:
@@ -106,14 +105,14 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):  # type: i
         )
 
     async def Generate(
-        self, request: inference_pb2.GenerateRequest, context: grpc.aio.ServicerContext
+        self, request: inference_pb2.GenerateRequest, context: ServicerContext
     ) -> inference_pb2.GenerateResponse:
         """One chat completion."""
         call = self._generate_call(request)
         return generation_proto(await self._svc.generate(call, Deadline.after(remaining_seconds())))
 
     async def StreamGenerate(
-        self, request: inference_pb2.StreamGenerateRequest, context: grpc.aio.ServicerContext
+        self, request: inference_pb2.StreamGenerateRequest, context: ServicerContext
     ) -> AsyncIterator[inference_pb2.StreamGenerateResponse]:
         """A chat completion, piece by piece; the last piece carries usage and model."""
         call = self._generate_call(request.request, prefix="request.")
@@ -131,7 +130,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):  # type: i
                 )
 
     async def Transcribe(
-        self, request: inference_pb2.TranscribeRequest, context: grpc.aio.ServicerContext
+        self, request: inference_pb2.TranscribeRequest, context: ServicerContext
     ) -> inference_pb2.TranscribeResponse:
         """Speech to text."""
         call = validate_transcribe(
@@ -155,7 +154,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):  # type: i
         return response
 
     async def RecognizeText(
-        self, request: inference_pb2.RecognizeTextRequest, context: grpc.aio.ServicerContext
+        self, request: inference_pb2.RecognizeTextRequest, context: ServicerContext
     ) -> inference_pb2.RecognizeTextResponse:
         """Text in an image."""
         call = validate_recognize(image=request.image, languages=list(request.languages), limits=self._limits)
@@ -170,7 +169,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):  # type: i
         )
 
     async def ListModels(
-        self, request: inference_pb2.ListModelsRequest, context: grpc.aio.ServicerContext
+        self, request: inference_pb2.ListModelsRequest, context: ServicerContext
     ) -> inference_pb2.ListModelsResponse:
         """Every backend replica with availability, circuit state, load and latency."""
         return inference_pb2.ListModelsResponse(backends=[backend_proto(s) for s in self._svc.list_models()])

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Generic, NoReturn, TypeVar
 
 from afirgen_runtime import tracing
-from afirgen_runtime.errors import AfirgenError, DeadlineExceeded, InvalidArgument, Unavailable
+from afirgen_runtime.errors import AfirgenError, DeadlineExceeded, InvalidArgument, ModelUnavailable
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 from tenacity.stop import stop_base
 
@@ -124,9 +124,7 @@ def to_mesh_error(exc: BackendError, backend: str) -> AfirgenError:
         metadata["retry_after_seconds"] = f"{exc.retry_after:.1f}"
     if exc.status is not None:
         metadata["http_status"] = str(exc.status)
-    return Unavailable(
-        f"model server {backend} is unavailable: {exc.message}", reason="MODEL_UNAVAILABLE", metadata=metadata
-    )
+    return ModelUnavailable(f"model server {backend} is unavailable: {exc.message}", metadata=metadata)
 
 
 @dataclass(frozen=True)

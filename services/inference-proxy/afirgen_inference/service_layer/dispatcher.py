@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from afirgen_runtime.errors import DeadlineExceeded, ResourceExhausted, Unavailable
+from afirgen_runtime.errors import DeadlineExceeded, ModelUnavailable, ResourceExhausted
 
 from afirgen_inference.domain.latency import LatencyWindow
 from afirgen_inference.service_layer.breaker import CircuitBreaker
@@ -79,12 +79,11 @@ class Dispatcher(Generic[C]):
         """Callers waiting for a slot now."""
         return sum(1 for w in self._waiters if not w.done())
 
-    def _unavailable(self) -> Unavailable:
+    def _unavailable(self) -> ModelUnavailable:
         retry_after = min((r.breaker.retry_after() for r in self.replicas), default=0.0)
-        return Unavailable(
+        return ModelUnavailable(
             f"model server {self.backend} is unavailable: "
             + ("no replica is configured" if not self.replicas else "its circuit is open after repeated failures"),
-            reason="MODEL_UNAVAILABLE",
             metadata={"backend": self.backend, "retry_after_seconds": f"{retry_after:.1f}"},
         )
 
@@ -113,7 +112,6 @@ class Dispatcher(Generic[C]):
                 f"model server {self.backend} is at its concurrency limit "
                 f"({sum(r.max_in_flight for r in self.replicas)} running, {self.max_queue} waiting); "
                 "retry with backoff",
-                reason="OVERLOADED",
                 metadata={"backend": self.backend},
             )
         waiter: asyncio.Future[Replica[C]] = asyncio.get_running_loop().create_future()

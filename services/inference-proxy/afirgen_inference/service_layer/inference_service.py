@@ -13,10 +13,11 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, TypeVar
 
+from afirgen_runtime.errors import GenerationFailed
 from afirgen_runtime.single_flight import SingleFlight
 from loguru import logger
 
-from afirgen_inference.domain.errors import BackendError, GenerationFailed
+from afirgen_inference.domain.errors import BackendError
 from afirgen_inference.domain.json_output import output_problem
 from afirgen_inference.domain.model import (
     BackendStatus,

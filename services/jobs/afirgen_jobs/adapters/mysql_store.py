@@ -10,9 +10,10 @@ from typing import Any
 
 import pymysql
 from afirgen_runtime.db import Connection, Database, from_db_time, to_db_time
-from afirgen_runtime.errors import AlreadyExists, NotFound
+from afirgen_runtime.errors import AlreadyExists, IdempotencyKeyReused
 
 from afirgen_jobs.adapters import sql
+from afirgen_jobs.domain.errors import JobNotFound
 from afirgen_jobs.domain.model import STATUS_BY_CODE, STATUS_CODES, Job, JobAttempt, JobStatus
 from afirgen_jobs.domain.rules import ValidJob, ensure_cancellable, ensure_retryable
 from afirgen_jobs.service_layer.ports import JobFilter
@@ -93,9 +94,7 @@ class MySQLJobStore:
         if row is None:
             return None
         if row[0] != job.request_hash():
-            raise AlreadyExists(
-                "the idempotency key was used before with a different job", reason="IDEMPOTENCY_KEY_REUSED"
-            )
+            raise IdempotencyKeyReused("the idempotency key was used before with a different job")
         return row_to_job(row[1:])[1]
 
     async def get(self, job_id: str) -> Job | None:
@@ -165,7 +164,7 @@ class MySQLJobStore:
 async def _locked(conn: Connection, job_id: str) -> tuple[int, Job]:
     row = await conn.fetch_one(sql.GET_FOR_UPDATE, (job_id,))
     if row is None:
-        raise NotFound("no job with this id", reason="JOB_NOT_FOUND")
+        raise JobNotFound("no job with this id")
     return row_to_job(row)
 
 

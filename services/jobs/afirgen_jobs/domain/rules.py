@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from afirgen_runtime.backoff import Backoff
-from afirgen_runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument
+from afirgen_runtime.errors import FieldViolation, InvalidArgument, PayloadTooLarge, UnknownJobType
 from afirgen_runtime.ids import check_idempotency_key
 
+from afirgen_jobs.domain.errors import JobStateConflict
 from afirgen_jobs.domain.model import Job, JobStatus, NewJob
 
 TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
@@ -117,7 +118,8 @@ def canonical_json(payload: object) -> str:
 def validate(new: NewJob, routes: Routes, limits: EnqueueLimits, now: datetime) -> ValidJob:
     """Check an enqueue request; every bad field is reported at once (INVALID_ARGUMENT)."""
     bad: list[FieldViolation] = []
-    reason: str | None = None
+    # The error to raise when the only violation has a reason of its own.
+    kind: type[InvalidArgument] | None = None
     if not new.type:
         bad.append(FieldViolation("job.type", "is required"))
     elif len(new.type) > MAX_TYPE_LENGTH or not TYPE_PATTERN.match(new.type):
@@ -125,11 +127,11 @@ def validate(new: NewJob, routes: Routes, limits: EnqueueLimits, now: datetime) 
     elif routes.target_for(new.type) is None:
         known = ", ".join(routes.prefixes)
         bad.append(FieldViolation("job.type", f"no service handles {new.type!r} (known prefixes: {known})"))
-        reason = "UNKNOWN_JOB_TYPE"
+        kind = UnknownJobType
     payload_json = canonical_json(new.payload)
     if len(payload_json.encode()) > limits.max_payload_bytes:
         bad.append(FieldViolation("job.payload", f"larger than {limits.max_payload_bytes} bytes as JSON"))
-        reason = reason or "PAYLOAD_TOO_LARGE"
+        kind = kind or PayloadTooLarge
     priority = DEFAULT_PRIORITY if new.priority is None else new.priority
     if not 0 <= priority <= MAX_PRIORITY:
         bad.append(FieldViolation("job.priority", f"must be between 0 and {MAX_PRIORITY}"))
@@ -149,7 +151,8 @@ def validate(new: NewJob, routes: Routes, limits: EnqueueLimits, now: datetime) 
         bad += exc.violations
     if bad:
         message = "; ".join(f"{v.field}: {v.description}" for v in bad)
-        raise InvalidArgument(message, violations=bad, reason=reason if len(bad) == 1 else None)
+        error = kind if kind is not None and len(bad) == 1 else InvalidArgument
+        raise error(message, violations=bad)
     return ValidJob(
         type=new.type,
         payload_json=payload_json,
@@ -165,19 +168,14 @@ def validate(new: NewJob, routes: Routes, limits: EnqueueLimits, now: datetime) 
 def ensure_cancellable(status: JobStatus) -> None:
     """Only jobs that have not finished can be cancelled."""
     if status in (JobStatus.SUCCEEDED, JobStatus.DEAD):
-        raise FailedPrecondition(
-            f"a {status.value} job cannot be cancelled",
-            reason="JOB_STATE_CONFLICT",
-            metadata={"status": status.value},
-        )
+        raise JobStateConflict(f"a {status.value} job cannot be cancelled", metadata={"status": status.value})
 
 
 def ensure_retryable(status: JobStatus) -> None:
     """Operators retry DEAD, FAILED or CANCELLED jobs."""
     if status not in (JobStatus.DEAD, JobStatus.FAILED, JobStatus.CANCELLED):
-        raise FailedPrecondition(
+        raise JobStateConflict(
             f"a {status.value} job cannot be retried; only DEAD, FAILED or CANCELLED ones",
-            reason="JOB_STATE_CONFLICT",
             metadata={"status": status.value},
         )
 

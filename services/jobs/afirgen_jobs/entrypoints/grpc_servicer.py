@@ -7,14 +7,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC
-from typing import Any
 
-import grpc
 from afirgen.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 from afirgen_runtime.errors import InvalidArgument
 from afirgen_runtime.identity import ensure_internal, ensure_operator
 from afirgen_runtime.ids import IDEMPOTENCY_HEADER
-from afirgen_runtime.interceptors import NO_STORE, invocation_header, set_response_header
+from afirgen_runtime.interceptors import NO_STORE, ServicerContext, invocation_header, set_response_header
 from afirgen_runtime.proto_mapping import timestamp
 from afirgen_runtime.tracing import TRACEPARENT_HEADER
 from google.protobuf import json_format
@@ -32,7 +30,7 @@ def job_to_proto(job: Job) -> jobs_pb2.Job:
         priority=job.priority,
         max_attempts=job.max_attempts,
         idempotency_key=job.idempotency_key,
-        status=STATUS_CODES[job.status],  # type: ignore[arg-type]  # an enum number
+        status=jobs_pb2.JobStatus.ValueType(STATUS_CODES[job.status]),  # the stored code is the enum number
         attempt_count=job.attempt_count,
         last_error=job.last_error,
         trace_parent=job.trace_parent,
@@ -56,7 +54,7 @@ def job_to_proto(job: Job) -> jobs_pb2.Job:
     return message
 
 
-def new_job_from_proto(job: jobs_pb2.Job, context: grpc.aio.ServicerContext) -> NewJob:
+def new_job_from_proto(job: jobs_pb2.Job, context: ServicerContext) -> NewJob:
     """Request message -> domain request (unset optional fields stay ``None``)."""
     return NewJob(
         type=job.type,
@@ -69,13 +67,13 @@ def new_job_from_proto(job: jobs_pb2.Job, context: grpc.aio.ServicerContext) -> 
     )
 
 
-class JobServicer(jobs_pb2_grpc.JobServiceServicer):  # type: ignore[misc]
+class JobServicer(jobs_pb2_grpc.JobServiceServicer):
     """``afirgen.jobs.v1.JobService``."""
 
     def __init__(self, service: JobService) -> None:
         self._svc = service
 
-    async def CreateJob(self, request: jobs_pb2.CreateJobRequest, context: grpc.aio.ServicerContext) -> jobs_pb2.Job:
+    async def CreateJob(self, request: jobs_pb2.CreateJobRequest, context: ServicerContext) -> jobs_pb2.Job:
         ensure_internal()
         if not request.HasField("job"):
             raise InvalidArgument.for_field("job", "is required")
@@ -83,15 +81,13 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):  # type: ignore[misc]
         set_response_header("cache-control", NO_STORE)
         return job_to_proto(job)
 
-    async def GetJob(self, request: jobs_pb2.GetJobRequest, context: grpc.aio.ServicerContext) -> jobs_pb2.Job:
+    async def GetJob(self, request: jobs_pb2.GetJobRequest, context: ServicerContext) -> jobs_pb2.Job:
         ensure_operator()
         job = await self._svc.get(request.id)
         set_response_header("cache-control", NO_STORE)
         return job_to_proto(job)
 
-    async def ListJobs(
-        self, request: jobs_pb2.ListJobsRequest, context: grpc.aio.ServicerContext
-    ) -> jobs_pb2.ListJobsResponse:
+    async def ListJobs(self, request: jobs_pb2.ListJobsRequest, context: ServicerContext) -> jobs_pb2.ListJobsResponse:
         ensure_operator()
         page = await self._svc.list(size=request.page_size, token=request.page_token, filter_text=request.filter)
         set_response_header("cache-control", NO_STORE)
@@ -101,29 +97,29 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):  # type: ignore[misc]
             total_size=page.total_size,
         )
 
-    async def CancelJob(self, request: jobs_pb2.CancelJobRequest, context: grpc.aio.ServicerContext) -> jobs_pb2.Job:
+    async def CancelJob(self, request: jobs_pb2.CancelJobRequest, context: ServicerContext) -> jobs_pb2.Job:
         ensure_operator()
         return job_to_proto(await self._svc.cancel(request.id))
 
-    async def RetryJob(self, request: jobs_pb2.RetryJobRequest, context: grpc.aio.ServicerContext) -> jobs_pb2.Job:
+    async def RetryJob(self, request: jobs_pb2.RetryJobRequest, context: ServicerContext) -> jobs_pb2.Job:
         ensure_operator()
         return job_to_proto(await self._svc.retry(request.id))
 
 
-class JobQueueServicer(jobs_pb2_grpc.JobQueueServiceServicer):  # type: ignore[misc]
+class JobQueueServicer(jobs_pb2_grpc.JobQueueServiceServicer):
     """``afirgen.jobs.v1.JobQueueService``: wake-up signals for workers."""
 
     def __init__(self, broadcaster: Broadcaster) -> None:
         self._broadcaster = broadcaster
 
     async def WatchQueue(
-        self, request: jobs_pb2.WatchQueueRequest, context: grpc.aio.ServicerContext
+        self, request: jobs_pb2.WatchQueueRequest, context: ServicerContext
     ) -> AsyncIterator[jobs_pb2.WatchQueueResponse]:
         async for job in self._broadcaster.subscribe():
             yield _signal(job)
 
 
-def _signal(job: Job | None) -> Any:
+def _signal(job: Job | None) -> jobs_pb2.WatchQueueResponse:
     if job is None:
         return jobs_pb2.WatchQueueResponse()
     return jobs_pb2.WatchQueueResponse(type=job.type, priority=job.priority, run_time=timestamp(job.run_time))

@@ -6,11 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from afirgen_runtime.errors import InvalidArgument, NotFound
+from afirgen_runtime.errors import FilterInvalid
 from afirgen_runtime.filtering import parse_filter
 from afirgen_runtime.ids import check_id
 from afirgen_runtime.pagination import PageTokens, page_size
 
+from afirgen_jobs.domain.errors import JobNotFound
 from afirgen_jobs.domain.model import Job, JobStatus, NewJob
 from afirgen_jobs.domain.rules import EnqueueLimits, Routes, validate
 from afirgen_jobs.service_layer.ports import JobFilter, JobStore, Publisher
@@ -40,8 +41,8 @@ def parse_job_filter(text: str) -> JobFilter:
                 status = JobStatus(name)
             except ValueError:
                 allowed = ", ".join(s.value for s in JobStatus)
-                raise InvalidArgument.for_field(
-                    "filter", f"unknown status {cond.value!r}; use one of {allowed}", reason="INVALID_FILTER"
+                raise FilterInvalid.for_field(
+                    "filter", f"unknown status {cond.value!r}; use one of {allowed}"
                 ) from None
         else:
             job_type = cond.value
@@ -80,7 +81,7 @@ class JobService:
         """One job with its attempts."""
         job = await self._store.get(check_id(job_id, JOB_ID))
         if job is None:
-            raise NotFound("no job with this id", reason="JOB_NOT_FOUND")
+            raise JobNotFound("no job with this id")
         return job
 
     async def list(self, *, size: int, token: str, filter_text: str) -> JobPage:

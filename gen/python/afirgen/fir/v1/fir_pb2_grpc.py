@@ -161,7 +161,8 @@ class FirServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetFirStats(self, request, context):
-        """Aggregates computed in SQL: counts by status, station, section and day.
+        """Aggregates by status, station, section and day, read from FIR counts kept
+        in the same transaction as every change (exact, never stale).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
