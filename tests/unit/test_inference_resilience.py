@@ -106,6 +106,33 @@ async def test_a_probe_that_times_out_opens_the_circuit_at_once() -> None:
     assert breaker.state is CircuitState.OPEN
 
 
+async def test_a_hung_server_admits_no_call_after_its_recovery_period() -> None:
+    breaker = CircuitBreaker("llm-0", threshold=4, recovery_seconds=0)
+    await breaker.record_probe("no answer within 1 s", hung=True)
+    assert breaker.admits() is False
+
+
+async def test_a_hung_server_refuses_a_call_after_its_recovery_period() -> None:
+    breaker = CircuitBreaker("llm-0", threshold=4, recovery_seconds=0)
+    await breaker.record_probe("no answer within 1 s", hung=True)
+    with pytest.raises(CircuitOpen):
+        async with breaker.guard():
+            pass
+
+
+async def test_a_hung_server_reads_open_after_its_recovery_period() -> None:
+    breaker = CircuitBreaker("llm-0", threshold=4, recovery_seconds=0)
+    await breaker.record_probe("no answer within 1 s", hung=True)
+    assert breaker.state is CircuitState.OPEN
+
+
+async def test_a_hung_server_closes_on_the_first_probe_that_answers_after_its_recovery_period() -> None:
+    breaker = CircuitBreaker("llm-0", threshold=4, recovery_seconds=0)
+    await breaker.record_probe("no answer within 1 s", hung=True)
+    await breaker.record_probe(None)
+    assert breaker.state is CircuitState.CLOSED
+
+
 # --- dispatcher: limit, queue, balancing -------------------------------------------
 def _replicas(n: int, max_in_flight: int = 1) -> list[Replica[str]]:
     return [
