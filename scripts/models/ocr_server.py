@@ -43,6 +43,9 @@ from urllib.parse import parse_qs, urlsplit
 from model_http import BadRequest, Busy, JsonHandler, configure_logging, serve
 
 LOG = logging.getLogger("ocr_server")
+DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "KILL"] if sys.platform == "linux" and shutil.which("setpriv") else []
+"""Prefix of a tesseract run: the kernel kills it when the request's thread (so this server) is gone,
+instead of leaving it to finish a page for nobody after the server was killed."""
 
 # Magic numbers of the formats Leptonica (Tesseract's image library) reads.
 _MAGIC = (
@@ -122,7 +125,7 @@ class Tesseract:
         if not self.slots.acquire(timeout=self.queue_timeout):
             raise Busy(f"all {self.workers} OCR workers busy for {self.queue_timeout:g}s")
         try:
-            cmd = [*self._base_cmd(), "stdin", "stdout", "-l", "+".join(languages), "--psm", str(psm)]
+            cmd = [*DIE_WITH_PARENT, *self._base_cmd(), "stdin", "stdout", "-l", "+".join(languages), "--psm", str(psm)]
             try:
                 proc = subprocess.run(
                     cmd, input=image, capture_output=True, env=self.env, timeout=self.timeout, check=False
