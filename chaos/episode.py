@@ -239,16 +239,20 @@ async def _survivors(pids: list[int], within: float) -> int:
 async def _until_open(
     stubs: list[inference_pb2_grpc.InferenceServiceStub], kind: str, since: float, within: float
 ) -> float | None:
+    async def opened(index: int) -> bool:
+        try:
+            reply = await stubs[index].ListModels(inference_pb2.ListModelsRequest(), timeout=1)
+        except grpc.aio.AioRpcError:
+            return False
+        return any(b.kind == kind and b.circuit_state in OPEN for b in reply.backends)
+
     pending = set(range(len(stubs)))
     while pending and time.monotonic() - since < within:
-        for index in list(pending):
-            try:
-                reply = await stubs[index].ListModels(inference_pb2.ListModelsRequest(), timeout=1)
-            except grpc.aio.AioRpcError:
-                continue
-            if any(b.kind == kind and b.circuit_state in OPEN for b in reply.backends):
+        polled = sorted(pending)
+        for index, is_open in zip(polled, await asyncio.gather(*(opened(i) for i in polled)), strict=True):
+            if is_open:
                 pending.discard(index)
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.02)
     return None if pending else time.monotonic() - since
 
 

@@ -9,9 +9,9 @@ Gates (a run fails when one breaks):
 - a process no request waits on (Redis, the cache, the jobs service, the worker): 0 failed
   requests too (a cache failure is a miss, jobs wait in the outbox or the queue);
 - a model server: only the generations that need it fail, as 503 MODEL_UNAVAILABLE; frozen,
-  every inference proxy opens its circuit within one probe interval plus one probe timeout
-  (plus the 0.25 s the suite's own polling may add), and then refuses a call to it as
-  UNAVAILABLE within a second;
+  every inference proxy opens its circuit within one probe interval plus two probe timeouts
+  (one when the server was idle; plus the 0.25 s the suite's own polling may add), and then
+  refuses a call to it as UNAVAILABLE within a second;
 - failures (where some are allowed: MariaDB, Envoy) end within ``RECOVERY_SECONDS`` of the
   fault's end (the kill, the SIGCONT, the restart);
 - a killed fir leaves no child process behind (its PDF renderer dies with it).
@@ -29,8 +29,11 @@ from chaos.episode import Outcome, Timing
 from chaos.load import KINDS, LoadShape
 from scripts.devstack.supervisor import MODEL_PROBE_SECONDS
 
-FROZEN_MODEL_BOUND = MODEL_PROBE_SECONDS + BackendSettings().probe_timeout_seconds + 0.25
-"""Seconds within which a frozen model server's circuit must be open at every proxy."""
+FROZEN_MODEL_BOUND = MODEL_PROBE_SECONDS + 2 * BackendSettings().probe_timeout_seconds + 0.25
+"""Seconds within which a frozen model server's circuit must be open at every proxy: one probe
+interval plus one probe timeout for a server frozen while idle, plus a second timeout for one
+frozen while busy (a single slow probe of a busy server is not taken for a hang), plus the
+suite's own polling."""
 REFUSAL_SECONDS = 1.0
 """How fast a call to a model server with an open circuit must be refused."""
 RECOVERY_SECONDS = 15.0
@@ -130,7 +133,8 @@ def render(outcomes: list[Outcome], notes: list[str], timing: Timing, shape: Loa
         "- failures end: the last failed call ended this long after the fault; back after: the faulted"
         " process served again (its health check, or its port);",
         f"- frozen model noticed: every inference proxy had the frozen server's circuit open (gate"
-        f" {FROZEN_MODEL_BOUND:.2f} s: probe interval + probe timeout + polling);",
+        f" {FROZEN_MODEL_BOUND:.2f} s: probe interval + two probe timeouts + polling; one timeout when the"
+        " server was idle);",
         "- jobs rerun and webhooks repeated are at-least-once delivery at work (reported, not gated).",
         "",
         *notes,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import statistics
+from collections import Counter
 from pathlib import Path
 
 from evaluation.metrics import Score
@@ -110,7 +111,30 @@ def chart(scores: list[Score], path: Path, title: str) -> None:
     plt.close(figure)
 
 
-def write(out: Path, model: str, threads: int, scores: list[Score]) -> Path:
+def set_aside(fir_log: Path) -> Counter[tuple[str, str, str]]:
+    """(answer, part, problem) counts from fir's log lines "model answer failed its checks"
+    (answer: ``first``, or ``after_reask`` for what the re-ask left failing)."""
+    tally: Counter[tuple[str, str, str]] = Counter()
+    for line in fir_log.read_text(errors="replace").splitlines() if fir_log.exists() else []:
+        if '"model answer failed its checks"' not in line:
+            continue
+        for found in json.loads(line).get("context", {}).get("problems", []):
+            tally[(found["answer"], found["part"], found["problem"])] += 1
+    return tally
+
+
+def _set_aside_rows(tally: Counter[tuple[str, str, str]]) -> list[str]:
+    if not tally:
+        return ["None logged."]
+    rows = ["| answer | part | problem | drafts |", "|---|---|---|---|"]
+    for (answer, part, problem), count in sorted(tally.items(), key=lambda kv: (kv[0][0] != "first", -kv[1])):
+        rows.append(f"| {answer.replace('_', ' ')} | {part} | {problem} | {count} |")
+    return rows
+
+
+def write(
+    out: Path, model: str, threads: int, scores: list[Score], rejected: Counter[tuple[str, str, str]] | None = None
+) -> Path:
     """report.md, latency.png and scores.json in ``out``; returns the report's path."""
     out.mkdir(parents=True, exist_ok=True)
     chart(scores, out / "latency.png", f"{model}, {threads} LLM thread(s): seconds per stage")
@@ -136,6 +160,12 @@ def write(out: Path, model: str, threads: int, scores: list[Score]) -> Path:
         "## Problems found",
         "",
         *(problems or ["None."]),
+        "",
+        "## Why the model's summary or narrative was set aside",
+        "",
+        "Counted from fir's log; the rules wrote the part instead.",
+        "",
+        *_set_aside_rows(rejected or Counter()),
         "",
     ]
     report = out / "report.md"

@@ -125,10 +125,11 @@ def main(argv: list[str] | None = None) -> int:
             scores.append(score)
             mark = "ok" if not (score.error or score.grounding_violations or score.invented_persons) else "FAIL"
             print(f"{score.case:40} {score.seconds:6.1f}s {mark} {score.error}", flush=True)
+        rejected = report.set_aside(run_dir / "logs" / "fir.log")
     finally:
         stack.destroy()
     out = args.out / args.model / ("short" if args.short else "full")
-    written = report.write(out, args.model, args.llm_threads, scores)
+    written = report.write(out, args.model, args.llm_threads, scores, rejected)
     print(f"report: {written}")
     print(report.headline(scores))
     broken = [s for s in scores if s.grounding_violations or s.invented_persons or s.contradictions]

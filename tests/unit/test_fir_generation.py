@@ -312,3 +312,19 @@ async def test_a_finished_generation_frees_its_place() -> None:
     for _ in range(3):
         await service.generate(request(), change=CHANGE)
     assert service._running == {}
+
+
+def test_the_re_ask_gets_what_is_left_of_the_models_time_up_to_its_cap() -> None:
+    spent = [1.0, drafting.MODEL_SECONDS - 5.0, drafting.MODEL_SECONDS - 1.0]
+    assert [drafting.reask_budget(s) for s in spent] == [drafting.REASK_SECONDS, 5.0, None]
+
+
+async def test_a_regeneration_with_the_model_hung_is_written_by_the_rules() -> None:
+    """(The model's summary, GOOD, differs from the rules'.)"""
+    inference = FakeInference(GOOD)
+    service, _ = make(inference)
+    fir = await service.generate(request(), change=CHANGE)
+    inference.fail = DeadlineExceeded("llm hung")
+    again = await service.regenerate(fir.id, "summary", "", fir.etag, change=CHANGE)
+    rules_only = await service.generate(request(), change=CHANGE)
+    assert again.summary == rules_only.summary

@@ -13,8 +13,8 @@ from afirgen_inference.domain.errors import (
     CircuitOpen,
 )
 from afirgen_inference.domain.latency import LatencyWindow
-from afirgen_inference.domain.model import CircuitState
-from afirgen_inference.service_layer.backend_pool import BackendSettings, retrying
+from afirgen_inference.domain.model import BackendKind, CircuitState
+from afirgen_inference.service_layer.backend_pool import BackendPool, BackendSettings, retrying
 from afirgen_inference.service_layer.breaker import CircuitBreaker
 from afirgen_inference.service_layer.deadline import Deadline
 from afirgen_inference.service_layer.dispatcher import Dispatcher, Replica, pick_least_outstanding
@@ -130,6 +130,44 @@ async def test_a_hung_server_closes_on_the_first_probe_that_answers_after_its_re
     breaker = CircuitBreaker("llm-0", threshold=4, recovery_seconds=0)
     await breaker.record_probe("no answer within 1 s", hung=True)
     await breaker.record_probe(None)
+    assert breaker.state is CircuitState.CLOSED
+
+
+class _Frozen:
+    """A model server client whose health probe never answers in time."""
+
+    async def probe(self, seconds: float) -> None:
+        raise BackendTimeout(f"no answer within {seconds:g} s")
+
+
+def _frozen_pool(in_flight: int) -> tuple[BackendPool[_Frozen], Replica[_Frozen]]:
+    replica = Replica("llm-0", "http://r0", _Frozen(), CircuitBreaker("llm-0", 4, 60), 2, in_flight=in_flight)
+    return BackendPool(BackendKind.LLM, [replica], BackendSettings()), replica
+
+
+async def test_an_idle_server_whose_probe_times_out_has_its_circuit_opened() -> None:
+    pool, replica = _frozen_pool(in_flight=0)
+    await pool.probe(replica)
+    assert replica.breaker.state is CircuitState.OPEN
+
+
+async def test_a_busy_server_whose_probe_times_out_once_keeps_its_circuit_closed() -> None:
+    pool, replica = _frozen_pool(in_flight=1)
+    await pool.probe(replica)
+    assert replica.breaker.state is CircuitState.CLOSED
+
+
+async def test_a_busy_server_whose_probes_time_out_twice_in_a_row_has_its_circuit_opened() -> None:
+    pool, replica = _frozen_pool(in_flight=1)
+    await pool.probe(replica)
+    await pool.probe(replica)
+    assert replica.breaker.state is CircuitState.OPEN
+
+
+async def test_a_good_probe_between_failed_ones_keeps_the_circuit_closed() -> None:
+    breaker = CircuitBreaker("llm-0", threshold=2, recovery_seconds=5)
+    for error in ("probe timed out", None, "probe timed out", None, "probe timed out"):
+        await breaker.record_probe(error)
     assert breaker.state is CircuitState.CLOSED
 
 

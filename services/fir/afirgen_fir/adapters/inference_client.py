@@ -62,11 +62,12 @@ class GrpcInferenceClient:
         *,
         max_tokens: int = 512,
         stop: tuple[str, ...] = (),
+        budget_seconds: float | None = None,
     ) -> AsyncIterator[str | ModelReply]:
         parts: list[str] = []
         request = inference_pb2.StreamGenerateRequest(request=_request(messages, max_tokens, stop))
         with translate_rpc_errors():
-            async for piece in self._client().StreamGenerate(request):
+            async for piece in self._client().StreamGenerate(request, timeout=budget_seconds):
                 if piece.text_delta:
                     parts.append(piece.text_delta)
                     yield piece.text_delta

@@ -27,9 +27,22 @@ PROMPT_VERSION = "fir-draft-v2"
 MAX_SECTIONS = 4
 ANSWER_TOKENS = 240
 REASK_TOKENS = 200
+MODEL_SECONDS = 14.0
+"""The model's time per draft, its first answer and the re-ask together: past it the rules write
+the summary and narrative, so a slow model (a long Hindi prompt, a loaded machine) cannot take a
+typed complaint's draft past its latency target (p99 20 s)."""
 REASK_SECONDS = 8.0
-"""The re-ask's time budget: past it the rules write what the first answer got wrong, so one
-slow re-ask (a long Hindi prompt on a small model) cannot take a draft past its latency target."""
+"""The re-ask's own cap within ``MODEL_SECONDS``."""
+MIN_REASK_SECONDS = 2.0
+"""Less time than this left: no re-ask (a small model writes nothing useful in less)."""
+
+
+def reask_budget(model_seconds_spent: float) -> float | None:
+    """Seconds the re-ask may take after the first answer took ``model_seconds_spent``; ``None``:
+    too little of the model's time is left, the rules write what failed its checks."""
+    left = min(REASK_SECONDS, MODEL_SECONDS - model_seconds_spent)
+    return left if left >= MIN_REASK_SECONDS else None
+
 
 ANSWER_STOP = ("\nComplaint", "\nSUMMARY", "\n\n\n")
 

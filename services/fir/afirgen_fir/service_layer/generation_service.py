@@ -202,7 +202,10 @@ class GenerationService:
         reply_text, model = "", ""
         try:
             async for piece in self._inference.stream_generate(
-                asked, max_tokens=drafting.ANSWER_TOKENS, stop=drafting.ANSWER_STOP
+                asked,
+                max_tokens=drafting.ANSWER_TOKENS,
+                stop=drafting.ANSWER_STOP,
+                budget_seconds=drafting.MODEL_SECONDS,
             ):
                 if isinstance(piece, ModelReply):
                     reply_text, model = piece.text, piece.model
@@ -216,19 +219,33 @@ class GenerationService:
         timer.mark("llm", started)
         answer = drafting.parse_answer(reply_text)
         failing = drafting.problems(reading, answer)
-        if failing and model:
+        budget = drafting.reask_budget(time.perf_counter() - started)
+        if failing and model and budget is not None:
             started = time.perf_counter()
             try:
                 again = await self._inference.generate(
                     drafting.reask_messages(reading, asked, reply_text, failing),
                     max_tokens=drafting.REASK_TOKENS,
                     stop=drafting.ANSWER_STOP,
-                    budget_seconds=drafting.REASK_SECONDS,
+                    budget_seconds=budget,
                 )
                 answer = _better(reading, answer, drafting.parse_answer(again.text))
             except (Unavailable, DeadlineExceeded) as exc:
                 logger.warning("the model did not answer the re-ask: keeping its first answer", reason=exc.reason)
             timer.mark("llm_reask", started)
+        if failing and model:
+            # Why the model's parts were set aside, for an operator (and the evaluation
+            # report) judging a model: the kind of problem only, not the words it invented.
+            # (A list of records: the log's redaction hides any value under a key "summary".)
+            logger.info(
+                "model answer failed its checks",
+                model=model,
+                problems=[
+                    {"answer": answer_name, "part": part, "problem": why.split(":")[0]}
+                    for answer_name, found in (("first", failing), ("after_reask", drafting.problems(reading, answer)))
+                    for part, why in found.items()
+                ],
+            )
 
         yield GenerationEvent("store")
         sections = drafting.cited_sections(reading, known, answer.section, candidates)
@@ -308,10 +325,15 @@ class GenerationService:
         if part == "legal_sections":
             choice = ""
             if candidates and not reading.findings:
-                reply = await self._inference.generate(
-                    drafting.part_messages(reading, part, guidance, candidates), max_tokens=40
-                )
-                choice = drafting.parse_answer(reply.text).section
+                try:
+                    reply = await self._inference.generate(
+                        drafting.part_messages(reading, part, guidance, candidates),
+                        max_tokens=40,
+                        budget_seconds=drafting.MODEL_SECONDS,
+                    )
+                    choice = drafting.parse_answer(reply.text).section
+                except (Unavailable, DeadlineExceeded) as exc:
+                    logger.warning("no model answered: the retrieved candidates decide", reason=exc.reason)
             new_value = drafting.cited_sections(reading, known, choice, candidates)
         else:
             new_value = await self._redraft(reading, part, guidance, current.legal_sections)
@@ -329,9 +351,18 @@ class GenerationService:
         """A new summary or narrative: the model's if it passes its check (after one re-ask), else the rules'."""
         asked = drafting.part_messages(reading, part, guidance, [])
         check = prose.summary_problem if part == "summary" else prose.narrative_problem
-        text = ""
-        for _ in range(2):
-            reply = await self._inference.generate(asked, max_tokens=drafting.ANSWER_TOKENS, stop=drafting.ANSWER_STOP)
+        started = time.perf_counter()
+        for attempt in range(2):
+            budget = drafting.MODEL_SECONDS if attempt == 0 else drafting.reask_budget(time.perf_counter() - started)
+            if budget is None:
+                break
+            try:
+                reply = await self._inference.generate(
+                    asked, max_tokens=drafting.ANSWER_TOKENS, stop=drafting.ANSWER_STOP, budget_seconds=budget
+                )
+            except (Unavailable, DeadlineExceeded) as exc:
+                logger.warning("no model answered: the rules redraft the part", reason=exc.reason)
+                break
             text = getattr(drafting.parse_answer(reply.text), part) or reply.text.strip()
             problem = check(text, reading.source, reading.language)
             if problem is None:

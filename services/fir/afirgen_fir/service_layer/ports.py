@@ -161,8 +161,9 @@ class InferenceClient(Protocol):
         *,
         max_tokens: int = 512,
         stop: tuple[str, ...] = (),
+        budget_seconds: float | None = None,
     ) -> AsyncIterator[str | ModelReply]:
-        """Text deltas as they come, then the whole reply."""
+        """Text deltas as they come, then the whole reply (DeadlineExceeded past ``budget_seconds``)."""
         ...
 
     async def transcribe(self, audio: bytes, language: str) -> ModelReply:

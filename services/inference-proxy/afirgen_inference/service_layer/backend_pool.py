@@ -75,12 +75,14 @@ class BackendSettings:
     probe_interval_seconds: float = 2.0
     """Health probe period per replica."""
     probe_timeout_seconds: float = 1.0
-    """Timeout of one health probe. A probe that times out opens the replica's circuit at once (see
-    ``silent_while_busy``): a frozen server is refused within one probe interval plus this."""
+    """Timeout of one health probe. A probe that times out while the replica has no call in flight,
+    or right after another one that timed out, opens its circuit at once (see ``silent_while_busy``):
+    a frozen server is refused within one probe interval plus this when idle, plus twice this when
+    busy (one slow probe of a busy server on a starved CPU is only counted as a failure)."""
     silent_while_busy: bool = False
     """True for a server that answers no health probe while it works (faster-whisper-server): a probe
-    timeout during a call is then not a failure. The stack's servers all answer while busy, so a
-    timeout means a hung server (frozen, swapping), which opens its circuit at once."""
+    timeout during a call is then not a failure. The stack's servers all answer while busy, so
+    probes that keep timing out mean a hung server (frozen, swapping), which opens its circuit."""
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -251,6 +253,7 @@ class BackendPool(Generic[C]):
         """Health-probe one replica; the result feeds ListModels, balancing and the breaker."""
         error: str | None = None
         hung = False
+        timeouts_before, replica.probe_timeouts = replica.probe_timeouts, 0
         try:
             await replica.client.probe(self.settings.probe_timeout_seconds)
         except BackendTimeout as exc:
@@ -260,7 +263,11 @@ class BackendPool(Generic[C]):
                 replica.last_error = f"{exc.message} (while busy with {replica.in_flight} calls)"
                 replica.last_probe_at = self._now()
                 return
-            error, hung = exc.message, not self.settings.silent_while_busy
+            replica.probe_timeouts = timeouts_before + 1
+            # An idle server that cannot answer /health in time hangs (frozen, swapping). A busy one
+            # may only be slow (a starved CPU): it hangs when the next probe times out too.
+            hung = not self.settings.silent_while_busy and (not replica.in_flight or timeouts_before > 0)
+            error = exc.message
         except BackendError as exc:
             error = exc.message
         except Exception as exc:  # a probe never fails the prober

@@ -7,7 +7,7 @@ success closes the circuit, its failure opens it again for another period.
 What this adds to purgatory: only one probe at a time in half-open (purgatory
 lets every concurrent caller through), a state that reads "half-open" as soon
 as a probe is allowed (purgatory switches only when a call arrives), a hung
-server (its health probe timed out) that stays open, past its recovery period,
+server (its health probes stopped answering) that stays open, past its recovery period,
 until a health probe answers again (a call let through as the half-open trial
 would hang with it), and the
 rule of what counts as a failure: a :class:`BackendError` whose ``counts`` is
@@ -129,9 +129,11 @@ class CircuitBreaker:
         await breaker.__aexit__(None, None, None)
 
     async def record_probe(self, error: str | None, *, hung: bool = False) -> None:
-        """Feed a health probe's result: a failure counts while closed; a success
-        closes an open circuit once its recovery period is over. A ``hung`` server (its probe
-        timed out, though it answers probes while it works) opens a closed circuit at once:
+        """Feed a health probe's result: a failure counts while closed, and a success
+        ends the run of failures (the circuit opens on failures *in a row*, not on a few
+        slow probes spread over a long busy spell); a success closes an open circuit
+        once its recovery period is over. A ``hung`` server (the pool's call: its probe timed
+        out while it had no call to work on, or twice in a row) opens a closed circuit at once:
         every call sent to a frozen server would hang until its own timeout; and it keeps the
         circuit open until a probe answers, however long past its recovery period."""
         if error is None and self._hung:
@@ -148,7 +150,7 @@ class CircuitBreaker:
                     continue
                 except CircuitOpen:
                     break
-        elif error is None and state is CircuitState.HALF_OPEN:
+        elif error is None and state in (CircuitState.CLOSED, CircuitState.HALF_OPEN):
             try:
                 async with self.guard():
                     pass
