@@ -8,8 +8,17 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 from bench.results import Results
+
+
+def _saved(fig: Figure, path: Path) -> list[Path]:
+    """Write ``fig`` to ``path`` as a PNG and free it."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return [path]
 
 
 def _levels(results: Results, path: str, method: str) -> list[tuple[int, float, float, float]]:
@@ -50,13 +59,7 @@ def latency_and_throughput(results: Results, out: Path) -> list[Path]:
     ax_rps.set(title="gRPC throughput by concurrency", xlabel="concurrency", ylabel="requests/s", xscale="log")
     ax_rps.grid(True, alpha=0.3)
     ax_rps.legend(fontsize=7)
-    paths = [out / "latency_by_level.png", out / "throughput.png"]
-    fig_lat.tight_layout()
-    fig_lat.savefig(paths[0], dpi=110)
-    fig_rps.tight_layout()
-    fig_rps.savefig(paths[1], dpi=110)
-    plt.close("all")
-    return paths
+    return _saved(fig_lat, out / "latency_by_level.png") + _saved(fig_rps, out / "throughput.png")
 
 
 def hit_vs_miss(results: Results, out: Path) -> list[Path]:
@@ -75,11 +78,7 @@ def hit_vs_miss(results: Results, out: Path) -> list[Path]:
     ax.set_xticks(list(xs), [n for n, _, _ in pairs], fontsize=8)
     ax.set(title="Cache: p50 latency, miss vs hit", ylabel="ms", yscale="log")
     ax.legend()
-    fig.tight_layout()
-    path = out / "cache_hit_vs_miss.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return [path]
+    return _saved(fig, out / "cache_hit_vs_miss.png")
 
 
 def pagination(results: Results, out: Path) -> list[Path]:
@@ -99,11 +98,7 @@ def pagination(results: Results, out: Path) -> list[Path]:
     ax.set(title="Pagination: page latency (p50)", xlabel="page (50 rows)", ylabel="ms", xscale="log", yscale="log")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    path = out / "pagination.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return [path]
+    return _saved(fig, out / "pagination.png")
 
 
 def comparison(results: Results, out: Path) -> list[Path]:
@@ -125,11 +120,7 @@ def comparison(results: Results, out: Path) -> list[Path]:
     ax.barh([r[0] for r in rows], [r[1] for r in rows])
     ax.set(title="REST throughput (requests/s)", xlabel="requests/s")
     ax.tick_params(axis="y", labelsize=7)
-    fig.tight_layout()
-    path = out / "rest_throughput.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return [path]
+    return _saved(fig, out / "rest_throughput.png")
 
 
 def draw_all(results: Results, out: Path) -> list[Path]:

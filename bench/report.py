@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from bench.gates import GateResult
@@ -50,46 +51,55 @@ def _num(value: float | None) -> str:
     return f"{value:.3f}"
 
 
+def _table(header: Sequence[str], align: str, rows: Iterable[Sequence[object]]) -> list[str]:
+    """A Markdown table; ``align`` holds ``l`` (text) or ``r`` (a number) for each column."""
+
+    def line(cells: Sequence[object]) -> str:
+        return "| " + " | ".join(str(c) for c in cells) + " |"
+
+    rule = "|" + "|".join("---:" if a == "r" else "---" for a in align) + "|"
+    return [line(header), rule, *(line(row) for row in rows)]
+
+
 def _measurement_rows(ms: list[Measurement]) -> list[str]:
-    lines = [
-        "| run | tool | conc. | asked rps | rps | p50 ms | p90 ms | p99 ms | max ms | errors |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for m in ms:
-        lines.append(
-            f"| {m.label} | {m.tool} | {m.concurrency or ''} | {_num(m.target_rps) if m.target_rps else ''} |"
-            f" {_num(m.rps) if m.rps else ''} | {_num(m.p50_ms)} | {_num(m.p90_ms)} | {_num(m.p99_ms)} |"
-            f" {_num(m.max_ms)} | {m.errors}/{m.count} |"
-        )
-    return lines
+    return _table(
+        ("run", "tool", "conc.", "asked rps", "rps", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors"),
+        "llrrrrrrrr",
+        [
+            (
+                *(m.label, m.tool, m.concurrency or "", _num(m.target_rps) if m.target_rps else ""),
+                *(_num(m.rps) if m.rps else "", _num(m.p50_ms), _num(m.p90_ms), _num(m.p99_ms), _num(m.max_ms)),
+                f"{m.errors}/{m.count}",
+            )
+            for m in ms
+        ],
+    )
 
 
 def _database_rows(ms: list[Measurement]) -> list[str]:
-    lines = [
-        "| statement | samples | server p50 ms | server p90 ms | server max ms | client p50 ms |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for m in ms:
-        lines.append(
-            f"| {m.label} | {m.count} | {_num(m.p50_ms)} | {_num(m.p90_ms)} | {_num(m.max_ms)} |"
-            f" {_num(m.extra.get('client_p50_ms'))} |"
-        )
-    return lines
+    return _table(
+        ("statement", "samples", "server p50 ms", "server p90 ms", "server max ms", "client p50 ms"),
+        "lrrrrr",
+        [
+            (m.label, m.count, _num(m.p50_ms), _num(m.p90_ms), _num(m.max_ms), _num(m.extra.get("client_p50_ms")))
+            for m in ms
+        ],
+    )
 
 
 def headline_table(results: Results, gates: list[GateResult], baseline: dict[str, float]) -> list[str]:
     """Headline metrics with their target, verdict and ratio to the baseline."""
     metrics = results.metrics()
     verdicts = {g.metric: g for g in gates}
-    lines = ["| figure | value | issue-7 target | gate | baseline | run / baseline |", "|---|---:|---|---|---:|---:|"]
+    rows = []
     for name, what, target in HEADLINE:
         value = metrics.get(name)
         gate = verdicts.get(name)
         verdict = f"{gate.status} {gate.bound}" + (f" (off by {gate.by})" if gate.by else "") if gate else ""
         base = baseline.get(name)
         ratio = _num(value / base) if value is not None and base else "—"
-        lines.append(f"| {what} (`{name}`) | {_num(value)} | {target} | {verdict} | {_num(base)} | {ratio} |")
-    return lines
+        rows.append((f"{what} (`{name}`)", _num(value), target, verdict, _num(base), ratio))
+    return _table(("figure", "value", "issue-7 target", "gate", "baseline", "run / baseline"), "lrllrr", rows)
 
 
 def write(results: Results, gates: list[GateResult], baseline: dict[str, float], charts: list[Path], out: Path) -> Path:
@@ -113,9 +123,11 @@ def write(results: Results, gates: list[GateResult], baseline: dict[str, float],
         "",
         "## Gates (bench/sla.toml)",
         "",
-        "| metric | bound | value | verdict | off by | why |",
-        "|---|---|---:|---|---:|---|",
-        *[f"| `{g.metric}` | {g.bound} | {_num(g.value)} | {g.status} | {g.by} | {g.why} |" for g in gates],
+        *_table(
+            ("metric", "bound", "value", "verdict", "off by", "why"),
+            "llrlrl",
+            [(f"`{g.metric}`", g.bound, _num(g.value), g.status, g.by, g.why) for g in gates],
+        ),
         "",
     ]
     if results.skipped or results.failed:
@@ -134,10 +146,11 @@ def write(results: Results, gates: list[GateResult], baseline: dict[str, float],
         rows = [m for m in results.measurements if m.scenario == scenario]
         lines += _database_rows(rows) if scenario == "database" else _measurement_rows(rows)
         lines.append("")
-    lines += ["## All figures", "", "| figure | value | baseline | run / baseline |", "|---|---:|---:|---:|"]
+    figures = []
     for name, value in sorted(results.figures.items()):
         base = baseline.get(name)
-        lines.append(f"| `{name}` | {_num(value)} | {_num(base)} | {_num(value / base) if base else '—'} |")
+        figures.append((f"`{name}`", _num(value), _num(base), _num(value / base) if base else "—"))
+    lines += ["## All figures", "", *_table(("figure", "value", "baseline", "run / baseline"), "lrrr", figures)]
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -14,6 +14,7 @@ Each generation is asked by the station house officer of its FIR's station
 from __future__ import annotations
 
 import asyncio
+import functools
 import statistics
 import time
 from typing import Any
@@ -103,33 +104,22 @@ def run(ctx: Context) -> None:
     models = models_available(ctx.target)
     ctx.log(f"  model servers available: {[m.get('name') for m in models]}")
     n = ctx.profile.generation_requests
-    call = read_calls(ctx, "envoy")["GetFir"]
-    idle = ctx.results.add(
-        loadgen.ghz(
-            call,
-            key="generation.GetFir_idle",
-            label="GetFir envoy c=10, idle",
-            scenario="generation",
-            concurrency=10,
-            requests=ctx.profile.grpc_requests,
-            timeout=60,
-            work_dir=ctx.work_dir,
-        )
+    read = functools.partial(
+        loadgen.ghz,
+        read_calls(ctx, "envoy")["GetFir"],
+        scenario="generation",
+        concurrency=10,
+        requests=ctx.profile.grpc_requests,
+        timeout=60,
+        work_dir=ctx.work_dir,
     )
+    idle = ctx.results.add(read(key="generation.GetFir_idle", label="GetFir envoy c=10, idle"))
 
     async def both() -> dict[str, Any]:
         task = asyncio.create_task(_generate(ctx, n, 180))
         await asyncio.sleep(2)  # let generation saturate the model servers first
         under = await asyncio.to_thread(
-            loadgen.ghz,
-            call,
-            key="generation.GetFir_under_load",
-            label="GetFir envoy c=10 during generation",
-            scenario="generation",
-            concurrency=10,
-            requests=ctx.profile.grpc_requests,
-            timeout=60,
-            work_dir=ctx.work_dir,
+            read, key="generation.GetFir_under_load", label="GetFir envoy c=10 during generation"
         )
         ctx.results.add(under)
         return await task

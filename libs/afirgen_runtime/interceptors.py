@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import dataclasses
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
@@ -74,6 +75,16 @@ def _metadata_value(metadata: Iterable[tuple[str, str | bytes]] | None, key: str
 def invocation_header(context: ServicerContext, key: str) -> str:
     """The value of request header (metadata key) ``key`` of the served call, or ``""``."""
     return _metadata_value(context.invocation_metadata(), key)
+
+
+@dataclasses.dataclass
+class _Served:
+    """A call being served."""
+
+    request_id: str
+    trailers_only: bool = False
+    """A failure is answered trailers-only (a stream that sent nothing yet: only then does the
+    edge turn the status into an HTTP error status)."""
 
 
 class ServerInterceptor(grpc.aio.ServerInterceptor):
@@ -169,28 +180,37 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         for observe in self._observers:
             observe(method, code, elapsed)
 
+    @contextlib.asynccontextmanager
+    async def _serving(
+        self, context: ServicerContext, method: str, incoming: tuple[str, str], own: float
+    ) -> AsyncIterator[_Served]:
+        """One call of ``method``: its context set, its deadline kept, a failure answered with its
+        status, its outcome logged and observed."""
+        started = time.perf_counter()
+        served = _Served(self._enter(context, incoming, own))
+        code = "OK"
+        try:
+            async with _within(context, own):
+                yield served
+        except grpc.aio.AbortError:
+            code = context.code().name if context.code() else "UNKNOWN"
+            raise
+        except Exception as exc:
+            code = "UNKNOWN"
+            await self._fail(context, exc, served.request_id, headers=not served.trailers_only)
+        finally:
+            if code == "UNKNOWN" and context.code() is not None:
+                code = context.code().name
+            self._finish(method, code, started)
+
     def _wrap_unary(self, behavior: Any, method: str, incoming: tuple[str, str]) -> Any:
         own = self._own_deadline(method)
 
         async def wrapper(request: Any, context: ServicerContext) -> Any:
-            started = time.perf_counter()
-            request_id = self._enter(context, incoming, own)
-            code = "OK"
-            try:
-                async with _within(context, own):
-                    response = await behavior(request, context)
+            async with self._serving(context, method, incoming, own):
+                response = await behavior(request, context)
                 await self._send_headers(context)
                 return response
-            except grpc.aio.AbortError:
-                code = context.code().name if context.code() else "UNKNOWN"
-                raise
-            except Exception as exc:
-                code = "UNKNOWN"
-                code = await self._fail(context, exc, request_id)
-            finally:
-                if code == "UNKNOWN" and context.code() is not None:
-                    code = context.code().name
-                self._finish(method, code, started)
 
         return wrapper
 
@@ -198,26 +218,12 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         own = self._own_deadline(method)
 
         async def wrapper(request: Any, context: ServicerContext) -> AsyncIterator[Any]:
-            started = time.perf_counter()
-            request_id = self._enter(context, incoming, own)
-            code = "OK"
-            sent = False
-            try:
-                async with _within(context, own):
-                    async for item in behavior(request, context):
-                        await self._send_headers(context)
-                        sent = True
-                        yield item
-            except grpc.aio.AbortError:
-                code = context.code().name if context.code() else "UNKNOWN"
-                raise
-            except Exception as exc:
-                code = "UNKNOWN"
-                await self._fail(context, exc, request_id, headers=sent)
-            finally:
-                if code == "UNKNOWN" and context.code() is not None:
-                    code = context.code().name
-                self._finish(method, code, started)
+            async with self._serving(context, method, incoming, own) as served:
+                served.trailers_only = True  # until the first message
+                async for item in behavior(request, context):
+                    await self._send_headers(context)
+                    served.trailers_only = False
+                    yield item
 
         return wrapper
 
@@ -257,6 +263,13 @@ class _ClientBase:
             wait_for_ready=details.wait_for_ready,
         )
 
+    async def _intercept(self, continuation: Any, details: grpc.aio.ClientCallDetails, request: Any) -> Any:
+        """Start the call with the request id and deadline, and record its metrics when it ends."""
+        started = time.perf_counter()
+        call = await continuation(self._details(details), request)
+        _observe_client(details, call, started)
+        return call
+
 
 # Client-metric tasks in flight (kept referenced until they finish).
 _pending_records: set[asyncio.Future[None]] = set()
@@ -290,20 +303,14 @@ class UnaryUnaryClientContextInterceptor(_ClientBase, grpc.aio.UnaryUnaryClientI
     """Request id, deadline and client metrics for unary calls."""
 
     async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
-        started = time.perf_counter()
-        call = await continuation(self._details(details), request)
-        _observe_client(details, call, started)
-        return call
+        return await self._intercept(continuation, details, request)
 
 
 class UnaryStreamClientContextInterceptor(_ClientBase, grpc.aio.UnaryStreamClientInterceptor):
     """Request id, deadline and client metrics for server-streaming calls."""
 
     async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
-        started = time.perf_counter()
-        call = await continuation(self._details(details), request)
-        _observe_client(details, call, started)
-        return call
+        return await self._intercept(continuation, details, request)
 
 
 def client_interceptors(default_timeout: float) -> list[Any]:

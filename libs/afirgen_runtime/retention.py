@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -94,6 +95,50 @@ async def delete_in_turn(
         left = max(0.0, budget_seconds - (monotonic() - started))
         purged.append(await delete_in_batches(delete, batch=batch, budget_seconds=left, monotonic=monotonic))
     return purged
+
+
+@dataclass(frozen=True)
+class Window:
+    """Rows of one kind kept ``days`` days; ``delete(before, n)`` deletes at most ``n`` of them
+    older than ``before`` (one bounded statement) and returns how many went."""
+
+    what: str
+    """What the rows are, as the purge's note names them (``sent outbox rows``)."""
+    days: float
+    delete: Callable[[datetime, int], Awaitable[int]]
+
+
+class Purge:
+    """One purge: each window's rows past it, in turn, in batches, within one time budget."""
+
+    def __init__(
+        self,
+        windows: Sequence[Window],
+        clock: Callable[[], datetime],
+        *,
+        batch: int,
+        budget_seconds: float,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._windows = list(windows)
+        self._clock = clock
+        self._batch = batch
+        self._budget = budget_seconds
+        self._monotonic = monotonic
+
+    async def purge(self) -> str:
+        """Delete what is past its window; returns the note kept on the job's attempt."""
+        now = self._clock()
+        purged = await delete_in_turn(
+            [functools.partial(w.delete, cutoff(now, w.days)) for w in self._windows],
+            batch=self._batch,
+            budget_seconds=self._budget,
+            monotonic=self._monotonic,
+        )
+        parts = [f"{p.rows} {w.what} older than {w.days:g} days" for w, p in zip(self._windows, purged, strict=True)]
+        listed = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else "".join(parts)
+        note = f"deleted {listed}"
+        return note if all(p.complete for p in purged) else note + "; more are due: the next run goes on"
 
 
 class PeriodicJob:

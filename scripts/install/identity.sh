@@ -17,7 +17,10 @@ cd "$(dirname "$0")/../.."
 
 VERSION=26.5.6
 ARTIFACT=org.keycloak:keycloak-quarkus-dist:$VERSION:zip
-ZIP=$HOME/.m2/repository/org/keycloak/keycloak-quarkus-dist/$VERSION/keycloak-quarkus-dist-$VERSION.zip
+# Maven's local repository named explicitly: Java takes the home directory from the password
+# database, not from $HOME, so without it a different $HOME would look for the zip elsewhere.
+M2_REPO=$HOME/.m2/repository
+ZIP=$M2_REPO/org/keycloak/keycloak-quarkus-dist/$VERSION/keycloak-quarkus-dist-$VERSION.zip
 KC_HOME=$PWD/.tools/keycloak-$VERSION
 STAMP=$KC_HOME/.afirgen-build
 TEMPLATE=$KC_HOME/afirgen-schema/keycloakdb.mv.db # must match SCHEMA_TEMPLATE in __init__.py
@@ -49,7 +52,7 @@ trap 'rm -rf "$tmp"' EXIT
 if [[ ! -x $KC_HOME/bin/kc.sh ]]; then
   if [[ ! -f $ZIP ]]; then
     log "downloading $ARTIFACT from Maven Central (165 MB) into ~/.m2"
-    mvn -B -q dependency:get -Dartifact="$ARTIFACT" -Dtransitive=false
+    mvn -B -q dependency:get -Dartifact="$ARTIFACT" -Dtransitive=false -Dmaven.repo.local="$M2_REPO"
   fi
   log "unzipping $ZIP into $KC_HOME"
   unzip -q "$ZIP" -d "$tmp"

@@ -33,18 +33,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-import argparse
 import io
 import logging
 import sys
-import threading
 import time
 from email.parser import BytesParser
 from email.policy import HTTP
-from http import HTTPStatus
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult
 
-from model_http import BadRequest, Busy, JsonHandler, configure_logging, serve
+from model_http import BadRequest, JsonHandler, Slots, configure_logging, serve, server_options
 
 LOG = logging.getLogger("asr_server")
 
@@ -80,8 +77,7 @@ class Engine:
         compute_type: str,
         threads: int,
         beam_size: int,
-        workers: int,
-        queue_timeout: float,
+        slots: Slots,
         default_language: str | None,
     ) -> None:
         from faster_whisper import WhisperModel
@@ -89,16 +85,14 @@ class Engine:
         self.model_dir = model_dir
         self.beam_size = beam_size
         self.default_language = default_language
-        self.queue_timeout = queue_timeout
-        self.workers = workers
-        self.slots = threading.BoundedSemaphore(workers)
+        self.slots = slots
         started = time.perf_counter()
         self.model = WhisperModel(
             model_dir,
             device="cpu",
             compute_type=compute_type,
             cpu_threads=threads,
-            num_workers=workers,
+            num_workers=slots.workers,
             local_files_only=True,
         )
         self.load_ms = round((time.perf_counter() - started) * 1000.0, 1)
@@ -115,9 +109,7 @@ class Engine:
             raise BadRequest(f"could not decode audio: {exc.__class__.__name__}: {exc}") from exc
         if audio.size == 0:
             raise BadRequest("audio contains no samples")
-        if not self.slots.acquire(timeout=self.queue_timeout):
-            raise Busy(f"all {self.workers} transcription workers busy for {self.queue_timeout:g}s")
-        try:
+        with self.slots.held():
             options = {"beam_size": self.beam_size, "initial_prompt": prompt or None}
             lang = language or self.default_language
             if lang:
@@ -126,166 +118,113 @@ class Engine:
                 options["temperature"] = temperature
             segments, info = self.model.transcribe(audio, **options)
             segments = list(segments)
-        finally:
-            self.slots.release()
         return segments, info, audio.size / 16000.0
 
 
 class Handler(JsonHandler):
     server_version = "afirgen-asr/1.0"
     log = LOG
+    post_route = "/v1/audio/transcriptions"
 
     # Set on the class by main().
     engine: Engine
     model_name: str
     max_bytes: int
 
-    def do_GET(self) -> None:
-        path = urlsplit(self.path).path
-        if path in ("/health", "/healthz"):
-            self.send_json(
-                HTTPStatus.OK,
-                {
-                    "status": "ok",
-                    "model": self.model_name,
-                    "model_dir": self.engine.model_dir,
-                    "multilingual": self.engine.multilingual,
-                    "load_ms": self.engine.load_ms,
-                    "workers": self.engine.workers,
-                },
-            )
-        elif path == "/v1/models":
-            self.send_json(
-                HTTPStatus.OK,
-                {"object": "list", "data": [{"id": self.model_name, "object": "model", "owned_by": "afirgen"}]},
-            )
-        else:
-            self.fail(HTTPStatus.NOT_FOUND, f"no route GET {path}")
+    def health(self) -> dict:
+        return {
+            "model": self.model_name,
+            "model_dir": self.engine.model_dir,
+            "multilingual": self.engine.multilingual,
+            "load_ms": self.engine.load_ms,
+            "workers": self.engine.slots.workers,
+        }
 
-    def do_POST(self) -> None:
-        path = urlsplit(self.path).path
-        if path != "/v1/audio/transcriptions":
-            self.fail(HTTPStatus.NOT_FOUND, f"no route POST {path}", close=True)
-            return
+    def get(self, path: str) -> dict | None:
+        if path != "/v1/models":
+            return None
+        return {"object": "list", "data": [{"id": self.model_name, "object": "model", "owned_by": "afirgen"}]}
+
+    def post(self, url: SplitResult) -> dict | str:
         started = time.perf_counter()
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            self.fail(HTTPStatus.BAD_REQUEST, "invalid Content-Length", close=True)
-            return
-        if length <= 0:
-            self.fail(HTTPStatus.BAD_REQUEST, "empty body: send multipart/form-data with a file field", close=True)
-            return
-        if length > self.max_bytes:
-            self.fail(
-                HTTPStatus.BAD_REQUEST, f"body of {length} bytes exceeds the limit of {self.max_bytes}", close=True
-            )
-            return
-        body = self.rfile.read(length)
-        try:
-            fields, files = parse_multipart(self.headers.get("Content-Type", ""), body)
-            if "file" not in files or not files["file"][1]:
-                raise BadRequest("missing or empty 'file' field")
-            fmt = (fields.get("response_format") or "json").strip()
-            if fmt not in ("json", "text", "verbose_json"):
-                raise BadRequest(f"unsupported response_format {fmt!r} (json, text, verbose_json)")
-            language = (fields.get("language") or "").strip() or None
-            if language and not self.engine.multilingual and language != "en":
-                raise BadRequest(f"model is English-only; language {language!r} not supported")
-            temperature = None
-            if fields.get("temperature"):
-                try:
-                    temperature = float(fields["temperature"])
-                except ValueError as exc:
-                    raise BadRequest("temperature must be a number") from exc
-            segments, info, seconds = self.engine.transcribe(
-                files["file"][1], language, fields.get("prompt"), temperature
-            )
-        except BadRequest as exc:
-            self.fail(HTTPStatus.BAD_REQUEST, str(exc))
-            return
-        except Busy as exc:
-            self.fail(HTTPStatus.SERVICE_UNAVAILABLE, str(exc))
-            return
-        except Exception as exc:  # pragma: no cover
-            LOG.exception("transcription failed")
-            self.fail(HTTPStatus.INTERNAL_SERVER_ERROR, str(exc))
-            return
+        body = self.read_body(
+            self.max_bytes,
+            f"body of {{length}} bytes exceeds the limit of {self.max_bytes}",
+            "empty body: send multipart/form-data with a file field",
+        )
+        fields, files = parse_multipart(self.headers.get("Content-Type", ""), body)
+        if "file" not in files or not files["file"][1]:
+            raise BadRequest("missing or empty 'file' field")
+        fmt = (fields.get("response_format") or "json").strip()
+        if fmt not in ("json", "text", "verbose_json"):
+            raise BadRequest(f"unsupported response_format {fmt!r} (json, text, verbose_json)")
+        language = (fields.get("language") or "").strip() or None
+        if language and not self.engine.multilingual and language != "en":
+            raise BadRequest(f"model is English-only; language {language!r} not supported")
+        temperature = None
+        if fields.get("temperature"):
+            try:
+                temperature = float(fields["temperature"])
+            except ValueError as exc:
+                raise BadRequest("temperature must be a number") from exc
+        segments, info, seconds = self.engine.transcribe(files["file"][1], language, fields.get("prompt"), temperature)
         text = "".join(s.text for s in segments)
         ms = round((time.perf_counter() - started) * 1000.0, 1)
         LOG.info("transcribed %.2fs of audio in %.0f ms", seconds, ms)
         if fmt == "text":
-            self.send_body(HTTPStatus.OK, text.encode(), "text/plain; charset=utf-8")
-        elif fmt == "verbose_json":
-            self.send_json(
-                HTTPStatus.OK,
+            return text
+        if fmt == "json":
+            return {"text": text}
+        return {
+            "task": "transcribe",
+            "language": info.language,
+            "duration": info.duration,
+            "text": text,
+            "duration_ms": ms,
+            "segments": [
                 {
-                    "task": "transcribe",
-                    "language": info.language,
-                    "duration": info.duration,
-                    "text": text,
-                    "duration_ms": ms,
-                    "segments": [
-                        {
-                            "id": i,
-                            "start": s.start,
-                            "end": s.end,
-                            "text": s.text,
-                            "avg_logprob": s.avg_logprob,
-                            "no_speech_prob": s.no_speech_prob,
-                            "compression_ratio": s.compression_ratio,
-                            "temperature": s.temperature,
-                        }
-                        for i, s in enumerate(segments)
-                    ],
-                },
-            )
-        else:
-            self.send_json(HTTPStatus.OK, {"text": text})
+                    "id": i,
+                    "start": s.start,
+                    "end": s.end,
+                    "text": s.text,
+                    "avg_logprob": s.avg_logprob,
+                    "no_speech_prob": s.no_speech_prob,
+                    "compression_ratio": s.compression_ratio,
+                    "temperature": s.temperature,
+                }
+                for i, s in enumerate(segments)
+            ],
+        }
 
 
 def main(argv: list[str] | None = None) -> int:
-    env = os.environ.get
-    parser = argparse.ArgumentParser(description="OpenAI-style Whisper transcription server")
-    parser.add_argument("--host", default=env("AFIRGEN_ASR_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(env("AFIRGEN_ASR_PORT", "8091")))
-    parser.add_argument(
+    parser, option = server_options(
+        "OpenAI-style Whisper transcription server", "ASR", port=8091, workers=1, queue_timeout=120, max_bytes=25 << 20
+    )
+    option(
         "--model-dir",
-        default=env("AFIRGEN_ASR_MODEL_DIR"),
-        required=not env("AFIRGEN_ASR_MODEL_DIR"),
+        required=True,
         help="CTranslate2 Whisper model directory (model.bin, config.json, tokenizer.json)",
     )
-    parser.add_argument("--model-name", default=env("AFIRGEN_ASR_MODEL_NAME", "whisper-1"))
-    parser.add_argument("--compute-type", default=env("AFIRGEN_ASR_COMPUTE_TYPE", "int8"))
-    parser.add_argument("--threads", type=int, default=int(env("AFIRGEN_ASR_THREADS", "2")))
-    parser.add_argument("--beam-size", type=int, default=int(env("AFIRGEN_ASR_BEAM_SIZE", "5")))
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=int(env("AFIRGEN_ASR_WORKERS", "1")),
-        help="concurrent transcriptions (default 1)",
-    )
-    parser.add_argument("--queue-timeout", type=float, default=float(env("AFIRGEN_ASR_QUEUE_TIMEOUT", "120")))
-    parser.add_argument("--max-bytes", type=int, default=int(env("AFIRGEN_ASR_MAX_BYTES", str(25 * 1024 * 1024))))
-    parser.add_argument("--language", default=env("AFIRGEN_ASR_LANGUAGE"), help="default language, e.g. en")
-    parser.add_argument("--log-level", default=env("AFIRGEN_ASR_LOG_LEVEL", "INFO"))
+    option("--model-name", "whisper-1")
+    option("--compute-type", "int8")
+    option("--threads", "2", type=int)
+    option("--beam-size", "5", type=int)
+    option("--language", help="default language, e.g. en")
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
     if not os.path.isfile(os.path.join(args.model_dir, "model.bin")):
         LOG.error("no model.bin in %s; run scripts/install/models.sh", args.model_dir)
         return 2
 
-    engine = Engine(
-        args.model_dir, args.compute_type, args.threads, args.beam_size, args.workers, args.queue_timeout, args.language
-    )
-    bound = type(
-        "BoundHandler", (Handler,), {"engine": engine, "model_name": args.model_name, "max_bytes": args.max_bytes}
-    )
+    slots = Slots(args.workers, args.queue_timeout, "transcription")
+    engine = Engine(args.model_dir, args.compute_type, args.threads, args.beam_size, slots, args.language)
     started = (
         f"ASR server on http://{args.host}:{args.port} (model {args.model_dir} loaded in {engine.load_ms:.0f} ms,"
         f" {args.compute_type}, {args.threads} threads)"
     )
-    return serve(args.host, args.port, bound, LOG, started)
+    handler = Handler.bind(engine=engine, model_name=args.model_name, max_bytes=args.max_bytes)
+    return serve(args.host, args.port, handler, LOG, started)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ Run in the foreground:
 
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
 import json
@@ -35,12 +34,10 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
-from http import HTTPStatus
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import SplitResult, parse_qs
 
-from model_http import BadRequest, Busy, JsonHandler, configure_logging, serve
+from model_http import BadRequest, JsonHandler, Slots, configure_logging, serve, server_options
 
 LOG = logging.getLogger("ocr_server")
 DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "KILL"] if sys.platform == "linux" and shutil.which("setpriv") else []
@@ -73,22 +70,14 @@ def sniff_image(data: bytes) -> str | None:
     return None
 
 
-class TooLarge(BadRequest):
-    """Body or image over --max-bytes (also HTTP 400, connection closed)."""
-
-
 class Tesseract:
     """Runs the tesseract CLI with a bounded number of concurrent jobs."""
 
-    def __init__(
-        self, binary: str, workers: int, timeout: float, queue_timeout: float, tessdata_dir: str | None = None
-    ) -> None:
+    def __init__(self, binary: str, slots: Slots, timeout: float, tessdata_dir: str | None = None) -> None:
         self.binary = binary
         self.timeout = timeout
-        self.queue_timeout = queue_timeout
         self.tessdata_dir = tessdata_dir
-        self.slots = threading.BoundedSemaphore(workers)
-        self.workers = workers
+        self.slots = slots
         self.env = dict(os.environ)
         self.env["OMP_THREAD_LIMIT"] = "1"
         if tessdata_dir:
@@ -122,18 +111,14 @@ class Tesseract:
         return sorted(line.strip() for line in lines[1:] if line.strip() and line.strip() != "osd")
 
     def ocr(self, image: bytes, languages: list[str], psm: int) -> str:
-        if not self.slots.acquire(timeout=self.queue_timeout):
-            raise Busy(f"all {self.workers} OCR workers busy for {self.queue_timeout:g}s")
-        try:
-            cmd = [*DIE_WITH_PARENT, *self._base_cmd(), "stdin", "stdout", "-l", "+".join(languages), "--psm", str(psm)]
+        cmd = [*DIE_WITH_PARENT, *self._base_cmd(), "stdin", "stdout", "-l", "+".join(languages), "--psm", str(psm)]
+        with self.slots.held():
             try:
                 proc = subprocess.run(
                     cmd, input=image, capture_output=True, env=self.env, timeout=self.timeout, check=False
                 )
             except subprocess.TimeoutExpired as exc:
                 raise RuntimeError(f"tesseract timed out after {self.timeout:g}s") from exc
-        finally:
-            self.slots.release()
         if proc.returncode != 0:
             err = proc.stderr.decode("utf-8", "replace").strip()
             # Leptonica could not decode the bytes although the magic matched.
@@ -146,6 +131,7 @@ class Tesseract:
 class Handler(JsonHandler):
     server_version = "afirgen-ocr/1.0"
     log = LOG
+    post_route = "/v1/ocr"
 
     # Set on the class by main().
     engine: Tesseract
@@ -181,148 +167,68 @@ class Handler(JsonHandler):
             raise BadRequest("psm must be an integer 0-13")
         return psm
 
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            raise BadRequest("chunked bodies are not supported; send Content-Length")
-        length_header = self.headers.get("Content-Length")
-        if length_header is None:
-            raise BadRequest("missing Content-Length")
-        try:
-            length = int(length_header)
-        except ValueError as exc:
-            raise BadRequest("invalid Content-Length") from exc
-        if length <= 0:
-            raise BadRequest('empty body: send image bytes or JSON {"image_base64": ...}')
-        # base64 in JSON is 4/3 larger than the image it carries
-        limit = self.max_bytes * 4 // 3 + 65536
-        if length > limit:
-            raise TooLarge(f"body of {length} bytes exceeds the limit of {self.max_bytes} image bytes")
-        data = self.rfile.read(length)
-        if len(data) != length:
-            raise BadRequest("body shorter than Content-Length")
-        return data
-
     # ---- routes --------------------------------------------------------
-    def do_GET(self) -> None:
-        path = urlsplit(self.path).path
-        if path in ("/health", "/healthz"):
-            self.send_json(
-                HTTPStatus.OK,
-                {
-                    "status": "ok",
-                    "tesseract": self.engine.version,
-                    "languages": self.engine.languages,
-                    "default_languages": self.default_languages,
-                    "workers": self.engine.workers,
-                    "max_bytes": self.max_bytes,
-                },
-            )
-        else:
-            self.fail(HTTPStatus.NOT_FOUND, f"no route GET {path}")
+    def health(self) -> dict:
+        return {
+            "tesseract": self.engine.version,
+            "languages": self.engine.languages,
+            "default_languages": self.default_languages,
+            "workers": self.engine.slots.workers,
+            "max_bytes": self.max_bytes,
+        }
 
-    def do_POST(self) -> None:
-        url = urlsplit(self.path)
-        if url.path != "/v1/ocr":
-            self.fail(HTTPStatus.NOT_FOUND, f"no route POST {url.path}", close=True)
-            return
+    def post(self, url: SplitResult) -> dict | str:
         started = time.perf_counter()
-        try:
-            body = self._read_body()
-            ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
-            query = parse_qs(url.query)
-            if ctype == "application/json" or (not ctype and body[:1] == b"{"):
-                try:
-                    payload = json.loads(body)
-                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                    raise BadRequest(f"invalid JSON: {exc}") from exc
-                if not isinstance(payload, dict) or not isinstance(payload.get("image_base64"), str):
-                    raise BadRequest("JSON body needs a string field image_base64")
-                b64 = payload["image_base64"].strip()
-                if b64.startswith("data:") and "," in b64:  # accept data: URLs
-                    b64 = b64.split(",", 1)[1]
-                try:
-                    image = base64.b64decode(b64, validate=True)
-                except (binascii.Error, ValueError) as exc:
-                    raise BadRequest(f"image_base64 is not valid base64: {exc}") from exc
-                languages = self._parse_languages(payload.get("languages"))
-                psm = self._parse_psm(payload.get("psm"))
-            else:
-                image = body
-                langs_q = query.get("languages") or query.get("lang") or [None]
-                languages = self._parse_languages(langs_q[0])
-                psm = self._parse_psm((query.get("psm") or [None])[0])
-            if not image:
-                raise BadRequest("empty image")
-            if len(image) > self.max_bytes:
-                raise TooLarge(f"image of {len(image)} bytes exceeds the limit of {self.max_bytes} bytes")
-            fmt = sniff_image(image)
-            if fmt is None:
-                raise BadRequest("body is not a supported image (png, jpeg, tiff, bmp, gif, webp, pnm, jp2)")
-            text = self.engine.ocr(image, languages, psm)
-        except TooLarge as exc:
-            # Per the project's API contract oversized bodies are a 400 too.
-            # The unread body stays in the socket, so close the connection.
-            self.fail(HTTPStatus.BAD_REQUEST, str(exc), close=True)
-            return
-        except BadRequest as exc:
-            self.fail(HTTPStatus.BAD_REQUEST, str(exc))
-            return
-        except Busy as exc:
-            self.fail(HTTPStatus.SERVICE_UNAVAILABLE, str(exc))
-            return
-        except Exception as exc:  # pragma: no cover - unexpected failures
-            LOG.exception("OCR failed")
-            self.fail(HTTPStatus.INTERNAL_SERVER_ERROR, str(exc))
-            return
-        duration_ms = round((time.perf_counter() - started) * 1000.0, 1)
-        self.send_json(
-            HTTPStatus.OK,
-            {
-                "text": text,
-                "languages": languages,
-                "format": fmt,
-                "duration_ms": duration_ms,
-            },
+        # base64 in JSON is 4/3 larger than the image it carries
+        body = self.read_body(
+            self.max_bytes * 4 // 3 + 65536,
+            f"body of {{length}} bytes exceeds the limit of {self.max_bytes} image bytes",
+            'empty body: send image bytes or JSON {"image_base64": ...}',
         )
+        ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        query = parse_qs(url.query)
+        if ctype == "application/json" or (not ctype and body[:1] == b"{"):
+            try:
+                payload = json.loads(body)
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise BadRequest(f"invalid JSON: {exc}") from exc
+            if not isinstance(payload, dict) or not isinstance(payload.get("image_base64"), str):
+                raise BadRequest("JSON body needs a string field image_base64")
+            b64 = payload["image_base64"].strip()
+            if b64.startswith("data:") and "," in b64:  # accept data: URLs
+                b64 = b64.split(",", 1)[1]
+            try:
+                image = base64.b64decode(b64, validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise BadRequest(f"image_base64 is not valid base64: {exc}") from exc
+            languages = self._parse_languages(payload.get("languages"))
+            psm = self._parse_psm(payload.get("psm"))
+        else:
+            image = body
+            langs_q = query.get("languages") or query.get("lang") or [None]
+            languages = self._parse_languages(langs_q[0])
+            psm = self._parse_psm((query.get("psm") or [None])[0])
+        if not image:
+            raise BadRequest("empty image")
+        if len(image) > self.max_bytes:
+            # Per the project's API contract oversized images are a 400 too; the body was read.
+            raise BadRequest(f"image of {len(image)} bytes exceeds the limit of {self.max_bytes} bytes", close=True)
+        fmt = sniff_image(image)
+        if fmt is None:
+            raise BadRequest("body is not a supported image (png, jpeg, tiff, bmp, gif, webp, pnm, jp2)")
+        text = self.engine.ocr(image, languages, psm)
+        duration_ms = round((time.perf_counter() - started) * 1000.0, 1)
+        return {"text": text, "languages": languages, "format": fmt, "duration_ms": duration_ms}
 
 
 def main(argv: list[str] | None = None) -> int:
-    env = os.environ.get
-    parser = argparse.ArgumentParser(description="Tesseract OCR HTTP server")
-    parser.add_argument("--host", default=env("AFIRGEN_OCR_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(env("AFIRGEN_OCR_PORT", "8092")))
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=int(env("AFIRGEN_OCR_WORKERS", "2")),
-        help="max concurrent tesseract processes (default 2)",
+    parser, option = server_options(
+        "Tesseract OCR HTTP server", "OCR", port=8092, workers=2, queue_timeout=30, max_bytes=10 << 20
     )
-    parser.add_argument(
-        "--max-bytes",
-        type=int,
-        default=int(env("AFIRGEN_OCR_MAX_BYTES", str(10 * 1024 * 1024))),
-        help="largest accepted image in bytes (default 10 MiB)",
-    )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=float(env("AFIRGEN_OCR_TIMEOUT", "60")),
-        help="seconds one tesseract run may take (default 60)",
-    )
-    parser.add_argument(
-        "--queue-timeout",
-        type=float,
-        default=float(env("AFIRGEN_OCR_QUEUE_TIMEOUT", "30")),
-        help="seconds to wait for a free worker before 503 (default 30)",
-    )
-    parser.add_argument(
-        "--languages",
-        default=env("AFIRGEN_OCR_LANGUAGES", "eng"),
-        help="default languages, comma separated (default eng)",
-    )
-    parser.add_argument("--tesseract", default=env("AFIRGEN_TESSERACT", "tesseract"))
-    parser.add_argument("--tessdata-dir", default=env("AFIRGEN_TESSDATA_DIR"))
-    parser.add_argument("--log-level", default=env("AFIRGEN_OCR_LOG_LEVEL", "INFO"))
+    option("--timeout", "60", type=float, help="seconds one tesseract run may take (default 60)")
+    option("--languages", "eng", help="default languages, comma separated (default eng)")
+    option("--tesseract", "tesseract", env="AFIRGEN_TESSERACT")
+    option("--tessdata-dir", env="AFIRGEN_TESSDATA_DIR")
     args = parser.parse_args(argv)
 
     configure_logging(args.log_level)
@@ -332,20 +238,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.workers < 1:
         parser.error("--workers must be >= 1")
-    engine = Tesseract(binary, args.workers, args.timeout, args.queue_timeout, args.tessdata_dir)
+    engine = Tesseract(binary, Slots(args.workers, args.queue_timeout, "OCR"), args.timeout, args.tessdata_dir)
     defaults = [p.strip() for p in args.languages.replace("+", ",").split(",") if p.strip()]
     missing = [lang for lang in defaults if lang not in engine.languages]
     if missing:
         LOG.error("default language(s) %s not installed; available %s", missing, engine.languages)
         return 2
-    bound = type(
-        "BoundHandler", (Handler,), {"engine": engine, "max_bytes": args.max_bytes, "default_languages": defaults}
-    )
     started = (
         f"OCR server on http://{args.host}:{args.port} (tesseract {engine.version},"
         f" languages {engine.languages}, workers {args.workers})"
     )
-    return serve(args.host, args.port, bound, LOG, started)
+    handler = Handler.bind(engine=engine, max_bytes=args.max_bytes, default_languages=defaults)
+    return serve(args.host, args.port, handler, LOG, started)
 
 
 if __name__ == "__main__":

@@ -19,13 +19,16 @@ import io
 import json
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
 import uuid
+from pathlib import Path
+
+# The speech and pages the checks send are made as the evaluation makes them.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from evaluation.media import char_accuracy, page_png, speech_wav, word_accuracy
 
 FAILURES: list[str] = []
 
@@ -63,19 +66,8 @@ def post_json(url: str, payload: dict, timeout: float = 120.0) -> tuple[int, dic
 
 
 def similarity(expected: str, got: str) -> float:
-    """Word accuracy: 1 - word-level edit distance / len(expected words)."""
-
-    def norm(text: str) -> list[str]:
-        return [w.strip(".,;:!?\"'()|-").lower() for w in text.split() if w.strip(".,;:!?\"'()|-")]
-
-    a, b = norm(expected), norm(got)
-    prev = list(range(len(b) + 1))
-    for i, wa in enumerate(a, 1):
-        cur = [i] + [0] * len(b)
-        for j, wb in enumerate(b, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (wa != wb))
-        prev = cur
-    return round(max(0.0, 1.0 - prev[-1] / max(1, len(a))), 3)
+    """Word accuracy, to three places."""
+    return round(word_accuracy(expected, got), 3)
 
 
 # --------------------------------------------------------------------- LLM
@@ -249,15 +241,10 @@ def multipart(fields: dict, file_field: str, filename: str, content: bytes, ctyp
 def check_asr(url: str, sentence: str) -> None:
     status, data, ms = http("GET", f"{url}/health")
     report("asr.health", status == 200, status=status, body=data.decode()[:200], latency_ms=round(ms, 1))
-    espeak = shutil.which("espeak-ng")
-    if not espeak:
+    if not shutil.which("espeak-ng"):
         report("asr.espeak", False, error="espeak-ng not installed")
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        wav = os.path.join(tmp, "speech.wav")
-        subprocess.run([espeak, "-v", "en-us", "-s", "150", "-w", wav, sentence], check=True)
-        with open(wav, "rb") as fh:
-            audio = fh.read()
+    audio = speech_wav(sentence)
     seconds = (len(audio) - 44) / (22050 * 2)
     body, ctype = multipart(
         {"model": "whisper-1", "language": "en", "response_format": "json"}, "file", "speech.wav", audio, "audio/wav"
@@ -283,23 +270,16 @@ def check_asr(url: str, sentence: str) -> None:
 
 
 # --------------------------------------------------------------------- OCR
-def render(text: str, font_path: str, size: int = 40) -> bytes:
-    from PIL import Image, ImageDraw, ImageFont, features  # only needed here
-
-    # Devanagari needs complex text layout (libraqm, bundled with Pillow's wheels)
-    engine = ImageFont.Layout.RAQM if features.check("raqm") else ImageFont.Layout.BASIC
-    font = ImageFont.truetype(font_path, size, layout_engine=engine)
-    lines = text.split("\n")
-    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
-    width = max(probe.textbbox((0, 0), line, font=font)[2] for line in lines) + 80
-    height = (size + 24) * len(lines) + 60
-    img = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(img)
-    for i, line in enumerate(lines):
-        draw.text((40, 30 + i * (size + 24)), line, fill="black", font=font)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return buf.getvalue()
+def report_read(name: str, status: int, resp: dict, ms: float, accuracy: float, bar: float, **info) -> None:
+    """One OCR check: passes with HTTP 200 and ``accuracy`` at ``bar`` or above."""
+    report(
+        name,
+        status == 200 and accuracy >= bar,
+        status=status,
+        latency_ms=round(ms, 1),
+        server_ms=resp.get("duration_ms"),
+        **info,
+    )
 
 
 def find_font(candidates: list[str]) -> str | None:
@@ -323,33 +303,18 @@ def check_ocr(url: str) -> None:
     latin = find_font(
         ["/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf"]
     )
-    png = render(eng_text, latin)
+    png = page_png(eng_text, latin)
     # raw body
     status, data, ms = http("POST", f"{url}/v1/ocr?languages=eng", png, {"Content-Type": "image/png"})
     resp = json.loads(data)
     acc = similarity(eng_text, resp.get("text", ""))
-    report(
-        "ocr.english.raw",
-        status == 200 and acc >= 0.9,
-        status=status,
-        latency_ms=round(ms, 1),
-        server_ms=resp.get("duration_ms"),
-        word_accuracy=acc,
-        text=resp.get("text", "").strip(),
-    )
+    report_read("ocr.english.raw", status, resp, ms, acc, 0.9, word_accuracy=acc, text=resp.get("text", "").strip())
     # JSON body
     status, resp, ms = post_json(
         f"{url}/v1/ocr", {"image_base64": base64.b64encode(png).decode(), "languages": ["eng"]}
     )
     acc = similarity(eng_text, resp.get("text", ""))
-    report(
-        "ocr.english.json",
-        status == 200 and acc >= 0.9,
-        status=status,
-        latency_ms=round(ms, 1),
-        server_ms=resp.get("duration_ms"),
-        word_accuracy=acc,
-    )
+    report_read("ocr.english.json", status, resp, ms, acc, 0.9, word_accuracy=acc)
 
     hin_text = "प्रथम सूचना रिपोर्ट\nशिकायतकर्ता का मोबाइल फोन बाजार से चोरी हो गया"
     deva = find_font(
@@ -362,22 +327,20 @@ def check_ocr(url: str) -> None:
     if deva is None:
         report("ocr.hindi", False, error="no Devanagari font (apt-get install fonts-lohit-deva)")
     else:
-        png = render(hin_text, deva)
+        png = page_png(hin_text, deva)
         status, resp, ms = post_json(
             f"{url}/v1/ocr", {"image_base64": base64.b64encode(png).decode(), "languages": ["hin", "eng"]}
         )
-        acc = similarity(hin_text, resp.get("text", ""))
         # character accuracy is more telling for Devanagari
-        exp_chars = hin_text.replace("\n", "").replace(" ", "")
-        got_chars = resp.get("text", "").replace("\n", "").replace(" ", "")
-        char_acc = similarity(" ".join(exp_chars), " ".join(got_chars))
-        report(
+        char_acc = round(char_accuracy(hin_text, resp.get("text", "")), 3)
+        report_read(
             "ocr.hindi",
-            status == 200 and char_acc >= 0.8,
-            status=status,
-            latency_ms=round(ms, 1),
-            server_ms=resp.get("duration_ms"),
-            word_accuracy=acc,
+            status,
+            resp,
+            ms,
+            char_acc,
+            0.8,
+            word_accuracy=similarity(hin_text, resp.get("text", "")),
             char_accuracy=char_acc,
             pillow_raqm=raqm,
             text=resp.get("text", "").strip(),

@@ -88,7 +88,7 @@ async def test_live_jobs_are_never_asked_for() -> None:
 async def test_the_purge_note_counts_each_status() -> None:
     store = FakeFinishedJobs([("old", JobStatus.DEAD, NOW - 40 * DAY)])
     assert await _purge(store).run({}) == (
-        "deleted 0 SUCCEEDED older than 14 days, 0 CANCELLED older than 14 days, 1 DEAD older than 30 days"
+        "deleted 0 SUCCEEDED older than 14 days, 0 CANCELLED older than 14 days and 1 DEAD older than 30 days"
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import grpc
 import httpx
@@ -19,6 +19,7 @@ from afirgen.fir.v1 import fir_pb2, fir_pb2_grpc
 from afirgen.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 from afirgen_runtime.cache_client import Cache, CacheClient
 from afirgen_runtime.channels import create_channel
+from afirgen_runtime.clock import utc_now
 from afirgen_runtime.db import Database
 from afirgen_runtime.pagination import PageTokens
 from afirgen_runtime.server import ServiceApp
@@ -47,11 +48,6 @@ from afirgen_fir.settings import FirSettings
 
 SERVICES = fir_pb2.DESCRIPTOR.services_by_name
 JOB_HANDLER_SERVICE = jobs_pb2.DESCRIPTOR.services_by_name["JobHandlerService"].full_name
-
-
-def utc_now() -> datetime:
-    """The real clock."""
-    return datetime.now(UTC)
 
 
 @dataclass

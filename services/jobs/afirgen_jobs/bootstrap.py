@@ -11,11 +11,12 @@ import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import grpc
 from afirgen.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 from afirgen_runtime.channels import create_channel
+from afirgen_runtime.clock import utc_now
 from afirgen_runtime.db import Database
 from afirgen_runtime.pagination import PageTokens
 from afirgen_runtime.server import ServiceApp, WorkerApp
@@ -40,11 +41,6 @@ from afirgen_jobs.settings import JobsSettings, WorkerSettings
 
 PURGE_SHARE_OF_DEADLINE = 2 / 3
 """Time budget of the purge, as a share of a job attempt's deadline (what is left goes the next day)."""
-
-
-def utc_now() -> datetime:
-    """The real clock."""
-    return datetime.now(UTC)
 
 
 @dataclass

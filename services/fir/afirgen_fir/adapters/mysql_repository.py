@@ -145,39 +145,12 @@ class MySQLFirRepository:
             seq = int(row[0]) if row else 0
             fir.fir_number = fir_number(fir.station.code, year, seq)
             st = fir.station
-            pk = await conn.insert(
-                sql.INSERT_FIR,
-                (
-                    fir.id,
-                    st.code,
-                    st.name,
-                    st.district,
-                    st.state,
-                    year,
-                    seq,
-                    fir.fir_number,
-                    sql.STATUS_CODES[fir.status.value],
-                    dumps(fir.complainant),
-                    dumps(fir.incident),
-                    dumps(fir.accused),
-                    dumps(fir.witnesses),
-                    dumps(fir.properties),
-                    sql.SOURCE_CODES[fir.complaint.source.value],
-                    fir.complaint.language,
-                    fir.complaint.text,
-                    fir.summary,
-                    fir.narrative,
-                    dumps(fir.legal_sections),
-                    fir.action_taken,
-                    fir.investigating_officer.name,
-                    fir.investigating_officer.rank,
-                    dumps(fir.generation) if fir.generation else None,
-                    dumps(fir.facts) if fir.facts else None,
-                    fir.revision,
-                    db_now,
-                    db_now,
-                ),
+            created = (
+                *(fir.id, st.code, st.name, st.district, st.state, year, seq, fir.fir_number),
+                *(sql.SOURCE_CODES[fir.complaint.source.value], fir.complaint.language, fir.complaint.text),
+                *(dumps(fir.facts) if fir.facts else None, fir.revision, db_now, db_now),
             )
+            pk = await conn.insert(sql.INSERT_FIR, (*created, *_mutable_values(fir)))
             await conn.execute_many(
                 sql.INSERT_SECTIONS,
                 [(pk, ref.act, ref.section, db_now, db_now, st.code, st.district) for ref in fir.legal_sections],

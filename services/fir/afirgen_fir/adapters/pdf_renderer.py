@@ -28,7 +28,7 @@ from afirgen_runtime.errors import Unavailable
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from afirgen_fir.domain.model import ComplaintSource, Date, Fir, FirStatus
+from afirgen_fir.domain.model import ComplaintSource, Date, Fir, FirStatus, Person
 
 FONT_DIR = Path("/usr/share/fonts/truetype")
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
@@ -179,6 +179,15 @@ class _Form(FPDF):
                 table.row([self.text_of(_or_blank(c)) for c in row])
 
 
+def _people(pdf: _Form, people: list[Person]) -> None:
+    """A numbered grid of accused or witnesses."""
+    pdf.grid(
+        ("#", "Name", "Address", "Description"),
+        [(str(i), p.name, p.address, p.description) for i, p in enumerate(people, 1)],
+        (8, 45, 55, 72),
+    )
+
+
 def render_fir_pdf(fir: Fir, fonts: Fonts | None = None) -> bytes:
     """The FIR as a printable PDF."""
     pdf = _Form(fir, fonts or Fonts.system())
@@ -229,11 +238,7 @@ def render_fir_pdf(fir: Fir, fonts: Fonts | None = None) -> bytes:
     pdf.field("(f) Address", c.address)
     pdf.field("(g) Phone / e-mail", ", ".join(p for p in (c.phone, c.email) if p))
     pdf.item("7", "Details of known / suspected / unknown accused with full particulars")
-    pdf.grid(
-        ("#", "Name", "Address", "Description"),
-        [(str(i), p.name, p.address, p.description) for i, p in enumerate(fir.accused, 1)],
-        (8, 45, 55, 72),
-    )
+    _people(pdf, fir.accused)
     pdf.item("8", "Reasons for delay in reporting by the complainant / informant")
     delay = f"{inc.reporting_delay_hours:g} hours. " if inc.reporting_delay_hours else ""
     pdf.paragraph(delay + inc.delay_reason if (delay or inc.delay_reason) else "No delay")
@@ -246,11 +251,7 @@ def render_fir_pdf(fir: Fir, fonts: Fonts | None = None) -> bytes:
     pdf.item("10", "Total value of property")
     pdf.paragraph(_inr(sum(p.value_inr for p in fir.properties)) if fir.properties else BLANK)
     pdf.item("11", "Witnesses")
-    pdf.grid(
-        ("#", "Name", "Address", "Description"),
-        [(str(i), p.name, p.address, p.description) for i, p in enumerate(fir.witnesses, 1)],
-        (8, 45, 55, 72),
-    )
+    _people(pdf, fir.witnesses)
     pdf.item("12", "First Information contents")
     if fir.summary.strip():
         pdf.set_font(pdf.family, "B", 10)

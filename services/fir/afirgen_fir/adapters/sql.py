@@ -65,14 +65,28 @@ MUTABLE_COLUMNS: tuple[str, ...] = (
 )
 ORDER_COLUMNS = {"create_time": "created_at", "update_time": "updated_at"}
 
+# Columns written once, when a FIR is created; INSERT_FIR writes these, then MUTABLE_COLUMNS.
+CREATE_COLUMNS: tuple[str, ...] = (
+    "id",
+    "station_code",
+    "station_name",
+    "station_district",
+    "station_state",
+    "fir_year",
+    "fir_seq",
+    "fir_number",
+    "complaint_source",
+    "complaint_language",
+    "complaint_text",
+    "facts",
+    "revision",
+    "created_at",
+    "updated_at",
+)
 INSERT_FIR = Statement(
     "fir.insert",
-    "INSERT INTO firs (id, station_code, station_name, station_district, station_state, fir_year, fir_seq,"
-    " fir_number, status, complainant, incident, accused, witnesses, properties, complaint_source,"
-    " complaint_language, complaint_text, summary, narrative, legal_sections, action_taken, officer_name,"
-    " officer_rank, generation, facts, revision, created_at, updated_at)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-    " %s, %s, %s, %s)",
+    f"INSERT INTO firs ({', '.join(CREATE_COLUMNS + MUTABLE_COLUMNS)})"
+    f" VALUES ({', '.join(['%s'] * len(CREATE_COLUMNS + MUTABLE_COLUMNS))})",
 )
 NEXT_SEQ = Statement(
     "fir.counter_next",

@@ -9,9 +9,10 @@ seeded million FIRs, with :class:`Samples` taken from that data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from afirgen_runtime.clock import utc_now
 from afirgen_runtime.db import Statement, to_db_time
 
 from afirgen_fir.adapters import count_sql, sql
@@ -38,10 +39,6 @@ NEW_ID = "ffffffff-ffff-4fff-8fff-ffffffffffff"
 """Id of the FIR the sample insert writes (no stored FIR has it)."""
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True)
 class Samples:
     """Argument values of the catalog."""
@@ -58,7 +55,7 @@ class Samples:
     """A district with FIRs: the district scope."""
     section: str
     """A section number FIRs cite: the ``section`` filter."""
-    now: datetime = field(default_factory=_now)
+    now: datetime = field(default_factory=utc_now)
     """Aware; time filters and statistics count back from it."""
     keyset: tuple[datetime, int] | None = None
     """``(time, pk)`` a page continues after (default: ``now``, so every row comes before it)."""
@@ -110,7 +107,7 @@ def labelled(s: Samples | None = None) -> list[tuple[str, Statement, list[Any]]]
         ("sections_insert", sql.INSERT_SECTIONS, [s.fir_pk, "BNS", "999", now, now, s.station, s.district]),
         ("sections_touch", sql.TOUCH_SECTIONS, [now, s.fir_pk]),
         ("event_insert", sql.INSERT_EVENT, [s.fir_pk, "UPDATED", "catalog", "[]", 2, "", now]),
-        ("insert", sql.INSERT_FIR, _insert_args(s, now)),
+        ("insert", sql.INSERT_FIR, [*_insert_args(s, now), *_mutable_sample()]),
         ("update", sql.update_fir(), [*_mutable_sample(), now, s.fir_pk, s.revision]),
         ("counts_add", count_sql.ADD_COUNTS, _counts_sample(s)),
         *_legal(now),
@@ -141,10 +138,7 @@ def labelled(s: Samples | None = None) -> list[tuple[str, Statement, list[Any]]]
 
 def _insert_args(s: Samples, now: datetime) -> list[Any]:
     number = f"{s.station}/{now.year}/9999999"
-    return [
-        *(NEW_ID, s.station, "", s.district, "", now.year, 9_999_999, number, 1),
-        *("{}", "{}", "[]", "[]", "[]", 0, "en", "", "", "", "[]", "", "", "", None, None, 1, now, now),
-    ]
+    return [NEW_ID, s.station, "", s.district, "", now.year, 9_999_999, number, 0, "en", "", None, 1, now, now]
 
 
 def _mutable_sample() -> list[Any]:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from afirgen_runtime.retention import PeriodicJob, Purged, cutoff, delete_in_turn
+from afirgen_runtime.retention import PeriodicJob, Purge, Window
 
 from afirgen_fir.domain.jobs import PURGE_RETENTION
 from afirgen_fir.domain.retention import RetentionPolicy, purge_job
@@ -24,8 +24,8 @@ PURGE_BUDGET_SECONDS = 40.0
 """Time one purge may take: inside the workers' default 60 s deadline of a job attempt."""
 
 
-class FirRetention:
-    """Runs one purge: expired idempotency keys, then sent outbox rows."""
+class FirRetention(Purge):
+    """One purge: expired idempotency keys, then sent outbox rows."""
 
     def __init__(
         self,
@@ -36,36 +36,11 @@ class FirRetention:
         budget_seconds: float = PURGE_BUDGET_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._store = store
-        self._policy = policy
-        self._clock = clock
-        self._budget = budget_seconds
-        self._monotonic = monotonic
-
-    async def purge(self) -> str:
-        """Delete what is past its window; returns the note kept on the job's attempt."""
-        now, policy = self._clock(), self._policy
-        keys_before, outbox_before = cutoff(now, policy.idempotency_days), cutoff(now, policy.outbox_days)
-        keys, outbox = await delete_in_turn(
-            [
-                lambda n: self._store.delete_idempotency_keys(keys_before, n),
-                lambda n: self._store.delete_sent_outbox(outbox_before, n),
-            ],
-            batch=policy.batch_rows,
-            budget_seconds=self._budget,
-            monotonic=self._monotonic,
-        )
-        return _note(keys, outbox, policy)
-
-
-def _note(keys: Purged, outbox: Purged, policy: RetentionPolicy) -> str:
-    note = (
-        f"deleted {keys.rows} idempotency keys older than {policy.idempotency_days:g} days"
-        f" and {outbox.rows} sent outbox rows older than {policy.outbox_days:g} days"
-    )
-    if not (keys.complete and outbox.complete):
-        note += "; more are due: the next run goes on"
-    return note
+        windows = [
+            Window("idempotency keys", policy.idempotency_days, store.delete_idempotency_keys),
+            Window("sent outbox rows", policy.outbox_days, store.delete_sent_outbox),
+        ]
+        super().__init__(windows, clock, batch=policy.batch_rows, budget_seconds=budget_seconds, monotonic=monotonic)
 
 
 def purge_schedule(queue: JobQueue, clock: Callable[[], datetime], period_seconds: float) -> PeriodicJob:

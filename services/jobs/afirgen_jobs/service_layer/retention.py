@@ -15,15 +15,15 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from afirgen_runtime.retention import PeriodicJob, cutoff, delete_in_turn
+from afirgen_runtime.retention import PeriodicJob, Purge, Window
 
 from afirgen_jobs.domain.retention import PURGE_FINISHED, RetentionPolicy, purge_job
 from afirgen_jobs.service_layer.job_service import JobService
 from afirgen_jobs.service_layer.ports import FinishedJobs
 
 
-class FinishedJobsPurge:
-    """Runs one purge: SUCCEEDED, CANCELLED, then DEAD jobs past their windows."""
+class FinishedJobsPurge(Purge):
+    """One purge: SUCCEEDED, CANCELLED, then DEAD jobs past their windows."""
 
     def __init__(
         self,
@@ -34,27 +34,15 @@ class FinishedJobsPurge:
         budget_seconds: float,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._store = store
-        self._policy = policy
-        self._clock = clock
-        self._budget = budget_seconds
-        self._monotonic = monotonic
+        windows = [
+            Window(status.value, days, functools.partial(store.delete_finished, status))
+            for status, days in policy.windows()
+        ]
+        super().__init__(windows, clock, batch=policy.batch_rows, budget_seconds=budget_seconds, monotonic=monotonic)
 
     async def run(self, payload: dict[str, Any]) -> str:
-        """Delete what is past its window; returns the note kept on the job's attempt."""
-        now, windows = self._clock(), self._policy.windows()
-        purged = await delete_in_turn(
-            [functools.partial(self._store.delete_finished, status, cutoff(now, days)) for status, days in windows],
-            batch=self._policy.batch_rows,
-            budget_seconds=self._budget,
-            monotonic=self._monotonic,
-        )
-        parts = [
-            f"{p.rows} {status.value} older than {days:g} days"
-            for (status, days), p in zip(windows, purged, strict=True)
-        ]
-        note = "deleted " + ", ".join(parts)
-        return note if all(p.complete for p in purged) else note + "; more are due: the next run goes on"
+        """The in-process handler of ``jobs.purge_finished``: :meth:`purge`."""
+        return await self.purge()
 
 
 def purge_schedule(service: JobService, clock: Callable[[], datetime], period_seconds: float) -> PeriodicJob:
