@@ -164,6 +164,20 @@ async def test_a_busy_server_whose_probes_time_out_twice_in_a_row_has_its_circui
     assert replica.breaker.state is CircuitState.OPEN
 
 
+class _Stuck:
+    """A model server client whose health probe waits far past its time limit."""
+
+    async def probe(self, seconds: float) -> None:
+        await asyncio.sleep(60 + seconds)
+
+
+async def test_a_probe_that_outlasts_its_timeout_is_cut_off_and_opens_the_circuit() -> None:
+    replica = Replica("llm-0", "http://r0", _Stuck(), CircuitBreaker("llm-0", 4, 60), 2)
+    pool = BackendPool(BackendKind.LLM, [replica], BackendSettings(probe_timeout_seconds=0.05))
+    await asyncio.wait_for(pool.probe(replica), timeout=5)
+    assert replica.breaker.state is CircuitState.OPEN
+
+
 async def test_a_good_probe_between_failed_ones_keeps_the_circuit_closed() -> None:
     breaker = CircuitBreaker("llm-0", threshold=2, recovery_seconds=5)
     for error in ("probe timed out", None, "probe timed out", None, "probe timed out"):

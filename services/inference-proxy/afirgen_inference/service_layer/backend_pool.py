@@ -16,6 +16,7 @@ deadline.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -255,7 +256,7 @@ class BackendPool(Generic[C]):
         hung = False
         timeouts_before, replica.probe_timeouts = replica.probe_timeouts, 0
         try:
-            await replica.client.probe(self.settings.probe_timeout_seconds)
+            await self._probe_within(replica, self.settings.probe_timeout_seconds)
         except BackendTimeout as exc:
             if replica.in_flight and self.settings.silent_while_busy:
                 # Busy, not dead: this server answers /health only between calls.
@@ -278,6 +279,17 @@ class BackendPool(Generic[C]):
             replica.last_error = error
         await replica.breaker.record_probe(error, hung=hung)
         self.dispatcher.wake()  # a circuit may have closed: serve waiters
+
+    @staticmethod
+    async def _probe_within(replica: Replica[C], seconds: float) -> None:
+        """The replica's health probe, bounded as a whole: the HTTP client's timeout applies to
+        each phase (a free connection, connecting, sending, the answer), so alone a probe of a
+        server that hangs with calls in flight can take several times ``seconds``."""
+        try:
+            async with asyncio.timeout(seconds):
+                await replica.client.probe(seconds)
+        except TimeoutError:
+            raise BackendTimeout(f"{replica.name}: no answer to the health probe within {seconds:g} s") from None
 
     def status(self) -> list[BackendStatus]:
         """Every replica as ListModels shows it (``queued`` is the backend's queue)."""
