@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install up down observe status test test-unit proto proto-check lint bench bench-short clean token eval backup restore
+.PHONY: install up down observe status test test-unit proto proto-check lint bench bench-short chaos chaos-short clean token eval backup restore
 
 install:
 	bash scripts/install/all.sh
@@ -42,6 +42,15 @@ bench: install
 
 bench-short: install
 	$(PY) -m bench run --profile short
+
+# Every process of a stack of its own killed, frozen 10 s and restarted under a mixed load;
+# the fault table and its gates in chaos/reports/<UTC time>-full/report.md (fails when a gate fails)
+chaos: install
+	$(PY) -m chaos
+
+# The faults make test runs (tests/e2e/test_faults.py), on a stack of their own
+chaos-short: install
+	$(PY) -m chaos --short
 
 test-unit: install
 	$(PY) -m pytest tests/unit

@@ -142,7 +142,8 @@ def render_edge(edge: Edge, template_text: str | None = None) -> str:
         text = _replace_once(
             text, f"{{address: 127.0.0.1, port_value: {port}}}", f"{{address: 0.0.0.0, port_value: {port}}}", "listener"
         )
-    clusters = "".join(_dns_cluster(_cluster(name, port), host) for name, host, port in edge.upstreams)
+    # One endpoint per upstream: its DNS name has an address per replica (STRICT_DNS uses them all).
+    clusters = "".join(_dns_cluster(_cluster(name, (port,)), host) for name, host, port in edge.upstreams)
     otlp_host, otlp_port = edge.otlp
     clusters += _strict_dns(_otlp_cluster(otlp_host, otlp_port))
     clusters += devstack_edge.idp_cluster(edge.keycloak[0], edge.keycloak[1], dns=True)

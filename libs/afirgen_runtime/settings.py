@@ -7,7 +7,8 @@ path is the field name, upper-cased, with nested dataclasses joined by ``_``
 composition root reads ``os.environ``.
 
 Supported field types: ``str``, ``int``, ``float``, ``bool``, ``Path``,
-``tuple[str, ...]`` (comma separated), ``dict[str, str]`` (``a=b,c=d``),
+``tuple[str, ...]`` (comma separated), ``dict[str, str]`` (``a=b,c=d``; a part without ``=``
+belongs to the value before it, so ``fir=ipv4:127.0.0.1:1,127.0.0.1:2`` is one pair),
 nested settings dataclasses and ``X | None`` of those scalars.
 """
 
@@ -57,11 +58,16 @@ def _parse(raw: str, kind: Any, name: str) -> Any:
         return tuple(part.strip() for part in raw.split(",") if part.strip())
     if origin is dict:
         pairs: dict[str, str] = {}
+        key = ""
         for item in filter(None, (p.strip() for p in raw.split(","))):
-            key, sep, value = item.partition("=")
-            if not sep:
+            head, sep, value = item.partition("=")
+            if sep:
+                key = head.strip()
+                pairs[key] = value.strip()
+            elif key:  # a value with commas, such as a gRPC target listing several addresses
+                pairs[key] += "," + item
+            else:
                 raise SettingsError(f"{name}: expected key=value pairs, got {item!r}")
-            pairs[key.strip()] = value.strip()
         return pairs
     return raw
 

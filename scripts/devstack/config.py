@@ -38,9 +38,13 @@ class StackConfig:
     envoy_port: int = 8080
     envoy_admin_port: int = 9901
     fir_port: int = 50051
+    """The first fir replica (``services:fir``); the second (``services:fir-2``) is on ``fir_2_port``."""
     inference_port: int = 50052
+    """The first inference proxy (``services:inference``); the second on ``inference_2_port``."""
     cache_port: int = 50053
     jobs_port: int = 50054
+    fir_2_port: int = 50055
+    inference_2_port: int = 50056
     llm_port: int = 8090
     """llama-server (OpenAI-compatible chat), bound to 127.0.0.1."""
     asr_port: int = 8091
@@ -55,6 +59,8 @@ class StackConfig:
     cache_metrics_port: int = 9104
     jobs_metrics_port: int = 9105
     jobs_worker_metrics_port: int = 9106
+    fir_2_metrics_port: int = 9107
+    inference_2_metrics_port: int = 9108
     idp_port: int = 8180
     """The OIDC identity provider (Keycloak), bound to 127.0.0.1."""
     otlp_endpoint: str = ""
@@ -102,6 +108,16 @@ class StackConfig:
         return dataclasses.replace(self, **{name: stored[name] for name in SECRET_FIELDS if not getattr(self, name)})
 
     @property
+    def fir_ports(self) -> tuple[int, ...]:
+        """gRPC ports of the fir replicas, the first one first."""
+        return (self.fir_port, self.fir_2_port)
+
+    @property
+    def inference_ports(self) -> tuple[int, ...]:
+        """gRPC ports of the inference proxy replicas, the first one first."""
+        return (self.inference_port, self.inference_2_port)
+
+    @property
     def idp_url(self) -> str:
         return f"http://127.0.0.1:{self.idp_port}"
 
@@ -123,3 +139,8 @@ class StackConfig:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.envoy_port}"
+
+
+def replicas_target(ports: tuple[int, ...]) -> str:
+    """The gRPC target of the replicas on ``ports`` of 127.0.0.1: the channel spreads calls over them."""
+    return "ipv4:" + ",".join(f"127.0.0.1:{port}" for port in ports)

@@ -34,6 +34,36 @@ class RateLimits:
 
 FIR_READERS = ("constable", "sub_inspector", "sho", "district_sp", "auditor")
 
+NEVER_SENT = "connect-failure,refused-stream,reset-before-request"
+"""Failures after which the upstream never saw the call: any call may be repeated on another replica."""
+IDEMPOTENT = NEVER_SENT + ",reset,unavailable"
+"""Failures after which only a call that is safe to repeat may be: the replica died or hung mid-call
+(``reset``, also a per-try timeout) or answered gRPC UNAVAILABLE."""
+PER_TRY_SECONDS = 5
+"""How long one try of a short call (a read, a keyed create, a finalization) may take before it is
+repeated on another replica: a frozen replica costs a call at most this much."""
+READS = {
+    "afirgen.fir.v1.FirService": ("GetFir", "ListFirs", "GetFirStats", "ListFirEvents", "GetFirDocument"),
+    "afirgen.jobs.v1.JobService": ("GetJob", "ListJobs"),
+}
+"""Methods that only read, so any failure of theirs may be retried."""
+IDEMPOTENCY_KEY = "{headers: [{name: idempotency-key, present_match: true}]}"
+
+
+def retry_policy(retry_on: str, per_try_seconds: int = 0) -> str:
+    """A route's retry policy: up to two more tries, each on a replica not tried yet."""
+    per_try = f" per_try_timeout: {per_try_seconds}s," if per_try_seconds else ""
+    return (
+        f"retry_policy: {{retry_on: {retry_on!r}, num_retries: 2,{per_try}"
+        " retry_host_predicate: [{name: envoy.retry_host_predicates.previous_hosts, typed_config: {'@type':"
+        " type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate}}],"
+        " host_selection_retry_max_attempts: 3, retry_back_off: {base_interval: 0.025s, max_interval: 0.25s}}"
+    )
+
+
+READ_RETRY = retry_policy(IDEMPOTENT, PER_TRY_SECONDS)
+WRITE_RETRY = retry_policy(NEVER_SENT)
+
 
 def _role(role: str) -> str:
     return (
@@ -131,27 +161,64 @@ def routes(limits: RateLimits, openapi: str, indent: int = 24) -> str:
         "generations", 1, max(1, 60 // max(1, limits.generations_per_minute)), limits.generation_burst
     )
     big = _buffer(MAX_GENERATION_BYTES)
+    # Every route may repeat a call the upstream never saw; reads, finalizations (idempotent by
+    # their etag) and creations carrying an Idempotency-Key header also one a replica died or hung
+    # in. A generation is repeated without a per-try timeout (it may take minutes) and not on
+    # UNAVAILABLE (the model server it waited on is down for every replica).
+    generate = retry_policy(NEVER_SENT + ",reset")
+    keyed = ", " + IDEMPOTENCY_KEY[1:-1]
+    fir = "/afirgen.fir.v1.FirService/"
     table = [
         # REST prefixes, seen before transcoding: only the body limit differs.
         ('{prefix: "/v1/firs:generate"}', "{cluster: fir, timeout: 180s}", [big]),
         ('{prefix: "/v1/firs:streamGenerate"}', "{cluster: fir, timeout: 0s, idle_timeout: 120s}", [big]),
         # gRPC methods, after transcoding. Generation waits on model servers.
-        ('{path: "/afirgen.fir.v1.FirService/GenerateFir"}', "{cluster: fir, timeout: 180s}", [big, generations]),
         (
-            '{path: "/afirgen.fir.v1.FirService/StreamGenerateFir"}',
-            "{cluster: fir, timeout: 0s, idle_timeout: 120s}",
+            f'{{path: "{fir}GenerateFir"{keyed}}}',
+            f"{{cluster: fir, timeout: 180s, {generate}}}",
             [big, generations],
         ),
-        ('{path: "/afirgen.fir.v1.FirService/RegenerateFir"}', "{cluster: fir, timeout: 180s}", [generations]),
-        ('{prefix: "/afirgen.fir.v1."}', "{cluster: fir, timeout: 15s}", [calls]),
-        *(
-            (f'{{path: "/afirgen.jobs.v1.JobService/{m}"}}', "{cluster: jobs, timeout: 15s}", [calls])
-            for m in ("GetJob", "ListJobs", "CancelJob", "RetryJob")
+        (f'{{path: "{fir}GenerateFir"}}', f"{{cluster: fir, timeout: 180s, {WRITE_RETRY}}}", [big, generations]),
+        (
+            f'{{path: "{fir}StreamGenerateFir"{keyed}}}',
+            f"{{cluster: fir, timeout: 0s, idle_timeout: 120s, {generate}}}",
+            [big, generations],
         ),
-        ('{path: "/afirgen.inference.v1.InferenceService/ListModels"}', "{cluster: inference, timeout: 15s}", [calls]),
-        ('{path: "/afirgen.cache.v1.CacheService/GetCacheStats"}', "{cluster: cache, timeout: 15s}", [calls]),
+        (
+            f'{{path: "{fir}StreamGenerateFir"}}',
+            f"{{cluster: fir, timeout: 0s, idle_timeout: 120s, {WRITE_RETRY}}}",
+            [big, generations],
+        ),
+        (f'{{path: "{fir}RegenerateFir"}}', f"{{cluster: fir, timeout: 180s, {WRITE_RETRY}}}", [generations]),
+        (f'{{path: "{fir}CreateFir"{keyed}}}', f"{{cluster: fir, timeout: 15s, {READ_RETRY}}}", [calls]),
+        (f'{{path: "{fir}FinalizeFir"}}', f"{{cluster: fir, timeout: 15s, {READ_RETRY}}}", [calls]),
+        *(
+            (
+                f'{{path: "/{service}/{method}"}}',
+                f"{{cluster: {service.split('.')[1]}, timeout: 15s, {READ_RETRY}}}",
+                [calls],
+            )
+            for service, methods in READS.items()
+            for method in methods
+        ),
+        ('{prefix: "/afirgen.fir.v1.LegalSectionService/"}', f"{{cluster: fir, timeout: 15s, {READ_RETRY}}}", [calls]),
+        ('{prefix: "/afirgen.fir.v1."}', f"{{cluster: fir, timeout: 15s, {WRITE_RETRY}}}", [calls]),
+        *(
+            (f'{{path: "/afirgen.jobs.v1.JobService/{m}"}}', f"{{cluster: jobs, timeout: 15s, {WRITE_RETRY}}}", [calls])
+            for m in ("CancelJob", "RetryJob")
+        ),
+        (
+            '{path: "/afirgen.inference.v1.InferenceService/ListModels"}',
+            f"{{cluster: inference, timeout: 15s, {READ_RETRY}}}",
+            [calls],
+        ),
+        (
+            '{path: "/afirgen.cache.v1.CacheService/GetCacheStats"}',
+            f"{{cluster: cache, timeout: 15s, {READ_RETRY}}}",
+            [calls],
+        ),
         # gRPC health of the fir service through the edge (load balancers, ceiling benchmarks).
-        ('{prefix: "/grpc.health.v1.Health/"}', "{cluster: fir, timeout: 5s}", []),
+        ('{prefix: "/grpc.health.v1.Health/"}', f"{{cluster: fir, timeout: 5s, {READ_RETRY}}}", []),
     ]
     lines = _openapi_route(openapi, pad)
     for match, action, per_filter in table:

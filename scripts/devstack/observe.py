@@ -37,13 +37,13 @@ TRACEVIEW_DIR = REPO / "ops" / "traceview"
 MARKER = "observed.json"
 """In the observe run dir while Jaeger runs: the OTLP endpoint the stack exports to."""
 SCRAPE_JOBS = {
-    # job of ops/prometheus/prometheus.yml: the StackConfig port it scrapes
-    "fir": "fir_metrics_port",
-    "inference": "inference_metrics_port",
-    "cache": "cache_metrics_port",
-    "jobs": "jobs_metrics_port",
-    "jobs-worker": "jobs_worker_metrics_port",
-    "envoy": "envoy_admin_port",
+    # job of ops/prometheus/prometheus.yml: the StackConfig ports it scrapes (one per replica)
+    "fir": ("fir_metrics_port", "fir_2_metrics_port"),
+    "inference": ("inference_metrics_port", "inference_2_metrics_port"),
+    "cache": ("cache_metrics_port",),
+    "jobs": ("jobs_metrics_port",),
+    "jobs-worker": ("jobs_worker_metrics_port",),
+    "envoy": ("envoy_admin_port",),
 }
 START_SECONDS = 60.0
 
@@ -106,8 +106,8 @@ def prometheus_config(cfg: ObserveConfig) -> str:
     config["global"] = {"scrape_interval": f"{cfg.scrape_seconds}s", "evaluation_interval": f"{cfg.scrape_seconds}s"}
     config["rule_files"] = [str(PROMETHEUS_DIR / name) for name in config["rule_files"]]
     for job in config["scrape_configs"]:
-        port = getattr(cfg.stack, SCRAPE_JOBS[job["job_name"]])
-        job["static_configs"] = [{"targets": [f"127.0.0.1:{port}"]}]
+        ports = [getattr(cfg.stack, name) for name in SCRAPE_JOBS[job["job_name"]]]
+        job["static_configs"] = [{"targets": [f"127.0.0.1:{port}" for port in ports]}]
     return yaml.safe_dump(config, sort_keys=False)
 
 

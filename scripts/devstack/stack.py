@@ -16,10 +16,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from scripts.devstack import identity, observe
 from scripts.devstack.config import REPO, VENV, StackConfig
-from scripts.devstack.supervisor import programs, write_configs
+from scripts.devstack.supervisor import programs, replica_name, write_configs
 
 SCHEMAS = ("fir", "jobs")
-SERVICES = {"fir": "fir_port", "jobs": "jobs_port", "cache": "cache_port", "inference": "inference_port"}
 MODEL_SERVERS = {"llm": "llm_port", "asr": "asr_port", "ocr": "ocr_port"}
 MODEL_START_SECONDS = 300.0
 IDP_START_SECONDS = 180.0
@@ -109,6 +108,13 @@ class Stack:
         """True when ``url`` (a health URL on 127.0.0.1) answers 200."""
         with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - loopback
             return bool(resp.status == 200)
+
+    def service_ports(self) -> dict[str, int]:
+        """The gRPC port of every service process, by program name (``fir``, ``fir-2``...)."""
+        c = self.cfg
+        ports = {replica_name("fir", i): port for i, port in enumerate(c.fir_ports, 1)}
+        ports |= {replica_name("inference", i): port for i, port in enumerate(c.inference_ports, 1)}
+        return ports | {"jobs": c.jobs_port, "cache": c.cache_port}
 
     def envoy_ready(self) -> bool:
         with urllib.request.urlopen(f"{self.cfg.base_url}/healthz", timeout=1) as resp:  # noqa: S310 - loopback
@@ -233,8 +239,7 @@ class Stack:
             print(f"database up in {time.monotonic() - started:.1f}s")
             return
         self.start("services:*")
-        for name, attr in SERVICES.items():
-            port = getattr(self.cfg, attr)
+        for name, port in self.service_ports().items():
             self._wait(lambda p=port: self.grpc_serving(p), 60, f"service {name}", logs / f"{name}.log")
         for name, attr in MODEL_SERVERS.items():
             url = f"http://127.0.0.1:{getattr(self.cfg, attr)}/health"
@@ -272,7 +277,7 @@ class Stack:
             [
                 f"REST + gRPC (Envoy):  {c.base_url}",
                 f"Envoy admin:          http://127.0.0.1:{c.envoy_admin_port}",
-                f"fir (gRPC, direct):   127.0.0.1:{c.fir_port}",
+                f"fir (gRPC, direct):   {', '.join(f'127.0.0.1:{port}' for port in c.fir_ports)}",
                 f"MariaDB:              127.0.0.1:{c.mysql_port} (socket {c.mysql_socket})",
                 f"Identity (Keycloak):  {c.idp_url}/realms/{identity.REALM}  (token: make token USER=si.a)",
                 f"Redis:                127.0.0.1:{c.redis_port} (cache service 127.0.0.1:{c.cache_port})",

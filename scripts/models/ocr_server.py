@@ -40,6 +40,9 @@ from urllib.parse import SplitResult, parse_qs
 from model_http import BadRequest, JsonHandler, Slots, configure_logging, serve, server_options
 
 LOG = logging.getLogger("ocr_server")
+DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "KILL"] if sys.platform == "linux" and shutil.which("setpriv") else []
+"""Prefix of a tesseract run: the kernel kills it when the request's thread (so this server) is gone,
+instead of leaving it to finish a page for nobody after the server was killed."""
 
 # Magic numbers of the formats Leptonica (Tesseract's image library) reads.
 _MAGIC = (
@@ -108,7 +111,7 @@ class Tesseract:
         return sorted(line.strip() for line in lines[1:] if line.strip() and line.strip() != "osd")
 
     def ocr(self, image: bytes, languages: list[str], psm: int) -> str:
-        cmd = [*self._base_cmd(), "stdin", "stdout", "-l", "+".join(languages), "--psm", str(psm)]
+        cmd = [*DIE_WITH_PARENT, *self._base_cmd(), "stdin", "stdout", "-l", "+".join(languages), "--psm", str(psm)]
         with self.slots.held():
             try:
                 proc = subprocess.run(

@@ -62,8 +62,11 @@ def module_of(command: list[str] | str) -> str | None:
 
 @functools.cache
 def stack_modules() -> dict[str, str]:
-    """Python module of every program of the local stack (scripts/devstack)."""
-    found = {p.name: module_of(p.command) for p in programs(StackConfig(run_dir=ROOT / ".run" / "stack"))}
+    """Python module of every program of the local stack (scripts/devstack), one per service
+    (its first replica: compose and Kubernetes run replicas of one service definition)."""
+    found = {
+        p.name: module_of(p.command) for p in programs(StackConfig(run_dir=ROOT / ".run" / "stack")) if p.replica == 1
+    }
     return {name: module for name, module in found.items() if module}
 
 

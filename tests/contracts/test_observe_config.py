@@ -26,7 +26,9 @@ def test_prometheus_scrapes_each_metrics_port_of_the_stack_it_observes(tmp_path:
     stack = StackConfig.for_tests(tmp_path)
     config = yaml.safe_load(prometheus_config(ObserveConfig.for_tests(stack)))
     scraped = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
-    assert scraped == {job: [f"127.0.0.1:{getattr(stack, port)}"] for job, port in SCRAPE_JOBS.items()}
+    assert scraped == {
+        job: [f"127.0.0.1:{getattr(stack, port)}" for port in ports] for job, ports in SCRAPE_JOBS.items()
+    }
 
 
 def test_a_stack_exports_its_spans_to_the_jaeger_of_make_observe_while_it_runs(tmp_path: Path) -> None:

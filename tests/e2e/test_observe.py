@@ -52,24 +52,24 @@ def _get_json(url: str) -> Any:
         return json.loads(resp.read())
 
 
-def _targets(cfg: ObserveConfig) -> dict[str, str]:
-    """Scrape job -> health of its target, from Prometheus' API."""
+def _targets(cfg: ObserveConfig) -> dict[tuple[str, str], str]:
+    """(scrape job, instance) -> health of that target, from Prometheus' API."""
     active = _get_json(f"{cfg.prometheus_url}/api/v1/targets")["data"]["activeTargets"]
-    return {t["labels"]["job"]: t["health"] for t in active}
+    return {(t["labels"]["job"], t["labels"]["instance"]): t["health"] for t in active}
 
 
 async def test_the_prometheus_targets_page_shows_every_service_up(observer: ObserveConfig) -> None:
     # Every target discovered and scraped once at least (a health other than "unknown").
     await until(
         lambda: _targets(observer),
-        lambda t: set(t) == set(SCRAPE_JOBS) and "unknown" not in t.values(),
+        lambda t: len(t) == sum(map(len, SCRAPE_JOBS.values())) and "unknown" not in t.values(),
         within=60,
         what="a first scrape of every target",
     )
     page = browser.dom(f"{observer.prometheus_url}/classic/targets")  # Debian ships the classic UI
     # The page has a section per job, headed "<job> (n/n up)".
     shown = dict(re.findall(r"([\w-]+) \((\d+/\d+) up\)", page))
-    assert shown == {job: "1/1" for job in SCRAPE_JOBS}, shown
+    assert shown == {job: f"{len(ports)}/{len(ports)}" for job, ports in SCRAPE_JOBS.items()}, shown
 
 
 async def test_prometheus_loaded_every_alert_rule(observer: ObserveConfig) -> None:

@@ -100,6 +100,13 @@ async def test_a_finalized_fir_is_not_finalized_twice(service: FirService) -> No
         await service.finalize(fir.id, final.etag, change=CHANGE)
 
 
+async def test_a_repeated_finalization_answers_the_finalized_fir_unchanged(service: FirService) -> None:
+    fir, _ = await service.create(new_fir(), change=CHANGE)
+    final = await service.finalize(fir.id, fir.etag, change=CHANGE)
+    again = await service.finalize(fir.id, fir.etag, change=CHANGE)
+    assert (again.etag, again.finalize_time) == (final.etag, final.finalize_time)
+
+
 async def test_finalize_needs_a_summary_or_narrative(service: FirService) -> None:
     fir, _ = await service.create(dataclasses.replace(new_fir(), summary=""), change=CHANGE)
     with pytest.raises(FailedPrecondition):

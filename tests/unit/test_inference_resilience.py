@@ -13,8 +13,8 @@ from afirgen_inference.domain.errors import (
     CircuitOpen,
 )
 from afirgen_inference.domain.latency import LatencyWindow
-from afirgen_inference.domain.model import CircuitState
-from afirgen_inference.service_layer.backend_pool import BackendSettings, retrying
+from afirgen_inference.domain.model import BackendKind, CircuitState
+from afirgen_inference.service_layer.backend_pool import BackendPool, BackendSettings, retrying
 from afirgen_inference.service_layer.breaker import CircuitBreaker
 from afirgen_inference.service_layer.deadline import Deadline
 from afirgen_inference.service_layer.dispatcher import Dispatcher, Replica, pick_least_outstanding
@@ -98,6 +98,84 @@ async def test_breaker_health_probes_open_and_close_it() -> None:
     await asyncio.sleep(0.06)
     await breaker.record_probe(None)
     assert breaker.state is CircuitState.CLOSED
+
+
+async def test_a_probe_that_times_out_opens_the_circuit_at_once() -> None:
+    breaker = CircuitBreaker("llm-0", threshold=4, recovery_seconds=60)
+    await breaker.record_probe("no answer within 1 s", hung=True)
+    assert breaker.state is CircuitState.OPEN
+
+
+async def test_a_hung_server_admits_no_call_after_its_recovery_period() -> None:
+    breaker = CircuitBreaker("llm-0", threshold=4, recovery_seconds=0)
+    await breaker.record_probe("no answer within 1 s", hung=True)
+    assert breaker.admits() is False
+
+
+async def test_a_hung_server_refuses_a_call_after_its_recovery_period() -> None:
+    breaker = CircuitBreaker("llm-0", threshold=4, recovery_seconds=0)
+    await breaker.record_probe("no answer within 1 s", hung=True)
+    with pytest.raises(CircuitOpen):
+        async with breaker.guard():
+            pass
+
+
+async def test_a_hung_server_reads_open_after_its_recovery_period() -> None:
+    breaker = CircuitBreaker("llm-0", threshold=4, recovery_seconds=0)
+    await breaker.record_probe("no answer within 1 s", hung=True)
+    assert breaker.state is CircuitState.OPEN
+
+
+async def test_a_hung_server_closes_on_the_first_probe_that_answers_after_its_recovery_period() -> None:
+    breaker = CircuitBreaker("llm-0", threshold=4, recovery_seconds=0)
+    await breaker.record_probe("no answer within 1 s", hung=True)
+    await breaker.record_probe(None)
+    assert breaker.state is CircuitState.CLOSED
+
+
+class _Frozen:
+    """A model server client whose health probe never answers in time."""
+
+    async def probe(self, seconds: float) -> None:
+        raise BackendTimeout(f"no answer within {seconds:g} s")
+
+
+def _frozen_pool(in_flight: int) -> tuple[BackendPool[_Frozen], Replica[_Frozen]]:
+    replica = Replica("llm-0", "http://r0", _Frozen(), CircuitBreaker("llm-0", 4, 60), 2, in_flight=in_flight)
+    return BackendPool(BackendKind.LLM, [replica], BackendSettings()), replica
+
+
+async def test_an_idle_server_whose_probe_times_out_has_its_circuit_opened() -> None:
+    pool, replica = _frozen_pool(in_flight=0)
+    await pool.probe(replica)
+    assert replica.breaker.state is CircuitState.OPEN
+
+
+async def test_a_busy_server_whose_probe_times_out_once_keeps_its_circuit_closed() -> None:
+    pool, replica = _frozen_pool(in_flight=1)
+    await pool.probe(replica)
+    assert replica.breaker.state is CircuitState.CLOSED
+
+
+async def test_a_busy_server_whose_probes_time_out_twice_in_a_row_has_its_circuit_opened() -> None:
+    pool, replica = _frozen_pool(in_flight=1)
+    await pool.probe(replica)
+    await pool.probe(replica)
+    assert replica.breaker.state is CircuitState.OPEN
+
+
+class _Stuck:
+    """A model server client whose health probe waits far past its time limit."""
+
+    async def probe(self, seconds: float) -> None:
+        await asyncio.sleep(60 + seconds)
+
+
+async def test_a_probe_that_outlasts_its_timeout_is_cut_off_and_opens_the_circuit() -> None:
+    replica = Replica("llm-0", "http://r0", _Stuck(), CircuitBreaker("llm-0", 4, 60), 2)
+    pool = BackendPool(BackendKind.LLM, [replica], BackendSettings(probe_timeout_seconds=0.05))
+    await asyncio.wait_for(pool.probe(replica), timeout=5)
+    assert replica.breaker.state is CircuitState.OPEN
 
 
 async def test_a_good_probe_between_failed_ones_keeps_the_circuit_closed() -> None:

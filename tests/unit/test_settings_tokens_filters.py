@@ -43,6 +43,11 @@ def test_settings_load_nested_and_typed() -> None:
         s.debug = False  # type: ignore[misc]
 
 
+def test_a_settings_map_value_may_hold_commas() -> None:
+    routes = load(Outer, {"AFIRGEN_LEVELS": "fir=ipv4:127.0.0.1:1,127.0.0.1:2,jobs=127.0.0.1:3"}).levels
+    assert routes == {"fir": "ipv4:127.0.0.1:1,127.0.0.1:2", "jobs": "127.0.0.1:3"}
+
+
 @pytest.mark.parametrize(
     ("key", "value"), [("AFIRGEN_INNER_PORT", "x"), ("AFIRGEN_DEBUG", "maybe"), ("AFIRGEN_LEVELS", "novalue")]
 )

@@ -18,9 +18,9 @@ import pypdf
 import pytest
 from afirgen_runtime.db import Database, Statement
 
+from chaos.webhooks import Receiver
 from scripts.devstack.stack import Stack
 from tests.e2e.fir_helpers import create_fir, error_reason
-from tests.e2e.jobs.conftest import Receiver
 from tests.waiting import until
 
 pytestmark = pytest.mark.e2e

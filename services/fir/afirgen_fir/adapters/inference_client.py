@@ -12,6 +12,8 @@ from afirgen_runtime.grpc_errors import translate_rpc_errors
 
 from afirgen_fir.service_layer.ports import ModelReply
 
+SERVICE = inference_pb2.DESCRIPTOR.services_by_name["InferenceService"].full_name
+
 
 def _request(messages: list[tuple[str, str]], max_tokens: int, stop: tuple[str, ...]) -> inference_pb2.GenerateRequest:
     return inference_pb2.GenerateRequest(
@@ -36,7 +38,9 @@ class GrpcInferenceClient:
         if not self._settings.target:
             raise ModelUnavailable("no inference proxy is configured (AFIRGEN_INFERENCE_TARGET)")
         if self._stub is None:
-            self._channel = create_channel(self._settings)
+            # Every inference call is a pure function of its request: one a proxy replica could
+            # not answer (it died, or refused it) is asked of another.
+            self._channel = create_channel(self._settings, idempotent=[SERVICE])
             self._stub = inference_pb2_grpc.InferenceServiceStub(self._channel)
         return self._stub
 

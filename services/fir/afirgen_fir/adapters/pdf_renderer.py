@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -32,6 +35,8 @@ IST = timezone(timedelta(hours=5, minutes=30), "IST")
 LABEL_WIDTH = 62.0
 LINE = 5.5
 BLANK = "-"
+PR_SET_PDEATHSIG = 1
+"""prctl(2) option: the signal the kernel sends this process when its parent dies."""
 
 
 @dataclass(frozen=True)
@@ -283,12 +288,33 @@ def render_fir_pdf(fir: Fir, fonts: Fonts | None = None) -> bytes:
     return bytes(pdf.output())
 
 
+def _die_with_parent(parent: int) -> None:
+    """In a renderer child: the kernel kills it when the fir process dies.
+
+    Without it a fir killed with SIGKILL (no chance to stop its pool) leaves the child behind,
+    adopted by init and spinning on its dead parent's queue, where no ``make down`` finds it.
+    The signal is armed first, then the parent checked: a parent that died in between would
+    never send it."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 def _lower_priority(niceness: int) -> None:
     """Run in a child at start: make its CPU the scheduler's last choice. Laying out PDFs is
     batch work; requests of the parent (and every other service on the host) come first."""
     os.nice(niceness)
     with contextlib.suppress(AttributeError, OSError):  # SCHED_BATCH is Linux-only
         os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+
+
+def _start_child(parent: int, niceness: int) -> None:
+    """Initializer of each renderer child: it dies with fir, and yields the CPU to requests."""
+    _die_with_parent(parent)
+    _lower_priority(niceness)
 
 
 class ProcessPdfRenderer:
@@ -299,7 +325,8 @@ class ProcessPdfRenderer:
     ``workers`` children (spawned on first use) render at most that many documents
     at once; further renders wait their turn in this process, so a backlog of
     render jobs costs at most ``workers`` CPUs, and only what the scheduler leaves
-    over: the children run at ``niceness`` (and ``SCHED_BATCH``)."""
+    over: the children run at ``niceness`` (and ``SCHED_BATCH``). The children die
+    with this process, however this process ends."""
 
     def __init__(self, fonts: Fonts | None = None, *, workers: int = 1, niceness: int = 15) -> None:
         self._fonts = fonts
@@ -314,8 +341,8 @@ class ProcessPdfRenderer:
             self._pool = ProcessPoolExecutor(
                 max_workers=self._workers,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_lower_priority,
-                initargs=(self._niceness,),
+                initializer=_start_child,
+                initargs=(os.getpid(), self._niceness),
             )
         try:
             return await asyncio.get_running_loop().run_in_executor(self._pool, render_fir_pdf, fir, self._fonts)

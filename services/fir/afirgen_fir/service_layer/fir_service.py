@@ -13,7 +13,7 @@ from afirgen_runtime.pagination import PageTokens, page_size
 
 from afirgen_fir.domain import access, validation
 from afirgen_fir.domain.errors import FirFinalized, FirNotFound, StaleEtag
-from afirgen_fir.domain.model import EDITABLE_FIELDS, ComplaintSource, Fir, FirStatus
+from afirgen_fir.domain.model import EDITABLE_FIELDS, ComplaintSource, Fir, FirStatus, etag_for
 from afirgen_fir.domain.queries import ListQuery, parse_fir_filter, parse_order
 from afirgen_fir.service_layer.ports import (
     Change,
@@ -208,7 +208,11 @@ class FirService:
         return await self._repo.modify(fir_id, mutate, action=action, change=change)
 
     async def finalize(self, fir_id: str, etag: str, *, change: Change) -> Fir:
-        """DRAFT -> FINALIZED, after which the FIR never changes."""
+        """DRAFT -> FINALIZED, after which the FIR never changes.
+
+        Idempotent: a repeat with the etag that was finalized (the revision just before the
+        finalized one) answers the finalized FIR and changes nothing, so a client, or the edge,
+        may repeat a finalization whose answer it lost."""
         fir_id = check_id(fir_id, FIR_ID)
         if not etag:
             raise InvalidArgument.for_field("etag", "is required: send the etag of the FIR you reviewed")
@@ -217,6 +221,8 @@ class FirService:
         def mutate(current: Fir) -> list[str]:
             self._in_scope(current, change.caller)
             access.ensure_may_finalize(change.caller, current)
+            if current.status is FirStatus.FINALIZED and etag == etag_for(current.id, current.revision - 1):
+                return []  # this very finalization, asked again
             _ensure_editable(current, etag)
             if not current.summary.strip() and not current.narrative.strip():
                 raise FailedPrecondition("an FIR needs a summary or a narrative before it is finalized")

@@ -25,7 +25,8 @@ class HttpModelServer:
         self._connect = connect_timeout
 
     def _timeout(self, seconds: float) -> httpx.Timeout:
-        """``seconds`` for the whole call, of which at most the connect timeout to connect."""
+        """``seconds`` for each phase of the call (a free connection, connecting, sending, the
+        answer), of which at most the connect timeout to connect."""
         return httpx.Timeout(seconds, connect=min(seconds, self._connect))
 
     async def probe(self, time_limit: float) -> None:

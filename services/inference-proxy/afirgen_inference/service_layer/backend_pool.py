@@ -16,6 +16,7 @@ deadline.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -75,11 +76,14 @@ class BackendSettings:
     probe_interval_seconds: float = 2.0
     """Health probe period per replica."""
     probe_timeout_seconds: float = 1.0
-    """Timeout of one health probe."""
+    """Timeout of one health probe. A probe that times out while the replica has no call in flight,
+    or right after another one that timed out, opens its circuit at once (see ``silent_while_busy``):
+    a frozen server is refused within one probe interval plus this when idle, plus twice this when
+    busy (one slow probe of a busy server on a starved CPU is only counted as a failure)."""
     silent_while_busy: bool = False
     """True for a server that answers no health probe while it works (faster-whisper-server): a probe
-    timeout during a call is then not a failure. The stack's servers all answer while busy, so a
-    timeout means a hung server (frozen, swapping), which opens its circuit."""
+    timeout during a call is then not a failure. The stack's servers all answer while busy, so
+    probes that keep timing out mean a hung server (frozen, swapping), which opens its circuit."""
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -249,8 +253,10 @@ class BackendPool(Generic[C]):
     async def probe(self, replica: Replica[C]) -> None:
         """Health-probe one replica; the result feeds ListModels, balancing and the breaker."""
         error: str | None = None
+        hung = False
+        timeouts_before, replica.probe_timeouts = replica.probe_timeouts, 0
         try:
-            await replica.client.probe(self.settings.probe_timeout_seconds)
+            await self._probe_within(replica, self.settings.probe_timeout_seconds)
         except BackendTimeout as exc:
             if replica.in_flight and self.settings.silent_while_busy:
                 # Busy, not dead: this server answers /health only between calls.
@@ -258,6 +264,10 @@ class BackendPool(Generic[C]):
                 replica.last_error = f"{exc.message} (while busy with {replica.in_flight} calls)"
                 replica.last_probe_at = self._now()
                 return
+            replica.probe_timeouts = timeouts_before + 1
+            # An idle server that cannot answer /health in time hangs (frozen, swapping). A busy one
+            # may only be slow (a starved CPU): it hangs when the next probe times out too.
+            hung = not self.settings.silent_while_busy and (not replica.in_flight or timeouts_before > 0)
             error = exc.message
         except BackendError as exc:
             error = exc.message
@@ -267,8 +277,19 @@ class BackendPool(Generic[C]):
         replica.last_probe_at = self._now()
         if error is not None:
             replica.last_error = error
-        await replica.breaker.record_probe(error)
+        await replica.breaker.record_probe(error, hung=hung)
         self.dispatcher.wake()  # a circuit may have closed: serve waiters
+
+    @staticmethod
+    async def _probe_within(replica: Replica[C], seconds: float) -> None:
+        """The replica's health probe, bounded as a whole: the HTTP client's timeout applies to
+        each phase (a free connection, connecting, sending, the answer), so alone a probe of a
+        server that hangs with calls in flight can take several times ``seconds``."""
+        try:
+            async with asyncio.timeout(seconds):
+                await replica.client.probe(seconds)
+        except TimeoutError:
+            raise BackendTimeout(f"{replica.name}: no answer to the health probe within {seconds:g} s") from None
 
     def status(self) -> list[BackendStatus]:
         """Every replica as ListModels shows it (``queued`` is the backend's queue)."""

@@ -46,6 +46,8 @@ class Replica(Generic[C]):
     """Result of the last health probe (``None``: not probed yet)."""
     last_error: str = ""
     last_probe_at: datetime | None = None
+    probe_timeouts: int = 0
+    """Health probes in a row that got no answer in time."""
     latencies: LatencyWindow = field(default_factory=LatencyWindow)
 
 

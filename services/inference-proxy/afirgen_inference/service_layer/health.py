@@ -24,7 +24,9 @@ class HealthMonitor:
         await asyncio.gather(*(pool.probe(r) for pool in self._pools for r in pool.replicas))
 
     async def _loop(self, pool: BackendPool[Any]) -> None:
+        loop = asyncio.get_running_loop()
         while True:
+            started = loop.time()
             was = {r.name: r.available for r in pool.replicas}
             try:
                 await asyncio.gather(*(pool.probe(r) for r in pool.replicas))
@@ -38,7 +40,9 @@ class HealthMonitor:
                         available=replica.available,
                         error=replica.last_error if not replica.available else "",
                     )
-            await asyncio.sleep(pool.settings.probe_interval_seconds)
+            # A round starts every interval, however long the last one took (a slow answer must
+            # not push back the probe that notices a frozen server).
+            await asyncio.sleep(max(0.0, pool.settings.probe_interval_seconds - (loop.time() - started)))
 
     def start(self) -> None:
         """Start probing in the background."""

@@ -14,9 +14,13 @@ from google.protobuf import struct_pb2
 from afirgen_jobs.domain.model import ClaimedJob, HandlerResult
 from afirgen_jobs.domain.rules import Routes
 
+HANDLER_SERVICE = jobs_pb2.DESCRIPTOR.services_by_name["JobHandlerService"].full_name
+
 
 class GrpcDelivery:
-    """:class:`~afirgen_jobs.service_layer.ports.Delivery` over gRPC, one channel per target."""
+    """:class:`~afirgen_jobs.service_layer.ports.Delivery` over gRPC, one channel per target (which
+    may name several replicas of the owning service). Handlers are idempotent by contract, so an
+    attempt a replica could not take (it died, or refused it) goes to another at once."""
 
     def __init__(self, routes: Routes, channel: ChannelSettings | None = None) -> None:
         self._routes = routes
@@ -27,7 +31,7 @@ class GrpcDelivery:
     def _stub(self, target: str) -> jobs_pb2_grpc.JobHandlerServiceStub:
         stub = self._stubs.get(target)
         if stub is None:
-            channel = create_channel(replace(self._channel_settings, target=target))
+            channel = create_channel(replace(self._channel_settings, target=target), idempotent=[HANDLER_SERVICE])
             self._channels.append(channel)
             stub = self._stubs[target] = jobs_pb2_grpc.JobHandlerServiceStub(channel)
         return stub
