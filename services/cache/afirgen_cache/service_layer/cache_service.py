@@ -134,14 +134,18 @@ class CacheService:
         self.stats.of(space.name).early_refreshes += chosen
         return chosen
 
-    async def batch_get(self, namespace: str, keys: list[str]) -> tuple[dict[str, bytes], int]:
-        """Found entries by key, and the lease of the read."""
+    def _on_keys(self, namespace: str, keys: list[str]) -> tuple[Namespace, Counters, list[str]]:
+        """A call on several keys: its namespace, that namespace's counters and the distinct keys
+        in their order (INVALID_ARGUMENT before any work when a key breaks the limits)."""
         space = resolve(self._spaces, namespace)
         check = Violations()
         check.keys(keys, "keys", self._limits)
         check.raise_if_any()
-        counters = self.stats.of(space.name)
-        unique = list(dict.fromkeys(keys))
+        return space, self.stats.of(space.name), list(dict.fromkeys(keys))
+
+    async def batch_get(self, namespace: str, keys: list[str]) -> tuple[dict[str, bytes], int]:
+        """Found entries by key, and the lease of the read."""
+        space, counters, unique = self._on_keys(namespace, keys)
         with self._errors_counted(counters):
             snap = await self._store.read(space, unique)
         found: dict[str, bytes] = {}
@@ -204,12 +208,7 @@ class CacheService:
 
     async def delete(self, namespace: str, keys: list[str]) -> int:
         """Delete entries (leaving tombstones); returns how many existed."""
-        space = resolve(self._spaces, namespace)
-        check = Violations()
-        check.keys(keys, "keys", self._limits)
-        check.raise_if_any()
-        counters = self.stats.of(space.name)
-        unique = list(dict.fromkeys(keys))
+        space, counters, unique = self._on_keys(namespace, keys)
         with self._errors_counted(counters):
             existed = await self._store.delete(space, unique, tombstone_ms=_ms(self._policy.lease_seconds))
         counters.deletes += len(unique)
