@@ -5,7 +5,7 @@
 # virtualenv to the lock: missing packages installed, others removed, each download checked
 # against its hash. Re-installs only when the lock or pyproject.toml changed.
 # A fresh .venv on the 2-core machine (load average 5-9 from other work), measured
-# 2026-11-30: 54 s with empty package caches and 33 s with warm ones, against 132 s and 151 s
+# 2026-11-30: 54 s with nearly empty package caches and 33 s with warm ones, against 132 s and 151 s
 # for the `pip install -e '.[stack,dev]'` this replaced.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
