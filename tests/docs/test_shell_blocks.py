@@ -151,4 +151,5 @@ async def test_documented_commands_run(path: str, stack: Stack, sandbox: Path) -
     answers = f"{secrets.token_urlsafe(16)}\n".encode() * 4
     output, _ = await asyncio.wait_for(process.communicate(answers), timeout=840)
     text = output.decode(errors="replace")
-    assert process.returncode == 0, f"exit {process.returncode}; the last lines:\n{text[-4000:]}"
+    finished = process.returncode == 0 and text.rstrip().endswith("### doc test: every block ran")
+    assert finished, f"exit {process.returncode}; the last lines:\n{text[-4000:]}"
