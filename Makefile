@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install up down observe status test test-unit proto proto-check lint bench bench-short chaos chaos-short clean token eval backup restore
+.PHONY: install up down observe status test test-unit proto proto-check lint bench bench-short chaos chaos-short clean token eval backup restore lock
 
 install:
 	bash scripts/install/all.sh
@@ -54,6 +54,10 @@ chaos-short: install
 
 test-unit: install
 	$(PY) -m pytest tests/unit
+
+# requirements/*.txt: hash-locked dependencies (per service image, and .venv's) from pyproject.toml
+lock:
+	bash scripts/lock.sh
 
 proto:
 	$(PY) scripts/codegen.py

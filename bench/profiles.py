@@ -10,7 +10,7 @@ from dataclasses import dataclass
 GRPC_READS = ("GetFir", "ListFirs", "GetFirStats")
 READS = ("database", "codec", "cache", "grpc", "rest", "fastapi")
 """Scenarios that read, first: they see a quiet mesh."""
-WRITES = ("cache_outage", "inference", "jobs", "grpc_writes")
+WRITES = ("cache_outage", "inference", "jobs", "grpc_writes", "cores")
 """Scenarios that stop parts of the stack, run background work or write, last (CreateFir at the very end)."""
 
 

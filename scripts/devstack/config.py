@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import random
 import secrets
 import socket
 from dataclasses import dataclass
@@ -22,12 +23,27 @@ SECRET_FIELDS = ("page_token_secret", "webhook_secret", "mysql_password", "redis
 VENV = REPO / ".venv"
 
 
-def free_port() -> int:
-    """A TCP port that is free on the loopback interface right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LOWEST_PORT = 10_000
+
+
+def free_port(taken: frozenset[int] = frozenset()) -> int:
+    """A TCP port that is free on the loopback interface right now, not in ``taken``.
+
+    Chosen below the kernel's ephemeral range: a port from that range (what binding port 0
+    gives) can be taken by any outgoing connection, such as the stack's own readiness probes,
+    between this choice and the moment a process of the stack binds it."""
+    ephemeral_low = int(EPHEMERAL_RANGE.read_text().split()[0]) if EPHEMERAL_RANGE.exists() else 32768
+    while True:
+        port = random.randrange(LOWEST_PORT, max(ephemeral_low, LOWEST_PORT + 1000))
+        if port in taken:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 @dataclass(frozen=True)
@@ -88,7 +104,10 @@ class StackConfig:
     @classmethod
     def for_tests(cls, run_dir: Path) -> StackConfig:
         """A stack on free ports, so tests never collide with `make up`."""
-        ports = {f.name: free_port() for f in dataclasses.fields(cls) if f.name.endswith("_port")}
+        ports: dict[str, int] = {}
+        for f in dataclasses.fields(cls):
+            if f.name.endswith("_port"):
+                ports[f.name] = free_port(frozenset(ports.values()))
         return cls(run_dir=run_dir, **ports)
 
     def with_secrets(self) -> StackConfig:

@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
-# The project's virtualenv (.venv) with every Python dependency pinned in
-# pyproject.toml: the services', the local stack's (extra `stack`) and the
-# tools' (extra `dev`). Re-installs only when pyproject.toml changed.
+# The project's virtualenv (.venv), exactly as locked in requirements/dev.txt (every service's
+# dependencies, the local stack's and the tools'; hashes of every file, made by `make lock` from
+# pyproject.toml). uv is installed first by its own hashes (requirements/uv.txt), then syncs the
+# virtualenv to the lock: missing packages installed, others removed, each download checked
+# against its hash. Re-installs only when the lock or pyproject.toml changed.
+# A fresh .venv on the 2-core machine (load average 5-9 from other work), measured
+# 2026-11-30: 54 s with nearly empty package caches and 33 s with warm ones, against 132 s and 151 s
+# for the `pip install -e '.[stack,dev]'` this replaced.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 python=${PYTHON:-python3}
 [[ -x .venv/bin/python ]] || "$python" -m venv .venv
 stamp=.venv/.afirgen-installed
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+want=$(cat pyproject.toml requirements/uv.txt requirements/dev.txt | sha256sum | cut -d' ' -f1)
 if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
-  .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e '.[stack,dev]'
+  .venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes --no-deps -r requirements/uv.txt
+  .venv/bin/uv pip sync -q --python .venv/bin/python --require-hashes requirements/dev.txt
+  # The project itself (libs, gen/python, the services) as an editable install: no download,
+  # built by the locked setuptools already in the virtualenv.
+  .venv/bin/uv pip install -q --python .venv/bin/python --no-deps --no-build-isolation -e .
   echo "$want" > "$stamp"
 fi

@@ -54,6 +54,24 @@ def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(a) for a in args], cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
+def modules_of(command: list[str] | str) -> list[str]:
+    """Every ``-m <module>`` of a command line (list, or a string such as ``sh -c``'s)."""
+    words = command.split() if isinstance(command, str) else [w for part in command for w in part.split()]
+    return [words[i + 1] for i, word in enumerate(words[:-1]) if word == "-m"]
+
+
+IMAGE_OF_MODULE = {
+    "afirgen_fir": "fir",
+    "afirgen_fir.entrypoints.legal_import": "fir",
+    "afirgen_inference": "inference",
+    "afirgen_cache": "cache",
+    "afirgen_jobs": "jobs",
+    "afirgen_jobs.worker": "jobs",
+}
+"""Module -> the service image (pyproject.toml extra, requirements/<image>.txt) that runs it;
+the migrations (afirgen_runtime.migrate) run from the image of the schema's owner."""
+
+
 def module_of(command: list[str] | str) -> str | None:
     """The ``-m <module>`` of a command line (list or string), if any."""
     words = command.split() if isinstance(command, str) else command
@@ -153,7 +171,43 @@ def test_every_compose_secret_is_listed_in_the_env_example() -> None:
     assert used == listed
 
 
+def python_services() -> dict[str, dict[str, Any]]:
+    """Compose services built from deploy/docker/Dockerfile.services."""
+    return {
+        name: service
+        for name, service in compose()["services"].items()
+        if service.get("build", {}).get("dockerfile") == "deploy/docker/Dockerfile.services"
+    }
+
+
+def test_compose_builds_each_python_service_image_from_its_own_lock() -> None:
+    built = {
+        name: (service["image"], service["build"]["args"]["SERVICE"]) for name, service in python_services().items()
+    }
+    expected = {
+        name: (f"afirgen/{arg}:0.1.0", arg)
+        for name, (_, arg) in built.items()
+        if (ROOT / "requirements" / f"{arg}.txt").is_file()
+    }
+    assert built == expected and len(built) == 6
+
+
+def test_compose_runs_each_python_module_in_the_image_of_its_service() -> None:
+    misplaced = {
+        (name, module)
+        for name, service in python_services().items()
+        for module in modules_of(service["command"])
+        if module in IMAGE_OF_MODULE and service["build"]["args"]["SERVICE"] != IMAGE_OF_MODULE[module]
+    }
+    assert misplaced == set()
+
+
 # ---------------------------------------------------------------- Dockerfiles
+
+
+def test_services_dockerfile_installs_the_lock_of_its_service_argument_by_hash() -> None:
+    dockerfile = (ROOT / "deploy" / "docker" / "Dockerfile.services").read_text()
+    assert "COPY requirements/${SERVICE}.txt" in dockerfile and "--require-hashes" in dockerfile
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES)
@@ -220,6 +274,21 @@ def test_k8s_runs_each_service_with_the_module_the_local_stack_runs(overlay: str
         for program, name in K8S_SERVICE_OF.items()
     }
     assert ran == stack_modules()
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_k8s_runs_each_python_module_in_the_image_of_its_service(overlay: str) -> None:
+    misplaced = {
+        (name, c["name"], c["image"])
+        for name, d in of_kind(overlay, "Deployment").items()
+        for c in [
+            *d["spec"]["template"]["spec"].get("initContainers", []),
+            *d["spec"]["template"]["spec"]["containers"],
+        ]
+        for module in modules_of(c.get("command", []))
+        if module in IMAGE_OF_MODULE and not re.search(rf"afirgen/{IMAGE_OF_MODULE[module]}[:@]", c["image"])
+    }
+    assert misplaced == set()
 
 
 def test_grpc_services_have_native_grpc_readiness_and_liveness_probes() -> None:
