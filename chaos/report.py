@@ -42,8 +42,10 @@ NO_FAILURES = ("redis", "cache", "jobs", "jobs-worker")
 """Programs no request waits on."""
 
 
-def gates(outcome: Outcome) -> list[str]:
-    """The gates ``outcome`` broke (empty: it passed)."""
+def gates(outcome: Outcome, frozen_model_bound: float = FROZEN_MODEL_BOUND) -> list[str]:
+    """The gates ``outcome`` broke (empty: it passed). The test suite's short form passes a looser
+    ``frozen_model_bound`` (noticed while still frozen): the suite asserts the behaviour, and the
+    tight bound, a timing on a shared machine, is ``make chaos``'s."""
     target, audit = outcome.fault.target, outcome.audit
     broken = [
         f"{what}: {count}"
@@ -70,9 +72,9 @@ def gates(outcome: Outcome) -> list[str]:
         broken.append(f"failures went on {outcome.failures_end - outcome.resumed_at:.1f} s after the fault ended")
     detection = outcome.detection
     if target.model and outcome.fault.action == "stop":
-        if detection is None or detection.seconds is None or detection.seconds > FROZEN_MODEL_BOUND:
+        if detection is None or detection.seconds is None or detection.seconds > frozen_model_bound:
             seen = "never" if detection is None or detection.seconds is None else f"{detection.seconds:.2f} s"
-            broken.append(f"frozen model server noticed {seen} (bound {FROZEN_MODEL_BOUND:.2f} s)")
+            broken.append(f"frozen model server noticed {seen} (bound {frozen_model_bound:.2f} s)")
         elif any(code != "UNAVAILABLE" or took > REFUSAL_SECONDS for code, took in detection.refusals):
             broken.append(f"calls to the frozen server were not refused fast: {detection.refusals}")
     return broken

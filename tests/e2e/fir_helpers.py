@@ -42,6 +42,14 @@ async def create_fir(rest: httpx.AsyncClient, station: str, **overrides: Any) ->
     return dict(resp.json())
 
 
+async def finalize_fir(rest: httpx.AsyncClient, fir: dict[str, Any]) -> dict[str, Any]:
+    """POST /v1/firs/{id}:finalize with the FIR's etag (``rest``: a station house officer) and
+    return the finalized FIR."""
+    resp = await rest.post(f"/v1/firs/{fir['id']}:finalize", json={"etag": fir["etag"]})
+    assert resp.status_code == 200, resp.text
+    return dict(resp.json())
+
+
 def error_reason(body: dict[str, Any]) -> str:
     """ErrorInfo.reason of a google.rpc.Status JSON body."""
     for detail in body.get("details", []):

@@ -36,4 +36,6 @@ def _name(fault: Fault) -> str:
 @pytest.mark.parametrize("fault", faults.SHORT, ids=_name)
 async def test_fault_breaks_no_gate(episode: Episode, fault: Fault) -> None:
     outcome = await episode.run(fault)
-    assert report.gates(outcome) == [], report.row(outcome)
+    # A frozen model server must be noticed while it is still frozen; how fast is make chaos's gate.
+    frozen_bound = faults.SHORT_TIMING.freeze_seconds
+    assert report.gates(outcome, frozen_bound) == [], report.row(outcome)

@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from scripts.devstack.stack import Stack
 from tests.conftest import unique_station
-from tests.e2e.fir_helpers import create_fir
+from tests.e2e.fir_helpers import create_fir, finalize_fir
 from tests.waiting import until
 
 pytestmark = pytest.mark.e2e
@@ -75,8 +75,10 @@ async def test_a_cached_fir_of_another_station_is_not_found(
     assert (await other.get(path)).status_code == 404
 
 
-async def test_draft_reads_are_served_from_the_near_cache(stack: Stack, rest: httpx.AsyncClient, station: str) -> None:
-    fir = await create_fir(rest, station)
+async def test_finalized_reads_are_served_from_the_near_cache(
+    stack: Stack, rest: httpx.AsyncClient, station: str
+) -> None:
+    fir = await finalize_fir(rest, await create_fir(rest, station))
     path = f"/v1/firs/{fir['id']}"
     await get_ok(rest, path)  # fills the cache and the near cache
 
@@ -85,7 +87,7 @@ async def test_draft_reads_are_served_from_the_near_cache(stack: Stack, rest: ht
         await get_ok(rest, path)
         return await near_hits(stack) > before
 
-    await until(served_near, within=10, every=0.2, what="a draft read served from fir's near cache")
+    await until(served_near, within=10, every=0.2, what="a finalized FIR read served from fir's near cache")
 
 
 async def test_a_delete_made_elsewhere_reaches_firs_near_cache(

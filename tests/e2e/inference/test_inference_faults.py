@@ -13,6 +13,7 @@ import pytest
 from afirgen.inference.v1 import inference_pb2 as pb
 from afirgen.inference.v1 import inference_pb2_grpc
 from afirgen_runtime.grpc_errors import from_rpc_error
+from google.protobuf import json_format
 
 from scripts.devstack.stack import Stack
 from tests.waiting import until
@@ -37,10 +38,17 @@ def chat(text: str, max_tokens: int = 4, temperature: float = 0.0) -> pb.Generat
     )
 
 
-async def llm_backend(rest: httpx.AsyncClient) -> dict[str, object]:
-    reply = await rest.get("/v1/models")
-    assert reply.status_code == 200, reply.text
-    (llm,) = [b for b in reply.json()["backends"] if b["kind"] == "llm"]
+async def llm_backend(source: httpx.AsyncClient | Stub) -> dict[str, object]:
+    """The LLM as ListModels shows it: through the edge (either inference proxy replica), or
+    from the one proxy a ``Stub`` calls (the one whose calls a test makes)."""
+    if isinstance(source, httpx.AsyncClient):
+        reply = await source.get("/v1/models")
+        assert reply.status_code == 200, reply.text
+        backends = reply.json()["backends"]
+    else:
+        listed = await source.ListModels(pb.ListModelsRequest(), timeout=10)
+        backends = [json_format.MessageToDict(b, preserving_proto_field_name=True) for b in listed.backends]
+    (llm,) = [b for b in backends if b["kind"] == "llm"]
     return dict(llm)
 
 
@@ -84,10 +92,10 @@ async def test_llm_outage_fails_fast_and_recovers_by_itself(
         # The failures opened the circuit: the last calls were refused without calling the model.
         # (What a refusal costs in time is the benchmark's business, not this test's.)
         assert ["circuit" in e.message for e in errors[-3:]] == [True, True, True], [e.message for e in errors]
-        assert (await llm_backend(rest))["circuit_state"] == "CIRCUIT_STATE_OPEN"
+        assert (await llm_backend(inference))["circuit_state"] == "CIRCUIT_STATE_OPEN"
         # Availability comes from the health probe (every second): wait for the next one.
         down = await until(
-            lambda: llm_backend(rest), lambda llm: not llm.get("available"), every=0.1, what="the LLM unavailable"
+            lambda: llm_backend(inference), lambda llm: not llm.get("available"), every=0.1, what="the LLM unavailable"
         )
         assert down["last_error"]
     finally:
@@ -131,8 +139,8 @@ async def test_with_the_llm_down_a_complaint_still_becomes_a_draft_from_the_rule
 @pytest.mark.timeout(300)  # every slot and queue place of the LLM is filled, and each call served
 async def test_excess_generations_get_resource_exhausted_at_once(inference: Stub, rest: httpx.AsyncClient) -> None:
     await wait_until_llm_serves(rest)
-    llm = await llm_backend(rest)
-    slots, places = int(llm["max_in_flight"]), int(llm["max_queue"])  # one replica in the test stack
+    llm = await llm_backend(inference)
+    slots, places = int(llm["max_in_flight"]), int(llm["max_queue"])  # one LLM server behind this proxy
 
     async def generation(text: str, max_tokens: int) -> pb.GenerateResponse:
         return await inference.Generate(chat(text, max_tokens), timeout=100)
@@ -143,9 +151,9 @@ async def test_excess_generations_get_resource_exhausted_at_once(inference: Stub
     # Long generations take every slot, short ones every queue place behind them (all distinct
     # prompts: an identical request would share another's answer instead of taking a place)...
     busy = [asyncio.create_task(generation(f"Tell a long story about the number {i}.", 400)) for i in range(slots)]
-    await until(lambda: llm_backend(rest), lambda b: load(b) == (slots, 0), what="every slot taken")
+    await until(lambda: llm_backend(inference), lambda b: load(b) == (slots, 0), what="every slot taken")
     waiting = [asyncio.create_task(generation(f"Reply with the number {i}.", 2)) for i in range(places)]
-    await until(lambda: llm_backend(rest), lambda b: load(b) == (slots, places), what="every queue place taken")
+    await until(lambda: llm_backend(inference), lambda b: load(b) == (slots, places), what="every queue place taken")
     # ...so every further call is refused at once, while they all still run.
     codes = []
     for i in range(8):

@@ -19,12 +19,13 @@ mask's view stale. (Keying by id and mask would need one entry per mask and a
 way to find them all on write.)
 
 In front of the cache service sits a near cache in this process
-(:class:`~afirgen_runtime.near_cache.NearCache`), for drafts and finalized FIRs
-alike: finalized FIRs never change and are always served from it; drafts are
-served from it only while the cache service's invalidation feed is live, which
-bounds their staleness (``max_staleness_seconds``) against writes made by other
-processes. A write in this process drops its own entry before it answers, so
-the writer reads its own write at once.
+(:class:`~afirgen_runtime.near_cache.NearCache`) for finalized FIRs: they never
+change, so every fir replica may serve them from its own memory. Drafts are not
+kept there: with several fir replicas behind the edge, a client's read after its
+own edit may land on another replica, which must not answer the draft as it was
+(the writer deletes the cache service's entry before it answers, so a draft read
+from the cache service is never older than the writer's answer). The
+invalidation feed still keeps the near cache's list and statistics tokens.
 
 Every write path, present and future (generation, regeneration, job handlers),
 must go through :meth:`CachedFirRepository.create` / :meth:`modify` or call
@@ -193,7 +194,8 @@ class CachedFirRepository:
             logger.warning("undecodable FIR cache entry; reading the database")
             fir = await self._inner.get(fir_id)
             return None if fir is None else decode_serialized(fir_id, encode_fir(fir))
-        self.near.put(fir_id, found, epoch, immutable=found.status is FirStatus.FINALIZED)
+        if found.status is FirStatus.FINALIZED:
+            self.near.put(fir_id, found, epoch, immutable=True)
         return found
 
     async def _load_fir(self, fir_id: str) -> Fill | None:

@@ -177,7 +177,11 @@ def _jobs(s: Samples, now: datetime) -> list[tuple[str, Statement, list[Any]]]:
         for i, (stmt, args) in enumerate(count_sql.rebuild(s.utc_offset))
     ]
     return [
-        ("outbox_insert", jobs.INSERT_OUTBOX, [s.fir_pk, "fir.render_document", "{}", 5, "catalog-outbox", now, now]),
+        (
+            "outbox_insert",
+            jobs.INSERT_OUTBOX,
+            [s.fir_pk, "fir.render_document", "{}", 5, "catalog-outbox", "", now, now],
+        ),
         ("outbox_pending", jobs.PENDING_OUTBOX, [now, 50]),
         ("outbox_sent", jobs.OUTBOX_SENT, [now, s.fir_id, 0]),
         ("outbox_failed", jobs.OUTBOX_FAILED, [now, "error", 0]),
