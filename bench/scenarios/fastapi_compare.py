@@ -81,12 +81,11 @@ def fastapi_app(ctx: Context) -> Iterator[str]:
             str(port),
             "--mysql-port",
             str(ctx.target.cfg.mysql_port),
-            "--mysql-password",
-            ctx.target.cfg.mysql_password,
+            # name=value: a generated secret may begin with "-", which argparse takes for an option
+            f"--mysql-password={ctx.target.cfg.mysql_password}",
             "--redis-port",
             str(redis_port),
-            "--redis-password",
-            redis_password,
+            f"--redis-password={redis_password}",
         ]
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
         try:
