@@ -52,10 +52,11 @@ async def llm_backend(source: httpx.AsyncClient | Stub) -> dict[str, object]:
     return dict(llm)
 
 
-async def wait_until_llm_serves(rest: httpx.AsyncClient, within: float = 90.0) -> None:
-    """Wait until ListModels shows the LLM available with a closed circuit."""
+async def wait_until_llm_serves(source: httpx.AsyncClient | Stub, within: float = 90.0) -> None:
+    """Wait until ListModels shows the LLM available with a closed circuit (through the edge,
+    or at the one proxy a ``Stub`` calls)."""
     await until(
-        lambda: llm_backend(rest),
+        lambda: llm_backend(source),
         lambda llm: bool(llm.get("available")) and llm.get("circuit_state") == "CIRCUIT_STATE_CLOSED",
         within=within,
         every=0.1,
@@ -100,7 +101,10 @@ async def test_llm_outage_fails_fast_and_recovers_by_itself(
         assert down["last_error"]
     finally:
         stack.ctl("start", LLM_PROGRAM)
-    await wait_until_llm_serves(rest)
+    # Every proxy's circuit closes by itself (the next tests may reach either through the edge).
+    for port in stack.cfg.inference_ports:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            await wait_until_llm_serves(inference_pb2_grpc.InferenceServiceStub(channel))
     reply = await inference.Generate(chat("Say yes again."), timeout=60)
     assert reply.text is not None and reply.usage.attempts == 1
 
