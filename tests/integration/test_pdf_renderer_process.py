@@ -19,7 +19,8 @@ from tests.waiting import until
 PARENT = """
 import asyncio
 from datetime import UTC, datetime
-from afirgen_fir.adapters.pdf_renderer import Fonts, ProcessPdfRenderer
+from afirgen_fir.adapters.pdf_form import Fonts
+from afirgen_fir.adapters.pdf_renderer import ProcessPdfRenderer
 from afirgen_fir.domain.model import Complainant, Fir, Station
 
 async def main() -> None:

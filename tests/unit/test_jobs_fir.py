@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 import pypdf
 import pytest
-from afirgen_fir.adapters.pdf_renderer import Fonts, ProcessPdfRenderer, render_fir_pdf
+from afirgen_fir.adapters.pdf_form import Fonts, render_fir_pdf
+from afirgen_fir.adapters.pdf_renderer import ProcessPdfRenderer
 from afirgen_fir.adapters.webhook import WebhookNotifier
 from afirgen_fir.domain import jobs
 from afirgen_fir.domain.model import Complainant, Fir, FirStatus, LegalSectionRef, Station
