@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 GRPC_READS = ("GetFir", "ListFirs", "GetFirStats")
-READS = ("database", "codec", "cache", "grpc", "rest", "fastapi")
+READS = ("database", "codec", "cache", "grpc", "rest", "fastapi", "memory")
 """Scenarios that read, first: they see a quiet mesh."""
 WRITES = ("cache_outage", "inference", "jobs", "grpc_writes", "cores")
 """Scenarios that stop parts of the stack, run background work or write, last (CreateFir at the very end)."""

@@ -61,6 +61,7 @@ def registry() -> dict[str, Callable[[Context], None]]:
         inference,
         jobs,
         limit,
+        memory,
         rest,
     )
 
@@ -71,6 +72,7 @@ def registry() -> dict[str, Callable[[Context], None]]:
         "grpc": grpc_load.run_reads,
         "rest": rest.run,
         "fastapi": fastapi_compare.run,
+        "memory": memory.run,
         "limit": limit.run,
         "cores": cores.run,
         "cache_outage": cache_outage.run,

@@ -2,77 +2,50 @@
 
 A closed-loop ghz run through Envoy (GetFir of the hot set, ListFirs of a station, CreateFir
 over 50 stations), with the CPU time (user + system, from ``/proc/<pid>/stat``, the process
-and its descendants) of Envoy, fir, cache, Redis and MariaDB read before and after it. For
-each process: CPU milliseconds per call, and calls a second that one core of it would serve
-(calls / CPU seconds), which is how many replicas (or cores) a load needs; ``mesh`` is the sum
-over all of them. The load generator's own CPU is not counted. docs/scaling.md uses them.
+and its descendants) of Envoy, fir (its replicas together), cache, Redis and MariaDB read
+before and after it. For each process: CPU milliseconds per call, and calls a second that one
+core of it would serve (calls / CPU seconds), which is how many replicas (or cores) a load
+needs; ``mesh`` is the sum over all of them. The load generator's own CPU is not counted. docs/scaling.md uses them.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-from bench import loadgen
+from bench import loadgen, processes
 from bench.loadgen import GrpcCall
 from bench.results import Measurement
 from bench.scenarios import Context, Skip
 from bench.scenarios.grpc_load import create_call, read_calls
 
-PROGRAMS = {
+NAMES = {
     "edge:envoy": "envoy",
     "services:fir": "fir",
+    "services:fir-2": "fir",
     "services:cache": "cache",
     "infra:redis": "redis",
     "infra:mariadb": "mariadb",
 }
-"""supervisord program -> the name in the metrics."""
-TICKS = os.sysconf("SC_CLK_TCK")
+"""supervisord program -> the name in the metrics (the replicas of a service count as one)."""
 CALLS = 3000
 """Calls per measured read run (at least; the profile's ghz size if larger)."""
 CREATES = 1000
 """CreateFir calls of the measured write run (about 10 ms of CPU each: enough ticks)."""
 
 
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            tree.setdefault(int(fields[1]), []).append(int(entry.name))
-    return tree
-
-
-def _cpu_seconds(pid: int, tree: dict[int, list[int]]) -> float:
-    """User + system CPU of ``pid`` and every process below it."""
-    total, todo = 0.0, [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
-        todo.extend(tree.get(current, []))
-    return total
-
-
 def _pids(ctx: Context) -> dict[str, int]:
-    pids = {}
-    for program, name in PROGRAMS.items():
-        out = ctx.target.stack.ctl("pid", program, check=False).strip()
-        if not out.isdigit() or out == "0":
-            raise Skip(f"no process for {program} (supervisorctl pid: {out!r})")
-        pids[name] = int(out)
+    running = processes.program_pids(ctx.target, ("edge", "services", "infra"))
+    pids = {program: pid for program, pid in running.items() if program in NAMES}
+    for program in ("edge:envoy", "services:fir", "services:cache", "infra:redis", "infra:mariadb"):
+        if program not in pids:
+            raise Skip(f"no process for {program}")
     return pids
 
 
 def _cpu(pids: dict[str, int]) -> dict[str, float]:
-    tree = _children()
-    return {name: _cpu_seconds(pid, tree) for name, pid in pids.items()}
+    children = processes.tree()
+    used: dict[str, float] = {}
+    for program, pid in pids.items():
+        used[NAMES[program]] = used.get(NAMES[program], 0.0) + processes.cpu_seconds(pid, children)
+    return used
 
 
 def _measure(
@@ -99,7 +72,7 @@ def _measure(
     calls = m.count - m.errors
     if calls <= 0:
         return
-    used = {name: after[name] - before[name] for name in pids}
+    used = {name: after[name] - before[name] for name in after}
     used["mesh"] = sum(used.values())
     for name, seconds in used.items():
         ctx.results.figures[f"cores.{method}.cpu_ms_per_call.{name}"] = round(seconds * 1000 / calls, 3)

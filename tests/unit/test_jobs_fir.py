@@ -273,6 +273,33 @@ async def test_the_process_renderer_returns_the_same_pdf_off_the_event_loop() ->
     assert "DL-CP-01/2026/00007" in text
 
 
+async def test_renderer_children_exit_when_idle() -> None:
+    before = {c.pid for c in multiprocessing.active_children()}
+    renderer = ProcessPdfRenderer(Fonts(None, None, None), idle_seconds=0.2)
+    try:
+        await renderer(_fir())
+        gone = await until(
+            lambda: [c.pid for c in multiprocessing.active_children() if c.pid not in before],
+            lambda left: not left,
+            within=10,
+            what="the idle renderer children to exit",
+        )
+        assert gone == []
+    finally:
+        renderer.close()
+
+
+async def test_a_render_after_the_idle_exit_starts_the_children_again() -> None:
+    renderer = ProcessPdfRenderer(Fonts(None, None, None), idle_seconds=0.2)
+    try:
+        await renderer(_fir())
+        await until(lambda: renderer.running, lambda up: not up, within=10, what="the idle renderer to stop")
+        content = await renderer(_fir())
+    finally:
+        renderer.close()
+    assert "DL-CP-01/2026/00007" in pypdf.PdfReader(io.BytesIO(content)).pages[0].extract_text()
+
+
 async def test_documents_render_in_children_at_a_low_cpu_priority() -> None:
     before = {c.pid for c in multiprocessing.active_children()}
     renderer = ProcessPdfRenderer(Fonts(None, None, None), workers=2, niceness=7)

@@ -149,7 +149,9 @@ def build(
         http = httpx.AsyncClient(timeout=settings.webhook_timeout_seconds)
         owned.push_async_callback(http.aclose)
         notifier = WebhookNotifier(settings.webhook_url, settings.webhook_secret, http)
-    renderer = ProcessPdfRenderer(workers=settings.pdf_workers, niceness=settings.pdf_niceness)
+    renderer = ProcessPdfRenderer(
+        workers=settings.pdf_workers, niceness=settings.pdf_niceness, idle_seconds=settings.pdf_idle_seconds
+    )
     owned.callback(renderer.close)
     documents = MySQLDocumentStore(database, clock)
     retention = FirRetention(MySQLRetentionStore(database), settings.retention, clock)

@@ -48,6 +48,8 @@ class FirSettings:
     """Child processes that lay out FIR documents: at most this many render at once."""
     pdf_niceness: int = 15
     """CPU niceness of those children (0-19): a backlog of renders takes only the CPU requests leave over."""
+    pdf_idle_seconds: float = 30.0
+    """Those children exit when no document was asked for in this long (they hold about 80 MiB each)."""
     webhook_url: str = ""
     """Where finalization notices are POSTed; empty: none are sent."""
     webhook_secret: str = ""

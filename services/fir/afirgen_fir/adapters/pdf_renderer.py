@@ -73,16 +73,33 @@ class ProcessPdfRenderer:
     at once; further renders wait their turn in this process, so a backlog of
     render jobs costs at most ``workers`` CPUs, and only what the scheduler leaves
     over: the children run at ``niceness`` (and ``SCHED_BATCH``). The children die
-    with this process, however this process ends."""
+    with this process, however this process ends, and exit once no document has been
+    asked for in ``idle_seconds``: a child holds about 80 MiB, and renders come in bursts
+    (finalizations), so between bursts fir does not keep them. The next render spawns
+    them again (about a second, in a background job)."""
 
-    def __init__(self, fonts: Fonts | None = None, *, workers: int = 1, niceness: int = 15) -> None:
+    def __init__(
+        self, fonts: Fonts | None = None, *, workers: int = 1, niceness: int = 15, idle_seconds: float = 30.0
+    ) -> None:
         self._fonts = fonts
         self._workers = max(1, workers)
         self._niceness = niceness
+        self._idle_seconds = idle_seconds
         self._pool: ProcessPoolExecutor | None = None
+        self._rendering = 0
+        self._reaper: asyncio.TimerHandle | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the children are up (between a render and ``idle_seconds`` after the last)."""
+        return self._pool is not None
 
     async def __call__(self, fir: Fir) -> bytes:
         """The PDF of ``fir``; Unavailable (retry) if a child died."""
+        loop = asyncio.get_running_loop()
+        if self._reaper is not None:
+            self._reaper.cancel()
+            self._reaper = None
         if self._pool is None:
             # spawn, not fork: a forked child of a process running gRPC threads can deadlock.
             self._pool = ProcessPoolExecutor(
@@ -91,14 +108,27 @@ class ProcessPdfRenderer:
                 initializer=_start_child,
                 initargs=(os.getpid(), self._niceness),
             )
+        self._rendering += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._pool, _render, fir, self._fonts)
+            return await loop.run_in_executor(self._pool, _render, fir, self._fonts)
         except BrokenProcessPool as exc:
             self._pool = None
             raise Unavailable("the PDF renderer process died; retry") from exc
+        finally:
+            self._rendering -= 1
+            if self._rendering == 0 and self._pool is not None:
+                self._reaper = loop.call_later(self._idle_seconds, self._stop_idle)
+
+    def _stop_idle(self) -> None:
+        self._reaper = None
+        if self._rendering == 0:
+            self.close()
 
     def close(self) -> None:
         """Stop the child processes."""
+        if self._reaper is not None:
+            self._reaper.cancel()
+            self._reaper = None
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None

@@ -1,0 +1,89 @@
+"""The mesh's processes as the bench's own stack runs them: which they are (from supervisord),
+their descendants, and what they use (CPU time, memory), read from ``/proc``."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from bench.target import Target
+
+TICKS = os.sysconf("SC_CLK_TCK")
+MESH_GROUPS = ("services", "edge")
+"""supervisord groups of the mesh proper: the four services, the jobs worker, Envoy. Not the
+databases, the identity provider or the model servers."""
+
+
+def tree() -> dict[int, list[int]]:
+    """Parent pid -> child pids, for every process now."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    return children
+
+
+def with_descendants(pid: int, children: dict[int, list[int]]) -> list[int]:
+    """``pid`` and every process below it (a fir's PDF children, a script's server)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def cpu_seconds(pid: int, children: dict[int, list[int]]) -> float:
+    """User + system CPU of ``pid`` and every process below it."""
+    total = 0.0
+    for current in with_descendants(pid, children):
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+    return total
+
+
+def command_line(pid: int) -> str:
+    """The command line of ``pid`` (empty if it is gone)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def memory_kib(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of one process in KiB; (0, 0) if it is gone. RSS counts every page the
+    process maps, shared libraries included; PSS divides a shared page among its sharers,
+    so PSS over a set of processes sums to the memory they take from the machine."""
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0, 0
+    rss = re.search(r"^Rss:\s+(\d+)", rollup, re.M)
+    pss = re.search(r"^Pss:\s+(\d+)", rollup, re.M)
+    return (int(rss.group(1)) if rss else 0, int(pss.group(1)) if pss else 0)
+
+
+def program_pids(target: Target, groups: tuple[str, ...] = MESH_GROUPS) -> dict[str, int]:
+    """``group:program`` -> pid of every running program of ``groups`` in the stack."""
+    pids = {}
+    for line in target.stack.ctl("status", check=False).splitlines():
+        match = re.match(r"(\S+):(\S+)\s+RUNNING\s+pid (\d+)", line)
+        if match and match.group(1) in groups:
+            pids[f"{match.group(1)}:{match.group(2)}"] = int(match.group(3))
+    return pids
+
+
+def supervisor_pid(target: Target) -> int | None:
+    """The stack's supervisord (it runs the mesh, so its memory is the mesh's too)."""
+    try:
+        return int((target.stack.cfg.run_dir / "supervisord.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,138 @@
+"""Memory of the mesh without its model servers: idle, and at its peak under read load.
+
+The processes are the stack's supervisord and every program of its ``services`` and ``edge``
+groups (fir and inference replicas, cache, jobs, the jobs worker, Envoy) with their
+descendants (fir's PDF children); not MariaDB, Redis, the identity provider or the model
+servers. Two sums: RSS (each process's resident pages, shared libraries counted once per
+process, as ``ps`` shows them) and PSS (a shared page divided among its sharers: what the
+mesh takes from the machine).
+
+Idle is read after the read scenarios, caches warm, once the jobs worker has drained every
+job (the hot set's documents are rendered) and fir's renderer children have exited (they do
+after ``AFIRGEN_PDF_IDLE_SECONDS`` without a render): nothing runs. The peak is the largest
+sum sampled every 0.25 s during GetFir of the hot set through Envoy's REST side at 50
+connections (wrk). The jobs worker is started for the measurement if the bench had stopped
+it, and stopped again after.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import pymysql
+
+from bench import loadgen, processes
+from bench.scenarios import Context, Skip
+
+CONNECTIONS = 50
+WORKER = "services:jobs-worker"
+SAMPLE_S = 0.25
+SETTLE_S = 180
+"""At most this long for the worker to drain and the renderer children to exit."""
+
+
+def _wait(what: str, done: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + SETTLE_S
+    while not done():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"not idle within {SETTLE_S}s: {what}")
+        time.sleep(0.5)
+
+
+def _active_jobs(ctx: Context) -> int:
+    conn = pymysql.connect(**ctx.target.mysql_args("jobs"))  # type: ignore[arg-type]
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM jobs WHERE active = 1")
+            (count,) = cur.fetchone()
+    finally:
+        conn.close()
+    return int(count)
+
+
+def _renderer_children(ctx: Context) -> int:
+    """Processes below the fir replicas other than multiprocessing's resource tracker."""
+    children = processes.tree()
+    count = 0
+    for program, pid in processes.program_pids(ctx.target).items():
+        if program.startswith("services:fir"):
+            for child in processes.with_descendants(pid, children)[1:]:
+                if "resource_tracker" not in processes.command_line(child):
+                    count += 1
+    return count
+
+
+def _sum_kib(ctx: Context) -> tuple[int, int, dict[str, int]]:
+    """(RSS, PSS) of the mesh in KiB, and RSS per program."""
+    children = processes.tree()
+    pids = processes.program_pids(ctx.target)
+    rss_total = pss_total = 0
+    per_program: dict[str, int] = {}
+    for program, pid in pids.items():
+        rss = pss = 0
+        for current in processes.with_descendants(pid, children):
+            r, p = processes.memory_kib(current)
+            rss, pss = rss + r, pss + p
+        per_program[program] = rss
+        rss_total, pss_total = rss_total + rss, pss_total + pss
+    supervisor = processes.supervisor_pid(ctx.target)
+    if supervisor is not None:
+        r, p = processes.memory_kib(supervisor)
+        per_program["supervisord"] = r
+        rss_total, pss_total = rss_total + r, pss_total + p
+    return rss_total, pss_total, per_program
+
+
+def run(ctx: Context) -> None:
+    """Idle sums, then the peak sums under 50 connections of cached GetFir."""
+    if not ctx.target.owned:
+        raise Skip("needs the bench's own stack (its processes are read from /proc)")
+    f = ctx.results.figures
+    started_worker = "RUNNING" not in ctx.target.stack.ctl("status", WORKER, check=False)
+    if started_worker:
+        ctx.target.stack.ctl("start", WORKER)
+    try:
+        _wait("the jobs worker drains the queue", lambda: _active_jobs(ctx) == 0)
+        _wait("fir's renderer children exit", lambda: _renderer_children(ctx) == 0)
+        rss, pss, per_program = _sum_kib(ctx)
+        f["memory.idle_rss_mib"] = round(rss / 1024, 1)
+        f["memory.idle_pss_mib"] = round(pss / 1024, 1)
+        for program, kib in per_program.items():
+            f[f"memory.idle_rss_mib.{program}"] = round(kib / 1024, 1)
+        ctx.log(f"  idle: RSS {rss / 1024:.0f} MiB, PSS {pss / 1024:.0f} MiB over {len(per_program)} processes")
+        peak = [0, 0]
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.is_set():
+                r, p, _ = _sum_kib(ctx)
+                peak[0], peak[1] = max(peak[0], r), max(peak[1], p)
+                done.wait(SAMPLE_S)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        try:
+            m = loadgen.wrk(
+                ctx.target.base_url,
+                [f"/v1/firs/{i}" for i in ctx.hot.finalized + ctx.hot.drafts],
+                key="memory.load",
+                label="GetFir REST c=50 (memory sampled)",
+                scenario="memory",
+                connections=CONNECTIONS,
+                seconds=ctx.profile.fastapi_seconds * 2,
+                max_requests=ctx.profile.rest_max_requests,
+                headers=ctx.target.headers(),
+                work_dir=ctx.work_dir,
+            )
+        finally:
+            done.set()
+            sampler.join()
+        ctx.results.add(m)
+        f["memory.load_rss_mib"] = round(peak[0] / 1024, 1)
+        f["memory.load_pss_mib"] = round(peak[1] / 1024, 1)
+        ctx.log(f"  under load ({m.rps:.0f} rps): peak RSS {peak[0] / 1024:.0f} MiB, PSS {peak[1] / 1024:.0f} MiB")
+    finally:
+        if started_worker:
+            ctx.target.stack.ctl("stop", WORKER, check=False)
