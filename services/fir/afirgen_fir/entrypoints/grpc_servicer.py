@@ -315,18 +315,4 @@ class LegalSectionServicer(fir_pb2_grpc.LegalSectionServiceServicer):
         self, request: fir_pb2.SearchLegalSectionsRequest, context: ServicerContext
     ) -> fir_pb2.SearchLegalSectionsResponse:
         found = await self._svc.search(request.query, request.page_size)
-        return fir_pb2.SearchLegalSectionsResponse(
-            sections=[
-                fir_pb2.LegalSection(
-                    act=s.act,
-                    section=s.section,
-                    title=s.title,
-                    description=s.description,
-                    punishment=s.punishment,
-                    cognizable=bool(s.cognizable),
-                    bailable=bool(s.bailable),
-                    score=s.score,
-                )
-                for s in found
-            ]
-        )
+        return fir_pb2.SearchLegalSectionsResponse(sections=[to_message(s, fir_pb2.LegalSection()) for s in found])
