@@ -47,13 +47,13 @@ class FakeInference:
     def _next(self) -> str:
         return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
 
-    async def generate(self, messages, **options) -> ModelReply:  # type: ignore[no-untyped-def]
+    async def generate(self, prompt, **options) -> ModelReply:  # type: ignore[no-untyped-def]
         self.calls.append("generate")
         if self.fail:
             raise self.fail
         return ModelReply(self._next(), "fake-llm", 5.0)
 
-    async def stream_generate(self, messages, **options) -> AsyncIterator[str | ModelReply]:  # type: ignore[no-untyped-def]
+    async def stream_generate(self, prompt, **options) -> AsyncIterator[str | ModelReply]:  # type: ignore[no-untyped-def]
         self.calls.append("stream")
         if self.fail:
             raise self.fail
@@ -153,7 +153,7 @@ async def test_a_second_answer_that_passes_is_used() -> None:
 class SlowReask(FakeInference):
     """Streams its first answer; the re-ask runs past its budget."""
 
-    async def generate(self, messages, **options) -> ModelReply:  # type: ignore[no-untyped-def]
+    async def generate(self, prompt, **options) -> ModelReply:  # type: ignore[no-untyped-def]
         self.calls.append(f"generate budget={options.get('budget_seconds')}")
         raise DeadlineExceeded("re-ask too slow")
 

@@ -49,6 +49,7 @@ from afirgen_fir.service_layer.ports import (
     InferenceClient,
     LegalRepository,
     ModelReply,
+    Prompt,
 )
 
 MAX_TEXT = 20_000
@@ -202,10 +203,7 @@ class GenerationService:
         reply_text, model = "", ""
         try:
             async for piece in self._inference.stream_generate(
-                asked,
-                max_tokens=drafting.ANSWER_TOKENS,
-                stop=drafting.ANSWER_STOP,
-                budget_seconds=drafting.MODEL_SECONDS,
+                Prompt(asked, drafting.ANSWER_TOKENS, drafting.ANSWER_STOP), budget_seconds=drafting.MODEL_SECONDS
             ):
                 if isinstance(piece, ModelReply):
                     reply_text, model = piece.text, piece.model
@@ -225,12 +223,12 @@ class GenerationService:
             if budget is not None:
                 started = time.perf_counter()
                 try:
-                    again = await self._inference.generate(
+                    reask_prompt = Prompt(
                         drafting.reask_messages(reading, asked, reply_text, failing),
-                        max_tokens=drafting.REASK_TOKENS,
-                        stop=drafting.ANSWER_STOP,
-                        budget_seconds=budget,
+                        drafting.REASK_TOKENS,
+                        drafting.ANSWER_STOP,
                     )
+                    again = await self._inference.generate(reask_prompt, budget_seconds=budget)
                     answer = _better(reading, answer, drafting.parse_answer(again.text))
                     reask = "ran"
                 except (Unavailable, DeadlineExceeded) as exc:
@@ -333,8 +331,7 @@ class GenerationService:
             if candidates and not reading.findings:
                 try:
                     reply = await self._inference.generate(
-                        drafting.part_messages(reading, part, guidance, candidates),
-                        max_tokens=40,
+                        Prompt(drafting.part_messages(reading, part, guidance, candidates), max_tokens=40),
                         budget_seconds=drafting.MODEL_SECONDS,
                     )
                     choice = drafting.parse_answer(reply.text).section
@@ -364,7 +361,7 @@ class GenerationService:
                 break
             try:
                 reply = await self._inference.generate(
-                    asked, max_tokens=drafting.ANSWER_TOKENS, stop=drafting.ANSWER_STOP, budget_seconds=budget
+                    Prompt(asked, drafting.ANSWER_TOKENS, drafting.ANSWER_STOP), budget_seconds=budget
                 )
             except (Unavailable, DeadlineExceeded) as exc:
                 logger.warning("no model answered: the rules redraft the part", reason=exc.reason)

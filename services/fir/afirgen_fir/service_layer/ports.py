@@ -181,30 +181,30 @@ class ModelReply:
     language: str = ""
 
 
+@dataclass(frozen=True)
+class Prompt:
+    """What a deterministic (temperature 0) completion is asked to continue, and how far."""
+
+    messages: list[tuple[str, str]]
+    """``(role, content)`` pairs, oldest first."""
+    max_tokens: int = 512
+    """Longest answer, in tokens."""
+    stop: tuple[str, ...] = ()
+    """Strings that end the answer where they appear (not included in it)."""
+
+
 class InferenceClient(Protocol):
     """The inference proxy, as the FIR service uses it."""
 
-    async def generate(
-        self,
-        messages: list[tuple[str, str]],
-        *,
-        max_tokens: int = 512,
-        stop: tuple[str, ...] = (),
-        budget_seconds: float | None = None,
-    ) -> ModelReply:
-        """One deterministic (temperature 0) completion.
+    async def generate(self, prompt: Prompt, *, budget_seconds: float | None = None) -> ModelReply:
+        """One completion of ``prompt``.
 
         ``budget_seconds`` bounds this call below the caller's own deadline:
         DeadlineExceeded when the model has not answered by then."""
         ...
 
     def stream_generate(
-        self,
-        messages: list[tuple[str, str]],
-        *,
-        max_tokens: int = 512,
-        stop: tuple[str, ...] = (),
-        budget_seconds: float | None = None,
+        self, prompt: Prompt, *, budget_seconds: float | None = None
     ) -> AsyncIterator[str | ModelReply]:
         """Text deltas as they come, then the whole reply (DeadlineExceeded past ``budget_seconds``)."""
         ...
