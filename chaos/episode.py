@@ -21,7 +21,7 @@ from afirgen.inference.v1 import inference_pb2, inference_pb2_grpc
 
 from chaos.audit import Audit, Auditor
 from chaos.load import KINDS, Ledger, LoadShape, MixedLoad, Tokens
-from chaos.mesh import Mesh, Target, alive
+from chaos.mesh import Mesh, Target, alive, children
 
 ACTIONS = {"kill": "SIGKILL", "stop": "SIGSTOP 10 s", "restart": "restart"}
 OPEN = (inference_pb2.CIRCUIT_STATE_OPEN, inference_pb2.CIRCUIT_STATE_HALF_OPEN)
@@ -185,9 +185,9 @@ class _FaultRun:
         self.at = time.monotonic()
         if action == "kill":
             pid = mesh.pid(target)
-            children = mesh.children(pid)
+            started = children(pid)
             mesh.signal(target, signal.SIGKILL)
-            self.orphans = await _survivors(children, ORPHAN_SECONDS)
+            self.orphans = await _survivors(started, ORPHAN_SECONDS)
         elif action == "stop":
             pid = mesh.signal(target, signal.SIGSTOP)
             watch = asyncio.create_task(self._detect()) if target.model else None

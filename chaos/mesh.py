@@ -79,28 +79,29 @@ class Mesh:
         }
         return probes[program]
 
-    def children(self, pid: int) -> list[int]:
-        """The processes ``pid`` started (every thread's children)."""
-        try:
-            tasks = list(Path(f"/proc/{pid}/task").iterdir())
-        except FileNotFoundError:
-            return []
-        found: list[int] = []
-        for task in tasks:
-            try:
-                found += [int(child) for child in (task / "children").read_text().split()]
-            except FileNotFoundError:
-                continue
-        return found
-
     def rss_mib(self, program: str) -> float:
         """Resident memory of a program's process (``group:program``) and its children, in MiB."""
         pid = self.pid(Target(program, program))
-        return sum(_rss_kib(p) for p in (pid, *self.children(pid))) / 1024 if pid else 0.0
+        return sum(_rss_kib(p) for p in (pid, *children(pid))) / 1024 if pid else 0.0
+
+
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started that still have it as their parent (every thread's)."""
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except FileNotFoundError:
+        return []
+    found: list[int] = []
+    for task in tasks:
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            continue
+    return found
 
 
 def alive(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie."""
+    """True while ``pid`` exists and is not a zombie (a dead child nobody reaped yet)."""
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (FileNotFoundError, ProcessLookupError):

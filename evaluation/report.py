@@ -113,7 +113,7 @@ def chart(scores: list[Score], path: Path, title: str) -> None:
 
 def set_aside(fir_log: Path) -> Counter[tuple[str, str, str]]:
     """(answer, part, problem) counts from fir's log lines "model answer failed its checks"
-    (answer: ``first``, or ``after_reask`` for what the re-ask left failing)."""
+    (answer: ``first``, or ``after_reask`` for what a re-ask that answered left failing)."""
     tally: Counter[tuple[str, str, str]] = Counter()
     for line in fir_log.read_text(errors="replace").splitlines() if fir_log.exists() else []:
         if '"model answer failed its checks"' not in line:

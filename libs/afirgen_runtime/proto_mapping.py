@@ -5,9 +5,10 @@ message field for field, by name, instead of a hand-written copy per message:
 nested dataclasses map to sub-messages, lists to repeated fields, dicts to
 maps, ``datetime`` to ``google.protobuf.Timestamp``, and a ``str`` Enum whose
 values are the proto value names without the enum's prefix (``DRAFT`` <->
-``FIR_STATUS_DRAFT``). Fields present on only one side are skipped. The FIR
-service's model (FIRs and everything in them) is mapped this way; the other
-services' few, small messages are built in their servicers.
+``FIR_STATUS_DRAFT``). Fields present on only one side are skipped. Every
+message that mirrors a domain value is mapped this way (FIRs and everything in
+them, legal sections, the cache's statistics); the servicers build by hand only
+the fields whose name or kind differs from the domain value's.
 
 :func:`timestamp` and :func:`duration` are the well-known types every servicer
 and client uses.

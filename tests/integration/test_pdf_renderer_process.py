@@ -8,10 +8,10 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from chaos.mesh import alive, children
 from tests.waiting import until
 
 # A stand-in for the fir process: it renders one PDF (which spawns the child), says so,
@@ -37,31 +37,17 @@ asyncio.run(main())
 """
 
 
-def children_of(pid: int) -> list[int]:
-    """The processes ``pid`` started that still have it as their parent (every thread's)."""
-    return [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
-
-
-def alive(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie (a dead child nobody reaped yet)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state != "Z"
-
-
 @pytest.fixture
 def parent() -> Iterator[tuple[subprocess.Popen[str], list[int]]]:
     """The stand-in fir with its renderer child running; yields it and the pids of its children
     (the renderer and multiprocessing's resource tracker)."""
     proc = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "rendered"
-    children = children_of(proc.pid)
-    yield proc, children
+    started = children(proc.pid)
+    yield proc, started
     proc.kill()
     proc.wait()
-    for pid in children:
+    for pid in started:
         if alive(pid):
             os.kill(pid, signal.SIGKILL)
 
@@ -70,8 +56,8 @@ def parent() -> Iterator[tuple[subprocess.Popen[str], list[int]]]:
 async def test_the_renderer_child_dies_within_seconds_of_a_sigkill_of_its_parent(
     parent: tuple[subprocess.Popen[str], list[int]],
 ) -> None:
-    proc, children = parent
-    assert children and all(alive(pid) for pid in children)
+    proc, started = parent
+    assert started and all(alive(pid) for pid in started)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    await until(lambda: [pid for pid in children if alive(pid)], lambda left: not left, within=3, what="no child left")
+    await until(lambda: [pid for pid in started if alive(pid)], lambda left: not left, within=3, what="no child left")

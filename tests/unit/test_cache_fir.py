@@ -29,7 +29,7 @@ from afirgen_fir.domain.model import (
 )
 from afirgen_fir.domain.queries import FirFilter, ListQuery
 from afirgen_fir.entrypoints.grpc_servicer import fir_to_proto
-from afirgen_fir.service_layer.fir_service import FirService
+from afirgen_fir.service_layer.fir_service import FirService, ListRequest
 from afirgen_fir.service_layer.ports import FirCounts, SerializedFir
 from afirgen_fir.settings import FirSettings
 from afirgen_runtime.errors import Aborted
@@ -107,18 +107,18 @@ async def test_get_is_cache_aside_and_one_entry_serves_every_read_mask(
 async def test_every_write_invalidates_before_it_answers(service: FirService, cache: InMemoryCache) -> None:
     fir, _ = await service.create(new_fir(), change=CHANGE)
     await service.get(fir.id, caller=AUDITOR)
-    page = await service.list_firs(size=10, token="", filter_text='station = "PS-1"', order_by="", caller=AUDITOR)
+    page = await service.list_firs(ListRequest(page_size=10, filter='station = "PS-1"'), caller=AUDITOR)
     assert page.total_size == 1
     assert (await service.stats("", 0, caller=AUDITOR)).total == 1
     assert {ns for ns, _ in cache.entries} == {NS_FIR, NS_LIST, NS_STATS}
 
     updated = await service.update(fir.id, fir.etag, ["summary"], set_summary("edited"), change=CHANGE)
     assert (await service.get(fir.id, caller=AUDITOR)).summary == "edited"
-    page = await service.list_firs(size=10, token="", filter_text='station = "PS-1"', order_by="", caller=AUDITOR)
+    page = await service.list_firs(ListRequest(page_size=10, filter='station = "PS-1"'), caller=AUDITOR)
     assert [f.summary for f in page.firs] == ["edited"]
 
     await service.create(new_fir(), change=CHANGE)
-    page = await service.list_firs(size=10, token="", filter_text='station = "PS-1"', order_by="", caller=AUDITOR)
+    page = await service.list_firs(ListRequest(page_size=10, filter='station = "PS-1"'), caller=AUDITOR)
     assert page.total_size == 2 and len(page.firs) == 2
     assert (await service.stats("", 0, caller=AUDITOR)).total == 2
 
@@ -156,12 +156,12 @@ async def test_undecodable_entries_fall_back_to_the_database(
     fir, _ = await service.create(new_fir(), change=CHANGE)
     cache.entries[(NS_FIR, fir.id)] = b"\x09garbage"
     assert (await service.get(fir.id, caller=AUDITOR)).id == fir.id and repo.reads == 1
-    await service.list_firs(size=10, token="", filter_text="", order_by="", caller=AUDITOR)
+    await service.list_firs(ListRequest(page_size=10), caller=AUDITOR)
     listed = [k for k in cache.entries if k[0] == NS_LIST and not k[1].startswith("gen:")]
     assert len(listed) == 2  # the page and the total
     for key in listed:
         cache.entries[key] = b"junk"
-    page = await service.list_firs(size=10, token="", filter_text="", order_by="", caller=AUDITOR)
+    page = await service.list_firs(ListRequest(page_size=10), caller=AUDITOR)
     assert page.total_size == 1 and [f.id for f in page.firs] == [fir.id]
 
 
@@ -349,7 +349,7 @@ def test_message_responses_are_still_serialized() -> None:
 async def page_loads(service: FirService, repo: CountingRepository, flt: str) -> int:
     """Reads a first page and its total; returns how many list reads reached the "database"."""
     before = repo.list_reads
-    await service.list_firs(size=10, token="", filter_text=flt, order_by="", caller=AUDITOR)
+    await service.list_firs(ListRequest(page_size=10, filter=flt), caller=AUDITOR)
     return repo.list_reads - before
 
 
@@ -363,23 +363,23 @@ async def test_a_write_leaves_other_stations_lists_cached(service: FirService, r
 async def test_a_write_makes_its_own_stations_lists_stale(service: FirService, repo: CountingRepository) -> None:
     await page_loads(service, repo, 'station = "PS-1"')
     await service.create(new_fir("PS-1"), change=CHANGE)
-    page = await service.list_firs(size=10, token="", filter_text='station = "PS-1"', order_by="", caller=AUDITOR)
+    page = await service.list_firs(ListRequest(page_size=10, filter='station = "PS-1"'), caller=AUDITOR)
     assert page.total_size == 1
 
 
 async def test_a_write_makes_the_unfiltered_lists_stale(service: FirService, repo: CountingRepository) -> None:
     await page_loads(service, repo, "")
     await service.create(new_fir("PS-9"), change=change_at("PS-9"))
-    page = await service.list_firs(size=10, token="", filter_text="", order_by="", caller=AUDITOR)
+    page = await service.list_firs(ListRequest(page_size=10), caller=AUDITOR)
     assert page.total_size == 1
 
 
 async def test_finalizing_makes_the_finalized_lists_of_its_station_stale(service: FirService) -> None:
     fir, _ = await service.create(new_fir("PS-1"), change=CHANGE)
     flt = 'station = "PS-1" AND status = FINALIZED'
-    await service.list_firs(size=10, token="", filter_text=flt, order_by="", caller=AUDITOR)
+    await service.list_firs(ListRequest(page_size=10, filter=flt), caller=AUDITOR)
     await service.finalize(fir.id, fir.etag, change=CHANGE)
-    page = await service.list_firs(size=10, token="", filter_text=flt, order_by="", caller=AUDITOR)
+    page = await service.list_firs(ListRequest(page_size=10, filter=flt), caller=AUDITOR)
     assert [f.id for f in page.firs] == [fir.id]
 
 
@@ -407,24 +407,22 @@ def test_the_scope_of_a_filter_is_its_station_else_district_else_all_with_its_st
 
 async def test_a_cached_page_is_the_firs_listfirs_sends_byte_for_byte(cached: FirService) -> None:
     fir, _ = await cached.create(new_fir(), change=CHANGE)
-    args = {"size": 10, "token": "", "filter_text": 'station = "PS-1"', "order_by": "", "caller": AUDITOR}
-    await cached.list_serialized(**args)  # type: ignore[arg-type]
-    page = await cached.list_serialized(**args)  # type: ignore[arg-type]
+    asked = ListRequest(page_size=10, filter='station = "PS-1"')
+    await cached.list_serialized(asked, caller=AUDITOR)
+    page = await cached.list_serialized(asked, caller=AUDITOR)
     assert page is not None and page.data == fir_pb2.ListFirsResponse(firs=[fir_to_proto(fir)]).SerializeToString()
 
 
 async def test_a_serialized_page_carries_its_total(cached: FirService) -> None:
     await cached.create(new_fir(), change=CHANGE)
     await cached.create(new_fir(), change=CHANGE)
-    page = await cached.list_serialized(size=1, token="", filter_text="", order_by="", caller=AUDITOR)
+    page = await cached.list_serialized(ListRequest(page_size=1), caller=AUDITOR)
     assert page is not None and (page.total_size, bool(page.next_page_token)) == (2, True)
 
 
 async def test_a_serialized_page_of_another_station_is_empty(cached: FirService) -> None:
     await cached.create(new_fir(), change=CHANGE)
-    page = await cached.list_serialized(
-        size=10, token="", filter_text='station = "PS-1"', order_by="", caller=officer("PS-2")
-    )
+    page = await cached.list_serialized(ListRequest(page_size=10, filter='station = "PS-1"'), caller=officer("PS-2"))
     assert page is not None and (page.data, page.total_size) == (b"", 0)
 
 

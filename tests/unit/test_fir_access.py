@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from afirgen_fir.bootstrap import build
 from afirgen_fir.domain.model import Complainant, Fir, Station
-from afirgen_fir.service_layer.fir_service import FirService
+from afirgen_fir.service_layer.fir_service import FirService, ListRequest
 from afirgen_fir.service_layer.ports import Change
 from afirgen_fir.settings import FirSettings
 from afirgen_runtime.errors import InvalidArgument, NotFound, PermissionDenied, Unauthenticated
@@ -66,9 +66,7 @@ async def test_an_anonymous_call_is_unauthenticated(setup: tuple[FirService, Fir
 
 async def test_another_stations_list_is_empty(setup: tuple[FirService, Fir]) -> None:
     service, _ = setup
-    page = await service.list_firs(
-        size=10, token="", filter_text='station = "PS-A"', order_by="", caller=officer("PS-B")
-    )
+    page = await service.list_firs(ListRequest(page_size=10, filter='station = "PS-A"'), caller=officer("PS-B"))
     assert (page.firs, page.total_size) == ([], 0)
 
 
@@ -76,7 +74,7 @@ async def test_an_unfiltered_list_holds_only_the_callers_station(setup: tuple[Fi
     service, _ = setup
     other = Fir(station=Station("PS-B", district="New Delhi"), complainant=Complainant(name="Ravi"), summary="hurt")
     await service.create(other, change=change_at("PS-B"))
-    page = await service.list_firs(size=10, token="", filter_text="", order_by="", caller=officer("PS-B"))
+    page = await service.list_firs(ListRequest(page_size=10), caller=officer("PS-B"))
     assert {f.station.code for f in page.firs} == {"PS-B"}
 
 

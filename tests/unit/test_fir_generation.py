@@ -4,8 +4,9 @@ is stored when a stage fails, and a repeated key calls no model."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from afirgen_fir.bootstrap import build
@@ -15,6 +16,7 @@ from afirgen_fir.service_layer.generation_service import GenerationRequest, Gene
 from afirgen_fir.service_layer.ports import IdempotencyKey, ModelReply
 from afirgen_fir.settings import FirSettings
 from afirgen_runtime.errors import DeadlineExceeded, InvalidArgument, ModelUnavailable, ResourceExhausted, Unavailable
+from loguru import logger
 
 from tests.unit.fakes import FakeFirRepository, FakeLegalRepository, change_at
 
@@ -45,13 +47,13 @@ class FakeInference:
     def _next(self) -> str:
         return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
 
-    async def generate(self, messages, **options) -> ModelReply:  # type: ignore[no-untyped-def]
+    async def generate(self, prompt, **options) -> ModelReply:  # type: ignore[no-untyped-def]
         self.calls.append("generate")
         if self.fail:
             raise self.fail
         return ModelReply(self._next(), "fake-llm", 5.0)
 
-    async def stream_generate(self, messages, **options) -> AsyncIterator[str | ModelReply]:  # type: ignore[no-untyped-def]
+    async def stream_generate(self, prompt, **options) -> AsyncIterator[str | ModelReply]:  # type: ignore[no-untyped-def]
         self.calls.append("stream")
         if self.fail:
             raise self.fail
@@ -151,7 +153,7 @@ async def test_a_second_answer_that_passes_is_used() -> None:
 class SlowReask(FakeInference):
     """Streams its first answer; the re-ask runs past its budget."""
 
-    async def generate(self, messages, **options) -> ModelReply:  # type: ignore[no-untyped-def]
+    async def generate(self, prompt, **options) -> ModelReply:  # type: ignore[no-untyped-def]
         self.calls.append(f"generate budget={options.get('budget_seconds')}")
         raise DeadlineExceeded("re-ask too slow")
 
@@ -164,6 +166,50 @@ async def test_a_re_ask_past_its_budget_leaves_the_parts_to_the_rules() -> None:
         ["stream", f"generate budget={drafting.REASK_SECONDS}"],
         ["narrative", "summary"],
     )
+
+
+@pytest.fixture
+def checks_logged() -> Iterator[list[dict[str, Any]]]:
+    """The context of each "model answer failed its checks" log record written during the test."""
+    found: list[dict[str, Any]] = []
+    sink = logger.add(
+        lambda message: found.append(message.record["extra"]),
+        level="INFO",
+        filter=lambda record: record["message"] == "model answer failed its checks",
+    )
+    yield found
+    logger.remove(sink)
+
+
+def _answers(context: dict[str, Any]) -> set[str]:
+    return {found["answer"] for found in context["problems"]}
+
+
+async def test_a_re_ask_that_answered_is_logged_as_ran_with_what_it_left_failing(
+    checks_logged: list[dict[str, Any]],
+) -> None:
+    service, _ = make(FakeInference(INVENTED, INVENTED))
+    await service.generate(request(), change=CHANGE)
+    assert [(c["reask"], _answers(c)) for c in checks_logged] == [("ran", {"first", "after_reask"})]
+
+
+async def test_a_re_ask_skipped_for_lack_of_time_is_logged_as_skipped_with_the_first_problems_only(
+    checks_logged: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(drafting, "reask_budget", lambda spent: None)
+    service, _ = make(FakeInference(INVENTED))
+    await service.generate(request(), change=CHANGE)
+    assert [(c["reask"], _answers(c)) for c in checks_logged] == [
+        ("skipped: too little of the model's time left", {"first"})
+    ]
+
+
+async def test_a_re_ask_with_no_answer_is_logged_so_with_the_first_problems_only(
+    checks_logged: list[dict[str, Any]],
+) -> None:
+    service, _ = make(SlowReask(INVENTED))
+    await service.generate(request(), change=CHANGE)
+    assert [(c["reask"], _answers(c)) for c in checks_logged] == [("no answer: DEADLINE_EXCEEDED", {"first"})]
 
 
 async def test_an_answer_that_is_not_even_text_still_makes_a_draft() -> None:

@@ -13,7 +13,7 @@ from afirgen_fir.domain import validation
 from afirgen_fir.domain.grounding import Span
 from afirgen_fir.domain.model import Complainant, Fir, FirStatus, LegalSectionRef, Person, Station
 from afirgen_fir.entrypoints.grpc_servicer import fir_to_proto
-from afirgen_fir.service_layer.fir_service import FirService
+from afirgen_fir.service_layer.fir_service import FirService, ListRequest
 from afirgen_fir.settings import FirSettings
 from afirgen_runtime.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound
 from afirgen_runtime.proto_mapping import from_message
@@ -126,16 +126,16 @@ async def test_an_unknown_id_is_not_found(service: FirService) -> None:
 async def test_a_list_pages_with_a_total(service: FirService) -> None:
     for _ in range(5):
         await service.create(new_fir("PS-2"), change=change_at("PS-2"))
-    page = await service.list_firs(size=2, token="", filter_text='station = "PS-2"', order_by="", caller=AUDITOR)
+    page = await service.list_firs(ListRequest(page_size=2, filter='station = "PS-2"'), caller=AUDITOR)
     assert (len(page.firs), page.total_size, bool(page.next_page_token)) == (2, 5, True)
 
 
 async def test_the_next_page_follows_the_first(service: FirService) -> None:
     for _ in range(5):
         await service.create(new_fir("PS-2"), change=change_at("PS-2"))
-    page = await service.list_firs(size=2, token="", filter_text='station = "PS-2"', order_by="", caller=AUDITOR)
+    page = await service.list_firs(ListRequest(page_size=2, filter='station = "PS-2"'), caller=AUDITOR)
     nxt = await service.list_firs(
-        size=2, token=page.next_page_token, filter_text='station = "PS-2"', order_by="", caller=AUDITOR
+        ListRequest(page_size=2, page_token=page.next_page_token, filter='station = "PS-2"'), caller=AUDITOR
     )
     assert {f.id for f in nxt.firs}.isdisjoint(f.id for f in page.firs)
 
@@ -143,14 +143,14 @@ async def test_the_next_page_follows_the_first(service: FirService) -> None:
 async def test_a_page_token_is_bound_to_its_filter(service: FirService) -> None:
     for _ in range(3):
         await service.create(new_fir("PS-2"), change=change_at("PS-2"))
-    page = await service.list_firs(size=2, token="", filter_text='station = "PS-2"', order_by="", caller=AUDITOR)
+    page = await service.list_firs(ListRequest(page_size=2, filter='station = "PS-2"'), caller=AUDITOR)
     with pytest.raises(InvalidArgument):
-        await service.list_firs(size=2, token=page.next_page_token, filter_text="", order_by="", caller=AUDITOR)
+        await service.list_firs(ListRequest(page_size=2, page_token=page.next_page_token), caller=AUDITOR)
 
 
 async def test_an_unknown_order_is_refused(service: FirService) -> None:
     with pytest.raises(InvalidArgument):
-        await service.list_firs(size=2, token="", filter_text="", order_by="fir_number", caller=AUDITOR)
+        await service.list_firs(ListRequest(page_size=2, order_by="fir_number"), caller=AUDITOR)
 
 
 def test_validation_reports_every_problem_at_once() -> None:

@@ -309,6 +309,62 @@ async def test_retry_stops_before_the_deadline() -> None:
     assert slept == []  # no 0.2 s wait that would outlive the deadline
 
 
+class _Server:
+    """A replica client whose calls fail with ``failures`` (in order), then answer "ok"."""
+
+    def __init__(self, failures: list[BaseException]) -> None:
+        self.url = "http://r0"
+        self.failures = failures
+
+    async def probe(self, time_limit: float) -> None:
+        return None
+
+    async def answer(self, time_limit: float) -> str:
+        if self.failures:
+            raise self.failures.pop(0)
+        return "ok"
+
+
+def _pool(server: _Server) -> BackendPool[_Server]:
+    replica = Replica("llm-0", server.url, server, CircuitBreaker("llm-0", 5, 60), 1)
+    policy = BackendSettings(attempts=3, backoff_initial_seconds=0, backoff_max_seconds=0, backoff_jitter_seconds=0)
+    return BackendPool(BackendKind.LLM, [replica], policy)
+
+
+async def test_a_call_retried_after_a_transient_failure_counts_both_attempts() -> None:
+    pool = _pool(_Server([BackendUnreachable("down")]))
+    outcome = await pool.call(lambda client, limit: client.answer(limit), Deadline.after(5))
+    assert (outcome.value, outcome.attempts) == ("ok", 2)
+
+
+async def test_a_call_frees_its_slot_on_every_attempt() -> None:
+    pool = _pool(_Server([BackendUnreachable("down")]))
+    await pool.call(lambda client, limit: client.answer(limit), Deadline.after(5))
+    assert pool.replicas[0].in_flight == 0
+
+
+async def test_a_stream_opened_after_a_transient_failure_counts_both_attempts() -> None:
+    pool = _pool(_Server([BackendBusy("busy", status=503)]))
+    lease = await pool.open_stream(lambda client, limit: client.answer(limit), Deadline.after(5))
+    await lease.close()
+    assert (lease.value, lease.attempts) == ("ok", 2)
+
+
+async def test_an_open_stream_holds_its_slot_until_closed() -> None:
+    pool = _pool(_Server([BackendBusy("busy", status=503)]))
+    lease = await pool.open_stream(lambda client, limit: client.answer(limit), Deadline.after(5))
+    held = pool.replicas[0].in_flight
+    await lease.close()
+    assert (held, pool.replicas[0].in_flight) == (1, 0)
+
+
+async def test_a_failure_retries_do_not_cure_becomes_the_mesh_error() -> None:
+    pool = _pool(_Server([BackendUnreachable(str(i)) for i in range(3)]))
+    with pytest.raises(Unavailable) as raised:
+        await pool.call(lambda client, limit: client.answer(limit), Deadline.after(5))
+    assert raised.value.reason == "MODEL_UNAVAILABLE"
+
+
 def test_latency_percentiles() -> None:
     window = LatencyWindow(size=100)
     assert window.percentile(50) is None

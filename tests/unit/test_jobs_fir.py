@@ -22,9 +22,8 @@ from afirgen_fir.adapters.webhook import WebhookNotifier
 from afirgen_fir.domain import jobs
 from afirgen_fir.domain.model import Complainant, Fir, FirStatus, LegalSectionRef, Station
 from afirgen_fir.service_layer.fir_jobs import FirDocuments, FirJobHandlers
-from afirgen_fir.service_layer.job_ports import OutboxEntry, StoredDocument
 from afirgen_fir.service_layer.outbox_relay import OutboxRelay, RelayConfig
-from afirgen_fir.service_layer.ports import Change
+from afirgen_fir.service_layer.ports import Change, OutboxEntry, StoredDocument
 from afirgen_runtime.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 
 from tests.unit.fakes import FakeFirRepository

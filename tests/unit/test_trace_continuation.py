@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 from afirgen_fir.domain.jobs import JobRequest
-from afirgen_fir.service_layer.job_ports import OutboxEntry
 from afirgen_fir.service_layer.outbox_relay import OutboxRelay
+from afirgen_fir.service_layer.ports import OutboxEntry
 from afirgen_jobs.domain.model import ClaimedJob, HandlerResult
 from afirgen_jobs.service_layer.worker_loop import Worker, WorkerConfig
 from afirgen_runtime import tracing

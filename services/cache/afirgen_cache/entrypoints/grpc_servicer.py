@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from afirgen.cache.v1 import cache_pb2, cache_pb2_grpc
 from afirgen_runtime.identity import ensure_internal, ensure_operator
 from afirgen_runtime.interceptors import ServicerContext
-from afirgen_runtime.proto_mapping import duration
+from afirgen_runtime.proto_mapping import duration, to_message
 from google.protobuf import duration_pb2
 
 from afirgen_cache.domain.invalidations import Kind
@@ -108,31 +108,21 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
     ) -> cache_pb2.CacheStats:
         ensure_operator()
         report = await self._svc.report()
-        server = report.server
-        return cache_pb2.CacheStats(
-            namespaces=[
+        # Counters and ServerInfo mirror their messages field for field; the rest is named here.
+        namespaces = [
+            to_message(
+                c,
                 cache_pb2.NamespaceStats(
-                    namespace=space.name,
-                    hits=c.hits,
-                    misses=c.misses,
-                    hit_ratio=c.hit_ratio,
-                    sets=c.sets,
-                    invalidations=c.invalidations,
-                    errors=c.errors,
-                    default_ttl=duration(space.default_ttl),
-                    deletes=c.deletes,
-                    stale_sets=c.stale_sets,
-                    early_refreshes=c.early_refreshes,
-                    fill_waits=c.fill_waits,
-                )
-                for space, c in report.namespaces
-            ],
-            used_memory_bytes=server.used_memory_bytes,
-            max_memory_bytes=server.max_memory_bytes,
-            eviction_policy=server.eviction_policy,
-            evicted_keys=server.evicted_keys,
-            expired_keys=server.expired_keys,
-            eviction_policy_ok=report.eviction_policy_ok,
-            redis_version=server.version,
-            keys=server.keys,
+                    namespace=space.name, hit_ratio=c.hit_ratio, default_ttl=duration(space.default_ttl)
+                ),
+            )
+            for space, c in report.namespaces
+        ]
+        return to_message(
+            report.server,
+            cache_pb2.CacheStats(
+                namespaces=namespaces,
+                eviction_policy_ok=report.eviction_policy_ok,
+                redis_version=report.server.version,
+            ),
         )

@@ -10,15 +10,15 @@ from afirgen_runtime.channels import ChannelSettings, create_channel
 from afirgen_runtime.errors import ModelUnavailable
 from afirgen_runtime.grpc_errors import translate_rpc_errors
 
-from afirgen_fir.service_layer.ports import ModelReply
+from afirgen_fir.service_layer.ports import ModelReply, Prompt
 
 SERVICE = inference_pb2.DESCRIPTOR.services_by_name["InferenceService"].full_name
 
 
-def _request(messages: list[tuple[str, str]], max_tokens: int, stop: tuple[str, ...]) -> inference_pb2.GenerateRequest:
+def _request(prompt: Prompt) -> inference_pb2.GenerateRequest:
     return inference_pb2.GenerateRequest(
-        messages=[inference_pb2.ChatMessage(role=role, content=content) for role, content in messages],
-        sampling=inference_pb2.SamplingParams(temperature=0.0, max_tokens=max_tokens, stop=list(stop)),
+        messages=[inference_pb2.ChatMessage(role=role, content=content) for role, content in prompt.messages],
+        sampling=inference_pb2.SamplingParams(temperature=0.0, max_tokens=prompt.max_tokens, stop=list(prompt.stop)),
     )
 
 
@@ -44,28 +44,16 @@ class GrpcInferenceClient:
             self._stub = inference_pb2_grpc.InferenceServiceStub(self._channel)
         return self._stub
 
-    async def generate(
-        self,
-        messages: list[tuple[str, str]],
-        *,
-        max_tokens: int = 512,
-        stop: tuple[str, ...] = (),
-        budget_seconds: float | None = None,
-    ) -> ModelReply:
+    async def generate(self, prompt: Prompt, *, budget_seconds: float | None = None) -> ModelReply:
         with translate_rpc_errors():
-            reply = await self._client().Generate(_request(messages, max_tokens, stop), timeout=budget_seconds)
+            reply = await self._client().Generate(_request(prompt), timeout=budget_seconds)
         return ModelReply(text=reply.text, model=reply.model, model_millis=_millis(reply.usage))
 
     async def stream_generate(
-        self,
-        messages: list[tuple[str, str]],
-        *,
-        max_tokens: int = 512,
-        stop: tuple[str, ...] = (),
-        budget_seconds: float | None = None,
+        self, prompt: Prompt, *, budget_seconds: float | None = None
     ) -> AsyncIterator[str | ModelReply]:
         parts: list[str] = []
-        request = inference_pb2.StreamGenerateRequest(request=_request(messages, max_tokens, stop))
+        request = inference_pb2.StreamGenerateRequest(request=_request(prompt))
         with translate_rpc_errors():
             async for piece in self._client().StreamGenerate(request, timeout=budget_seconds):
                 if piece.text_delta:

@@ -11,7 +11,7 @@ from afirgen_fir.domain.jobs import JobRequest
 
 
 class GrpcJobQueue:
-    """:class:`~afirgen_fir.service_layer.job_ports.JobQueue` over gRPC."""
+    """:class:`~afirgen_fir.service_layer.ports.JobQueue` over gRPC."""
 
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self._stub = jobs_pb2_grpc.JobServiceStub(channel)

@@ -14,7 +14,7 @@ from afirgen_runtime.db import Connection, Database, Statement, to_db_time
 
 from afirgen_fir.adapters import count_sql
 from afirgen_fir.domain.jobs import JobRequest
-from afirgen_fir.service_layer.job_ports import OutboxEntry, StoredDocument
+from afirgen_fir.service_layer.ports import OutboxEntry, StoredDocument
 
 INSERT_OUTBOX = Statement(
     "fir.outbox_insert",
@@ -72,7 +72,7 @@ async def write_outbox(conn: Connection, fir_pk: int, jobs: list[JobRequest], no
 
 
 class MySQLOutbox:
-    """:class:`~afirgen_fir.service_layer.job_ports.OutboxStore` on MySQL."""
+    """:class:`~afirgen_fir.service_layer.ports.OutboxStore` on MySQL."""
 
     def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
         self._db = db
@@ -99,7 +99,7 @@ class MySQLOutbox:
 
 
 class MySQLDocumentStore:
-    """:class:`~afirgen_fir.service_layer.job_ports.DocumentStore` on MySQL (``fir_documents``)."""
+    """:class:`~afirgen_fir.service_layer.ports.DocumentStore` on MySQL (``fir_documents``)."""
 
     def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
         self._db = db
@@ -132,7 +132,7 @@ class MySQLDocumentStore:
 
 
 class MySQLDailyCounts:
-    """:class:`~afirgen_fir.service_layer.job_ports.DailyCounts` on MySQL (``fir_counts``)."""
+    """:class:`~afirgen_fir.service_layer.ports.DailyCounts` on MySQL (``fir_counts``)."""
 
     def __init__(self, db: Database, *, utc_offset: timedelta) -> None:
         self._db = db

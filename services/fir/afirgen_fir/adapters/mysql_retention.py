@@ -20,7 +20,7 @@ PURGE_OUTBOX = Statement(
 
 
 class MySQLRetentionStore:
-    """:class:`~afirgen_fir.service_layer.job_ports.RetentionStore` on MySQL."""
+    """:class:`~afirgen_fir.service_layer.ports.RetentionStore` on MySQL."""
 
     def __init__(self, db: Database) -> None:
         self._db = db

@@ -15,6 +15,7 @@ from typing import Any
 
 from afirgen_runtime.db import Statement, to_db_time
 
+from afirgen_fir.domain.model import EDITABLE_FIELDS
 from afirgen_fir.domain.queries import FirFilter
 
 # Columns that back each top-level FIR field (AIP-157 read masks select these).
@@ -46,19 +47,10 @@ BASE_COLUMNS: tuple[str, ...] = ("pk", "id", "status", "revision", "created_at",
 ALL_COLUMNS: tuple[str, ...] = BASE_COLUMNS + tuple(
     dict.fromkeys(col for cols in FIELD_COLUMNS.values() for col in cols)
 )
-# Columns written by an edit of a DRAFT (station and complaint never change).
+# Columns written by a change of a DRAFT (station and complaint never change): those of the
+# fields an officer may edit, in FIELD_COLUMNS' order, then what generation and finalizing set.
 MUTABLE_COLUMNS: tuple[str, ...] = (
-    "complainant",
-    "incident",
-    "accused",
-    "witnesses",
-    "properties",
-    "summary",
-    "narrative",
-    "legal_sections",
-    "action_taken",
-    "officer_name",
-    "officer_rank",
+    *(col for name, cols in FIELD_COLUMNS.items() if name in EDITABLE_FIELDS for col in cols),
     "generation",
     "status",
     "finalized_at",

@@ -36,7 +36,7 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 
 class WebhookNotifier:
-    """:class:`~afirgen_fir.service_layer.job_ports.Notifier` over HTTP."""
+    """:class:`~afirgen_fir.service_layer.ports.Notifier` over HTTP."""
 
     def __init__(self, url: str, secret: str, client: httpx.AsyncClient) -> None:
         self._url = url

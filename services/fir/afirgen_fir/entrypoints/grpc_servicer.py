@@ -34,7 +34,7 @@ from afirgen_fir.domain.model import (
 )
 from afirgen_fir.domain.validation import size_violations
 from afirgen_fir.service_layer.fir_jobs import FirDocuments
-from afirgen_fir.service_layer.fir_service import FirService
+from afirgen_fir.service_layer.fir_service import FirService, ListRequest
 from afirgen_fir.service_layer.generation_service import GenerationRequest, GenerationService
 from afirgen_fir.service_layer.legal_service import LegalService
 from afirgen_fir.service_layer.ports import Change, IdempotencyKey
@@ -148,15 +148,14 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):
     async def ListFirs(  # type: ignore[override]
         self, request: fir_pb2.ListFirsRequest, context: ServicerContext
     ) -> fir_pb2.ListFirsResponse | bytes:
-        fields = mask_fields(request.read_mask, "read_mask")
-        serialized = await self._svc.list_serialized(
-            size=request.page_size,
-            token=request.page_token,
-            filter_text=request.filter,
+        asked = ListRequest(
+            page_size=request.page_size,
+            page_token=request.page_token,
+            filter=request.filter,
             order_by=request.order_by,
-            fields=fields,
-            caller=current_caller(),
+            fields=mask_fields(request.read_mask, "read_mask"),
         )
+        serialized = await self._svc.list_serialized(asked, caller=current_caller())
         if serialized is not None:
             set_response_header("cache-control", NO_STORE)
             tail = fir_pb2.ListFirsResponse(
@@ -169,14 +168,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):
             for fir in cached.firs:
                 request.read_mask.MergeMessage(fir, trimmed.firs.add())
             return trimmed
-        page = await self._svc.list_firs(
-            size=request.page_size,
-            token=request.page_token,
-            filter_text=request.filter,
-            order_by=request.order_by,
-            fields=fields,
-            caller=current_caller(),
-        )
+        page = await self._svc.list_firs(asked, caller=current_caller())
         set_response_header("cache-control", NO_STORE)
         return fir_pb2.ListFirsResponse(
             firs=[fir_to_proto(f, request.read_mask) for f in page.firs],
@@ -323,18 +315,4 @@ class LegalSectionServicer(fir_pb2_grpc.LegalSectionServiceServicer):
         self, request: fir_pb2.SearchLegalSectionsRequest, context: ServicerContext
     ) -> fir_pb2.SearchLegalSectionsResponse:
         found = await self._svc.search(request.query, request.page_size)
-        return fir_pb2.SearchLegalSectionsResponse(
-            sections=[
-                fir_pb2.LegalSection(
-                    act=s.act,
-                    section=s.section,
-                    title=s.title,
-                    description=s.description,
-                    punishment=s.punishment,
-                    cognizable=bool(s.cognizable),
-                    bailable=bool(s.bailable),
-                    score=s.score,
-                )
-                for s in found
-            ]
-        )
+        return fir_pb2.SearchLegalSectionsResponse(sections=[to_message(s, fir_pb2.LegalSection()) for s in found])

@@ -19,8 +19,7 @@ from afirgen_fir.domain import jobs
 from afirgen_fir.domain.errors import DocumentNotReady, FirNotFound
 from afirgen_fir.domain.model import Fir, FirStatus
 from afirgen_fir.service_layer.fir_service import FIR_ID
-from afirgen_fir.service_layer.job_ports import DailyCounts, DocumentStore, Notifier, StoredDocument
-from afirgen_fir.service_layer.ports import FirRepository
+from afirgen_fir.service_layer.ports import DailyCounts, DocumentStore, FirRepository, Notifier, StoredDocument
 from afirgen_fir.service_layer.retention import FirRetention
 
 Renderer = Callable[[Fir], Awaitable[bytes]]

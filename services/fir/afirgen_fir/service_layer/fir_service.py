@@ -33,6 +33,22 @@ MAX_STATS_DAYS = 366
 
 
 @dataclass(frozen=True)
+class ListRequest:
+    """One page of ListFirs as the client asks for it, before it is parsed and checked."""
+
+    page_size: int = 0
+    """FIRs per page (0: the default size; capped at the largest)."""
+    page_token: str = ""
+    """The previous page's ``next_page_token``; empty for the first page."""
+    filter: str = ""
+    """Conditions in the API's filter language (``station = "PS-1" AND status = DRAFT``)."""
+    order_by: str = ""
+    """``create_time desc`` (the default), ``create_time asc``, ``update_time desc`` or ``update_time asc``."""
+    fields: frozenset[str] = frozenset()
+    """Top-level fields to load (the read mask); empty means all."""
+
+
+@dataclass(frozen=True)
 class FirPage:
     """One page of ListFirs."""
 
@@ -110,58 +126,38 @@ class FirService:
         """``fir`` when the caller may read it, else ``None`` (an idempotent repeat of another's request)."""
         return fir if fir is not None and access.read_scope(caller).covers(fir) else None
 
-    def _list_query(
-        self, size: int, token: str, filter_text: str, order_by: str, fields: frozenset[str], caller: Caller | None
-    ) -> tuple[ListQuery | None, str]:
+    def _list_query(self, asked: ListRequest, caller: Caller | None) -> tuple[ListQuery | None, str]:
         """The page query the caller may run (``None``: nothing can match) and its token digest."""
         scope = access.read_scope(caller)
-        asked = parse_fir_filter(filter_text)
-        order_field, descending = parse_order(order_by)
-        limit = page_size(size)
-        digest = PageTokens.query_digest("firs", asked, scope, order_field, descending)
-        keyset = self._tokens.resume(token, digest, str, int)
+        flt = parse_fir_filter(asked.filter)
+        order_field, descending = parse_order(asked.order_by)
+        limit = page_size(asked.page_size)
+        digest = PageTokens.query_digest("firs", flt, scope, order_field, descending)
+        keyset = self._tokens.resume(asked.page_token, digest, str, int)
         after = None if keyset is None else (keyset[0], keyset[1])
-        flt = access.restrict(asked, scope)
-        if flt is None:  # another station's FIRs: as if there were none
+        allowed = access.restrict(flt, scope)
+        if allowed is None:  # another station's FIRs: as if there were none
             return None, digest
-        return ListQuery(flt, order_field, descending, limit, after, fields), digest
+        return ListQuery(allowed, order_field, descending, limit, after, asked.fields), digest
 
     def _next_token(self, digest: str, next_key: tuple[str, int] | None) -> str:
         return self._tokens.issue(digest, list(next_key)) if next_key else ""
 
-    async def list_firs(
-        self,
-        *,
-        size: int,
-        token: str,
-        filter_text: str,
-        order_by: str,
-        fields: frozenset[str] = frozenset(),
-        caller: Caller | None,
-    ) -> FirPage:
+    async def list_firs(self, asked: ListRequest, *, caller: Caller | None) -> FirPage:
         """A keyset page of the FIRs the caller may read; tokens are bound to the filter and order."""
-        query, digest = self._list_query(size, token, filter_text, order_by, fields, caller)
+        query, digest = self._list_query(asked, caller)
         if query is None:
             return FirPage([], "", 0)
         firs, next_key = await self._repo.list_page(query)
         total = await self._repo.count(query.filter)
         return FirPage(firs, self._next_token(digest, next_key), total)
 
-    async def list_serialized(
-        self,
-        *,
-        size: int,
-        token: str,
-        filter_text: str,
-        order_by: str,
-        fields: frozenset[str] = frozenset(),
-        caller: Caller | None,
-    ) -> SerializedPage | None:
+    async def list_serialized(self, asked: ListRequest, *, caller: Caller | None) -> SerializedPage | None:
         """:meth:`list_firs` with the page in its wire form; ``None`` when this service keeps no
         such form (no cache), and the caller lists through :meth:`list_firs`."""
         if self._serialized is None:
             return None
-        query, digest = self._list_query(size, token, filter_text, order_by, fields, caller)
+        query, digest = self._list_query(asked, caller)
         if query is None:
             return SerializedPage(b"", "", 0)
         (data, next_key), total = await asyncio.gather(

@@ -49,6 +49,7 @@ from afirgen_fir.service_layer.ports import (
     InferenceClient,
     LegalRepository,
     ModelReply,
+    Prompt,
 )
 
 MAX_TEXT = 20_000
@@ -202,10 +203,7 @@ class GenerationService:
         reply_text, model = "", ""
         try:
             async for piece in self._inference.stream_generate(
-                asked,
-                max_tokens=drafting.ANSWER_TOKENS,
-                stop=drafting.ANSWER_STOP,
-                budget_seconds=drafting.MODEL_SECONDS,
+                Prompt(asked, drafting.ANSWER_TOKENS, drafting.ANSWER_STOP), budget_seconds=drafting.MODEL_SECONDS
             ):
                 if isinstance(piece, ModelReply):
                     reply_text, model = piece.text, piece.model
@@ -219,30 +217,36 @@ class GenerationService:
         timer.mark("llm", started)
         answer = drafting.parse_answer(reply_text)
         failing = drafting.problems(reading, answer)
-        budget = drafting.reask_budget(time.perf_counter() - started)
-        if failing and model and budget is not None:
-            started = time.perf_counter()
-            try:
-                again = await self._inference.generate(
-                    drafting.reask_messages(reading, asked, reply_text, failing),
-                    max_tokens=drafting.REASK_TOKENS,
-                    stop=drafting.ANSWER_STOP,
-                    budget_seconds=budget,
-                )
-                answer = _better(reading, answer, drafting.parse_answer(again.text))
-            except (Unavailable, DeadlineExceeded) as exc:
-                logger.warning("the model did not answer the re-ask: keeping its first answer", reason=exc.reason)
-            timer.mark("llm_reask", started)
         if failing and model:
+            reask = "skipped: too little of the model's time left"
+            budget = drafting.reask_budget(time.perf_counter() - started)
+            if budget is not None:
+                started = time.perf_counter()
+                try:
+                    reask_prompt = Prompt(
+                        drafting.reask_messages(reading, asked, reply_text, failing),
+                        drafting.REASK_TOKENS,
+                        drafting.ANSWER_STOP,
+                    )
+                    again = await self._inference.generate(reask_prompt, budget_seconds=budget)
+                    answer = _better(reading, answer, drafting.parse_answer(again.text))
+                    reask = "ran"
+                except (Unavailable, DeadlineExceeded) as exc:
+                    logger.warning("the model did not answer the re-ask: keeping its first answer", reason=exc.reason)
+                    reask = f"no answer: {exc.reason}"
+                timer.mark("llm_reask", started)
             # Why the model's parts were set aside, for an operator (and the evaluation
-            # report) judging a model: the kind of problem only, not the words it invented.
+            # report) judging a model: the kind of problem only, not the words it invented;
+            # what the re-ask left failing only when it answered.
             # (A list of records: the log's redaction hides any value under a key "summary".)
+            after = drafting.problems(reading, answer) if reask == "ran" else {}
             logger.info(
                 "model answer failed its checks",
                 model=model,
+                reask=reask,
                 problems=[
                     {"answer": answer_name, "part": part, "problem": why.split(":")[0]}
-                    for answer_name, found in (("first", failing), ("after_reask", drafting.problems(reading, answer)))
+                    for answer_name, found in (("first", failing), ("after_reask", after))
                     for part, why in found.items()
                 ],
             )
@@ -327,8 +331,7 @@ class GenerationService:
             if candidates and not reading.findings:
                 try:
                     reply = await self._inference.generate(
-                        drafting.part_messages(reading, part, guidance, candidates),
-                        max_tokens=40,
+                        Prompt(drafting.part_messages(reading, part, guidance, candidates), max_tokens=40),
                         budget_seconds=drafting.MODEL_SECONDS,
                     )
                     choice = drafting.parse_answer(reply.text).section
@@ -358,7 +361,7 @@ class GenerationService:
                 break
             try:
                 reply = await self._inference.generate(
-                    asked, max_tokens=drafting.ANSWER_TOKENS, stop=drafting.ANSWER_STOP, budget_seconds=budget
+                    Prompt(asked, drafting.ANSWER_TOKENS, drafting.ANSWER_STOP), budget_seconds=budget
                 )
             except (Unavailable, DeadlineExceeded) as exc:
                 logger.warning("no model answered: the rules redraft the part", reason=exc.reason)

@@ -20,7 +20,7 @@ from afirgen_runtime.backoff import Backoff
 from afirgen_runtime.errors import AfirgenError
 from loguru import logger
 
-from afirgen_fir.service_layer.job_ports import JobQueue, OutboxEntry, OutboxStore
+from afirgen_fir.service_layer.ports import JobQueue, OutboxEntry, OutboxStore
 
 
 @dataclass(frozen=True)

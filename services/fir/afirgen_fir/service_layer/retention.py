@@ -18,7 +18,7 @@ from afirgen_runtime.retention import PeriodicJob, Purge, Window
 
 from afirgen_fir.domain.jobs import PURGE_RETENTION
 from afirgen_fir.domain.retention import RetentionPolicy, purge_job
-from afirgen_fir.service_layer.job_ports import JobQueue, RetentionStore
+from afirgen_fir.service_layer.ports import JobQueue, RetentionStore
 
 PURGE_BUDGET_SECONDS = 40.0
 """Time one purge may take: inside the workers' default 60 s deadline of a job attempt."""

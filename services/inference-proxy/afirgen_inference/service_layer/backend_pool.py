@@ -37,6 +37,7 @@ from afirgen_inference.service_layer.ports import Clock, ModelServer
 
 C = TypeVar("C", bound=ModelServer)
 T = TypeVar("T")
+R = TypeVar("R")
 MIN_USEFUL_SECONDS = 0.05
 """A retry with less time left than this before the deadline is not started."""
 
@@ -199,8 +200,22 @@ class BackendPool(Generic[C]):
             replica.last_error = exc.message
         raise exc
 
-    async def call(self, op: Callable[[C, float], Awaitable[T]], deadline: Deadline) -> Outcome[T]:
-        """Run ``op(client, timeout)`` on a replica, with every policy applied."""
+    async def _invoke(self, replica: Replica[C], op: Callable[[C, float], Awaitable[T]], deadline: Deadline) -> T:
+        """``op(client, timeout)`` on ``replica``, its failure recorded on the replica."""
+        timeout, by_caller = self._timeout(deadline)
+        try:
+            return await op(replica.client, timeout)
+        except BaseException as exc:
+            self._reraise(replica, exc, by_caller)
+
+    async def _retried(
+        self, attempt_on: Callable[[Replica[C]], Awaitable[R]], deadline: Deadline
+    ) -> tuple[R, float, int]:
+        """``attempt_on(replica)`` on a newly acquired slot per attempt, retried by policy.
+
+        The attempt owns the slot it is given (it releases it or hands it on). Returns its
+        result, the seconds spent queued over all attempts and the attempts made; a failure
+        that retries did not cure becomes the mesh's error (:func:`to_mesh_error`)."""
         attempts, queued = 0, 0.0
         try:
             async for attempt in retrying(self.settings, deadline):
@@ -208,47 +223,45 @@ class BackendPool(Generic[C]):
                     attempts += 1
                     replica, waited = await self._acquire(deadline)
                     queued += waited
-                    try:
-                        timeout, by_caller = self._timeout(deadline)
-                        started = self._clock()
-                        async with replica.breaker.guard():
-                            try:
-                                with tracing.span(f"model {self.kind.value}", **{"model.backend": replica.name}):
-                                    value = await op(replica.client, timeout)
-                            except BaseException as exc:
-                                self._reraise(replica, exc, by_caller)
-                        elapsed = self._clock() - started
-                    finally:
-                        self.dispatcher.release(replica)
-                    replica.latencies.add(elapsed)
+                    result = await attempt_on(replica)
         except BackendError as exc:
             raise to_mesh_error(exc, self.kind.value) from exc
-        return Outcome(value, replica.name, elapsed, queued, attempts)
+        return result, queued, attempts
+
+    async def call(self, op: Callable[[C, float], Awaitable[T]], deadline: Deadline) -> Outcome[T]:
+        """Run ``op(client, timeout)`` on a replica, with every policy applied."""
+
+        async def once(replica: Replica[C]) -> tuple[T, str, float]:
+            try:
+                started = self._clock()
+                async with replica.breaker.guard():
+                    with tracing.span(f"model {self.kind.value}", **{"model.backend": replica.name}):
+                        value = await self._invoke(replica, op, deadline)
+                elapsed = self._clock() - started
+            finally:
+                self.dispatcher.release(replica)
+            replica.latencies.add(elapsed)
+            return value, replica.name, elapsed
+
+        (value, name, elapsed), queued, attempts = await self._retried(once, deadline)
+        return Outcome(value, name, elapsed, queued, attempts)
 
     async def open_stream(self, op: Callable[[C, float], Awaitable[T]], deadline: Deadline) -> StreamLease[T]:
         """Open a stream with ``op(client, timeout)``; failures before it opens are retried."""
-        attempts, queued = 0, 0.0
-        try:
-            async for attempt in retrying(self.settings, deadline):
-                with attempt:
-                    attempts += 1
-                    replica, waited = await self._acquire(deadline)
-                    queued += waited
-                    stack = AsyncExitStack()
-                    stack.callback(self.dispatcher.release, replica)
-                    try:
-                        timeout, by_caller = self._timeout(deadline)
-                        await stack.enter_async_context(replica.breaker.guard())
-                        try:
-                            value = await op(replica.client, timeout)
-                        except BaseException as exc:
-                            self._reraise(replica, exc, by_caller)
-                    except BaseException as exc:
-                        await stack.__aexit__(type(exc), exc, exc.__traceback__)
-                        raise
-        except BackendError as exc:
-            raise to_mesh_error(exc, self.kind.value) from exc
-        return StreamLease(value, replica.name, queued, attempts, stack)
+
+        async def once(replica: Replica[C]) -> tuple[T, str, AsyncExitStack]:
+            stack = AsyncExitStack()
+            stack.callback(self.dispatcher.release, replica)
+            try:
+                await stack.enter_async_context(replica.breaker.guard())
+                value = await self._invoke(replica, op, deadline)
+            except BaseException as exc:
+                await stack.__aexit__(type(exc), exc, exc.__traceback__)
+                raise
+            return value, replica.name, stack
+
+        (value, name, stack), queued, attempts = await self._retried(once, deadline)
+        return StreamLease(value, name, queued, attempts, stack)
 
     async def probe(self, replica: Replica[C]) -> None:
         """Health-probe one replica; the result feeds ListModels, balancing and the breaker."""
