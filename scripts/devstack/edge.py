@@ -34,6 +34,22 @@ class RateLimits:
 
 FIR_READERS = ("constable", "sub_inspector", "sho", "district_sp", "auditor")
 
+ONE_FIR = ("GetFir", "UpdateFir", "RegenerateFir", "FinalizeFir", "ListFirEvents", "GetFirDocument")
+"""FIR methods of one FIR. Their REST calls go to the fir replica the FIR's id hashes to
+(``lb_policy`` MAGLEV on the fir cluster, the id read from the REST path the transcoder keeps in
+``x-envoy-original-path``), so the replica that answers a write answers the reads after it: its
+near cache, which the write refreshed, serves drafts as they are now. Other calls (lists,
+statistics, creations, gRPC clients, whose path names no FIR) go to any replica. When the
+replicas change (one fails its health checks, one comes back) a FIR moves; the replica it moves
+to serves its copy only while the invalidation feed is live, which bounds how stale
+(afirgen_runtime/near_cache.py)."""
+HASH_BY_FIR = (
+    "hash_policy: [{header: {header_name: x-envoy-original-path,"
+    " regex_rewrite: {pattern: {regex: '^/v1/firs/([^/:?]+).*$'}, substitution: '\\1'}}}]"
+)
+CLUSTER_LB = {"fir": "MAGLEV"}
+"""Load balancing of a cluster where it is not LEAST_REQUEST: fir's routes of one FIR hash its id."""
+
 NEVER_SENT = "connect-failure,refused-stream,reset-before-request"
 """Failures after which the upstream never saw the call: any call may be repeated on another replica."""
 IDEMPOTENT = NEVER_SENT + ",reset,unavailable"
@@ -202,6 +218,7 @@ def routes(limits: RateLimits, openapi: str, indent: int = 24) -> str:
             for method in methods
         ),
         ('{prefix: "/afirgen.fir.v1.LegalSectionService/"}', f"{{cluster: fir, timeout: 15s, {READ_RETRY}}}", [calls]),
+        (f'{{path: "{fir}UpdateFir"}}', f"{{cluster: fir, timeout: 15s, {WRITE_RETRY}}}", [calls]),
         ('{prefix: "/afirgen.fir.v1."}', f"{{cluster: fir, timeout: 15s, {WRITE_RETRY}}}", [calls]),
         *(
             (f'{{path: "/afirgen.jobs.v1.JobService/{m}"}}', f"{{cluster: jobs, timeout: 15s, {WRITE_RETRY}}}", [calls])
@@ -221,7 +238,10 @@ def routes(limits: RateLimits, openapi: str, indent: int = 24) -> str:
         ('{prefix: "/grpc.health.v1.Health/"}', f"{{cluster: fir, timeout: 5s, {READ_RETRY}}}", []),
     ]
     lines = _openapi_route(openapi, pad)
+    one_fir = {f'{{path: "{fir}{method}"' for method in ONE_FIR}
     for match, action, per_filter in table:
+        if any(match.startswith(prefix) for prefix in one_fir):
+            action = f"{action[:-1]}, {HASH_BY_FIR}}}"
         lines.append(f"{pad}- match: {match}")
         lines.append(f"{pad}  route: {action}")
         if per_filter:

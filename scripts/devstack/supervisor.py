@@ -348,7 +348,7 @@ def _cluster(name: str, ports: tuple[int, ...]) -> str:
     return f"""    - name: {name}
       type: STATIC
       connect_timeout: 1s
-      lb_policy: LEAST_REQUEST
+      lb_policy: {edge.CLUSTER_LB.get(name, "LEAST_REQUEST")}
       typed_extension_protocol_options:
         envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
           "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions

@@ -29,18 +29,27 @@ async def get_ok(rest: httpx.AsyncClient, path: str, **params: Any) -> httpx.Res
     return resp
 
 
-async def near_hits(stack: Stack, namespace: str = "fir") -> float:
-    """Hits of fir's near cache of ``namespace``, from its metrics."""
+async def replica_hits(stack: Stack, namespace: str = "fir") -> list[float]:
+    """Hits of each fir replica's near cache of ``namespace``, from their metrics."""
+    hits = []
     async with httpx.AsyncClient() as client:
-        text = (await client.get(f"http://127.0.0.1:{stack.cfg.fir_metrics_port}/metrics")).text
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == "afirgen_near_cache_events_total" and sample.labels == {
-                "namespace": namespace,
-                "event": "hits",
-            }:
-                return sample.value
-    return 0.0
+        for port in (stack.cfg.fir_metrics_port, stack.cfg.fir_2_metrics_port):
+            text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+            found = 0.0
+            for family in text_string_to_metric_families(text):
+                for sample in family.samples:
+                    if sample.name == "afirgen_near_cache_events_total" and sample.labels == {
+                        "namespace": namespace,
+                        "event": "hits",
+                    }:
+                        found = sample.value
+            hits.append(found)
+    return hits
+
+
+async def near_hits(stack: Stack, namespace: str = "fir") -> float:
+    """Hits of the fir replicas' near caches of ``namespace``, together."""
+    return sum(await replica_hits(stack, namespace))
 
 
 async def warm(rest: httpx.AsyncClient, path: str) -> None:
@@ -88,6 +97,47 @@ async def test_finalized_reads_are_served_from_the_near_cache(
         return await near_hits(stack) > before
 
     await until(served_near, within=10, every=0.2, what="a finalized FIR read served from fir's near cache")
+
+
+async def test_draft_reads_are_served_from_the_near_cache(stack: Stack, rest: httpx.AsyncClient, station: str) -> None:
+    fir = await create_fir(rest, station)
+    path = f"/v1/firs/{fir['id']}"
+    await get_ok(rest, path)  # fills the cache and the near cache
+
+    async def served_near() -> bool:
+        before = await near_hits(stack)
+        await get_ok(rest, path)
+        return await near_hits(stack) > before
+
+    await until(served_near, within=10, every=0.2, what="a draft read served from fir's near cache")
+
+
+async def test_rest_reads_of_one_fir_are_answered_by_one_replica(
+    stack: Stack, rest: httpx.AsyncClient, station: str
+) -> None:
+    fir = await create_fir(rest, station)
+    path = f"/v1/firs/{fir['id']}"
+    await warm(rest, path)
+    before = await replica_hits(stack)
+    for _ in range(10):
+        await get_ok(rest, path)
+    after = await replica_hits(stack)
+    assert sorted(a - b > 0 for a, b in zip(after, before, strict=True)) == [False, True]
+
+
+async def test_every_read_after_an_edit_answers_the_edit(rest: httpx.AsyncClient, station: str) -> None:
+    fir = await create_fir(rest, station)
+    path = f"/v1/firs/{fir['id']}"
+    await warm(rest, path)
+    etag, stale = fir["etag"], []
+    for n in range(20):
+        edit = await rest.patch(path, params={"update_mask": "summary"}, json={"etag": etag, "summary": f"edit {n}"})
+        assert edit.status_code == 200, edit.text
+        etag = edit.json()["etag"]
+        read = (await get_ok(rest, path)).json()
+        if read["summary"] != f"edit {n}":
+            stale.append((n, read["summary"]))
+    assert stale == []
 
 
 async def test_a_delete_made_elsewhere_reaches_firs_near_cache(

@@ -19,13 +19,15 @@ mask's view stale. (Keying by id and mask would need one entry per mask and a
 way to find them all on write.)
 
 In front of the cache service sits a near cache in this process
-(:class:`~afirgen_runtime.near_cache.NearCache`) for finalized FIRs: they never
-change, so every fir replica may serve them from its own memory. Drafts are not
-kept there: with several fir replicas behind the edge, a client's read after its
-own edit may land on another replica, which must not answer the draft as it was
-(the writer deletes the cache service's entry before it answers, so a draft read
-from the cache service is never older than the writer's answer). The
-invalidation feed still keeps the near cache's list and statistics tokens.
+(:class:`~afirgen_runtime.near_cache.NearCache`). Finalized FIRs never change:
+they are kept as immutable entries, served whatever the state of the feed.
+Drafts are kept as mutable entries, served only while the cache service's
+invalidation feed is live, so a draft another process changed is dropped here
+within the near cache's staleness bound. The writer's own process drops its
+entry before it answers, and the edge sends every REST call of one FIR to the
+replica its id hashes to (scripts/devstack/edge.py, ``ONE_FIR``): a client's
+read after its edit is answered by the replica that made the edit. The feed
+also keeps the near cache's list and statistics tokens.
 
 Every write path, present and future (generation, regeneration, job handlers),
 must go through :meth:`CachedFirRepository.create` / :meth:`modify` or call
@@ -194,8 +196,7 @@ class CachedFirRepository:
             logger.warning("undecodable FIR cache entry; reading the database")
             fir = await self._inner.get(fir_id)
             return None if fir is None else decode_serialized(fir_id, encode_fir(fir))
-        if found.status is FirStatus.FINALIZED:
-            self.near.put(fir_id, found, epoch, immutable=True)
+        self.near.put(fir_id, found, epoch, immutable=found.status is FirStatus.FINALIZED)
         return found
 
     async def _load_fir(self, fir_id: str) -> Fill | None:
