@@ -54,20 +54,26 @@ def cache_stats(target: Target) -> dict[str, dict[str, Any]]:
     return {ns["namespace"]: ns for ns in resp.json().get("namespaces", [])}
 
 
-def fir_near_hits(ctx: Context) -> int:
-    """GetFir reads fir served from its near cache so far (its ``/metrics``; 0 when unreadable)."""
-    try:
-        text = httpx.get(f"http://127.0.0.1:{ctx.target.cfg.fir_metrics_port}/metrics", timeout=5).text
-    except httpx.HTTPError:
-        return 0
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == "afirgen_near_cache_events_total" and sample.labels == {
-                "namespace": "fir",
-                "event": "hits",
-            }:
-                return int(sample.value)
-    return 0
+NEAR = {"fir": "fir", "fir_list_pages": "fir_list"}
+"""fir's near caches -> the cache service namespace whose entries they hold."""
+
+
+def fir_near_hits(ctx: Context) -> dict[str, int]:
+    """Reads the fir replicas served from their near caches so far, by cache service namespace
+    (their ``/metrics``; a replica that does not answer counts 0)."""
+    found = dict.fromkeys(NEAR.values(), 0)
+    for port in ctx.target.cfg.fir_metrics_ports:
+        try:
+            text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        except httpx.HTTPError:
+            continue
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == "afirgen_near_cache_events_total" and sample.labels.get("event") == "hits":
+                    namespace = NEAR.get(sample.labels.get("namespace", ""))
+                    if namespace:
+                        found[namespace] += int(sample.value)
+    return found
 
 
 def _delta(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]], field: str, ns: str) -> int:
@@ -190,16 +196,17 @@ def hit_ratio(ctx: Context) -> None:
     started = time.monotonic()
     calls, errors = asyncio.run(_workload(ctx, ids, n, limit, seed=2))
     elapsed = time.monotonic() - started
-    after, near = cache_stats(ctx.target), fir_near_hits(ctx) - near_before
+    after, near_after = cache_stats(ctx.target), fir_near_hits(ctx)
+    near = {ns: near_after[ns] - near_before[ns] for ns in near_after}
     f = ctx.results.figures
-    # A GetFir served from fir's near cache never reaches the cache service: it is a hit too.
-    hits = sum(_delta(before, after, "hits", ns) for ns in NAMESPACES) + near
+    # A read served from a fir replica's near cache never reaches the cache service: a hit too.
+    hits = sum(_delta(before, after, "hits", ns) + near.get(ns, 0) for ns in NAMESPACES)
     misses = sum(_delta(before, after, "misses", ns) for ns in NAMESPACES)
-    f["cache.workload.near_hits"] = float(near)
+    f["cache.workload.near_hits"] = float(sum(near.values()))
     f["cache.workload.hit_ratio"] = hits / max(1, hits + misses)
     f["cache.workload.lookups"] = float(hits + misses)
     for ns in NAMESPACES:
-        h, m = _delta(before, after, "hits", ns), _delta(before, after, "misses", ns)
+        h, m = _delta(before, after, "hits", ns) + near.get(ns, 0), _delta(before, after, "misses", ns)
         if h + m:
             f[f"cache.workload.hit_ratio.{ns}"] = h / (h + m)
     f["cache.workload.rps"] = calls / max(elapsed, 1e-6)

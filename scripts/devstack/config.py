@@ -137,6 +137,11 @@ class StackConfig:
         return (self.fir_port, self.fir_2_port)
 
     @property
+    def fir_metrics_ports(self) -> tuple[int, ...]:
+        """The metrics port of each fir replica."""
+        return (self.fir_metrics_port, self.fir_2_metrics_port)
+
+    @property
     def inference_ports(self) -> tuple[int, ...]:
         """gRPC ports of the inference proxy replicas, the first one first."""
         return (self.inference_port, self.inference_2_port)

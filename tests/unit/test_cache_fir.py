@@ -76,10 +76,15 @@ def cache() -> InMemoryCache:
     return InMemoryCache()
 
 
-@pytest.fixture
-def service(repo: CountingRepository, cache: InMemoryCache) -> FirService:
+def replica(repo: CountingRepository, cache: InMemoryCache) -> FirService:
+    """A fir process over ``repo`` and ``cache`` (several share them, each with its own near caches)."""
     settings = FirSettings(page_token_secret="unit-test-secret-0123456789")
     return build(settings, repository=repo, clock=lambda: NOW, cache=cache).service
+
+
+@pytest.fixture
+def service(repo: CountingRepository, cache: InMemoryCache) -> FirService:
+    return replica(repo, cache)
 
 
 def new_fir(station: str = "PS-1") -> Fir:
@@ -156,7 +161,8 @@ async def test_undecodable_entries_fall_back_to_the_database(
     fir, _ = await service.create(new_fir(), change=CHANGE)
     cache.entries[(NS_FIR, fir.id)] = b"\x09garbage"
     assert (await service.get(fir.id, caller=AUDITOR)).id == fir.id and repo.reads == 1
-    await service.list_firs(ListRequest(page_size=10), caller=AUDITOR)
+    # Another process fills the cache: this one has no copy of the page in its near cache.
+    await replica(repo, cache).list_firs(ListRequest(page_size=10), caller=AUDITOR)
     listed = [k for k in cache.entries if k[0] == NS_LIST and not k[1].startswith("gen:")]
     assert len(listed) == 2  # the page and the total
     for key in listed:
@@ -354,6 +360,28 @@ def test_bytes_responses_are_sent_as_they_are() -> None:
 def test_message_responses_are_still_serialized() -> None:
     serialize = sends_bytes_as_is(fir_pb2.Fir.SerializeToString)
     assert serialize is not None and serialize(fir_pb2.Fir(id="x")) == fir_pb2.Fir(id="x").SerializeToString()
+
+
+async def test_a_page_read_again_is_served_from_the_near_cache(
+    service: FirService, repo: CountingRepository, cache: InMemoryCache
+) -> None:
+    await service.create(new_fir(), change=CHANGE)
+    await service.list_firs(ListRequest(page_size=10), caller=AUDITOR)
+    cache.entries = {k: v for k, v in cache.entries.items() if k[1].startswith("gen:")}  # the tokens stay
+    loads, reads = cache.loads, repo.list_reads
+    await service.list_firs(ListRequest(page_size=10), caller=AUDITOR)
+    assert (cache.loads, repo.list_reads) == (loads, reads)
+
+
+async def test_a_write_elsewhere_in_scope_makes_the_near_page_unused(repo: CountingRepository) -> None:
+    """The page's key carries its scope's token, which the writer's process deleted (the reader,
+    with no live feed here, reads its tokens from the cache service each time)."""
+    cache = InMemoryCache()
+    reader, writer = replica(repo, cache), replica(repo, cache)
+    await reader.list_firs(ListRequest(page_size=10), caller=AUDITOR)
+    created, _ = await writer.create(new_fir(), change=CHANGE)
+    page = await reader.list_firs(ListRequest(page_size=10), caller=AUDITOR)
+    assert [f.id for f in page.firs] == [created.id]
 
 
 # --- invalidation scoped by what a write changes ---------------------------------------

@@ -78,6 +78,8 @@ REFUSED = (InvalidArgument, NotFound, PermissionDenied, FailedPrecondition, Abor
 NS_FIR = "fir"
 NS_LIST = "fir_list"
 NS_STATS = "fir_stats"
+NS_LIST_PAGES = "fir_list_pages"
+"""The near cache of list pages and totals (entries of the cache service's ``fir_list``)."""
 T = TypeVar("T")
 
 
@@ -98,6 +100,7 @@ class CachedFirRepository:
         finalized_ttl: float = 86400.0,
         near: NearCache[SerializedFir] | None = None,
         generations: NearCache[str] | None = None,
+        pages: NearCache[bytes] | None = None,
     ) -> None:
         self._inner = inner
         self._cache = cache
@@ -110,6 +113,10 @@ class CachedFirRepository:
             cache, generations if generations is not None else NearCache(NS_LIST, NearCacheSettings())
         )
         """The tokens of list and statistics scopes (their near cache follows the feed too)."""
+        self.pages = pages if pages is not None else NearCache(NS_LIST_PAGES, NearCacheSettings(max_entries=256))
+        """List pages and totals as the cache service holds them. Their keys carry their scope's
+        token, which a write in scope replaces: an entry never changes, so it is kept immutable
+        and needs no feed (a page is up to ~50 KB: the bound keeps this near cache small)."""
 
     # --- the invalidation hook -----------------------------------------------------
     async def invalidate_fir(self, fir_id: str | None, written: Fir | None = None) -> None:
@@ -217,7 +224,10 @@ class CachedFirRepository:
         async def loader() -> bytes:
             return encode(await load())
 
-        data = await self._cache.get_or_load(namespace, key, loader)
+        if namespace == NS_LIST:
+            data = await self._listed(key, loader)
+        else:
+            data = await self._cache.get_or_load(namespace, key, loader)
         if data is not None:
             try:
                 return decode(data)
@@ -247,7 +257,7 @@ class CachedFirRepository:
         async def load() -> bytes:
             return encode_page(*await self._inner.list_page(query))
 
-        data = await self._cache.get_or_load(NS_LIST, await self._page_key(query), load)
+        data = await self._listed(await self._page_key(query), load)
         if data is not None:
             try:
                 return decode_page_serialized(data)
@@ -258,9 +268,18 @@ class CachedFirRepository:
     async def count(self, flt: FirFilter) -> int:
         """A total, from the cache when possible."""
         token = await self.generations.token(scope_of(flt))
-        return await self._cached(
-            NS_LIST, f"{token}:count:" + _digest(flt), lambda: self._inner.count(flt), encode_count, decode_count
-        )
+        key = f"{token}:count:" + _digest(flt)
+        return await self._cached(NS_LIST, key, lambda: self._inner.count(flt), encode_count, decode_count)
+
+    async def _listed(self, key: str, load: Callable[[], Awaitable[bytes]]) -> bytes | None:
+        """An entry of ``fir_list`` (a page or a total): this process's copy, else the cache service's."""
+        found = self.pages.get(key)
+        if found is not None:
+            return found
+        data = await self._cache.get_or_load(NS_LIST, key, load)
+        if data is not None:
+            self.pages.put(key, data, self.pages.epoch, immutable=True)
+        return data
 
     async def stats(self, flt: FirFilter, days: int, now: datetime) -> FirCounts:
         """Statistics, from the cache (short TTL) when possible."""
