@@ -1,5 +1,5 @@
 """What a dead cache costs a read: GetFir of never-read FIRs through Envoy, one at a time,
-first with the cache up (every read a miss), then with Redis stopped once the fir service's
+first with the cache up (every read a miss), then with Redis stopped once every fir replica's
 cache circuit is open. An open circuit skips the cache, so the second should cost what the
 first does (``tests/e2e/cache`` checks that the cache is not asked; this measures the cost).
 
@@ -21,24 +21,31 @@ from bench.scenarios.cache import FIR, one_by_one
 REDIS = "infra:redis"
 
 
-def circuit_open(ctx: Context) -> bool:
-    """The fir service's cache circuit is open (its metrics say so)."""
-    text = httpx.get(f"http://127.0.0.1:{ctx.target.cfg.fir_metrics_port}/metrics", timeout=5).text
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == "afirgen_cache_client_circuit_open":
-                return sample.value == 1
-    return False
+def circuits_open(ctx: Context) -> bool:
+    """Every fir replica's cache circuit is open (their metrics say so)."""
+    opened = 0
+    for port in ctx.target.cfg.fir_metrics_ports:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == "afirgen_cache_client_circuit_open" and sample.value == 1:
+                    opened += 1
+    return opened == len(ctx.target.cfg.fir_metrics_ports)
 
 
-def _open_the_circuit(ctx: Context, fir_id: str, within: float) -> None:
-    """Read until the failures have opened the circuit (RuntimeError after ``within`` seconds)."""
+def _open_the_circuits(ctx: Context, fir_ids: list[str], within: float) -> None:
+    """Read until the failures have opened every replica's circuit (RuntimeError after ``within``
+    seconds). The edge sends a FIR's REST reads to the replica its id hashes to: reading each of
+    ``fir_ids`` in turn reaches every replica."""
     deadline = time.monotonic() + within
-    while not circuit_open(ctx):
+    turn = 0
+    while not circuits_open(ctx):
         if time.monotonic() > deadline:
-            raise RuntimeError(f"the fir service's cache circuit did not open within {within:.0f}s")
+            raise RuntimeError(f"the fir replicas' cache circuits did not open within {within:.0f}s")
+        fir_id = fir_ids[turn % len(fir_ids)]
+        turn += 1
         httpx.get(f"{ctx.target.base_url}/v1/firs/{fir_id}", headers=ctx.target.headers(), timeout=10)
-        time.sleep(0.05)  # pacing: one read at a time until the breaker has seen enough failures
+        time.sleep(0.05)  # pacing: one read at a time until the breakers have seen enough failures
 
 
 def run(ctx: Context) -> None:
@@ -56,7 +63,7 @@ def run(ctx: Context) -> None:
     miss = one_by_one(ctx, reads(ctx.take_miss_ids(k)), "cache_outage.GetFir.miss", label, "cache_outage")
     target.stack.ctl("stop", REDIS)
     try:
-        _open_the_circuit(ctx, ctx.hot.drafts[0], ctx.profile.run_timeout_s)
+        _open_the_circuits(ctx, ctx.hot.drafts, ctx.profile.run_timeout_s)
         label = "GetFir, Redis down (circuit open)"
         down = one_by_one(ctx, reads(ctx.take_miss_ids(k)), "cache_outage.GetFir.down", label, "cache_outage")
     finally:

@@ -30,8 +30,9 @@ from bench.target import WRITER, Target
 
 GENERATION_STATIONS = 50
 """Numbering locks one counter row per station: generations are spread over this many."""
-MODEL_STAGES = ("asr", "ocr", "llm")
-"""Stages spent in model calls, as the fir service times them (so proxy queueing counts as model time)."""
+MODEL_STAGES = ("asr", "ocr", "llm", "llm_reask")
+"""Stages spent in model calls, as the fir service times them (the first answer and the re-ask;
+proxy queueing counts as model time)."""
 
 
 def models_available(target: Target) -> list[dict[str, Any]]:
