@@ -1,12 +1,24 @@
-"""``python -m afirgen_fir``: run the FIR service until SIGTERM."""
+"""``python -m afirgen_fir``: run the FIR service until SIGTERM.
 
-from afirgen_runtime import secrets, server, settings
+The imports are inside the functions: the PDF renderer's children (spawned, not forked)
+import this module again as ``__mp_main__``, and must not load the whole service, with its
+CPU and memory, before they lower their priority (adapters/pdf_renderer.py).
+"""
 
-from afirgen_fir.bootstrap import build
-from afirgen_fir.settings import FirSettings
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from afirgen_runtime import server, settings
 
 
 def _build() -> tuple[server.ServiceApp, settings.ServerSettings]:
+    from afirgen_runtime import secrets, server, settings
+
+    from afirgen_fir.bootstrap import build
+    from afirgen_fir.settings import FirSettings
+
     config = settings.load(FirSettings)
     server.prepare("fir", config.log, config.server.tracing)
     env = config.server.environment
@@ -16,5 +28,12 @@ def _build() -> tuple[server.ServiceApp, settings.ServerSettings]:
     return build(config).app, config.server
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """Serve until SIGTERM."""
+    from afirgen_runtime import server
+
     server.main(_build)
+
+
+if __name__ == "__main__":
+    main()

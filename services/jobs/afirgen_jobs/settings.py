@@ -57,3 +57,7 @@ class WorkerSettings(WorkerConfig):
     """Prometheus endpoint of the worker (``AFIRGEN_METRICS_PORT``; 0: none)."""
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)
     """Windows of the purge of finished jobs, which workers run (``AFIRGEN_RETENTION_*``)."""
+    niceness: int = 10
+    """CPU niceness of the worker process (0-19). Its jobs are background work: on a host whose
+    cores also serve requests, the worker (and so the work it hands to the services) waits for
+    what requests leave over."""

@@ -5,6 +5,8 @@ owning service and records the outcome; a SIGTERM lets running jobs finish
 (or releases them after the grace period).
 """
 
+import os
+
 from afirgen_runtime import secrets, server, settings
 
 from afirgen_jobs.bootstrap import build_worker
@@ -18,6 +20,7 @@ def _build() -> server.WorkerApp:
     process = settings.load(settings.ServerSettings, prefix="AFIRGEN_SERVER")
     server.prepare("jobs-worker", config.log, process.tracing)
     secrets.check("AFIRGEN_MYSQL_PASSWORD", config.mysql.password, environment=process.environment)
+    os.nice(config.niceness)
     return build_worker(config).app
 
 

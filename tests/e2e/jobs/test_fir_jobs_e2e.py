@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import io
 import json
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -159,3 +160,9 @@ async def test_the_outbox_keeps_jobs_while_the_jobs_service_is_down(
     )
     assert sent[:2] == (1, 0)
     await _document(rest, fir["id"], fir["fir_number"], within=60)
+
+
+def test_the_jobs_worker_runs_at_a_low_cpu_priority(stack: Stack) -> None:
+    """Background work yields the CPU to requests (AFIRGEN_NICENESS, 10 by default)."""
+    pid = int(stack.ctl("pid", "services:jobs-worker").strip())
+    assert os.getpriority(os.PRIO_PROCESS, pid) == 10
