@@ -35,6 +35,12 @@ class SettingsError(InvalidArgument):
     """An environment variable has a value of the wrong shape."""
 
 
+def within(name: str, value: float, low: float, high: float) -> None:
+    """Refuse a setting outside ``[low, high]`` (``name``: its environment variable)."""
+    if not low <= value <= high:
+        raise SettingsError(f"{name}: must be between {low:g} and {high:g}, got {value:g}")
+
+
 def _parse(raw: str, kind: Any, name: str) -> Any:
     origin = typing.get_origin(kind)
     if origin in (typing.Union, types.UnionType):

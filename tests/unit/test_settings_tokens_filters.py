@@ -2,6 +2,8 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from afirgen_fir.settings import FirSettings
+from afirgen_jobs.settings import WorkerSettings
 from afirgen_runtime.errors import InvalidArgument
 from afirgen_runtime.filtering import Condition, parse_filter
 from afirgen_runtime.pagination import PageTokens, page_size
@@ -121,3 +123,18 @@ class WithNestedDefault:
 def test_nested_defaults_of_the_enclosing_class_are_kept() -> None:
     assert load(WithNestedDefault, {}).inner == Inner("primary", 99)
     assert load(WithNestedDefault, {"AFIRGEN_INNER_PORT": "5"}).inner == Inner("primary", 5)
+
+
+@pytest.mark.parametrize(
+    ("settings", "key", "value"),
+    [
+        ("fir", "AFIRGEN_PDF_NICENESS", "-5"),
+        ("fir", "AFIRGEN_PDF_NICENESS", "20"),
+        ("fir", "AFIRGEN_PDF_IDLE_SECONDS", "0"),
+        ("worker", "AFIRGEN_NICENESS", "-1"),
+    ],
+)
+def test_settings_refuse_priorities_and_idle_times_out_of_range(settings: str, key: str, value: str) -> None:
+    kind = {"fir": FirSettings, "worker": WorkerSettings}[settings]
+    with pytest.raises(SettingsError, match=key):
+        load(kind, {key: value})

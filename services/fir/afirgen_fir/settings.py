@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from afirgen_runtime.cache_client import CacheClientSettings
 from afirgen_runtime.channels import ChannelSettings
 from afirgen_runtime.near_cache import NearCacheSettings
-from afirgen_runtime.settings import LogSettings, MySQLSettings, ServerSettings
+from afirgen_runtime.settings import LogSettings, MySQLSettings, ServerSettings, within
 
 from afirgen_fir.domain.retention import RetentionPolicy
 from afirgen_fir.service_layer.outbox_relay import RelayConfig
@@ -58,3 +58,7 @@ class FirSettings:
     """Timeout of one webhook POST."""
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)
     """Purges of idempotency keys and sent outbox rows (``AFIRGEN_RETENTION_*``)."""
+
+    def __post_init__(self) -> None:
+        within("AFIRGEN_PDF_NICENESS", self.pdf_niceness, 0, 19)
+        within("AFIRGEN_PDF_IDLE_SECONDS", self.pdf_idle_seconds, 1, 86400)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from afirgen_runtime.channels import ChannelSettings
-from afirgen_runtime.settings import LogSettings, MetricsSettings, MySQLSettings, ServerSettings
+from afirgen_runtime.settings import LogSettings, MetricsSettings, MySQLSettings, ServerSettings, within
 
 from afirgen_jobs.domain.retention import RetentionPolicy
 from afirgen_jobs.domain.rules import EnqueueLimits
@@ -61,3 +61,6 @@ class WorkerSettings(WorkerConfig):
     """CPU niceness of the worker process (0-19). Its jobs are background work: on a host whose
     cores also serve requests, the worker (and so the work it hands to the services) waits for
     what requests leave over."""
+
+    def __post_init__(self) -> None:
+        within("AFIRGEN_NICENESS", self.niceness, 0, 19)

@@ -224,10 +224,7 @@ class CachedFirRepository:
         async def loader() -> bytes:
             return encode(await load())
 
-        if namespace == NS_LIST:
-            data = await self._listed(key, loader)
-        else:
-            data = await self._cache.get_or_load(namespace, key, loader)
+        data = await self._entry(namespace, key, loader)
         if data is not None:
             try:
                 return decode(data)
@@ -257,7 +254,7 @@ class CachedFirRepository:
         async def load() -> bytes:
             return encode_page(*await self._inner.list_page(query))
 
-        data = await self._listed(await self._page_key(query), load)
+        data = await self._entry(NS_LIST, await self._page_key(query), load)
         if data is not None:
             try:
                 return decode_page_serialized(data)
@@ -271,8 +268,11 @@ class CachedFirRepository:
         key = f"{token}:count:" + _digest(flt)
         return await self._cached(NS_LIST, key, lambda: self._inner.count(flt), encode_count, decode_count)
 
-    async def _listed(self, key: str, load: Callable[[], Awaitable[bytes]]) -> bytes | None:
-        """An entry of ``fir_list`` (a page or a total): this process's copy, else the cache service's."""
+    async def _entry(self, namespace: str, key: str, load: Callable[[], Awaitable[bytes]]) -> bytes | None:
+        """An entry of the cache service; a ``fir_list`` entry (a page or a total) from this process's
+        copy first: its key carries its scope's token, so it never changes."""
+        if namespace != NS_LIST:
+            return await self._cache.get_or_load(namespace, key, load)
         found = self.pages.get(key)
         if found is not None:
             return found

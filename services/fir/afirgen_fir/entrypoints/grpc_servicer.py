@@ -121,7 +121,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):
         fir = from_message(submitted, Fir, path="fir")
         fir.complaint.source = ComplaintSource.MANUAL  # a hand-entered FIR, whatever the client claims
         fir, _ = await self._svc.create(fir, change=_change(), idempotency=idempotency)
-        self._cache_headers(fir)
+        self._headers(fir.etag, fir.status)
         return fir_to_proto(fir)
 
     # Returns the serialized Fir as bytes when it has it: the shared interceptor sends bytes as they
@@ -141,7 +141,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):
             request.read_mask.MergeMessage(fir_pb2.Fir.FromString(found.data), trimmed)
             return trimmed
         fir = await self._svc.get(request.id, fields, caller=current_caller())
-        self._cache_headers(fir)
+        self._headers(fir.etag, fir.status)
         return fir_to_proto(fir, request.read_mask)
 
     # Returns the serialized response as bytes when the page is cached in its wire form (see GetFir).
@@ -191,12 +191,12 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):
         fir = await self._svc.update(
             request.fir.id, request.fir.etag, list(request.update_mask.paths), apply, change=_change()
         )
-        self._cache_headers(fir)
+        self._headers(fir.etag, fir.status)
         return fir_to_proto(fir)
 
     async def FinalizeFir(self, request: fir_pb2.FinalizeFirRequest, context: ServicerContext) -> fir_pb2.Fir:
         fir = await self._svc.finalize(request.id, request.etag, change=_change())
-        self._cache_headers(fir)
+        self._headers(fir.etag, fir.status)
         return fir_to_proto(fir)
 
     async def GetFirStats(self, request: fir_pb2.GetFirStatsRequest, context: ServicerContext) -> fir_pb2.FirStats:
@@ -253,7 +253,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):
         fir = await self._generation.generate(
             self._generation_request(request), change=_change(), idempotency=self._generation_key(request, context)
         )
-        self._cache_headers(fir)
+        self._headers(fir.etag, fir.status)
         return fir_to_proto(fir)
 
     async def StreamGenerateFir(
@@ -283,7 +283,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):
         fir = await self._generation.regenerate(
             request.id, REGENERABLE[request.part], request.guidance, request.etag, change=_change()
         )
-        self._cache_headers(fir)
+        self._headers(fir.etag, fir.status)
         return fir_to_proto(fir)
 
     async def GetFirDocument(
@@ -294,10 +294,6 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):
         set_response_header("content-disposition", f'inline; filename="{document.filename}"')
         set_response_header("cache-control", CACHE_FINALIZED if document.finalized else CACHE_DRAFT)
         return httpbody_pb2.HttpBody(content_type="application/pdf", data=document.content)
-
-    @classmethod
-    def _cache_headers(cls, fir: Fir) -> None:
-        cls._headers(fir.etag, fir.status)
 
     @staticmethod
     def _headers(etag: str, status: FirStatus) -> None:
