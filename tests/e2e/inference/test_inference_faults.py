@@ -141,8 +141,8 @@ async def test_with_the_llm_down_a_complaint_still_becomes_a_draft_from_the_rule
 
 
 @pytest.mark.timeout(300)  # every slot and queue place of the LLM is filled, and each call served
-async def test_excess_generations_get_resource_exhausted_at_once(inference: Stub, rest: httpx.AsyncClient) -> None:
-    await wait_until_llm_serves(rest)
+async def test_excess_generations_get_resource_exhausted_at_once(inference: Stub) -> None:
+    await wait_until_llm_serves(inference)  # the proxy this test calls, not whichever the edge picks
     llm = await llm_backend(inference)
     slots, places = int(llm["max_in_flight"]), int(llm["max_queue"])  # one LLM server behind this proxy
 
