@@ -23,10 +23,13 @@ from afirgen.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 from afirgen_fir.settings import FirSettings
 from google.protobuf import struct_pb2
 
+from bench import processes
 from bench.scenarios import Context, Skip
 from bench.scenarios.grpc_load import fixed_rate, level, read_calls
 
 WORKER = "services:jobs-worker"
+CPU_GROUPS = ("edge", "services", "infra", "models", "identity")
+"""Every process of the stack, for the CPU split of each phase (who takes the CPU from the reads)."""
 MIX = (("fir.render_document", 6, 5), ("fir.notify_finalized", 2, 7), ("fir.rollup_stats", 2, 2))
 """Job types, their share of every ten jobs, and the priority the fir service gives them."""
 
@@ -92,6 +95,23 @@ def _live(ctx: Context, run: str) -> dict[str, int]:
     return {"waiting": int(waiting or 0), "running": int(running or 0), "done": int(done or 0)}
 
 
+def _cpu(ctx: Context) -> dict[str, float]:
+    """CPU seconds so far of each program of the stack, with its descendants (fir's PDF children)."""
+    children = processes.tree()
+    pids = processes.program_pids(ctx.target, CPU_GROUPS)
+    return {program: processes.cpu_seconds(pid, children) for program, pid in pids.items()}
+
+
+def _cpu_split(ctx: Context, phase: str, before: dict[str, float], seconds: float) -> None:
+    """Figures ``backlog.cpu.<phase>.<program>``: the cores each program used over the phase."""
+    after = _cpu(ctx)
+    used = {p: (after[p] - before.get(p, 0.0)) / max(seconds, 1e-3) for p in after}
+    for program, cores in used.items():
+        ctx.results.figures[f"backlog.cpu.{phase}.{program}"] = round(cores, 3)
+    busiest = sorted(used.items(), key=lambda item: -item[1])[:6]
+    ctx.log(f"  cores used, {phase}: " + ", ".join(f"{p.split(':')[-1]} {c:.2f}" for p, c in busiest))
+
+
 def run(ctx: Context) -> None:
     """Idle p99, enqueue the backlog, p99 while it drains."""
     count = ctx.profile.backlog_jobs
@@ -100,7 +120,9 @@ def run(ctx: Context) -> None:
     call = read_calls(ctx, "envoy")["GetFir"]
     peak = level(ctx, call, "backlog.GetFir.c50_idle", "GetFir envoy c=50, idle", 50, "backlog")
     rate = max(10.0, peak.rps / 2)
+    cpu, started = _cpu(ctx), time.monotonic()
     idle = fixed_rate(ctx, call, "backlog.GetFir.idle", f"GetFir envoy {rate:.0f}/s, idle", rate, "backlog")
+    _cpu_split(ctx, "idle", cpu, time.monotonic() - started)
     run_id = uuid.uuid4().hex[:8]
     requests = _jobs(ctx, count, run_id)
     started = time.monotonic()
@@ -112,11 +134,12 @@ def run(ctx: Context) -> None:
         deadline = time.monotonic() + 30
         while _live(ctx, run_id)["running"] == 0 and time.monotonic() < deadline:
             time.sleep(0.2)
-        before = _live(ctx, run_id)
+        before, cpu = _live(ctx, run_id), _cpu(ctx)
         started = time.monotonic()
         draining = fixed_rate(
             ctx, call, "backlog.GetFir.draining", f"GetFir envoy {rate:.0f}/s, backlog draining", rate, "backlog"
         )
+        _cpu_split(ctx, "draining", cpu, time.monotonic() - started)
         under = level(ctx, call, "backlog.GetFir.c50_draining", "GetFir envoy c=50, backlog draining", 50, "backlog")
         elapsed = time.monotonic() - started
         after = _live(ctx, run_id)

@@ -4,7 +4,9 @@ Runs only when ``GET /v1/models`` answers through the edge with at least one
 available model; otherwise it skips with a note. When it runs: N concurrent
 ``GenerateFir`` calls through Envoy; completed vs shed (RESOURCE_EXHAUSTED)
 vs other errors; end-to-end latency; backend overhead = end-to-end minus the
-model stages reported in ``Fir.generation.stage_millis``; and GetFir p99 while
+model servers' time and the wait for a free slot of them, both reported per model
+stage in ``Fir.generation.stage_millis`` (``llm_model``, ``llm_queue``, ...), with the
+queue wait reported beside it; and GetFir p99 while
 generation saturates the models, against its idle p99 (isolation target).
 
 Each generation is asked by the station house officer of its FIR's station
@@ -31,8 +33,15 @@ from bench.target import WRITER, Target
 GENERATION_STATIONS = 50
 """Numbering locks one counter row per station: generations are spread over this many."""
 MODEL_STAGES = ("asr", "ocr", "llm", "llm_reask")
-"""Stages spent in model calls, as the fir service times them (the first answer and the re-ask;
-proxy queueing counts as model time)."""
+"""Stages that call a model (the first answer and the re-ask): each reports ``<stage>_model``,
+the model server's time, and ``<stage>_queue``, the wait for a free slot in the inference proxy."""
+
+
+def _split(stages: dict[str, float]) -> tuple[float, float]:
+    """(model servers' time, queue wait) of one generation, over its model stages."""
+    model = sum(stages.get(f"{stage}_model", 0.0) for stage in MODEL_STAGES)
+    queue = sum(stages.get(f"{stage}_queue", 0.0) for stage in MODEL_STAGES)
+    return model, queue
 
 
 def models_available(target: Target) -> list[dict[str, Any]]:
@@ -58,6 +67,7 @@ async def _generate(ctx: Context, n: int, deadline_s: float) -> dict[str, Any]:
         "errors": 0,
         "latency_ms": [],
         "overhead_ms": [],
+        "queue_ms": [],
         "shed_ms": [],
         "stages": {},
         "codes": {},
@@ -94,7 +104,9 @@ async def _generate(ctx: Context, n: int, deadline_s: float) -> dict[str, Any]:
             stages = dict(fir.generation.stage_millis)
             for name, value in stages.items():
                 outcome["stages"].setdefault(name, []).append(value)
-            outcome["overhead_ms"].append(elapsed - sum(v for k, v in stages.items() if k in MODEL_STAGES))
+            model, queue = _split(stages)
+            outcome["overhead_ms"].append(elapsed - model - queue)
+            outcome["queue_ms"].append(queue)
 
         await asyncio.gather(*(one(i) for i in range(n)))
     return outcome
@@ -135,8 +147,10 @@ def run(ctx: Context) -> None:
         lat = sorted(outcome["latency_ms"])
         f["generation.p50_ms"] = statistics.median(lat)
         f["generation.p99_ms"] = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
-        over = sorted(outcome["overhead_ms"])
-        f["generation.overhead_p99_ms"] = over[min(len(over) - 1, int(len(over) * 0.99))]
+        for name in ("overhead", "queue"):
+            values = sorted(outcome[f"{name}_ms"])
+            f[f"generation.{name}_p50_ms"] = statistics.median(values)
+            f[f"generation.{name}_p99_ms"] = values[min(len(values) - 1, int(len(values) * 0.99))]
     for name, values in outcome["stages"].items():
         f[f"generation.stage.{name}_p50_ms"] = statistics.median(values)
     if outcome["codes"]:

@@ -60,7 +60,7 @@ class FakeInference:
         text = self._next()
         for i in range(0, len(text), 7):
             yield text[i : i + 7]
-        yield ModelReply(text, "fake-llm", 5.0)
+        yield ModelReply(text, "fake-llm", 5.0, queue_millis=2.0)
 
     async def transcribe(self, audio: bytes, language: str) -> ModelReply:
         self.calls.append("transcribe")
@@ -237,6 +237,13 @@ async def test_every_stage_is_timed() -> None:
         "llm",
         "total",
     }
+
+
+async def test_the_model_stage_carries_the_model_servers_time_and_the_wait_for_a_slot() -> None:
+    service, _ = make(FakeInference(GOOD))
+    fir = await service.generate(request(), change=CHANGE)
+    assert fir.generation is not None
+    assert (fir.generation.stage_millis["llm_model"], fir.generation.stage_millis["llm_queue"]) == (5.0, 2.0)
 
 
 async def test_with_the_model_server_down_the_draft_is_the_rules_alone() -> None:

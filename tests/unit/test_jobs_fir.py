@@ -10,6 +10,7 @@ import io
 import json
 import multiprocessing
 import os
+import time
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -299,6 +300,21 @@ async def test_a_render_after_the_idle_exit_starts_the_children_again() -> None:
     assert "DL-CP-01/2026/00007" in pypdf.PdfReader(io.BytesIO(content)).pages[0].extract_text()
 
 
+async def test_a_child_rests_after_a_document_so_it_uses_at_most_its_share_of_a_core() -> None:
+    renderer = ProcessPdfRenderer(Fonts(None, None, None), cpu_share=0.1)
+    try:
+        await renderer(_fir())  # the child's start and its import of fpdf are not the document's CPU
+        before = renderer.cpu_seconds
+        await renderer(_fir())
+        finished, spent = time.monotonic(), renderer.cpu_seconds - before
+        await renderer(_fir())
+        waited = time.monotonic() - finished
+    finally:
+        renderer.close()
+    # A share of 0.1: nine times the previous document's CPU before the next one starts.
+    assert waited >= 9 * spent > 0
+
+
 async def test_documents_render_in_children_at_a_low_cpu_priority() -> None:
     before = {c.pid for c in multiprocessing.active_children()}
     renderer = ProcessPdfRenderer(Fonts(None, None, None), workers=2, niceness=7)
@@ -306,7 +322,7 @@ async def test_documents_render_in_children_at_a_low_cpu_priority() -> None:
         await asyncio.gather(renderer(_fir()), renderer(_fir()), renderer(_fir()))
         children = [c.pid for c in multiprocessing.active_children() if c.pid not in before]
         assert 1 <= len(children) <= 2  # at most ``workers`` documents at once
-        want = (min(19, os.getpriority(os.PRIO_PROCESS, 0) + 7), os.SCHED_BATCH)
+        want = (min(19, os.getpriority(os.PRIO_PROCESS, 0) + 7), os.SCHED_IDLE)
         # A child the pool started for the last document may still be running its initializer.
         settled = await until(
             lambda: [(os.getpriority(os.PRIO_PROCESS, pid), os.sched_getscheduler(pid)) for pid in children],

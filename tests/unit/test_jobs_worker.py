@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 
 from afirgen_jobs.domain.model import ClaimedJob, HandlerResult, JobStatus
 from afirgen_jobs.domain.rules import Decision
-from afirgen_jobs.service_layer.worker_loop import Worker, WorkerConfig
+from afirgen_jobs.service_layer.worker_loop import Pace, Worker, WorkerConfig
 
 from tests.waiting import until
 
@@ -99,8 +100,33 @@ def _worker(queue: FakeQueue, delivery: FakeDelivery, **kwargs: object) -> Worke
         shutdown_grace_seconds=float(kwargs.pop("grace", 1.0)),  # type: ignore[arg-type]
         retry_base_seconds=1.0,
         retry_cap_seconds=10.0,
+        max_jobs_per_second=float(kwargs.pop("rate", 0.0)),  # type: ignore[arg-type]
     )
     return Worker(queue, delivery, config, rand=lambda: 0.0)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_pace_allows_its_saved_starts_then_one_per_interval() -> None:
+    clock = Clock()
+    pace = Pace(10.0, burst=2, clock=clock)
+    first = pace.allowed(5)
+    pace.take(first)
+    empty, wait = pace.allowed(5), pace.next_in()
+    clock.now += 0.1
+    assert (first, empty, round(wait, 6), pace.allowed(5)) == (2, 0, 0.1, 1)
+
+
+def test_a_pace_of_zero_allows_every_start() -> None:
+    pace = Pace(0.0, burst=1, clock=Clock())
+    pace.take(1000)
+    assert (pace.allowed(1000), pace.next_in()) == (1000, 0.0)
 
 
 async def test_runs_every_job_never_more_than_concurrency_at_once() -> None:
@@ -114,6 +140,19 @@ async def test_runs_every_job_never_more_than_concurrency_at_once() -> None:
     assert delivery.max_in_flight <= 3
     assert all(limit <= 3 for limit in queue.claims)
     assert {d.status for d in queue.finished.values()} == {JobStatus.SUCCEEDED}
+
+
+async def test_a_paced_worker_starts_no_more_jobs_a_second_than_its_bound() -> None:
+    queue = FakeQueue([_job(n) for n in range(10)])
+    worker = _worker(queue, FakeDelivery(), concurrency=2, rate=20.0)
+    started = time.monotonic()
+    task = asyncio.create_task(worker.run())
+    await until(lambda: len(queue.finished) == 10, every=0.005)
+    elapsed = time.monotonic() - started
+    worker.stop()
+    await task
+    # Two saved starts, then eight at 20 a second: 0.4 s at least.
+    assert elapsed >= 0.4
 
 
 async def test_outcomes_follow_the_handler_status() -> None:

@@ -130,8 +130,11 @@ def test_nested_defaults_of_the_enclosing_class_are_kept() -> None:
     [
         ("fir", "AFIRGEN_PDF_NICENESS", "-5"),
         ("fir", "AFIRGEN_PDF_NICENESS", "20"),
+        ("fir", "AFIRGEN_PDF_CPU_SHARE", "0"),
+        ("fir", "AFIRGEN_PDF_CPU_SHARE", "1.5"),
         ("fir", "AFIRGEN_PDF_IDLE_SECONDS", "0"),
         ("worker", "AFIRGEN_NICENESS", "-1"),
+        ("worker", "AFIRGEN_MAX_JOBS_PER_SECOND", "-1"),
     ],
 )
 def test_settings_refuse_priorities_and_idle_times_out_of_range(settings: str, key: str, value: str) -> None:

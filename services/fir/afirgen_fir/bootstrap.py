@@ -150,7 +150,10 @@ def build(
         owned.push_async_callback(http.aclose)
         notifier = WebhookNotifier(settings.webhook_url, settings.webhook_secret, http)
     renderer = ProcessPdfRenderer(
-        workers=settings.pdf_workers, niceness=settings.pdf_niceness, idle_seconds=settings.pdf_idle_seconds
+        workers=settings.pdf_workers,
+        niceness=settings.pdf_niceness,
+        idle_seconds=settings.pdf_idle_seconds,
+        cpu_share=settings.pdf_cpu_share,
     )
     owned.callback(renderer.close)
     documents = MySQLDocumentStore(database, clock)

@@ -50,6 +50,9 @@ class FirSettings:
     """CPU niceness of those children (0-19): a backlog of renders takes only the CPU requests leave over."""
     pdf_idle_seconds: float = 30.0
     """Those children exit when no document was asked for in this long (they hold about 80 MiB each)."""
+    pdf_cpu_share: float = 0.5
+    """At most this share of a core each of those children uses over a backlog of renders (0.05-1): a
+    document that took ``t`` seconds of CPU is followed by a rest of ``t * (1 / share - 1)``."""
     webhook_url: str = ""
     """Where finalization notices are POSTed; empty: none are sent."""
     webhook_secret: str = ""
@@ -62,3 +65,4 @@ class FirSettings:
     def __post_init__(self) -> None:
         within("AFIRGEN_PDF_NICENESS", self.pdf_niceness, 0, 19)
         within("AFIRGEN_PDF_IDLE_SECONDS", self.pdf_idle_seconds, 1, 86400)
+        within("AFIRGEN_PDF_CPU_SHARE", self.pdf_cpu_share, 0.05, 1)

@@ -80,7 +80,7 @@ async def test_text_complaint_becomes_a_draft(rest: httpx.AsyncClient, station: 
     assert any(p.get("value_inr") == 55000 for p in fir["properties"])
     generation = fir["generation"]
     assert generation["model"] and generation["prompt_version"] == "fir-draft-v2"
-    assert {"retrieval", "llm"} <= set(generation["stage_millis"])
+    assert {"retrieval", "llm", "llm_model", "llm_queue"} <= set(generation["stage_millis"])
     print(f"text generation took {elapsed:.1f}s; stages {generation['stage_millis']}")
 
     # The same key with another request is refused, not a second FIR;

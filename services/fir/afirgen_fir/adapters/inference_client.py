@@ -22,8 +22,15 @@ def _request(prompt: Prompt) -> inference_pb2.GenerateRequest:
     )
 
 
-def _millis(usage: inference_pb2.Usage) -> float:
-    return usage.model_time.ToMilliseconds() if usage.HasField("model_time") else 0.0
+def _reply(text: str, model: str, usage: inference_pb2.Usage, language: str = "") -> ModelReply:
+    """What a call returned, with the proxy's model time and queue wait."""
+    return ModelReply(
+        text=text,
+        model=model,
+        model_millis=usage.model_time.ToMilliseconds() if usage.HasField("model_time") else 0.0,
+        language=language,
+        queue_millis=usage.queue_time.ToMilliseconds() if usage.HasField("queue_time") else 0.0,
+    )
 
 
 class GrpcInferenceClient:
@@ -47,7 +54,7 @@ class GrpcInferenceClient:
     async def generate(self, prompt: Prompt, *, budget_seconds: float | None = None) -> ModelReply:
         with translate_rpc_errors():
             reply = await self._client().Generate(_request(prompt), timeout=budget_seconds)
-        return ModelReply(text=reply.text, model=reply.model, model_millis=_millis(reply.usage))
+        return _reply(reply.text, reply.model, reply.usage)
 
     async def stream_generate(
         self, prompt: Prompt, *, budget_seconds: float | None = None
@@ -60,19 +67,19 @@ class GrpcInferenceClient:
                     parts.append(piece.text_delta)
                     yield piece.text_delta
                 if piece.HasField("usage"):
-                    yield ModelReply(text="".join(parts), model=piece.model, model_millis=_millis(piece.usage))
+                    yield _reply("".join(parts), piece.model, piece.usage)
 
     async def transcribe(self, audio: bytes, language: str) -> ModelReply:
         with translate_rpc_errors():
             reply = await self._client().Transcribe(inference_pb2.TranscribeRequest(audio=audio, language=language))
-        return ModelReply(text=reply.text, model="asr", model_millis=_millis(reply.usage), language=reply.language)
+        return _reply(reply.text, "asr", reply.usage, reply.language)
 
     async def recognize_text(self, image: bytes, languages: list[str]) -> ModelReply:
         with translate_rpc_errors():
             reply = await self._client().RecognizeText(
                 inference_pb2.RecognizeTextRequest(image=image, languages=languages)
             )
-        return ModelReply(text=reply.text, model=reply.model, model_millis=_millis(reply.usage))
+        return _reply(reply.text, reply.model, reply.usage)
 
     async def close(self) -> None:
         """Close the channel."""

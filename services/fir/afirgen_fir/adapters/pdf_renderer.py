@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
@@ -45,17 +46,26 @@ def _die_with_parent(parent: int) -> None:
 
 def _lower_priority(niceness: int) -> None:
     """Run in a child at start: make its CPU the scheduler's last choice. Laying out PDFs is
-    batch work; requests of the parent (and every other service on the host) come first."""
+    background work; requests of the parent (and every other service on the host) come first.
+
+    ``SCHED_IDLE`` (Linux): the child runs on a core nothing else wants, and a request's
+    process waking up on that core takes it at once. A niceness alone is not enough: at 15
+    (with ``SCHED_BATCH``) two children rendering a backlog took both cores and GetFir's p99
+    went from 4 ms to 179 ms (bench ``backlog``). The niceness still applies where there is
+    no ``SCHED_IDLE``."""
     os.nice(niceness)
-    with contextlib.suppress(AttributeError, OSError):  # SCHED_BATCH is Linux-only
-        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+    with contextlib.suppress(AttributeError, OSError):  # SCHED_IDLE is Linux-only
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
 
-def _render(fir: Fir, fonts: Fonts | None) -> bytes:
-    """Run in a child: lay out the PDF (the child imports fpdf here, on its first document)."""
+def _render(fir: Fir, fonts: Fonts | None) -> tuple[bytes, float]:
+    """Run in a child: lay out the PDF (the child imports fpdf here, on its first document);
+    returns it with the CPU seconds the child spent on it."""
     from afirgen_fir.adapters.pdf_form import render_fir_pdf
 
-    return render_fir_pdf(fir, fonts)
+    started = time.process_time()
+    content = render_fir_pdf(fir, fonts)
+    return content, time.process_time() - started
 
 
 def _start_child(parent: int, niceness: int) -> None:
@@ -65,24 +75,41 @@ def _start_child(parent: int, niceness: int) -> None:
 
 
 class ProcessPdfRenderer:
-    """Renders in child processes, so laying out PDFs (CPU-bound Python that
-    holds the GIL for a good part of a second) never stalls the requests the
+    """Renders in child processes, so laying out PDFs (CPU-bound Python, about
+    80 ms of CPU a document, two thirds of it reading the fonts) never stalls the requests the
     service's event loop is serving.
 
     ``workers`` children (spawned on first use) render at most that many documents
-    at once; further renders wait their turn in this process, so a backlog of
-    render jobs costs at most ``workers`` CPUs, and only what the scheduler leaves
-    over: the children run at ``niceness`` (and ``SCHED_BATCH``). The children die
+    at once; further renders wait their turn in this process. Each child uses at most
+    ``cpu_share`` of a core over a backlog: after a document that took it ``t`` seconds of
+    CPU, its next one starts ``t * (1 / cpu_share - 1)`` seconds later. So a backlog of
+    render jobs costs at most ``workers * cpu_share`` cores, and only what the scheduler
+    leaves over: the children run at ``niceness`` and ``SCHED_IDLE``. (A low priority alone
+    does not keep reads fast: on two cores, two children rendering flat out raised GetFir's
+    p99 about 30 times even at ``SCHED_IDLE``, while one core kept busy left it unchanged.)
+    The children die
     with this process, however this process ends, and exit once no document has been
     asked for in ``idle_seconds``: a child holds about 80 MiB, and renders come in bursts
     (finalizations), so between bursts fir does not keep them. The next render spawns
     them again (about a second, in a background job)."""
 
     def __init__(
-        self, fonts: Fonts | None = None, *, workers: int = 1, niceness: int = 15, idle_seconds: float = 30.0
+        self,
+        fonts: Fonts | None = None,
+        *,
+        workers: int = 1,
+        niceness: int = 15,
+        idle_seconds: float = 30.0,
+        cpu_share: float = 1.0,
     ) -> None:
+        if not 0 < cpu_share <= 1:
+            raise ValueError(f"cpu_share must be in (0, 1], got {cpu_share}")
         self._fonts = fonts
         self._workers = max(1, workers)
+        self._slots = asyncio.Semaphore(self._workers)
+        self._rest_per_cpu_second = 1 / cpu_share - 1
+        self.cpu_seconds = 0.0
+        """CPU the children spent on the documents rendered so far."""
         self._niceness = niceness
         self._idle_seconds = idle_seconds
         self._pool: ProcessPoolExecutor | None = None
@@ -109,12 +136,22 @@ class ProcessPdfRenderer:
                 initargs=(os.getpid(), self._niceness),
             )
         self._rendering += 1
+        rest = 0.0
+        await self._slots.acquire()
         try:
-            return await loop.run_in_executor(self._pool, _render, fir, self._fonts)
+            content, cpu = await loop.run_in_executor(self._pool, _render, fir, self._fonts)
+            self.cpu_seconds += cpu
+            rest = cpu * self._rest_per_cpu_second
+            return content
         except BrokenProcessPool as exc:
             self._pool = None
             raise Unavailable("the PDF renderer process died; retry") from exc
         finally:
+            # The slot frees once the child has rested for its share (at once if it rests none).
+            if rest > 0:
+                loop.call_later(rest, self._slots.release)
+            else:
+                self._slots.release()
             self._rendering -= 1
             if self._rendering == 0 and self._pool is not None:
                 self._reaper = loop.call_later(self._idle_seconds, self._stop_idle)

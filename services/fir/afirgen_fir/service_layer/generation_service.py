@@ -89,7 +89,15 @@ class _Timer:
         self.stages: dict[str, float] = {}
 
     def mark(self, stage: str, started: float) -> None:
-        self.stages[stage] = round(self.stages.get(stage, 0.0) + (time.perf_counter() - started) * 1000, 1)
+        self._add(stage, (time.perf_counter() - started) * 1000)
+
+    def model(self, stage: str, reply: ModelReply) -> None:
+        """Of a stage's wall time, what the model server took and what the call queued for it."""
+        self._add(f"{stage}_model", reply.model_millis)
+        self._add(f"{stage}_queue", reply.queue_millis)
+
+    def _add(self, stage: str, millis: float) -> None:
+        self.stages[stage] = round(self.stages.get(stage, 0.0) + millis, 1)
 
 
 def validate_request(request: GenerationRequest) -> None:
@@ -178,6 +186,7 @@ class GenerationService:
             started = time.perf_counter()
             reply = await self._inference.transcribe(request.audio, request.language)
             timer.mark("asr", started)
+            timer.model("asr", reply)
             text, source, language = reply.text, ComplaintSource.AUDIO, request.language or reply.language
             self._check_recognised(text, "audio", "no speech could be recognised in the recording")
         elif request.image:
@@ -185,6 +194,7 @@ class GenerationService:
             started = time.perf_counter()
             reply = await self._inference.recognize_text(request.image, LANGUAGES[request.language])
             timer.mark("ocr", started)
+            timer.model("ocr", reply)
             text, source = reply.text, ComplaintSource.IMAGE
             self._check_recognised(text, "image", "no text could be read from the image")
         text = text[:MAX_TEXT]
@@ -207,6 +217,7 @@ class GenerationService:
             ):
                 if isinstance(piece, ModelReply):
                     reply_text, model = piece.text, piece.model
+                    timer.model("llm", piece)
                 else:
                     yield GenerationEvent("draft", text_delta=piece)
         except (Unavailable, DeadlineExceeded) as exc:
@@ -229,6 +240,7 @@ class GenerationService:
                         drafting.ANSWER_STOP,
                     )
                     again = await self._inference.generate(reask_prompt, budget_seconds=budget)
+                    timer.model("llm_reask", again)
                     answer = _better(reading, answer, drafting.parse_answer(again.text))
                     reask = "ran"
                 except (Unavailable, DeadlineExceeded) as exc:

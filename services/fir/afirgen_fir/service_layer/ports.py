@@ -178,7 +178,10 @@ class ModelReply:
     text: str
     model: str
     model_millis: float
+    """Time the model server took for the answer (the proxy's ``Usage.model_time``)."""
     language: str = ""
+    queue_millis: float = 0.0
+    """Time the call waited in the proxy for a free slot of the model server."""
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,12 @@ it sleeps until the earliest of: the next job's due time, a wake-up (a queue
 signal from the jobs service, or one of its own jobs finishing), or the poll
 interval, which bounds latency when signals are missed.
 
+Pace: at most ``max_jobs_per_second`` jobs start a second (a token bucket holding
+``concurrency`` starts), so a backlog drains at a rate the operator chose rather than as
+fast as the services can take it. Each job costs CPU in the services it calls and in the
+database, which run at the priority of requests: a niced worker alone does not keep reads
+fast while a backlog drains.
+
 Leases: one heartbeat task renews the leases of every running job. A lease
 the worker no longer holds (the job was cancelled, or the worker stalled so
 long that another worker took it over) cancels the local attempt, and the
@@ -64,11 +70,46 @@ class WorkerConfig:
     """Longest backoff."""
     shutdown_grace_seconds: float = 10.0
     """Time running jobs get to finish on SIGTERM before they are released."""
+    max_jobs_per_second: float = 0.0
+    """Most jobs started a second (attempts, retries included); 0: no bound."""
 
     @property
     def backoff(self) -> Backoff:
         """The delays between attempts of a failing job."""
         return Backoff(self.retry_base_seconds, self.retry_cap_seconds)
+
+
+class Pace:
+    """A token bucket of job starts: ``rate`` a second, at most ``burst`` saved up; rate 0
+    allows everything. (Written here: the worker asks how many jobs it may claim at once,
+    which the asyncio rate limiters, built to admit one caller at a time, do not answer.)"""
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._rate = rate
+        self._burst = float(max(1, burst))
+        self._clock = clock
+        self._tokens = self._burst
+        self._at = clock()
+
+    def allowed(self, wanted: int) -> int:
+        """How many of ``wanted`` jobs may start now."""
+        if not self._rate:
+            return wanted
+        now = self._clock()
+        self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
+        self._at = now
+        return min(wanted, int(self._tokens + 1e-9))  # 1e-9: a clock's rounding is not a lost start
+
+    def take(self, started: int) -> None:
+        """``started`` jobs started."""
+        if self._rate:
+            self._tokens -= started
+
+    def next_in(self) -> float:
+        """Seconds until the next start is allowed."""
+        if not self._rate or self._tokens >= 1:
+            return 0.0
+        return (1 - self._tokens) / self._rate
 
 
 class Worker:
@@ -93,6 +134,7 @@ class Worker:
         self._stopping = asyncio.Event()
         self._running: dict[str, tuple[ClaimedJob, asyncio.Task[None]]] = {}
         self._lost: set[str] = set()
+        self._pace = Pace(config.max_jobs_per_second, config.concurrency)
         self.completed = 0
 
     def wake(self) -> None:
@@ -128,17 +170,23 @@ class Worker:
         free = self.config.concurrency - len(self._running)
         if free <= 0:
             return None  # a finishing job wakes us
+        allowed = self._pace.allowed(free)
+        if allowed == 0:
+            return max(self._pace.next_in(), MIN_SLEEP_SECONDS)
         try:
-            claimed = await self._queue.claim(self.config.name, free, self.config.lease_seconds)
+            claimed = await self._queue.claim(self.config.name, allowed, self.config.lease_seconds)
         except AfirgenError as exc:
             logger.warning("claim failed: {}", exc.message)
             return self.config.poll_seconds
+        self._pace.take(len(claimed))
         for job in claimed:
             task = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
             self._running[job.lease_token] = (job, task)
         self._on_running(len(self._running))
         if len(claimed) == free:
             return None  # every slot is busy: a finishing job wakes us
+        if len(claimed) == allowed:
+            return max(self._pace.next_in(), MIN_SLEEP_SECONDS)  # paced: more may be due
         try:
             due_in = await self._queue.next_due_in()
         except AfirgenError:

@@ -591,7 +591,11 @@ class GenerationInfo(_message.Message):
     """Prompt template version."""
     @_builtins.property
     def stage_millis(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
-        """Per-stage timings in milliseconds (asr, ocr, rules, retrieval, llm, database, total)."""
+        """Per-stage timings in milliseconds (asr, ocr, rules, retrieval, llm, llm_reask,
+        database, total). For each model stage, `<stage>_model` is the part the model
+        server took and `<stage>_queue` the part the call waited for a free slot of it
+        (`llm_model`, `llm_queue`, ...); the rest of the stage is the proxy and the network.
+        """
 
     @_builtins.property
     def deterministic_parts(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
