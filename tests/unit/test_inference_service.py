@@ -263,6 +263,18 @@ async def test_stream_yields_deltas_then_the_whole_generation(servers: FakeServe
     assert container.service.llm.replicas[0].in_flight == 0
 
 
+async def test_a_streams_model_time_counts_the_server_reading_the_prompt_before_it_answers(
+    servers: FakeServers,
+) -> None:
+    servers.delay = 0.2  # the server answers its headers only after this
+    servers.routes[(LLM_A, "/v1/chat/completions")] = lambda r: sse(
+        {"choices": [{"delta": {"content": "One"}, "finish_reason": "stop"}]}
+    )
+    events = [e async for e in make(servers).service.stream_generate(call("count"), soon())]
+    final = events[-1]
+    assert isinstance(final, Generation) and final.timings.model_seconds >= 0.2
+
+
 async def test_stream_with_a_schema_refuses_invalid_output(servers: FakeServers) -> None:
     servers.routes[(LLM_A, "/v1/chat/completions")] = lambda r: sse(
         {"choices": [{"delta": {"content": "not json"}, "finish_reason": "stop"}]}

@@ -145,12 +145,18 @@ class Outcome(Generic[T]):
 class StreamLease(Generic[T]):
     """An open stream holding a slot and the breaker until :meth:`close`."""
 
-    def __init__(self, value: T, replica: str, queue_seconds: float, attempts: int, stack: AsyncExitStack) -> None:
+    def __init__(
+        self, value: T, replica: str, queue_seconds: float, attempts: int, stack: AsyncExitStack, started: float
+    ) -> None:
         self.value = value
         self.replica = replica
         self.queue_seconds = queue_seconds
         self.attempts = attempts
         self._stack = stack
+        self.started = started
+        """When the attempt that opened the stream began on its slot: the model's time counts
+        from here (opening the stream included: a model server may answer its headers only once
+        it has read the prompt)."""
 
     async def close(self, error: BaseException | None = None) -> None:
         """Free the slot; ``error`` (how the stream ended) feeds the breaker."""
@@ -249,7 +255,8 @@ class BackendPool(Generic[C]):
     async def open_stream(self, op: Callable[[C, float], Awaitable[T]], deadline: Deadline) -> StreamLease[T]:
         """Open a stream with ``op(client, timeout)``; failures before it opens are retried."""
 
-        async def once(replica: Replica[C]) -> tuple[T, str, AsyncExitStack]:
+        async def once(replica: Replica[C]) -> tuple[T, str, AsyncExitStack, float]:
+            started = self._clock()
             stack = AsyncExitStack()
             stack.callback(self.dispatcher.release, replica)
             try:
@@ -258,10 +265,10 @@ class BackendPool(Generic[C]):
             except BaseException as exc:
                 await stack.__aexit__(type(exc), exc, exc.__traceback__)
                 raise
-            return value, replica.name, stack
+            return value, replica.name, stack, started
 
-        (value, name, stack), queued, attempts = await self._retried(once, deadline)
-        return StreamLease(value, name, queued, attempts, stack)
+        (value, name, stack, started), queued, attempts = await self._retried(once, deadline)
+        return StreamLease(value, name, queued, attempts, stack, started)
 
     async def probe(self, replica: Replica[C]) -> None:
         """Health-probe one replica; the result feeds ListModels, balancing and the breaker."""

@@ -137,7 +137,6 @@ class InferenceService:
         """Text deltas as the model produces them, then the whole :class:`Generation`."""
         started = self._clock()
         lease = await self.llm.open_stream(lambda client, limit: client.open_stream(call, limit), deadline)
-        opened = self._clock()
         pieces: list[str] = []
         final = Completion(text="")
         try:
@@ -155,7 +154,7 @@ class InferenceService:
             raise
         await lease.value.aclose()
         await lease.close()
-        model_seconds = self._clock() - opened
+        model_seconds = self._clock() - lease.started
         completion = dataclasses.replace(final, text="".join(pieces))
         if call.json_schema is not None:
             problem = output_problem(completion.text, call.json_schema)
