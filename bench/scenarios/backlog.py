@@ -13,6 +13,7 @@ closed-loop maximum at concurrency 50, as the other fixed-rate runs of the harne
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from typing import Any
@@ -26,6 +27,7 @@ from google.protobuf import struct_pb2
 from bench import processes
 from bench.scenarios import Context, Skip
 from bench.scenarios.grpc_load import fixed_rate, level, read_calls
+from chaos.webhooks import WebhookServer
 
 WORKER = "services:jobs-worker"
 CPU_GROUPS = ("edge", "services", "infra", "models", "identity")
@@ -96,10 +98,17 @@ def _live(ctx: Context, run: str) -> dict[str, int]:
 
 
 def _cpu(ctx: Context) -> dict[str, float]:
-    """CPU seconds so far of each program of the stack, with its descendants (fir's PDF children)."""
+    """CPU seconds so far of each program of the stack, and of its descendants apart
+    (``services:fir/children``: the PDF renderer's children)."""
     children = processes.tree()
     pids = processes.program_pids(ctx.target, CPU_GROUPS)
-    return {program: processes.cpu_seconds(pid, children) for program, pid in pids.items()}
+    used: dict[str, float] = {}
+    for program, pid in pids.items():
+        below = processes.cpu_seconds(pid, children) - processes.cpu_seconds(pid, {})
+        used[program] = processes.cpu_seconds(pid, {})
+        if children.get(pid):
+            used[f"{program}/children"] = below
+    return used
 
 
 def _cpu_split(ctx: Context, phase: str, before: dict[str, float], seconds: float) -> None:
@@ -113,10 +122,17 @@ def _cpu_split(ctx: Context, phase: str, before: dict[str, float], seconds: floa
 
 
 def run(ctx: Context) -> None:
-    """Idle p99, enqueue the backlog, p99 while it drains."""
+    """Idle p99, enqueue the backlog, p99 while it drains (finalization notices go to a
+    webhook receiver on the stack's webhook port, which answers every one)."""
     count = ctx.profile.backlog_jobs
     if not count:
         raise Skip("this profile enqueues no backlog")
+    port = ctx.target.cfg.webhook_port
+    with WebhookServer(port, ctx.target.cfg.webhook_secret) if port else contextlib.nullcontext():
+        _run(ctx, count)
+
+
+def _run(ctx: Context, count: int) -> None:
     call = read_calls(ctx, "envoy")["GetFir"]
     peak = level(ctx, call, "backlog.GetFir.c50_idle", "GetFir envoy c=50, idle", 50, "backlog")
     rate = max(10.0, peak.rps / 2)

@@ -50,9 +50,10 @@ class FirSettings:
     """CPU niceness of those children (0-19): a backlog of renders takes only the CPU requests leave over."""
     pdf_idle_seconds: float = 30.0
     """Those children exit when no document was asked for in this long (they hold about 80 MiB each)."""
-    pdf_cpu_share: float = 0.5
+    pdf_cpu_share: float = 0.25
     """At most this share of a core each of those children uses over a backlog of renders (0.05-1): a
-    document that took ``t`` seconds of CPU is followed by a rest of ``t * (1 / share - 1)``."""
+    document that took ``t`` seconds of CPU is followed by a rest of ``t * (1 / share - 1)``. Lower keeps
+    reads faster while a backlog drains, higher makes a burst of documents ready sooner."""
     webhook_url: str = ""
     """Where finalization notices are POSTed; empty: none are sent."""
     webhook_secret: str = ""

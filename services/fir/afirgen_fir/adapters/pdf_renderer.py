@@ -85,8 +85,8 @@ class ProcessPdfRenderer:
     CPU, its next one starts ``t * (1 / cpu_share - 1)`` seconds later. So a backlog of
     render jobs costs at most ``workers * cpu_share`` cores, and only what the scheduler
     leaves over: the children run at ``niceness`` and ``SCHED_IDLE``. (A low priority alone
-    does not keep reads fast: on two cores, two children rendering flat out raised GetFir's
-    p99 about 30 times even at ``SCHED_IDLE``, while one core kept busy left it unchanged.)
+    does not keep reads fast: on two cores, two children rendering flat out at ``SCHED_IDLE``
+    raised GetFir's p99 more than 20 times; docs/architecture.md has the figures.)
     The children die
     with this process, however this process ends, and exit once no document has been
     asked for in ``idle_seconds``: a child holds about 80 MiB, and renders come in bursts
