@@ -38,9 +38,16 @@ the model server's time, and ``<stage>_queue``, the wait for a free slot in the 
 
 
 def _split(stages: dict[str, float]) -> tuple[float, float]:
-    """(model servers' time, queue wait) of one generation, over its model stages."""
-    model = sum(stages.get(f"{stage}_model", 0.0) for stage in MODEL_STAGES)
-    queue = sum(stages.get(f"{stage}_queue", 0.0) for stage in MODEL_STAGES)
+    """(model servers' time, queue wait) of one generation, over its model stages. A call that
+    did not answer (its budget ran out, the draft was the rules' alone) reports no split: its
+    whole stage counts as model time, since it was spent waiting on the model server or a slot."""
+    model = queue = 0.0
+    for stage in MODEL_STAGES:
+        if f"{stage}_model" in stages:
+            model += stages[f"{stage}_model"]
+            queue += stages.get(f"{stage}_queue", 0.0)
+        else:
+            model += stages.get(stage, 0.0)
     return model, queue
 
 

@@ -9,6 +9,7 @@ import pytest
 from bench import gates, loadgen, report
 from bench.profiles import FULL, SHORT, Profile
 from bench.results import Measurement, Results
+from bench.scenarios import generation
 
 
 def _results() -> Results:
@@ -149,3 +150,13 @@ Status code distribution:
 def test_a_measurement_of_timed_calls_has_their_percentiles() -> None:
     m = Measurement.from_samples("jobs", "jobs.wake", "wake", "jobs", [float(n) for n in range(100, 0, -1)])
     assert (m.count, m.p50_ms, m.p90_ms, m.p99_ms, m.max_ms, m.concurrency) == (100, 51.0, 91.0, 100.0, 100.0, 1)
+
+
+def test_a_generations_overhead_leaves_out_the_model_servers_time_and_the_queue_wait() -> None:
+    stages = {"rules": 1.0, "llm": 4582.6, "llm_model": 900.0, "llm_queue": 3673.0, "total": 4600.0}
+    assert generation._split(stages) == (900.0, 3673.0)
+
+
+def test_a_model_call_that_did_not_answer_counts_whole_as_model_time() -> None:
+    stages = {"llm": 900.0, "llm_model": 890.0, "llm_queue": 5.0, "llm_reask": 7119.3, "total": 8100.0}
+    assert generation._split(stages) == (890.0 + 7119.3, 5.0)
