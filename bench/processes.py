@@ -87,3 +87,20 @@ def supervisor_pid(target: Target) -> int | None:
         return int((target.stack.cfg.run_dir / "supervisord.pid").read_text().strip())
     except (OSError, ValueError):
         return None
+
+
+ALL_GROUPS = ("edge", "services", "infra", "models", "identity")
+"""Every supervisord group of the stack."""
+
+
+def program_cpu(target: Target, groups: tuple[str, ...] = ALL_GROUPS) -> dict[str, float]:
+    """CPU seconds so far of each running program of ``groups``, and of its descendants apart
+    (``services:fir/children``: the PDF renderer's children)."""
+    children = tree()
+    used: dict[str, float] = {}
+    for program, pid in program_pids(target, groups).items():
+        own = cpu_seconds(pid, {})
+        used[program] = own
+        if children.get(pid):
+            used[f"{program}/children"] = cpu_seconds(pid, children) - own
+    return used

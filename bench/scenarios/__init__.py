@@ -3,10 +3,13 @@ or raises :class:`Skip` with the reason it cannot run on this mesh yet."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import processes
 from bench.profiles import Profile
 from bench.results import Results
 from bench.seed import HotSet
@@ -36,6 +39,20 @@ class Context:
         """Add a note to the report once."""
         if text not in self.results.notes:
             self.results.notes.append(text)
+
+    @contextlib.contextmanager
+    def cores_used(self, key: str) -> Iterator[None]:
+        """Figures ``<key>.<program>``: the cores each program of the stack used while the block
+        ran, a program's descendants apart (``services:fir/children``); the busiest are logged."""
+        before, started = processes.program_cpu(self.target), time.monotonic()
+        yield
+        seconds = max(time.monotonic() - started, 1e-3)
+        after = processes.program_cpu(self.target)
+        used = {p: (after[p] - before.get(p, 0.0)) / seconds for p in after}
+        for program, cores in used.items():
+            self.results.figures[f"{key}.{program}"] = round(cores, 3)
+        busiest = sorted(used.items(), key=lambda item: -item[1])[:6]
+        self.log(f"  cores used ({key}): " + ", ".join(f"{p.split(':')[-1]} {c:.2f}" for p, c in busiest))
 
     def take_miss_ids(self, count: int) -> list[str]:
         """``count`` never-read ids (each id is handed out once)."""

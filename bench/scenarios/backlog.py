@@ -24,14 +24,11 @@ from afirgen.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 from afirgen_fir.settings import FirSettings
 from google.protobuf import struct_pb2
 
-from bench import processes
 from bench.scenarios import Context, Skip
 from bench.scenarios.grpc_load import fixed_rate, level, read_calls
 from chaos.webhooks import WebhookServer
 
 WORKER = "services:jobs-worker"
-CPU_GROUPS = ("edge", "services", "infra", "models", "identity")
-"""Every process of the stack, for the CPU split of each phase (who takes the CPU from the reads)."""
 MIX = (("fir.render_document", 6, 5), ("fir.notify_finalized", 2, 7), ("fir.rollup_stats", 2, 2))
 """Job types, their share of every ten jobs, and the priority the fir service gives them."""
 
@@ -97,30 +94,6 @@ def _live(ctx: Context, run: str) -> dict[str, int]:
     return {"waiting": int(waiting or 0), "running": int(running or 0), "done": int(done or 0)}
 
 
-def _cpu(ctx: Context) -> dict[str, float]:
-    """CPU seconds so far of each program of the stack, and of its descendants apart
-    (``services:fir/children``: the PDF renderer's children)."""
-    children = processes.tree()
-    pids = processes.program_pids(ctx.target, CPU_GROUPS)
-    used: dict[str, float] = {}
-    for program, pid in pids.items():
-        below = processes.cpu_seconds(pid, children) - processes.cpu_seconds(pid, {})
-        used[program] = processes.cpu_seconds(pid, {})
-        if children.get(pid):
-            used[f"{program}/children"] = below
-    return used
-
-
-def _cpu_split(ctx: Context, phase: str, before: dict[str, float], seconds: float) -> None:
-    """Figures ``backlog.cpu.<phase>.<program>``: the cores each program used over the phase."""
-    after = _cpu(ctx)
-    used = {p: (after[p] - before.get(p, 0.0)) / max(seconds, 1e-3) for p in after}
-    for program, cores in used.items():
-        ctx.results.figures[f"backlog.cpu.{phase}.{program}"] = round(cores, 3)
-    busiest = sorted(used.items(), key=lambda item: -item[1])[:6]
-    ctx.log(f"  cores used, {phase}: " + ", ".join(f"{p.split(':')[-1]} {c:.2f}" for p, c in busiest))
-
-
 def run(ctx: Context) -> None:
     """Idle p99, enqueue the backlog, p99 while it drains (finalization notices go to a
     webhook receiver on the stack's webhook port, which answers every one)."""
@@ -136,9 +109,8 @@ def _run(ctx: Context, count: int) -> None:
     call = read_calls(ctx, "envoy")["GetFir"]
     peak = level(ctx, call, "backlog.GetFir.c50_idle", "GetFir envoy c=50, idle", 50, "backlog")
     rate = max(10.0, peak.rps / 2)
-    cpu, started = _cpu(ctx), time.monotonic()
-    idle = fixed_rate(ctx, call, "backlog.GetFir.idle", f"GetFir envoy {rate:.0f}/s, idle", rate, "backlog")
-    _cpu_split(ctx, "idle", cpu, time.monotonic() - started)
+    with ctx.cores_used("backlog.cpu.idle"):
+        idle = fixed_rate(ctx, call, "backlog.GetFir.idle", f"GetFir envoy {rate:.0f}/s, idle", rate, "backlog")
     run_id = uuid.uuid4().hex[:8]
     requests = _jobs(ctx, count, run_id)
     started = time.monotonic()
@@ -150,12 +122,12 @@ def _run(ctx: Context, count: int) -> None:
         deadline = time.monotonic() + 30
         while _live(ctx, run_id)["running"] == 0 and time.monotonic() < deadline:
             time.sleep(0.2)
-        before, cpu = _live(ctx, run_id), _cpu(ctx)
+        before = _live(ctx, run_id)
         started = time.monotonic()
-        draining = fixed_rate(
-            ctx, call, "backlog.GetFir.draining", f"GetFir envoy {rate:.0f}/s, backlog draining", rate, "backlog"
-        )
-        _cpu_split(ctx, "draining", cpu, time.monotonic() - started)
+        with ctx.cores_used("backlog.cpu.draining"):
+            draining = fixed_rate(
+                ctx, call, "backlog.GetFir.draining", f"GetFir envoy {rate:.0f}/s, backlog draining", rate, "backlog"
+            )
         under = level(ctx, call, "backlog.GetFir.c50_draining", "GetFir envoy c=50, backlog draining", 50, "backlog")
         elapsed = time.monotonic() - started
         after = _live(ctx, run_id)

@@ -133,14 +133,16 @@ def run(ctx: Context) -> None:
         timeout=60,
         work_dir=ctx.work_dir,
     )
-    idle = ctx.results.add(read(key="generation.GetFir_idle", label="GetFir envoy c=10, idle"))
+    with ctx.cores_used("generation.cpu.idle"):
+        idle = ctx.results.add(read(key="generation.GetFir_idle", label="GetFir envoy c=10, idle"))
 
     async def both() -> dict[str, Any]:
         task = asyncio.create_task(_generate(ctx, n, 180))
         await asyncio.sleep(2)  # let generation saturate the model servers first
-        under = await asyncio.to_thread(
-            read, key="generation.GetFir_under_load", label="GetFir envoy c=10 during generation"
-        )
+        with ctx.cores_used("generation.cpu.during"):
+            under = await asyncio.to_thread(
+                read, key="generation.GetFir_under_load", label="GetFir envoy c=10 during generation"
+            )
         ctx.results.add(under)
         return await task
 
