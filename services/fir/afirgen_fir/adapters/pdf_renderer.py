@@ -127,18 +127,21 @@ class ProcessPdfRenderer:
         if self._reaper is not None:
             self._reaper.cancel()
             self._reaper = None
-        if self._pool is None:
-            # spawn, not fork: a forked child of a process running gRPC threads can deadlock.
-            self._pool = ProcessPoolExecutor(
-                max_workers=self._workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_child,
-                initargs=(os.getpid(), self._niceness),
-            )
         self._rendering += 1
         rest = 0.0
         await self._slots.acquire()
         try:
+            # The pool is made (again) once a slot is held: a render that waited while a child died
+            # (the pool reset below) must not hand None to run_in_executor, which would lay the
+            # document out in a thread of this process.
+            if self._pool is None:
+                # spawn, not fork: a forked child of a process running gRPC threads can deadlock.
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self._workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_start_child,
+                    initargs=(os.getpid(), self._niceness),
+                )
             content, cpu = await loop.run_in_executor(self._pool, _render, fir, self._fonts)
             self.cpu_seconds += cpu
             rest = cpu * self._rest_per_cpu_second
