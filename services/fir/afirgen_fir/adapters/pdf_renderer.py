@@ -51,8 +51,9 @@ def _lower_priority(niceness: int) -> None:
     ``SCHED_IDLE`` (Linux): the child runs on a core nothing else wants, and a request's
     process waking up on that core takes it at once. A niceness alone is not enough: at 15
     (with ``SCHED_BATCH``) two children rendering a backlog took both cores and GetFir's p99
-    went from 4 ms to 179 ms (bench ``backlog``). The niceness still applies where there is
-    no ``SCHED_IDLE``."""
+    went from 4 ms to 179 ms (bench ``backlog``). ``SCHED_IDLE`` alone is not enough either
+    (the CPU share of :class:`ProcessPdfRenderer` is the other half). The niceness still applies
+    where there is no ``SCHED_IDLE``."""
     os.nice(niceness)
     with contextlib.suppress(AttributeError, OSError):  # SCHED_IDLE is Linux-only
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
