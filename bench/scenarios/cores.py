@@ -31,28 +31,26 @@ CREATES = 1000
 """CreateFir calls of the measured write run (about 10 ms of CPU each: enough ticks)."""
 
 
-def _pids(ctx: Context) -> dict[str, int]:
+def _check_running(ctx: Context) -> None:
     running = processes.program_pids(ctx.target, ("edge", "services", "infra"))
-    pids = {program: pid for program, pid in running.items() if program in NAMES}
     for program in ("edge:envoy", "services:fir", "services:cache", "infra:redis", "infra:mariadb"):
-        if program not in pids:
+        if program not in running:
             raise Skip(f"no process for {program}")
-    return pids
 
 
-def _cpu(pids: dict[str, int]) -> dict[str, float]:
-    children = processes.tree()
+def _cpu(ctx: Context) -> dict[str, float]:
+    """CPU seconds so far of each process of NAMES, replicas and descendants together."""
     used: dict[str, float] = {}
-    for program, pid in pids.items():
-        used[NAMES[program]] = used.get(NAMES[program], 0.0) + processes.cpu_seconds(pid, children)
+    for program, seconds in processes.program_cpu(ctx.target, ("edge", "services", "infra")).items():
+        name = NAMES.get(program.split("/")[0])
+        if name is not None:
+            used[name] = used.get(name, 0.0) + seconds
     return used
 
 
-def _measure(
-    ctx: Context, pids: dict[str, int], method: str, concurrency: int, call: GrpcCall, requests: int = 0
-) -> None:
+def _measure(ctx: Context, method: str, concurrency: int, call: GrpcCall, requests: int = 0) -> None:
     p = ctx.profile
-    before = _cpu(pids)
+    before = _cpu(ctx)
     m: Measurement = loadgen.ghz(
         call,
         key=f"cores.{method}.load",
@@ -66,7 +64,7 @@ def _measure(
         timeout=max(p.run_timeout_s, 60),
         work_dir=ctx.work_dir,
     )
-    after = _cpu(pids)
+    after = _cpu(ctx)
     ctx.results.add(m)
     ctx.log(f"  {m.label}: {m.rps:.0f} rps, p99 {m.p99_ms:.1f} ms, errors {m.errors}/{m.count}")
     calls = m.count - m.errors
@@ -86,10 +84,10 @@ def run(ctx: Context) -> None:
     """GetFir, ListFirs and CreateFir through Envoy with the CPU of each process counted."""
     if not ctx.target.owned:
         raise Skip("needs the bench's own stack (its processes' CPU is read from /proc)")
-    pids = _pids(ctx)
+    _check_running(ctx)
     reads = read_calls(ctx, "envoy")
-    _measure(ctx, pids, "GetFir", 50, reads["GetFir"])
-    _measure(ctx, pids, "ListFirs", 50, reads["ListFirs"])
+    _measure(ctx, "GetFir", 50, reads["GetFir"])
+    _measure(ctx, "ListFirs", 50, reads["ListFirs"])
     # Last in the profile: each FIR created queues its jobs (the stopped worker leaves them),
     # which the jobs scenario would otherwise have to drain first.
-    _measure(ctx, pids, "CreateFir", 10, create_call(ctx, "envoy"), CREATES)
+    _measure(ctx, "CreateFir", 10, create_call(ctx, "envoy"), CREATES)
