@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import os
 import random
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -36,7 +37,7 @@ import httpx
 from afirgen.fir.v1 import fir_pb2, fir_pb2_grpc
 
 from bench.target import OPERATOR, WRITER, Target, running_target
-from scripts.devstack.config import VENV, StackConfig, free_port
+from scripts.devstack.config import StackConfig, free_port
 from scripts.devstack.supervisor import programs
 from tests.e2e.fir_helpers import fir_body
 
@@ -65,7 +66,7 @@ def start_uncached_fir(cfg: StackConfig) -> tuple[subprocess.Popen[bytes], int]:
     env = os.environ | fir.env | {"AFIRGEN_SERVER_PORT": str(port), "AFIRGEN_CACHE_TARGET": ""}
     env["AFIRGEN_SERVER_METRICS_PORT"] = str(free_port())
     log = open(cfg.run_dir / "logs" / "fir-uncached.log", "wb")  # noqa: SIM115 - lives as long as the process
-    proc = subprocess.Popen([str(VENV / "bin" / "python"), "-m", "afirgen_fir"], env=env, stdout=log, stderr=log)
+    proc = subprocess.Popen(shlex.split(fir.command), env=env, stdout=log, stderr=log)
     return proc, port
 
 

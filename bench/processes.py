@@ -50,14 +50,6 @@ def cpu_seconds(pid: int, children: dict[int, list[int]]) -> float:
     return total
 
 
-def command_line(pid: int) -> str:
-    """The command line of ``pid`` (empty if it is gone)."""
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
 def memory_kib(pid: int) -> tuple[int, int]:
     """(RSS, PSS) of one process in KiB; (0, 0) if it is gone. RSS counts every page the
     process maps, shared libraries included; PSS divides a shared page among its sharers,

@@ -53,15 +53,11 @@ def _active_jobs(ctx: Context) -> int:
 
 
 def _renderer_children(ctx: Context) -> int:
-    """Processes below the fir replicas other than multiprocessing's resource tracker."""
+    """Processes below the fir replicas."""
     children = processes.tree()
-    count = 0
-    for program, pid in processes.program_pids(ctx.target).items():
-        if program.startswith("services:fir"):
-            for child in processes.with_descendants(pid, children)[1:]:
-                if "resource_tracker" not in processes.command_line(child):
-                    count += 1
-    return count
+    pids = processes.program_pids(ctx.target)
+    firs = [pid for program, pid in pids.items() if program.startswith("services:fir")]
+    return sum(len(processes.with_descendants(pid, children)) - 1 for pid in firs)
 
 
 def _sum_kib(ctx: Context) -> tuple[int, int, dict[str, int]]:

@@ -15,7 +15,7 @@ import pymysql
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from scripts.devstack import identity, observe
-from scripts.devstack.config import REPO, VENV, StackConfig
+from scripts.devstack.config import REPO, VENV, StackConfig, service_python
 from scripts.devstack.supervisor import programs, replica_name, write_configs
 
 SCHEMAS = ("fir", "jobs")
@@ -208,10 +208,11 @@ class Stack:
         # The legal knowledge base: the whole BNS (358 sections and the offence schedule) with the
         # curated seed's search keywords (an idempotent upsert).
         steps.append(("legal sections", ["-m", "afirgen_fir.entrypoints.legal_import", "--seed", *statute_files()]))
+        python, path = service_python("fir")  # the fir image runs both (deploy/docker/Dockerfile.services)
         for what, args in steps:
             proc = subprocess.run(
-                [str(VENV / "bin" / "python"), *args],
-                env=env | {"AFIRGEN_MYSQL_DATABASE": "fir"},
+                [python, *args],
+                env=env | path | {"AFIRGEN_MYSQL_DATABASE": "fir"},
                 capture_output=True,
                 text=True,
                 check=False,

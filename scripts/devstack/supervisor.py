@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scripts.devstack import edge, identity
-from scripts.devstack.config import LLMS, REPO, VENV, StackConfig, replicas_target
+from scripts.devstack.config import LLMS, REPO, StackConfig, replicas_target, service_python
 
 REDIS_MAXMEMORY = "128mb"
 BINLOG_EXPIRE_SECONDS = 7 * 86400
@@ -190,8 +190,8 @@ def _inference_programs(cfg: StackConfig) -> list[Program]:
             "AFIRGEN_LLM_MAX_IN_FLIGHT": str(max(1, LLM_SLOTS // replicas)),
             "AFIRGEN_LLM_MAX_QUEUE": str(LLM_QUEUE // replicas),
         }
-        command = f"{VENV / 'bin' / 'python'} -m afirgen_inference"
-        programs.append(Program(name=name, command=command, env=env, replica=replica))
+        python, path = service_python("inference")
+        programs.append(Program(name=name, command=f"{python} -m afirgen_inference", env=env | path, replica=replica))
     return programs
 
 
@@ -205,9 +205,8 @@ def _fir_programs(cfg: StackConfig) -> list[Program]:
         env |= _fir_jobs_env(cfg)
         env["AFIRGEN_CACHE_TARGET"] = f"127.0.0.1:{cfg.cache_port}"
         env["AFIRGEN_INFERENCE_TARGET"] = replicas_target(cfg.inference_ports)
-        programs.append(
-            Program(name=name, command=f"{VENV / 'bin' / 'python'} -m afirgen_fir", env=env, replica=replica)
-        )
+        python, path = service_python("fir")
+        programs.append(Program(name=name, command=f"{python} -m afirgen_fir", env=env | path, replica=replica))
     return programs
 
 
@@ -223,16 +222,17 @@ def _fir_jobs_env(cfg: StackConfig) -> dict[str, str]:
 
 def _jobs_programs(cfg: StackConfig) -> tuple[Program, Program]:
     """The jobs API service and one worker process (run more for more throughput)."""
-    py = VENV / "bin" / "python"
+    py, path = service_python("jobs")
     routes = {"AFIRGEN_ROUTES": f"fir={replicas_target(cfg.fir_ports)}"}
     jobs = Program(
         name="jobs",
         command=f"{py} -m afirgen_jobs",
         env=_service_env(cfg, "jobs", cfg.jobs_port, "jobs")
+        | path
         | routes
         | {"AFIRGEN_PAGE_TOKEN_SECRET": cfg.page_token_secret},
     )
-    worker_env = _service_env(cfg, "jobs-worker", 0, "jobs") | routes
+    worker_env = _service_env(cfg, "jobs-worker", 0, "jobs") | path | routes
     worker_env.pop("AFIRGEN_SERVER_PORT")
     worker_env["AFIRGEN_METRICS_PORT"] = worker_env.pop("AFIRGEN_SERVER_METRICS_PORT", "0")
     worker = Program(
@@ -266,10 +266,12 @@ def _cache_programs(cfg: StackConfig) -> tuple[Program, Program]:
             ]
         ),
     )
+    python, path = service_python("cache")
     cache = Program(
         name="cache",
-        command=f"{VENV / 'bin' / 'python'} -m afirgen_cache",
+        command=f"{python} -m afirgen_cache",
         env=_service_env(cfg, "cache", cfg.cache_port, None)
+        | path
         | {
             "AFIRGEN_REDIS_HOST": "127.0.0.1",
             "AFIRGEN_REDIS_PORT": str(cfg.redis_port),

@@ -1,5 +1,5 @@
 """fir's PDF renderer child dies with fir: a parent killed with SIGKILL (which cannot stop
-its pool) leaves no renderer behind, adopted by init and spinning on a dead queue."""
+its children) leaves no renderer behind, adopted by init."""
 
 from __future__ import annotations
 
@@ -39,8 +39,7 @@ asyncio.run(main())
 
 @pytest.fixture
 def parent() -> Iterator[tuple[subprocess.Popen[str], list[int]]]:
-    """The stand-in fir with its renderer child running; yields it and the pids of its children
-    (the renderer and multiprocessing's resource tracker)."""
+    """The stand-in fir with its renderer child running; yields it and the pids of its children."""
     proc = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "rendered"
     started = children(proc.pid)

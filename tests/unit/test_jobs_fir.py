@@ -4,21 +4,23 @@ the webhook signature and the PDF, with hand-written fakes (no I/O)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import io
 import json
-import multiprocessing
 import os
+import signal
 import time
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pypdf
 import pytest
 from afirgen_fir.adapters.pdf_form import Fonts, render_fir_pdf
-from afirgen_fir.adapters.pdf_renderer import ProcessPdfRenderer
+from afirgen_fir.adapters.pdf_renderer import ProcessPdfRenderer, RenderFailed
 from afirgen_fir.adapters.webhook import WebhookNotifier
 from afirgen_fir.domain import jobs
 from afirgen_fir.domain.model import Complainant, Fir, FirStatus, LegalSectionRef, Station
@@ -27,6 +29,7 @@ from afirgen_fir.service_layer.outbox_relay import OutboxRelay, RelayConfig
 from afirgen_fir.service_layer.ports import Change, OutboxEntry, StoredDocument
 from afirgen_runtime.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 
+from chaos.mesh import alive
 from tests.unit.fakes import FakeFirRepository
 from tests.waiting import until
 
@@ -263,30 +266,72 @@ def test_pdf_holds_the_form_and_the_fir_number(fonts: Fonts | None) -> None:
     assert "DRAFT" in text
 
 
-async def test_the_process_renderer_returns_the_same_pdf_off_the_event_loop() -> None:
+def _text(content: bytes) -> str:
+    return "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(content)).pages)
+
+
+async def test_the_process_renderer_lays_out_the_same_pdf_as_this_process() -> None:
+    # The child gets the FIR in the cache's stored form: nothing the form prints is lost on the way.
+    fir = _fir(complainant=Complainant(name="रमेश कुमार", phone="+919810012345", address="12 Janpath"))
     renderer = ProcessPdfRenderer(Fonts(None, None, None))
     try:
-        content = await renderer(_fir())
+        content = await renderer(fir)
     finally:
         renderer.close()
-    text = pypdf.PdfReader(io.BytesIO(content)).pages[0].extract_text()
-    assert "DL-CP-01/2026/00007" in text
+    assert _text(content) == _text(render_fir_pdf(fir, Fonts(None, None, None)))
 
 
 async def test_renderer_children_exit_when_idle() -> None:
-    before = {c.pid for c in multiprocessing.active_children()}
     renderer = ProcessPdfRenderer(Fonts(None, None, None), idle_seconds=0.2)
     try:
         await renderer(_fir())
-        gone = await until(
-            lambda: [c.pid for c in multiprocessing.active_children() if c.pid not in before],
+        started = renderer.pids
+        left = await until(
+            lambda: [pid for pid in started if alive(pid)],
             lambda left: not left,
             within=10,
             what="the idle renderer children to exit",
         )
-        assert gone == []
+        assert started and left == []
     finally:
         renderer.close()
+
+
+async def test_a_layout_that_fails_in_the_child_reaches_the_caller() -> None:
+    renderer = ProcessPdfRenderer(Fonts(Path("/nonexistent/DejaVuSans.ttf"), None, None))
+    try:
+        with pytest.raises(RenderFailed, match="DejaVuSans"):
+            await renderer(_fir())
+    finally:
+        renderer.close()
+
+
+async def test_a_render_on_a_child_that_died_is_unavailable() -> None:
+    renderer = ProcessPdfRenderer(Fonts(None, None, None))
+    try:
+        await renderer(_fir())
+        (pid,) = renderer.pids
+        os.kill(pid, signal.SIGKILL)
+        await until(lambda: alive(pid), lambda up: not up, within=10, what="the child to die")
+        with pytest.raises(Unavailable):
+            await renderer(_fir())
+    finally:
+        renderer.close()
+
+
+async def test_the_render_after_a_child_died_starts_another() -> None:
+    renderer = ProcessPdfRenderer(Fonts(None, None, None))
+    try:
+        await renderer(_fir())
+        (pid,) = renderer.pids
+        os.kill(pid, signal.SIGKILL)
+        await until(lambda: alive(pid), lambda up: not up, within=10, what="the child to die")
+        with contextlib.suppress(Unavailable):
+            await renderer(_fir())
+        content = await renderer(_fir())
+    finally:
+        renderer.close()
+    assert "DL-CP-01/2026/00007" in _text(content)
 
 
 async def test_a_render_after_the_idle_exit_starts_the_children_again() -> None:
@@ -316,20 +361,13 @@ async def test_a_child_rests_after_a_document_so_it_uses_at_most_its_share_of_a_
 
 
 async def test_documents_render_in_children_at_a_low_cpu_priority() -> None:
-    before = {c.pid for c in multiprocessing.active_children()}
     renderer = ProcessPdfRenderer(Fonts(None, None, None), workers=2, niceness=7)
     try:
         await asyncio.gather(renderer(_fir()), renderer(_fir()), renderer(_fir()))
-        children = [c.pid for c in multiprocessing.active_children() if c.pid not in before]
+        children = renderer.pids
         assert 1 <= len(children) <= 2  # at most ``workers`` documents at once
         want = (min(19, os.getpriority(os.PRIO_PROCESS, 0) + 7), os.SCHED_IDLE)
-        # A child the pool started for the last document may still be running its initializer.
-        settled = await until(
-            lambda: [(os.getpriority(os.PRIO_PROCESS, pid), os.sched_getscheduler(pid)) for pid in children],
-            lambda found: all(f == want for f in found),
-            within=10,
-            what="every renderer child to lower its priority",
-        )
-        assert settled == [want] * len(children)
+        found = [(os.getpriority(os.PRIO_PROCESS, pid), os.sched_getscheduler(pid)) for pid in children]
+        assert found == [want] * len(children)
     finally:
         renderer.close()

@@ -1,9 +1,4 @@
-"""``python -m afirgen_fir``: run the FIR service until SIGTERM.
-
-The imports are inside the functions: the PDF renderer's children (spawned, not forked)
-import this module again as ``__mp_main__``, and must not load the whole service, with its
-CPU and memory, before they lower their priority (adapters/pdf_renderer.py).
-"""
+"""``python -m afirgen_fir``: run the FIR service until SIGTERM."""
 
 from __future__ import annotations
 

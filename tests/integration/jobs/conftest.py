@@ -29,7 +29,7 @@ from afirgen_runtime.migrate import apply
 from google.protobuf import json_format, struct_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from scripts.devstack.config import VENV, free_port
+from scripts.devstack.config import free_port, service_python
 from scripts.devstack.stack import Stack
 from tests.conftest import mysql_settings
 from tests.waiting import until
@@ -142,7 +142,8 @@ class JobsCluster:
 
     def _spawn(self, module: str, name: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
         log = (self.logs / f"{name}.log").open("ab")
-        proc = subprocess.Popen([str(VENV / "bin" / "python"), "-m", module], env=env, stdout=log, stderr=log)
+        python, path = service_python("jobs")
+        proc = subprocess.Popen([python, "-m", module], env=env | path, stdout=log, stderr=log)
         self.processes.append(proc)
         return proc
 

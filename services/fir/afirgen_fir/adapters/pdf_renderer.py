@@ -2,77 +2,79 @@
 (adapters/pdf_form.py) at a low CPU priority, so rendering never stalls requests.
 
 This module does not import the layout: fir's own process never loads fpdf; each
-child imports it when it renders its first document."""
+child (adapters/pdf_child.py) imports it when it renders its first document.
+
+The children are plain subprocesses talking over their stdin and stdout, not a
+``ProcessPoolExecutor``: a pool of spawned processes makes multiprocessing start its
+resource tracker, one more Python process (13 MiB) that stays beside every fir for good."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
-import multiprocessing
 import os
-import signal
 import sys
-import time
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
 
 from afirgen_runtime.errors import Unavailable
 
+from afirgen_fir.adapters.fir_codec import encode_fir
+from afirgen_fir.adapters.pdf_child import ANSWER, REQUEST, fonts_argument
 from afirgen_fir.domain.model import Fir
 
 if TYPE_CHECKING:
     from afirgen_fir.adapters.pdf_form import Fonts
 
-PR_SET_PDEATHSIG = 1
-"""prctl(2) option: the signal the kernel sends this process when its parent dies."""
+
+class _ChildDied(Exception):
+    """The child's pipes closed before its answer."""
 
 
-def _die_with_parent(parent: int) -> None:
-    """In a renderer child: the kernel kills it when the fir process dies.
-
-    Without it a fir killed with SIGKILL (no chance to stop its pool) leaves the child behind,
-    adopted by init and spinning on its dead parent's queue, where no ``make down`` finds it.
-    The signal is armed first, then the parent checked: a parent that died in between would
-    never send it."""
-    if sys.platform == "linux":
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
-    if os.getppid() != parent:
-        os._exit(1)
+class RenderFailed(RuntimeError):
+    """The layout of a document failed in the child (the error's text); the child itself is fine."""
 
 
-def _lower_priority(niceness: int) -> None:
-    """Run in a child at start: make its CPU the scheduler's last choice. Laying out PDFs is
-    background work; requests of the parent (and every other service on the host) come first.
+class _Child:
+    """One renderer process, one document at a time."""
 
-    ``SCHED_IDLE`` (Linux): the child runs on a core nothing else wants, and a request's
-    process waking up on that core takes it at once. A niceness alone is not enough: at 15
-    (with ``SCHED_BATCH``) two children rendering a backlog took both cores and GetFir's p99
-    went from 4 ms to 179 ms (bench ``backlog``). ``SCHED_IDLE`` alone is not enough either
-    (the CPU share of :class:`ProcessPdfRenderer` is the other half). The niceness still applies
-    where there is no ``SCHED_IDLE``."""
-    os.nice(niceness)
-    with contextlib.suppress(AttributeError, OSError):  # SCHED_IDLE is Linux-only
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
 
+    @classmethod
+    async def start(cls, niceness: int, fonts: Fonts | None) -> _Child:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "afirgen_fir.adapters.pdf_child",
+            str(os.getpid()),
+            str(niceness),
+            fonts_argument(fonts),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        return cls(process)
 
-def _render(fir: Fir, fonts: Fonts | None) -> tuple[bytes, float]:
-    """Run in a child: lay out the PDF (the child imports fpdf here, on its first document);
-    returns it with the CPU seconds the child spent on it."""
-    from afirgen_fir.adapters.pdf_form import render_fir_pdf
+    async def render(self, fir: Fir) -> tuple[bool, float, bytes]:
+        """Laid out or not, the CPU seconds the child spent, and the PDF or the error's text;
+        raises _ChildDied when the child died."""
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None and stdout is not None
+        request = encode_fir(fir)
+        try:
+            stdin.write(REQUEST.pack(len(request)) + request)
+            await stdin.drain()
+            ok, cpu, size = ANSWER.unpack(await stdout.readexactly(ANSWER.size))
+            return ok, cpu, await stdout.readexactly(size)
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            raise _ChildDied from exc
 
-    started = time.process_time()
-    content = render_fir_pdf(fir, fonts)
-    return content, time.process_time() - started
+    def stop(self) -> None:
+        """Close its stdin: it exits once it has read to the end (asyncio reaps it)."""
+        if self.process.returncode is None and self.process.stdin is not None:
+            self.process.stdin.close()
 
-
-def _start_child(parent: int, niceness: int) -> None:
-    """Initializer of each renderer child: it dies with fir, and yields the CPU to requests."""
-    _die_with_parent(parent)
-    _lower_priority(niceness)
+    def kill(self) -> None:
+        if self.process.returncode is None:
+            self.process.kill()
 
 
 class ProcessPdfRenderer:
@@ -113,14 +115,21 @@ class ProcessPdfRenderer:
         """CPU the children spent on the documents rendered so far."""
         self._niceness = niceness
         self._idle_seconds = idle_seconds
-        self._pool: ProcessPoolExecutor | None = None
+        self._children: set[_Child] = set()
+        self._idle: list[_Child] = []
+        """Children waiting for a document (a child rests for its share before it is here)."""
         self._rendering = 0
         self._reaper: asyncio.TimerHandle | None = None
 
     @property
     def running(self) -> bool:
-        """Whether the children are up (between a render and ``idle_seconds`` after the last)."""
-        return self._pool is not None
+        """Whether children are up (between a render and ``idle_seconds`` after the last)."""
+        return bool(self._children)
+
+    @property
+    def pids(self) -> list[int]:
+        """The process ids of the children that are up."""
+        return [child.process.pid for child in self._children]
 
     async def __call__(self, fir: Fir) -> bytes:
         """The PDF of ``fir``; Unavailable (retry) if a child died."""
@@ -129,36 +138,45 @@ class ProcessPdfRenderer:
             self._reaper.cancel()
             self._reaper = None
         self._rendering += 1
+        child: _Child | None = None
         rest = 0.0
+        # A slot per child: holding one, there is an idle child or room to start one.
         await self._slots.acquire()
         try:
-            # The pool is made (again) once a slot is held: a render that waited while a child died
-            # (the pool reset below) must not hand None to run_in_executor, which would lay the
-            # document out in a thread of this process.
-            if self._pool is None:
-                # spawn, not fork: a forked child of a process running gRPC threads can deadlock.
-                self._pool = ProcessPoolExecutor(
-                    max_workers=self._workers,
-                    mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_start_child,
-                    initargs=(os.getpid(), self._niceness),
-                )
-            content, cpu = await loop.run_in_executor(self._pool, _render, fir, self._fonts)
+            if self._idle:
+                child = self._idle.pop()
+            else:
+                child = await _Child.start(self._niceness, self._fonts)
+                self._children.add(child)
+            try:
+                ok, cpu, content = await child.render(fir)
+            except BaseException as exc:
+                # Dead, or cancelled mid-document (the next render would read this one's answer).
+                self._children.discard(child)
+                child.kill()
+                child = None
+                if isinstance(exc, _ChildDied):
+                    raise Unavailable("the PDF renderer process died; retry") from exc
+                raise
             self.cpu_seconds += cpu
             rest = cpu * self._rest_per_cpu_second
+            if not ok:
+                raise RenderFailed(content.decode(errors="replace"))
             return content
-        except BrokenProcessPool as exc:
-            self._pool = None
-            raise Unavailable("the PDF renderer process died; retry") from exc
         finally:
-            # The slot frees once the child has rested for its share (at once if it rests none).
+            # The child (and its slot) is free again once it has rested for its share.
             if rest > 0:
-                loop.call_later(rest, self._slots.release)
+                loop.call_later(rest, self._free, child)
             else:
-                self._slots.release()
+                self._free(child)
             self._rendering -= 1
-            if self._rendering == 0 and self._pool is not None:
+            if self._rendering == 0 and self._children:
                 self._reaper = loop.call_later(self._idle_seconds, self._stop_idle)
+
+    def _free(self, child: _Child | None) -> None:
+        if child is not None and child in self._children:
+            self._idle.append(child)
+        self._slots.release()
 
     def _stop_idle(self) -> None:
         self._reaper = None
@@ -166,10 +184,11 @@ class ProcessPdfRenderer:
             self.close()
 
     def close(self) -> None:
-        """Stop the child processes."""
+        """Stop the child processes (a child still laying out a document finishes it first)."""
         if self._reaper is not None:
             self._reaper.cancel()
             self._reaper = None
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        for child in self._children:
+            child.stop()
+        self._children.clear()
+        self._idle.clear()
