@@ -52,6 +52,9 @@ class Profile:
     """Request rates tried by the limit search, in order."""
     limit_step_s: float
     generation_requests: int
+    """Generations started at once (the queue, shedding, reads beside them)."""
+    generation_steady: int
+    """Generations run one after another first (the mesh's overhead with nothing queued)."""
     inference_calls: int
     """Calls of each model kind straight to the inference proxy (its own overhead)."""
     jobs_per_run: int
@@ -87,6 +90,7 @@ SHORT = Profile(
     limit_steps=(),
     limit_step_s=0,
     generation_requests=4,
+    generation_steady=3,
     inference_calls=5,
     jobs_per_run=300,
     jobs_wake_samples=10,
@@ -118,6 +122,7 @@ FULL = Profile(
     limit_steps=(50, 100, 150, 200, 300, 400, 600, 800, 1000, 1500, 2000, 3000, 4000, 6000),
     limit_step_s=5,
     generation_requests=200,
+    generation_steady=20,
     inference_calls=20,
     jobs_per_run=2000,
     jobs_wake_samples=40,

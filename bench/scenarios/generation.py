@@ -67,7 +67,8 @@ def models_available(target: Target) -> list[dict[str, Any]]:
     return backends
 
 
-async def _generate(ctx: Context, n: int, deadline_s: float) -> dict[str, Any]:
+async def _generate(ctx: Context, n: int, deadline_s: float, *, at_once: int | None = None) -> dict[str, Any]:
+    """``n`` generations through Envoy, all at once or at most ``at_once`` at a time."""
     outcome: dict[str, Any] = {
         "ok": 0,
         "shed": 0,
@@ -115,12 +116,36 @@ async def _generate(ctx: Context, n: int, deadline_s: float) -> dict[str, Any]:
             outcome["overhead_ms"].append(elapsed - model - queue)
             outcome["queue_ms"].append(queue)
 
-        await asyncio.gather(*(one(i) for i in range(n)))
+        slots = asyncio.Semaphore(at_once or n)
+
+        async def limited(i: int) -> None:
+            async with slots:
+                await one(i)
+
+        await asyncio.gather(*(limited(i) for i in range(n)))
     return outcome
 
 
+def _p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+def _latency_figures(f: dict[str, float], prefix: str, outcome: dict[str, Any]) -> None:
+    """End-to-end latency, overhead and queue wait (p50, p99), and each stage's p50."""
+    if outcome["latency_ms"]:
+        f[f"{prefix}.p50_ms"] = statistics.median(outcome["latency_ms"])
+        f[f"{prefix}.p99_ms"] = _p99(outcome["latency_ms"])
+        for name in ("overhead", "queue"):
+            f[f"{prefix}.{name}_p50_ms"] = statistics.median(outcome[f"{name}_ms"])
+            f[f"{prefix}.{name}_p99_ms"] = _p99(outcome[f"{name}_ms"])
+    for name, values in outcome["stages"].items():
+        f[f"{prefix}.stage.{name}_p50_ms"] = statistics.median(values)
+
+
 def run(ctx: Context) -> None:
-    """Concurrent generations, shedding, overhead and read isolation."""
+    """Generations one at a time (the mesh's own overhead), then many at once (shedding, overhead
+    under a queue, read isolation)."""
     models = models_available(ctx.target)
     ctx.log(f"  model servers available: {[m.get('name') for m in models]}")
     n = ctx.profile.generation_requests
@@ -136,6 +161,19 @@ def run(ctx: Context) -> None:
     with ctx.cores_used("generation.cpu.idle"):
         idle = ctx.results.add(read(key="generation.GetFir_idle", label="GetFir envoy c=10, idle"))
 
+    # One at a time first: what the mesh adds to one generation when nothing else waits.
+    steady = asyncio.run(_generate(ctx, ctx.profile.generation_steady, 180, at_once=1))
+    f = ctx.results.figures
+    f["generation.steady.completed"] = float(steady["ok"])
+    f["generation.steady.errors"] = float(steady["errors"] + steady["shed"])
+    _latency_figures(f, "generation.steady", steady)
+    if steady["overhead_ms"]:
+        ctx.log(
+            f"  {steady['ok']} generations one at a time: p50 {f['generation.steady.p50_ms']:.0f} ms,"
+            f" overhead p50 {f['generation.steady.overhead_p50_ms']:.1f} ms,"
+            f" p99 {f['generation.steady.overhead_p99_ms']:.1f} ms"
+        )
+
     async def both() -> dict[str, Any]:
         task = asyncio.create_task(_generate(ctx, n, 180))
         await asyncio.sleep(2)  # let generation saturate the model servers first
@@ -147,21 +185,11 @@ def run(ctx: Context) -> None:
         return await task
 
     outcome = asyncio.run(both())
-    f = ctx.results.figures
     f["generation.requests"] = float(n)
     f["generation.completed"] = float(outcome["ok"])
     f["generation.shed"] = float(outcome["shed"])
     f["generation.errors"] = float(outcome["errors"])
-    if outcome["latency_ms"]:
-        lat = sorted(outcome["latency_ms"])
-        f["generation.p50_ms"] = statistics.median(lat)
-        f["generation.p99_ms"] = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
-        for name in ("overhead", "queue"):
-            values = sorted(outcome[f"{name}_ms"])
-            f[f"generation.{name}_p50_ms"] = statistics.median(values)
-            f[f"generation.{name}_p99_ms"] = values[min(len(values) - 1, int(len(values) * 0.99))]
-    for name, values in outcome["stages"].items():
-        f[f"generation.stage.{name}_p50_ms"] = statistics.median(values)
+    _latency_figures(f, "generation", outcome)
     if outcome["codes"]:
         ctx.note(f"generation: errors by status {outcome['codes']}")
     if outcome["shed_ms"]:

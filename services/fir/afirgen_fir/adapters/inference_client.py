@@ -23,13 +23,14 @@ def _request(prompt: Prompt) -> inference_pb2.GenerateRequest:
 
 
 def _reply(text: str, model: str, usage: inference_pb2.Usage, language: str = "") -> ModelReply:
-    """What a call returned, with the proxy's model time and queue wait."""
+    """What a call returned, with the proxy's model time and queue wait (to the microsecond:
+    ``Duration.ToMilliseconds`` would cut each to a whole millisecond)."""
     return ModelReply(
         text=text,
         model=model,
-        model_millis=usage.model_time.ToMilliseconds() if usage.HasField("model_time") else 0.0,
+        model_millis=usage.model_time.ToMicroseconds() / 1000 if usage.HasField("model_time") else 0.0,
         language=language,
-        queue_millis=usage.queue_time.ToMilliseconds() if usage.HasField("queue_time") else 0.0,
+        queue_millis=usage.queue_time.ToMicroseconds() / 1000 if usage.HasField("queue_time") else 0.0,
     )
 
 
