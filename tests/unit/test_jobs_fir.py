@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -277,7 +278,7 @@ async def test_the_process_renderer_lays_out_the_same_pdf_as_this_process() -> N
     try:
         content = await renderer(fir)
     finally:
-        renderer.close()
+        await renderer.aclose()
     assert _text(content) == _text(render_fir_pdf(fir, Fonts(None, None, None)))
 
 
@@ -294,7 +295,15 @@ async def test_renderer_children_exit_when_idle() -> None:
         )
         assert started and left == []
     finally:
-        renderer.close()
+        await renderer.aclose()
+
+
+async def test_aclose_returns_once_the_children_have_exited() -> None:
+    renderer = ProcessPdfRenderer(Fonts(None, None, None), workers=2)
+    await asyncio.gather(renderer(_fir()), renderer(_fir()))
+    started = renderer.pids
+    await renderer.aclose()
+    assert started and [pid for pid in started if alive(pid)] == []
 
 
 async def test_a_layout_that_fails_in_the_child_reaches_the_caller() -> None:
@@ -303,34 +312,32 @@ async def test_a_layout_that_fails_in_the_child_reaches_the_caller() -> None:
         with pytest.raises(RenderFailed, match="DejaVuSans"):
             await renderer(_fir())
     finally:
-        renderer.close()
+        await renderer.aclose()
 
 
-async def test_a_render_on_a_child_that_died_is_unavailable() -> None:
+@pytest.fixture
+async def renderer_whose_child_died() -> AsyncIterator[ProcessPdfRenderer]:
+    """A renderer that laid out one document, then had its child killed."""
     renderer = ProcessPdfRenderer(Fonts(None, None, None))
     try:
         await renderer(_fir())
         (pid,) = renderer.pids
         os.kill(pid, signal.SIGKILL)
         await until(lambda: alive(pid), lambda up: not up, within=10, what="the child to die")
-        with pytest.raises(Unavailable):
-            await renderer(_fir())
+        yield renderer
     finally:
-        renderer.close()
+        await renderer.aclose()
 
 
-async def test_the_render_after_a_child_died_starts_another() -> None:
-    renderer = ProcessPdfRenderer(Fonts(None, None, None))
-    try:
-        await renderer(_fir())
-        (pid,) = renderer.pids
-        os.kill(pid, signal.SIGKILL)
-        await until(lambda: alive(pid), lambda up: not up, within=10, what="the child to die")
-        with contextlib.suppress(Unavailable):
-            await renderer(_fir())
-        content = await renderer(_fir())
-    finally:
-        renderer.close()
+async def test_a_render_on_a_child_that_died_is_unavailable(renderer_whose_child_died: ProcessPdfRenderer) -> None:
+    with pytest.raises(Unavailable):
+        await renderer_whose_child_died(_fir())
+
+
+async def test_the_render_after_a_child_died_starts_another(renderer_whose_child_died: ProcessPdfRenderer) -> None:
+    with contextlib.suppress(Unavailable):
+        await renderer_whose_child_died(_fir())
+    content = await renderer_whose_child_died(_fir())
     assert "DL-CP-01/2026/00007" in _text(content)
 
 
@@ -341,7 +348,7 @@ async def test_a_render_after_the_idle_exit_starts_the_children_again() -> None:
         await until(lambda: renderer.running, lambda up: not up, within=10, what="the idle renderer to stop")
         content = await renderer(_fir())
     finally:
-        renderer.close()
+        await renderer.aclose()
     assert "DL-CP-01/2026/00007" in pypdf.PdfReader(io.BytesIO(content)).pages[0].extract_text()
 
 
@@ -355,7 +362,7 @@ async def test_a_child_rests_after_a_document_so_it_uses_at_most_its_share_of_a_
         await renderer(_fir())
         waited = time.monotonic() - finished
     finally:
-        renderer.close()
+        await renderer.aclose()
     # A share of 0.1: nine times the previous document's CPU before the next one starts.
     assert waited >= 9 * spent > 0
 
@@ -370,4 +377,4 @@ async def test_documents_render_in_children_at_a_low_cpu_priority() -> None:
         found = [(os.getpriority(os.PRIO_PROCESS, pid), os.sched_getscheduler(pid)) for pid in children]
         assert found == [want] * len(children)
     finally:
-        renderer.close()
+        await renderer.aclose()

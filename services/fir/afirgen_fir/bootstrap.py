@@ -155,7 +155,7 @@ def build(
         idle_seconds=settings.pdf_idle_seconds,
         cpu_share=settings.pdf_cpu_share,
     )
-    owned.callback(renderer.close)
+    owned.push_async_callback(renderer.aclose)
     documents = MySQLDocumentStore(database, clock)
     retention = FirRetention(MySQLRetentionStore(database), settings.retention, clock)
     counts = MySQLDailyCounts(database, utc_offset=utc_offset)

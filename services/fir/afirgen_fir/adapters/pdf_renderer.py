@@ -72,6 +72,14 @@ class _Child:
         if self.process.returncode is None and self.process.stdin is not None:
             self.process.stdin.close()
 
+    async def wait(self, within: float) -> None:
+        """Until it has exited, killing it after ``within`` seconds."""
+        try:
+            await asyncio.wait_for(self.process.wait(), within)
+        except TimeoutError:
+            self.kill()
+            await self.process.wait()
+
     def kill(self) -> None:
         if self.process.returncode is None:
             self.process.kill()
@@ -116,6 +124,8 @@ class ProcessPdfRenderer:
         self._niceness = niceness
         self._idle_seconds = idle_seconds
         self._children: set[_Child] = set()
+        self._stopping: set[_Child] = set()
+        """Children told to stop that may not have exited yet."""
         self._idle: list[_Child] = []
         """Children waiting for a document (a child rests for its share before it is here)."""
         self._rendering = 0
@@ -190,5 +200,13 @@ class ProcessPdfRenderer:
             self._reaper = None
         for child in self._children:
             child.stop()
+        self._stopping = {child for child in self._stopping | self._children if child.process.returncode is None}
         self._children.clear()
         self._idle.clear()
+
+    async def aclose(self, within: float = 5.0) -> None:
+        """Stop the child processes and wait until they have exited (killed after ``within``
+        seconds): their pipes close while the event loop still runs."""
+        self.close()
+        stopping, self._stopping = self._stopping, set()
+        await asyncio.gather(*(child.wait(within) for child in stopping))
