@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 
 from bench.target import Target
@@ -96,3 +97,26 @@ def program_cpu(target: Target, groups: tuple[str, ...] = ALL_GROUPS) -> dict[st
         if children.get(pid):
             used[f"{program}/children"] = cpu_seconds(pid, children) - own
     return used
+
+
+QUIET_CORES = 0.15
+"""The mesh, MariaDB and Redis together below this many cores: no background work is running
+(idle, they use about 0.04: health probes, the invalidation feed's heartbeat)."""
+
+
+def wait_quiet(target: Target, *, window_s: float = 2.0, within_s: float = 120.0) -> tuple[float, float]:
+    """Wait until the work an earlier scenario left behind is done (MariaDB purging and flushing
+    after thousands of writes, fir's outbox relay handing their jobs on): until the programs of
+    the edge, the services and the infrastructure use under :data:`QUIET_CORES` together over
+    ``window_s``, or ``within_s`` has passed. Returns the seconds waited and the last window's cores."""
+    groups = ("edge", "services", "infra")
+    started = time.monotonic()
+    while True:
+        before = program_cpu(target, groups)
+        time.sleep(window_s)
+        after = program_cpu(target, groups)
+        # A program that exited or restarted in the window counts nothing rather than less than nothing.
+        cores = sum(max(0.0, seconds - before.get(program, seconds)) for program, seconds in after.items()) / window_s
+        waited = time.monotonic() - started
+        if cores < QUIET_CORES or waited >= within_s:
+            return waited, cores
