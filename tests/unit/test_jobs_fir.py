@@ -306,6 +306,20 @@ async def test_aclose_returns_once_the_children_have_exited() -> None:
     assert started and [pid for pid in started if alive(pid)] == []
 
 
+async def test_children_still_exit_when_idle_after_a_render_was_cancelled_waiting_for_its_turn() -> None:
+    renderer = ProcessPdfRenderer(Fonts(None, None, None), workers=1, idle_seconds=0.2)
+    try:
+        first = asyncio.create_task(renderer(_fir()))
+        waiting = asyncio.create_task(renderer(_fir()))
+        await asyncio.sleep(0)  # both started: the second waits for the only child
+        waiting.cancel()
+        await first
+        stopped = await until(lambda: renderer.running, lambda up: not up, within=10, what="the idle renderer to stop")
+        assert stopped is False
+    finally:
+        await renderer.aclose()
+
+
 async def test_a_layout_that_fails_in_the_child_reaches_the_caller() -> None:
     renderer = ProcessPdfRenderer(Fonts(Path("/nonexistent/DejaVuSans.ttf"), None, None))
     try:

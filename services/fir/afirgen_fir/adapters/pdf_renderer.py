@@ -150,9 +150,11 @@ class ProcessPdfRenderer:
         self._rendering += 1
         child: _Child | None = None
         rest = 0.0
-        # A slot per child: holding one, there is an idle child or room to start one.
-        await self._slots.acquire()
+        held = False
         try:
+            # A slot per child: holding one, there is an idle child or room to start one.
+            await self._slots.acquire()
+            held = True
             if self._idle:
                 child = self._idle.pop()
             else:
@@ -174,10 +176,11 @@ class ProcessPdfRenderer:
                 raise RenderFailed(content.decode(errors="replace"))
             return content
         finally:
-            # The child (and its slot) is free again once it has rested for its share.
-            if rest > 0:
+            # The child (and its slot) is free again once it has rested for its share; a render
+            # cancelled while it waited for a slot holds none.
+            if held and rest > 0:
                 loop.call_later(rest, self._free, child)
-            else:
+            elif held:
                 self._free(child)
             self._rendering -= 1
             if self._rendering == 0 and self._children:
