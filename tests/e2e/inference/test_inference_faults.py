@@ -5,6 +5,7 @@ shedding beyond the concurrency limit."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 
 import grpc
@@ -16,11 +17,13 @@ from afirgen_runtime.grpc_errors import from_rpc_error
 from google.protobuf import json_format
 
 from scripts.devstack.stack import Stack
+from scripts.devstack.supervisor import MODEL_NICENESS
 from tests.waiting import until
 
 pytestmark = pytest.mark.e2e
 Stub = inference_pb2_grpc.InferenceServiceStub
 LLM_PROGRAM = "models:llm"
+MODELS = ("models:llm", "models:asr", "models:ocr")
 
 
 @pytest.fixture
@@ -171,3 +174,9 @@ async def test_excess_generations_get_resource_exhausted_at_once(inference: Stub
         slots + places,
         slots + places,
     )
+
+
+def test_the_model_servers_run_at_a_low_cpu_priority(stack: Stack) -> None:
+    """A draft yields the CPU to reads on the stack's one machine (supervisor.MODEL_NICENESS)."""
+    found = {program: os.getpriority(os.PRIO_PROCESS, int(stack.ctl("pid", program).strip())) for program in MODELS}
+    assert found == dict.fromkeys(MODELS, MODEL_NICENESS)
