@@ -99,6 +99,13 @@ def program_cpu(target: Target, groups: tuple[str, ...] = ALL_GROUPS) -> dict[st
     return used
 
 
+def cores_between(before: dict[str, float], after: dict[str, float], seconds: float) -> dict[str, float]:
+    """Cores each program of two :func:`program_cpu` readings used over ``seconds``. A program
+    that started in between counts all its CPU; one whose descendant exited or that restarted
+    counts nothing rather than less than nothing."""
+    return {p: max(0.0, used - before.get(p, 0.0)) / max(seconds, 1e-3) for p, used in after.items()}
+
+
 QUIET_CORES = 0.15
 """The mesh, MariaDB and Redis together below this many cores: no background work is running
 (idle, they use about 0.04: health probes, the invalidation feed's heartbeat)."""
@@ -114,9 +121,7 @@ def wait_quiet(target: Target, *, window_s: float = 2.0, within_s: float = 120.0
     while True:
         before = program_cpu(target, groups)
         time.sleep(window_s)
-        after = program_cpu(target, groups)
-        # A program that exited or restarted in the window counts nothing rather than less than nothing.
-        cores = sum(max(0.0, seconds - before.get(program, seconds)) for program, seconds in after.items()) / window_s
+        cores = sum(cores_between(before, program_cpu(target, groups), window_s).values())
         waited = time.monotonic() - started
         if cores < QUIET_CORES or waited >= within_s:
             return waited, cores

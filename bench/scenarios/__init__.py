@@ -46,10 +46,7 @@ class Context:
         ran, a program's descendants apart (``services:fir/children``); the busiest are logged."""
         before, started = processes.program_cpu(self.target), time.monotonic()
         yield
-        seconds = max(time.monotonic() - started, 1e-3)
-        after = processes.program_cpu(self.target)
-        # A descendant that exited in the block takes its CPU with it: never below 0.
-        used = {p: max(0.0, after[p] - before.get(p, 0.0)) / seconds for p in after}
+        used = processes.cores_between(before, processes.program_cpu(self.target), time.monotonic() - started)
         for program, cores in used.items():
             self.results.figures[f"{key}.{program}"] = round(cores, 3)
         busiest = sorted(used.items(), key=lambda item: -item[1])[:6]
