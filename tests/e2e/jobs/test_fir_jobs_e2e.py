@@ -4,6 +4,7 @@ webhook, the counts that need no job, and the outbox that survives a jobs outage
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import io
@@ -11,7 +12,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -38,8 +39,11 @@ OUTBOX_STATE = Statement(
 FINAL_JOB_STATUSES = frozenset({"JOB_STATUS_SUCCEEDED", "JOB_STATUS_DEAD", "JOB_STATUS_CANCELLED"})
 
 
-async def _document(rest: httpx.AsyncClient, fir_id: str, want: str, within: float = 45) -> tuple[httpx.Response, str]:
-    """Poll the download until it is a PDF whose text contains ``want``."""
+async def _document(
+    rest: httpx.AsyncClient, jobs: Callable[[], Awaitable[Any]], fir_id: str, want: str, within: float = 45
+) -> tuple[httpx.Response, str]:
+    """Poll the download until it is a PDF whose text contains ``want``. A timeout names
+    the FIR's jobs as ``jobs()`` finds them then (their status, attempts and last error)."""
 
     async def fetch() -> tuple[httpx.Response, str]:
         resp = await rest.get(f"/v1/firs/{fir_id}/document")
@@ -48,21 +52,30 @@ async def _document(rest: httpx.AsyncClient, fir_id: str, want: str, within: flo
             return resp, ""
         return resp, "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(resp.content)).pages)
 
-    return await until(fetch, lambda got: want in got[1], within=within, every=0.2, what=f"a document with {want!r}")
+    try:
+        return await until(
+            fetch, lambda got: want in got[1], within=within, every=0.2, what=f"a document with {want!r}"
+        )
+    except AssertionError as timed_out:
+        raise AssertionError(f"{timed_out}; the FIR's jobs then: {await jobs()}") from None
+
+
+async def _jobs_of(ops: httpx.AsyncClient, fir_db: Database, fir_id: str) -> tuple[int, list[dict[str, Any]]]:
+    """The FIR's outbox rows and the jobs of those already sent."""
+    rows = await fir_db.fetch_all(OUTBOX_JOBS, (fir_id,))
+    return len(rows), [(await ops.get(f"/v1/jobs/{job_id}")).json() for _, job_id in rows if job_id]
 
 
 async def _settled_jobs(ops: httpx.AsyncClient, fir_db: Database, fir_id: str) -> list[dict[str, Any]]:
     """The jobs of the FIR's outbox rows, once every row is sent and every job has finished for good."""
 
-    async def jobs() -> tuple[int, list[dict[str, Any]]]:
-        rows = await fir_db.fetch_all(OUTBOX_JOBS, (fir_id,))
-        return len(rows), [(await ops.get(f"/v1/jobs/{job_id}")).json() for _, job_id in rows if job_id]
-
     def settled(got: tuple[int, list[dict[str, Any]]]) -> bool:
         rows, found = got
         return len(found) == rows and all(j.get("status") in FINAL_JOB_STATUSES for j in found)
 
-    _, found = await until(jobs, settled, within=60, every=0.2, what=f"the jobs of FIR {fir_id} to finish")
+    _, found = await until(
+        lambda: _jobs_of(ops, fir_db, fir_id), settled, within=60, every=0.2, what=f"the jobs of FIR {fir_id} to finish"
+    )
     return found
 
 
@@ -79,27 +92,28 @@ async def test_finalized_fir_has_a_pdf_and_one_signed_webhook(
 ) -> None:
     ops = client_as("operator")
     fir = await create_fir(rest, station)
-    draft, text = await _document(rest, fir["id"], fir["fir_number"])
+    jobs = functools.partial(_jobs_of, ops, fir_db, fir["id"])
+    draft, text = await _document(rest, jobs, fir["id"], fir["fir_number"])
     assert draft.headers["content-type"] == "application/pdf" and draft.content.startswith(b"%PDF")
     assert "FIRST INFORMATION REPORT" in text and "DRAFT" in text
     assert draft.headers["cache-control"] == "private, no-cache"
 
     resp = await rest.post(f"/v1/firs/{fir['id']}:finalize", json={"etag": fir["etag"]})
     assert resp.status_code == 200, resp.text
-    final, text = await _document(rest, fir["id"], "Finalized")
+    final, text = await _document(rest, jobs, fir["id"], "Finalized")
     assert fir["fir_number"] in text and "NOT A REGISTERED FIR" not in text
     assert final.headers["content-disposition"] == f'inline; filename="FIR-{fir["fir_number"].replace("/", "-")}.pdf"'
     assert final.headers["cache-control"] == "private, max-age=86400, immutable"
 
     # Every job the FIR needed went through the outbox and succeeded; a SUCCEEDED
     # job is final, so once the notice's job succeeded no other delivery can follow.
-    jobs = await _settled_jobs(ops, fir_db, fir["id"])
-    assert sorted((j["type"], j["status"]) for j in jobs) == [
+    settled = await _settled_jobs(ops, fir_db, fir["id"])
+    assert sorted((j["type"], j["status"]) for j in settled) == [
         ("fir.notify_finalized", "JOB_STATUS_SUCCEEDED"),
         ("fir.render_document", "JOB_STATUS_SUCCEEDED"),
         ("fir.render_document", "JOB_STATUS_SUCCEEDED"),
     ]
-    (notice,) = (j for j in jobs if j["type"] == "fir.notify_finalized")
+    (notice,) = (j for j in settled if j["type"] == "fir.notify_finalized")
     assert notice["attempt_count"] == 1, notice
     (delivery,) = _for(webhook, fir["id"])
     signed = delivery.headers["x-afirgen-timestamp"].encode() + b"." + delivery.body
@@ -135,7 +149,11 @@ async def test_document_errors(rest: httpx.AsyncClient) -> None:
 
 
 async def test_the_outbox_keeps_jobs_while_the_jobs_service_is_down(
-    rest: httpx.AsyncClient, stack: Stack, fir_db: Database, station: str
+    rest: httpx.AsyncClient,
+    stack: Stack,
+    fir_db: Database,
+    station: str,
+    client_as: Callable[..., httpx.AsyncClient],
 ) -> None:
     stack.ctl("stop", "services:jobs")
     try:
@@ -159,7 +177,8 @@ async def test_the_outbox_keeps_jobs_while_the_jobs_service_is_down(
         what="the outbox rows to be sent",
     )
     assert sent[:2] == (1, 0)
-    await _document(rest, fir["id"], fir["fir_number"], within=60)
+    jobs = functools.partial(_jobs_of, client_as("operator"), fir_db, fir["id"])
+    await _document(rest, jobs, fir["id"], fir["fir_number"], within=60)
 
 
 def test_the_jobs_worker_runs_at_a_low_cpu_priority(stack: Stack) -> None:
