@@ -392,3 +392,24 @@ async def test_documents_render_in_children_at_a_low_cpu_priority() -> None:
         assert found == [want] * len(children)
     finally:
         await renderer.aclose()
+
+
+async def test_a_document_starved_past_its_patience_leaves_sched_idle_until_it_answers() -> None:
+    # No patience at all: every document waits past it, its child is promoted, then put back.
+    renderer = ProcessPdfRenderer(Fonts(None, None, None), patience=0)
+    try:
+        await renderer(_fir())
+        await renderer(_fir())
+        (child,) = renderer.pids
+        assert (renderer.promotions, os.sched_getscheduler(child)) == (2, os.SCHED_IDLE)
+    finally:
+        await renderer.aclose()
+
+
+async def test_a_document_answered_within_its_patience_stays_at_sched_idle() -> None:
+    renderer = ProcessPdfRenderer(Fonts(None, None, None), patience=60)
+    try:
+        await renderer(_fir())
+        assert renderer.promotions == 0
+    finally:
+        await renderer.aclose()

@@ -11,7 +11,6 @@ the layout (fpdf, the fonts) only for its first document."""
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import dataclasses
 import json
@@ -59,8 +58,18 @@ def lower_priority(niceness: int) -> None:
     (the CPU share of ``ProcessPdfRenderer`` is the other half). The niceness still applies
     where there is no ``SCHED_IDLE``."""
     os.nice(niceness)
-    with contextlib.suppress(AttributeError, OSError):  # SCHED_IDLE is Linux-only
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    set_idle(0, idle=True)
+
+
+def set_idle(pid: int, *, idle: bool) -> bool:
+    """Put process ``pid`` (0: this one) in ``SCHED_IDLE``, or back in the normal policy, where
+    its niceness applies again. False where that is not allowed (an unprivileged process may not
+    leave ``SCHED_IDLE`` when RLIMIT_NICE forbids its niceness) or not Linux."""
+    try:
+        os.sched_setscheduler(pid, os.SCHED_IDLE if idle else os.SCHED_OTHER, os.sched_param(0))
+    except (AttributeError, OSError):
+        return False
+    return True
 
 
 def fonts_argument(fonts: Fonts | None) -> str:

@@ -16,9 +16,10 @@ import sys
 from typing import TYPE_CHECKING
 
 from afirgen_runtime.errors import Unavailable
+from loguru import logger
 
 from afirgen_fir.adapters.fir_codec import encode_fir
-from afirgen_fir.adapters.pdf_child import ANSWER, REQUEST, fonts_argument
+from afirgen_fir.adapters.pdf_child import ANSWER, REQUEST, fonts_argument, set_idle
 from afirgen_fir.domain.model import Fir
 
 if TYPE_CHECKING:
@@ -38,6 +39,8 @@ class _Child:
 
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
+        self.promoted = False
+        """Out of ``SCHED_IDLE`` for the document it is laying out (``ProcessPdfRenderer``)."""
 
     @classmethod
     async def start(cls, niceness: int, fonts: Fonts | None) -> _Child:
@@ -98,6 +101,11 @@ class ProcessPdfRenderer:
     leaves over: the children run at ``niceness`` and ``SCHED_IDLE``. (A low priority alone
     does not keep reads fast: on two cores, two children rendering flat out at ``SCHED_IDLE``
     raised GetFir's p99 more than 20 times; docs/architecture.md has the figures.)
+    ``SCHED_IDLE`` gets no CPU at all while every core is busy, so a document still unanswered
+    after ``patience`` seconds (a tenth of a second of CPU, starved for a hundred times that)
+    has its child moved back to the normal policy at its niceness until it answers: a host
+    kept busy (a drafting model, a neighbour) delays documents but cannot starve them past a
+    render job's deadline. ``promotions`` counts those documents.
     The children die
     with this process, however this process ends, and exit once no document has been
     asked for in ``idle_seconds``: a child holds about 80 MiB, and renders come in bursts
@@ -112,6 +120,7 @@ class ProcessPdfRenderer:
         niceness: int = 15,
         idle_seconds: float = 30.0,
         cpu_share: float = 1.0,
+        patience: float = 20.0,
     ) -> None:
         if not 0 < cpu_share <= 1:
             raise ValueError(f"cpu_share must be in (0, 1], got {cpu_share}")
@@ -122,6 +131,9 @@ class ProcessPdfRenderer:
         self.cpu_seconds = 0.0
         """CPU the children spent on the documents rendered so far."""
         self._niceness = niceness
+        self._patience = patience
+        self.promotions = 0
+        """Documents whose child left ``SCHED_IDLE`` because they waited past ``patience``."""
         self._idle_seconds = idle_seconds
         self._children: set[_Child] = set()
         self._stopping: set[_Child] = set()
@@ -160,6 +172,7 @@ class ProcessPdfRenderer:
             else:
                 child = await _Child.start(self._niceness, self._fonts)
                 self._children.add(child)
+            promotion = loop.call_later(self._patience, self._promote, child)
             try:
                 ok, cpu, content = await child.render(fir)
             except BaseException as exc:
@@ -170,6 +183,10 @@ class ProcessPdfRenderer:
                 if isinstance(exc, _ChildDied):
                     raise Unavailable("the PDF renderer process died; retry") from exc
                 raise
+            finally:
+                promotion.cancel()
+            if child.promoted:
+                child.promoted = not set_idle(child.process.pid, idle=True)
             self.cpu_seconds += cpu
             rest = cpu * self._rest_per_cpu_second
             if not ok:
@@ -185,6 +202,15 @@ class ProcessPdfRenderer:
             self._rendering -= 1
             if self._rendering == 0 and self._children:
                 self._reaper = loop.call_later(self._idle_seconds, self._stop_idle)
+
+    def _promote(self, child: _Child) -> None:
+        if child.process.returncode is None and set_idle(child.process.pid, idle=False):
+            child.promoted = True
+            self.promotions += 1
+            logger.warning(
+                "a PDF starved at SCHED_IDLE for {:.0f} s; its child runs at its niceness until it answers",
+                self._patience,
+            )
 
     def _free(self, child: _Child | None) -> None:
         if child is not None and child in self._children:
