@@ -413,3 +413,17 @@ async def test_a_document_answered_within_its_patience_stays_at_sched_idle() -> 
         assert renderer.promotions == 0
     finally:
         await renderer.aclose()
+
+
+async def test_a_render_cancelled_mid_document_leaves_its_child_warm_for_the_next() -> None:
+    renderer = ProcessPdfRenderer(Fonts(None, None, None))
+    try:
+        await renderer(_fir())
+        (child,) = renderer.pids
+        given_up = asyncio.create_task(renderer(_fir()))
+        await until(renderer._slots.locked, every=0, what="the document handed to the child")
+        given_up.cancel()
+        await renderer(_fir())
+        assert renderer.pids == [child]
+    finally:
+        await renderer.aclose()

@@ -11,6 +11,7 @@ resource tracker, one more Python process (13 MiB) that stays beside every fir f
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -172,23 +173,23 @@ class ProcessPdfRenderer:
             else:
                 child = await _Child.start(self._niceness, self._fonts)
                 self._children.add(child)
-            promotion = loop.call_later(self._patience, self._promote, child)
+            document = asyncio.ensure_future(self._render_on(child, fir))
             try:
-                ok, cpu, content = await child.render(fir)
+                ok, cpu, content = await asyncio.shield(document)
+            except asyncio.CancelledError:
+                # The caller gave up mid-document (a job past its deadline): the child finishes
+                # it, its answer is dropped, and the child stays warm for the retry.
+                document.add_done_callback(functools.partial(self._abandoned, child))
+                held = False  # the callback frees the slot
+                raise
             except BaseException as exc:
-                # Dead, or cancelled mid-document (the next render would read this one's answer).
                 self._children.discard(child)
                 child.kill()
                 child = None
                 if isinstance(exc, _ChildDied):
                     raise Unavailable("the PDF renderer process died; retry") from exc
                 raise
-            finally:
-                promotion.cancel()
-            if child.promoted:
-                child.promoted = not set_idle(child.process.pid, idle=True)
-            self.cpu_seconds += cpu
-            rest = cpu * self._rest_per_cpu_second
+            rest = self._spent(cpu)
             if not ok:
                 raise RenderFailed(content.decode(errors="replace"))
             return content
@@ -202,6 +203,31 @@ class ProcessPdfRenderer:
             self._rendering -= 1
             if self._rendering == 0 and self._children:
                 self._reaper = loop.call_later(self._idle_seconds, self._stop_idle)
+
+    async def _render_on(self, child: _Child, fir: Fir) -> tuple[bool, float, bytes]:
+        """``child.render``, with the child out of ``SCHED_IDLE`` past ``patience``."""
+        promotion = asyncio.get_running_loop().call_later(self._patience, self._promote, child)
+        try:
+            return await child.render(fir)
+        finally:
+            promotion.cancel()
+            if child.promoted:
+                child.promoted = not set_idle(child.process.pid, idle=True)
+
+    def _spent(self, cpu: float) -> float:
+        """Count a document's CPU; the seconds its child rests before the next."""
+        self.cpu_seconds += cpu
+        return cpu * self._rest_per_cpu_second
+
+    def _abandoned(self, child: _Child, document: asyncio.Future[tuple[bool, float, bytes]]) -> None:
+        """A document its caller gave up on is done: free its child (after its rest) and slot."""
+        if document.cancelled() or document.exception() is not None:
+            self._children.discard(child)
+            child.kill()
+            self._free(None)
+            return
+        _, cpu, _ = document.result()
+        asyncio.get_running_loop().call_later(self._spent(cpu), self._free, child)
 
     def _promote(self, child: _Child) -> None:
         if child.process.returncode is None and set_idle(child.process.pid, idle=False):
