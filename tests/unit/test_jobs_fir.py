@@ -271,20 +271,26 @@ def _text(content: bytes) -> str:
     return "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(content)).pages)
 
 
+@contextlib.asynccontextmanager
+async def _renderer(fonts: Fonts | None = None, **options: Any) -> AsyncIterator[ProcessPdfRenderer]:
+    """A process renderer (the system's fonts unless given) whose children are gone after the block."""
+    renderer = ProcessPdfRenderer(fonts or Fonts(None, None, None), **options)
+    try:
+        yield renderer
+    finally:
+        await renderer.aclose()
+
+
 async def test_the_process_renderer_lays_out_the_same_pdf_as_this_process() -> None:
     # The child gets the FIR in the cache's stored form: nothing the form prints is lost on the way.
     fir = _fir(complainant=Complainant(name="रमेश कुमार", phone="+919810012345", address="12 Janpath"))
-    renderer = ProcessPdfRenderer(Fonts(None, None, None))
-    try:
+    async with _renderer() as renderer:
         content = await renderer(fir)
-    finally:
-        await renderer.aclose()
     assert _text(content) == _text(render_fir_pdf(fir, Fonts(None, None, None)))
 
 
 async def test_renderer_children_exit_when_idle() -> None:
-    renderer = ProcessPdfRenderer(Fonts(None, None, None), idle_seconds=0.2)
-    try:
+    async with _renderer(idle_seconds=0.2) as renderer:
         await renderer(_fir())
         started = renderer.pids
         left = await until(
@@ -294,8 +300,6 @@ async def test_renderer_children_exit_when_idle() -> None:
             what="the idle renderer children to exit",
         )
         assert started and left == []
-    finally:
-        await renderer.aclose()
 
 
 async def test_aclose_returns_once_the_children_have_exited() -> None:
@@ -307,8 +311,7 @@ async def test_aclose_returns_once_the_children_have_exited() -> None:
 
 
 async def test_children_still_exit_when_idle_after_a_render_was_cancelled_waiting_for_its_turn() -> None:
-    renderer = ProcessPdfRenderer(Fonts(None, None, None), workers=1, idle_seconds=0.2)
-    try:
+    async with _renderer(workers=1, idle_seconds=0.2) as renderer:
         first = asyncio.create_task(renderer(_fir()))
         waiting = asyncio.create_task(renderer(_fir()))
         await asyncio.sleep(0)  # both started: the second waits for the only child
@@ -316,31 +319,23 @@ async def test_children_still_exit_when_idle_after_a_render_was_cancelled_waitin
         await first
         stopped = await until(lambda: renderer.running, lambda up: not up, within=10, what="the idle renderer to stop")
         assert stopped is False
-    finally:
-        await renderer.aclose()
 
 
 async def test_a_layout_that_fails_in_the_child_reaches_the_caller() -> None:
-    renderer = ProcessPdfRenderer(Fonts(Path("/nonexistent/DejaVuSans.ttf"), None, None))
-    try:
+    async with _renderer(Fonts(Path("/nonexistent/DejaVuSans.ttf"), None, None)) as renderer:
         with pytest.raises(RenderFailed, match="DejaVuSans"):
             await renderer(_fir())
-    finally:
-        await renderer.aclose()
 
 
 @pytest.fixture
 async def renderer_whose_child_died() -> AsyncIterator[ProcessPdfRenderer]:
     """A renderer that laid out one document, then had its child killed."""
-    renderer = ProcessPdfRenderer(Fonts(None, None, None))
-    try:
+    async with _renderer() as renderer:
         await renderer(_fir())
         (pid,) = renderer.pids
         os.kill(pid, signal.SIGKILL)
         await until(lambda: alive(pid), lambda up: not up, within=10, what="the child to die")
         yield renderer
-    finally:
-        await renderer.aclose()
 
 
 async def test_a_render_on_a_child_that_died_is_unavailable(renderer_whose_child_died: ProcessPdfRenderer) -> None:
@@ -356,68 +351,52 @@ async def test_the_render_after_a_child_died_starts_another(renderer_whose_child
 
 
 async def test_a_render_after_the_idle_exit_starts_the_children_again() -> None:
-    renderer = ProcessPdfRenderer(Fonts(None, None, None), idle_seconds=0.2)
-    try:
+    async with _renderer(idle_seconds=0.2) as renderer:
         await renderer(_fir())
         await until(lambda: renderer.running, lambda up: not up, within=10, what="the idle renderer to stop")
         content = await renderer(_fir())
-    finally:
-        await renderer.aclose()
     assert "DL-CP-01/2026/00007" in pypdf.PdfReader(io.BytesIO(content)).pages[0].extract_text()
 
 
 async def test_a_child_rests_after_a_document_so_it_uses_at_most_its_share_of_a_core() -> None:
-    renderer = ProcessPdfRenderer(Fonts(None, None, None), cpu_share=0.1)
-    try:
+    async with _renderer(cpu_share=0.1) as renderer:
         await renderer(_fir())  # the child's start and its import of fpdf are not the document's CPU
         before = renderer.cpu_seconds
         await renderer(_fir())
         finished, spent = time.monotonic(), renderer.cpu_seconds - before
         await renderer(_fir())
         waited = time.monotonic() - finished
-    finally:
-        await renderer.aclose()
     # A share of 0.1: nine times the previous document's CPU before the next one starts.
     assert waited >= 9 * spent > 0
 
 
 async def test_documents_render_in_children_at_a_low_cpu_priority() -> None:
-    renderer = ProcessPdfRenderer(Fonts(None, None, None), workers=2, niceness=7)
-    try:
+    async with _renderer(workers=2, niceness=7) as renderer:
         await asyncio.gather(renderer(_fir()), renderer(_fir()), renderer(_fir()))
         children = renderer.pids
         assert 1 <= len(children) <= 2  # at most ``workers`` documents at once
         want = (min(19, os.getpriority(os.PRIO_PROCESS, 0) + 7), os.SCHED_IDLE)
         found = [(os.getpriority(os.PRIO_PROCESS, pid), os.sched_getscheduler(pid)) for pid in children]
         assert found == [want] * len(children)
-    finally:
-        await renderer.aclose()
 
 
 async def test_a_document_starved_past_its_patience_leaves_sched_idle_until_it_answers() -> None:
     # No patience at all: every document waits past it, its child is promoted, then put back.
-    renderer = ProcessPdfRenderer(Fonts(None, None, None), patience=0)
-    try:
+    async with _renderer(patience=0) as renderer:
         await renderer(_fir())
         await renderer(_fir())
         (child,) = renderer.pids
         assert (renderer.promotions, os.sched_getscheduler(child)) == (2, os.SCHED_IDLE)
-    finally:
-        await renderer.aclose()
 
 
 async def test_a_document_answered_within_its_patience_stays_at_sched_idle() -> None:
-    renderer = ProcessPdfRenderer(Fonts(None, None, None), patience=60)
-    try:
+    async with _renderer(patience=60) as renderer:
         await renderer(_fir())
         assert renderer.promotions == 0
-    finally:
-        await renderer.aclose()
 
 
 async def test_a_render_cancelled_mid_document_leaves_its_child_warm_for_the_next() -> None:
-    renderer = ProcessPdfRenderer(Fonts(None, None, None))
-    try:
+    async with _renderer() as renderer:
         await renderer(_fir())
         (child,) = renderer.pids
         given_up = asyncio.create_task(renderer(_fir()))
@@ -425,5 +404,3 @@ async def test_a_render_cancelled_mid_document_leaves_its_child_warm_for_the_nex
         given_up.cancel()
         await renderer(_fir())
         assert renderer.pids == [child]
-    finally:
-        await renderer.aclose()
