@@ -162,13 +162,14 @@ def running_target(run_dir: Path, *, attach: bool, keep: bool = False) -> Iterat
         with _target(stack, owned=False) as target:
             yield target
         return
-    stack = Stack(dataclasses.replace(StackConfig.for_tests(run_dir), rate_limits=UNTHROTTLED))
+    stack = Stack(dataclasses.replace(StackConfig.for_tests(run_dir), rate_limits=UNTHROTTLED), owned=True)
     try:
         stack.up()
         with _target(stack, owned=True) as target:
             yield target
     finally:
         if keep:
+            stack.release()
             print(f"stack kept running: {stack.urls()}")
         else:
             stack.down()

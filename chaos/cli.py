@@ -99,7 +99,7 @@ def main(argv: list[str]) -> int:
     timing, shape = (faults.SHORT_TIMING, faults.SHORT_SHAPE) if args.short else (Timing(), LoadShape())
     out = args.out or REPORTS / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{profile}"
     run_dir = Path(tempfile.mkdtemp(prefix="afirgen-chaos-"))
-    stack = Stack(dataclasses.replace(StackConfig.for_tests(run_dir), rate_limits=UNTHROTTLED))
+    stack = Stack(dataclasses.replace(StackConfig.for_tests(run_dir), rate_limits=UNTHROTTLED), owned=True)
     try:
         stack.up()
         notes = rss_notes(Mesh(stack))
@@ -111,6 +111,7 @@ def main(argv: list[str]) -> int:
             credentials.close()
     finally:
         if args.keep_stack:
+            stack.release()
             print(f"stack kept running: {stack.urls()}")
         else:
             stack.destroy()

@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     config = dataclasses.replace(
         StackConfig.for_tests(run_dir), llm=args.model, llm_threads=args.llm_threads, rate_limits=limits
     )
-    stack = Stack(config)
+    stack = Stack(config, owned=True)
     # A SIGTERM (a timeout, a stopped job) unwinds like Ctrl-C, so the stack is destroyed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     try:

@@ -41,7 +41,7 @@ def stack(otlp: OtlpReceiver) -> Iterator[Stack]:
     # and must pass through the run dir's parents.
     run_dir = Path(tempfile.mkdtemp(prefix="afirgen-test-stack-"))
     config = dataclasses.replace(StackConfig.for_tests(run_dir), otlp_endpoint=otlp.endpoint)
-    running = Stack(config)
+    running = Stack(config, owned=True)
     try:
         running.up()
     except Exception:
@@ -49,6 +49,7 @@ def stack(otlp: OtlpReceiver) -> Iterator[Stack]:
         raise
     yield running
     if os.environ.get("AFIRGEN_KEEP_TEST_STACK"):
+        running.release()
         print(f"test stack kept running in {run_dir}")
         return
     running.destroy()

@@ -46,9 +46,14 @@ class StackError(RuntimeError):
 class Stack:
     """One supervisord with MariaDB, the services and Envoy below it."""
 
-    def __init__(self, cfg: StackConfig) -> None:
+    def __init__(self, cfg: StackConfig, *, owned: bool = False) -> None:
+        """``owned``: the stack belongs to this process (a test session, a bench run) and is
+        shut down when it exits, however it exits (``scripts/devstack/reaper.py``), unless
+        ``release()`` keeps it."""
         self.cfg = cfg.with_secrets()
         self.conf = cfg.run_dir / "supervisord.conf"
+        self._owned = owned
+        self._reaper: subprocess.Popen[bytes] | None = None
 
     # --- supervisord -------------------------------------------------------
     def ctl(self, *args: str, check: bool = True) -> str:
@@ -76,6 +81,21 @@ class Stack:
             return
         subprocess.run([str(VENV / "bin" / "supervisord"), "-c", str(self.conf)], check=True)
         self._wait(lambda: self.supervisor_running(), 15, "supervisord")
+        if self._owned:
+            supervisord = (self.cfg.run_dir / "supervisord.pid").read_text().strip()
+            self._reaper = subprocess.Popen(
+                [sys.executable, "-m", "scripts.devstack.reaper", str(os.getpid()), supervisord, str(self.conf)],
+                cwd=REPO,
+                start_new_session=True,  # a signal to this process's group does not reach it
+                stdin=subprocess.DEVNULL,
+            )
+
+    def release(self) -> None:
+        """Keep an owned stack running after this process exits (``--keep-stack``)."""
+        if self._reaper is not None:
+            self._reaper.kill()
+            self._reaper.wait()
+            self._reaper = None
 
     def start(self, *names: str) -> None:
         out = self.ctl("start", *names, check=False)
@@ -262,6 +282,9 @@ class Stack:
         self.ctl("stop", "infra:*", check=False)
         self.ctl("shutdown", check=False)
         self._wait(lambda: not (self.cfg.run_dir / "supervisord.pid").exists(), 30, "supervisord shutdown")
+        if self._reaper is not None:  # it exits once supervisord has
+            self._reaper.wait(30)
+            self._reaper = None
         print("stack down")
 
     def destroy(self) -> None:

@@ -51,7 +51,7 @@ class Restoration:
 
 def _new_stack() -> Stack:
     # Under /tmp itself: MariaDB runs as the mysql user and must pass through the run dir's parents.
-    return Stack(StackConfig.for_tests(Path(tempfile.mkdtemp(prefix="afirgen-test-"))))
+    return Stack(StackConfig.for_tests(Path(tempfile.mkdtemp(prefix="afirgen-test-"))), owned=True)
 
 
 def _repo(db: Database) -> MySQLFirRepository:
