@@ -20,7 +20,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import charts, gates, report
+from bench import charts, gates, processes, report
 from bench.profiles import PROFILES, Profile
 from bench.results import Results
 from bench.scenarios import Context, Skip, registry
@@ -118,8 +118,16 @@ def run(args: argparse.Namespace) -> int:
     try:
         with running_target(stack_dir, attach=args.attach, keep=args.keep_stack) as target:
             results.environment.update(_environment(target))
+            others = set(processes.other_stacks(target.stack.cfg.run_dir))
             ctx = prepare(target, profile, results, work)
             run_scenarios(ctx, names)
+            others |= set(processes.other_stacks(target.stack.cfg.run_dir))
+        if others:
+            named = ", ".join(sorted(others))
+            results.notes.append(
+                f"other stacks ran on this machine during the run; their CPU is in the figures: {named}"
+            )
+            _log(f"note: {results.notes[-1]}")
     finally:
         if not args.keep_stack:
             shutil.rmtree(stack_dir, ignore_errors=True)

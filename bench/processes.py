@@ -64,6 +64,25 @@ def memory_kib(pid: int) -> tuple[int, int]:
     return (int(rss.group(1)) if rss else 0, int(pss.group(1)) if pss else 0)
 
 
+def other_stacks(own: Path) -> list[str]:
+    """The configuration files of the AFIRGen stacks running on this machine besides the one in
+    ``own``, from their supervisord command lines. Another run's stack (a test session, a second
+    bench) takes CPU the bench then counts against the mesh it measures."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(arg.endswith(b"/supervisord") for arg in argv[:2]) and b"-c" in argv[:-1]:
+            conf = Path(argv[argv.index(b"-c") + 1].decode(errors="replace"))
+            if conf.parent != own:
+                found.append(str(conf))
+    return sorted(found)
+
+
 def program_pids(target: Target, groups: tuple[str, ...] = MESH_GROUPS) -> dict[str, int]:
     """``group:program`` -> pid of every running program of ``groups`` in the stack."""
     pids = {}
