@@ -13,6 +13,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar, cast
 
+from chaos.mesh import alive
+
 T = TypeVar("T")
 
 
@@ -39,3 +41,9 @@ async def until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {within}s waiting for {what}; last seen: {result!r}")
         await asyncio.sleep(every)
+
+
+async def until_exited(pids: list[int], *, within: float = 30.0, what: str = "the processes to exit") -> list[int]:
+    """Wait until none of ``pids`` is alive (a zombie counts as gone) and return the pids left
+    then, an empty list; a timeout raises ``AssertionError`` naming ``what`` and the ones left."""
+    return await until(lambda: [pid for pid in pids if alive(pid)], lambda left: not left, within=within, what=what)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from chaos.mesh import alive, children
-from tests.waiting import until
+from tests.waiting import until_exited
 
 # A stand-in for the fir process: it renders one PDF (which spawns the child), says so,
 # then waits to be killed.
@@ -59,4 +59,4 @@ async def test_the_renderer_child_dies_within_seconds_of_a_sigkill_of_its_parent
     assert started and all(alive(pid) for pid in started)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    await until(lambda: [pid for pid in started if alive(pid)], lambda left: not left, within=3, what="no child left")
+    await until_exited(started, within=3, what="no child left")

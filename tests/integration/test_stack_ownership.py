@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from chaos.mesh import alive
 from scripts.devstack.config import REPO, VENV
-from tests.waiting import until
+from tests.waiting import until_exited
 
 pytestmark = pytest.mark.integration
 
@@ -48,12 +47,7 @@ async def test_an_owned_stack_shuts_down_when_its_owner_is_killed() -> None:
         stack = [int(pid) for pid in line.split()[1:]]  # supervisord and MariaDB below it
         owner.kill()
         await owner.wait()
-        left = await until(
-            lambda: [pid for pid in stack if alive(pid)],
-            lambda left: not left,
-            within=60,
-            what="the stack's supervisord and MariaDB to exit",
-        )
+        left = await until_exited(stack, within=60, what="the stack's supervisord and MariaDB to exit")
         assert stack and left == []
     finally:
         if owner.returncode is None:

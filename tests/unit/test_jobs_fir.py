@@ -32,7 +32,7 @@ from afirgen_runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 
 from chaos.mesh import alive
 from tests.unit.fakes import FakeFirRepository
-from tests.waiting import until
+from tests.waiting import until, until_exited
 
 NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
 
@@ -293,12 +293,7 @@ async def test_renderer_children_exit_when_idle() -> None:
     async with _renderer(idle_seconds=0.2) as renderer:
         await renderer(_fir())
         started = renderer.pids
-        left = await until(
-            lambda: [pid for pid in started if alive(pid)],
-            lambda left: not left,
-            within=10,
-            what="the idle renderer children to exit",
-        )
+        left = await until_exited(started, within=10, what="the idle renderer children to exit")
         assert started and left == []
 
 
@@ -334,7 +329,7 @@ async def renderer_whose_child_died() -> AsyncIterator[ProcessPdfRenderer]:
         await renderer(_fir())
         (pid,) = renderer.pids
         os.kill(pid, signal.SIGKILL)
-        await until(lambda: alive(pid), lambda up: not up, within=10, what="the child to die")
+        await until_exited([pid], within=10, what="the child to die")
         yield renderer
 
 
