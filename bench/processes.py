@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench.target import Target
@@ -16,16 +17,22 @@ MESH_GROUPS = ("services", "edge")
 databases, the identity provider or the model servers."""
 
 
-def tree() -> dict[int, list[int]]:
-    """Parent pid -> child pids, for every process now."""
-    children: dict[int, list[int]] = {}
+def _each_process(name: str) -> Iterator[tuple[int, bytes]]:
+    """``(pid, /proc/<pid>/<name>)`` of every process now (one that exits meanwhile is left out)."""
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                yield int(entry.name), (entry / name).read_bytes()
             except OSError:
                 continue
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
+
+
+def tree() -> dict[int, list[int]]:
+    """Parent pid -> child pids, for every process now."""
+    children: dict[int, list[int]] = {}
+    for pid, stat in _each_process("stat"):
+        fields = stat.rsplit(b")", 1)[1].split()
+        children.setdefault(int(fields[1]), []).append(pid)
     return children
 
 
@@ -69,13 +76,8 @@ def other_stacks(own: Path) -> list[str]:
     ``own``, from their supervisord command lines. Another run's stack (a test session, a second
     bench) takes CPU the bench then counts against the mesh it measures."""
     found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
+    for _, cmdline in _each_process("cmdline"):
+        argv = cmdline.split(b"\0")
         if any(arg.endswith(b"/supervisord") for arg in argv[:2]) and b"-c" in argv[:-1]:
             conf = Path(argv[argv.index(b"-c") + 1].decode(errors="replace"))
             if conf.parent != own:

@@ -103,7 +103,7 @@ class ProcessPdfRenderer:
     does not keep reads fast: on two cores, two children rendering flat out at ``SCHED_IDLE``
     raised GetFir's p99 more than 20 times; docs/architecture.md has the figures.)
     ``SCHED_IDLE`` gets no CPU at all while every core is busy, so a document still unanswered
-    after ``patience`` seconds (a tenth of a second of CPU, starved for a hundred times that)
+    after ``patience`` seconds (20 s by default, some two hundred times a document's CPU)
     has its child moved back to the normal policy at its niceness until it answers: a host
     kept busy (a drafting model, a neighbour) delays documents but cannot starve them past a
     render job's deadline. ``promotions`` counts those documents.
