@@ -47,6 +47,8 @@ class Audit:
     webhooks_missing: int
     firs: int
     jobs: int
+    lost_jobs: tuple[str, ...] = ()
+    """Each lost job as ``type: STATUS after N attempts: last error`` (or never enqueued)."""
 
 
 class Database:
@@ -69,6 +71,14 @@ class Database:
         return await asyncio.to_thread(self._rows, sql, args)
 
 
+def _lost(kind: str, job_id: str | None, status: int, attempts: int, error: str) -> str:
+    """How a lost job ended, for the gate's message."""
+    if not job_id:
+        return f"{kind}: never enqueued"
+    state = JOB_DONE.get(status, f"status {status}")
+    return f"{kind}: {state} after {attempts} attempt{'s' * (attempts != 1)}" + (f": {error}" if error else "")
+
+
 def _in(values: list[str]) -> str:
     return ", ".join(["%s"] * len(values))
 
@@ -88,29 +98,30 @@ class Auditor:
         )
 
     async def _jobs(self, stations: list[str]) -> list[tuple[Any, ...]]:
-        """(outbox pk, job type, job id, job status, attempts) of every outbox row of ``stations``."""
+        """(outbox pk, job type, job id, job status, attempts, last error) of every outbox row of
+        ``stations``."""
         outbox = await self._db.rows(
             "SELECT o.pk, o.job_type, o.job_id FROM fir.fir_outbox o JOIN fir.firs f ON f.pk = o.fir_pk"  # noqa: S608 - placeholders only
             f" WHERE f.station_code IN ({_in(stations)})",
             tuple(stations),
         )
         ids = [job_id for _, _, job_id in outbox if job_id]
-        jobs: dict[str, tuple[int, int]] = {}
+        jobs: dict[str, tuple[int, int, str]] = {}
         if ids:
             found = await self._db.rows(
                 "SELECT j.id, j.status, (SELECT COUNT(*) FROM jobs.job_attempts a WHERE a.job_pk = j.pk"  # noqa: S608 - placeholders only
-                f" AND a.outcome <> 'RELEASED') FROM jobs.jobs j WHERE j.id IN ({_in(ids)})",
+                f" AND a.outcome <> 'RELEASED'), j.last_error FROM jobs.jobs j WHERE j.id IN ({_in(ids)})",
                 tuple(ids),
             )
-            jobs = {job_id: (int(status), int(attempts)) for job_id, status, attempts in found}
-        return [(pk, kind, job_id, *jobs.get(job_id, (0, 0))) for pk, kind, job_id in outbox]
+            jobs = {job_id: (int(status), int(attempts), error) for job_id, status, attempts, error in found}
+        return [(pk, kind, job_id, *jobs.get(job_id, (0, 0, ""))) for pk, kind, job_id in outbox]
 
     async def settle(self, stations: list[str], within: float) -> bool:
         """Wait until every outbox row of ``stations`` is a finished job; False if ``within`` ran out."""
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             jobs = await self._jobs(stations)
-            if all(job_id and status in JOB_DONE for _, _, job_id, status, _ in jobs):
+            if all(job_id and status in JOB_DONE for _, _, job_id, status, *_ in jobs):
                 return True
             await asyncio.sleep(1.0)
         return False
@@ -130,12 +141,27 @@ class Auditor:
             numbers[(row[1], row[2])].append(int(row[3]))
         numbering = sum(sorted(seqs) != list(range(1, len(seqs) + 1)) for seqs in numbers.values())
         jobs = await self._jobs(ledger.stations)
-        jobs_lost = sum(1 for _, _, job_id, status, _ in jobs if not job_id or status != SUCCEEDED)
-        rerun = sum(1 for *_, attempts in jobs if attempts > 1)
+        lost_jobs = tuple(
+            _lost(kind, job_id, status, attempts, error)
+            for _, kind, job_id, status, attempts, error in jobs
+            if not job_id or status != SUCCEEDED
+        )
+        rerun = sum(1 for *_, attempts, _ in jobs if attempts > 1)
         repeated = missing = 0
         if self._webhooks is not None:
             notices = self._webhooks.for_firs(set(stored))
             repeated = self._webhooks.repeated(notices)
             notified = {d.json().get("fir_id") for d in notices}
             missing = sum(1 for _, kind, *_ in jobs if kind == NOTIFY) - len(notified)
-        return Audit(lost, duplicates, numbering, jobs_lost, rerun, repeated, max(0, missing), len(firs), len(jobs))
+        return Audit(
+            lost,
+            duplicates,
+            numbering,
+            len(lost_jobs),
+            rerun,
+            repeated,
+            max(0, missing),
+            len(firs),
+            len(jobs),
+            lost_jobs,
+        )

@@ -53,11 +53,12 @@ def gates(outcome: Outcome, frozen_model_bound: float = FROZEN_MODEL_BOUND) -> l
             ("acknowledged writes lost", audit.writes_lost),
             ("duplicate FIRs", audit.duplicates),
             ("stations with a gap or repeat in their numbers", audit.numbering_faults),
-            ("jobs lost", audit.jobs_lost),
             ("child processes left by the killed process", outcome.orphans),
         )
         if count
     ]
+    if audit.jobs_lost:
+        broken.append(f"jobs lost: {audit.jobs_lost} ({'; '.join(audit.lost_jobs)})")
     if not outcome.settled:
         broken.append("jobs did not settle")
     if outcome.back_after is None:

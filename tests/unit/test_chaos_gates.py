@@ -105,3 +105,12 @@ def test_the_full_run_hits_every_target_with_every_action() -> None:
 def test_the_report_has_a_row_per_fault() -> None:
     text = report.render([outcome(FIR_KILL), outcome(MARIADB_KILL)], [], faults.SHORT_TIMING, faults.SHORT_SHAPE)
     assert sum(1 for line in text.splitlines() if line.startswith("| ") and "pass |" in line) == 2
+
+
+def test_a_lost_job_is_named_in_its_gate() -> None:
+    dead = dataclasses.replace(
+        CLEAN, jobs_lost=1, lost_jobs=("fir.rollup_stats: DEAD after 1 attempt: INTERNAL: boom",)
+    )
+    assert report.gates(outcome(FIR_KILL, audit=dead)) == [
+        "jobs lost: 1 (fir.rollup_stats: DEAD after 1 attempt: INTERNAL: boom)"
+    ]
