@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pypdf
 import pytest
+import uvloop
 from afirgen_fir.adapters.pdf_form import Fonts, render_fir_pdf
 from afirgen_fir.adapters.pdf_renderer import ProcessPdfRenderer, RenderFailed
 from afirgen_fir.adapters.webhook import WebhookNotifier
@@ -343,6 +344,26 @@ async def test_the_render_after_a_child_died_starts_another(renderer_whose_child
         await renderer_whose_child_died(_fir())
     content = await renderer_whose_child_died(_fir())
     assert "DL-CP-01/2026/00007" in _text(content)
+
+
+def test_a_render_on_a_child_that_died_is_unavailable_on_the_services_event_loop() -> None:
+    # The services run on uvloop, which refuses to write to the pipe of a child it has reaped
+    # (a RuntimeError) where asyncio's own loop drops the write and the read ends.
+    async def render_after_the_child_was_reaped() -> None:
+        async with _renderer() as renderer:
+            await renderer(_fir())
+            (pid,) = renderer.pids
+            os.kill(pid, signal.SIGKILL)
+            await until(
+                lambda: Path(f"/proc/{pid}").exists(),
+                lambda seen: not seen,
+                within=10,
+                what="the loop to reap the child",
+            )
+            await renderer(_fir())
+
+    with pytest.raises(Unavailable):
+        uvloop.run(render_after_the_child_was_reaped())
 
 
 async def test_a_render_after_the_idle_exit_starts_the_children_again() -> None:

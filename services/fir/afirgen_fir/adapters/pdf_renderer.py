@@ -70,6 +70,11 @@ class _Child:
             return ok, cpu, await stdout.readexactly(size)
         except (asyncio.IncompleteReadError, ConnectionError) as exc:
             raise _ChildDied from exc
+        except RuntimeError as exc:
+            # uvloop (the services' loop) refuses to write to the pipe of a child it has reaped.
+            if not stdin.is_closing():
+                raise
+            raise _ChildDied from exc
 
     def stop(self) -> None:
         """Close its stdin: it exits once it has read to the end (asyncio reaps it)."""
@@ -83,6 +88,13 @@ class _Child:
         except TimeoutError:
             self.kill()
             await self.process.wait()
+
+    async def exit_status(self, within: float) -> int:
+        """Its exit status (negative: the signal that killed it), killing it if it has not
+        exited within ``within`` seconds."""
+        await self.wait(within)
+        assert self.process.returncode is not None
+        return self.process.returncode
 
     def kill(self) -> None:
         if self.process.returncode is None:
@@ -182,12 +194,16 @@ class ProcessPdfRenderer:
                 document.add_done_callback(functools.partial(self._abandoned, child))
                 held = False  # the callback frees the slot
                 raise
-            except BaseException as exc:
+            except _ChildDied as exc:
+                self._children.discard(child)
+                status = await child.exit_status(within=1.0)
+                child = None
+                logger.warning("a PDF renderer process died before its answer (exit status {})", status)
+                raise Unavailable(f"the PDF renderer process died (exit status {status}); retry") from exc
+            except BaseException:
                 self._children.discard(child)
                 child.kill()
                 child = None
-                if isinstance(exc, _ChildDied):
-                    raise Unavailable("the PDF renderer process died; retry") from exc
                 raise
             rest = self._spent(cpu)
             if not ok:
