@@ -347,8 +347,8 @@ async def test_the_render_after_a_child_died_starts_another(renderer_whose_child
 
 
 def test_a_render_on_a_child_that_died_is_unavailable_on_the_services_event_loop() -> None:
-    # The services run on uvloop, which refuses to write to the pipe of a child it has reaped
-    # (a RuntimeError) where asyncio's own loop drops the write and the read ends.
+    # The services run on uvloop, which refuses to write to the closed pipe of a child that has
+    # exited (a RuntimeError) where asyncio's own loop drops the write and the read ends.
     async def render_after_the_child_was_reaped() -> None:
         async with _renderer() as renderer:
             await renderer(_fir())
@@ -364,6 +364,38 @@ def test_a_render_on_a_child_that_died_is_unavailable_on_the_services_event_loop
 
     with pytest.raises(Unavailable):
         uvloop.run(render_after_the_child_was_reaped())
+
+
+_FORK_WITNESS: list[int] = []
+"""The write end of a pipe the at-fork handler below writes to in a forked child, while a test listens."""
+
+
+def _witness_fork() -> None:
+    for fd in _FORK_WITNESS:
+        os.write(fd, b"x")
+
+
+os.register_at_fork(after_in_child=_witness_fork)
+
+
+def test_a_child_starts_without_this_process_s_fork_handlers_on_the_services_event_loop() -> None:
+    # uvloop's own spawn runs the interpreter's at-fork handlers in the child before its exec
+    # (uvloop issue 749): in fir that is OpenTelemetry's batch span processor starting a thread in
+    # the fork of a process full of gRPC's threads. A child must start the way subprocess starts one.
+    read, write = os.pipe()
+    _FORK_WITNESS.append(write)
+    try:
+
+        async def render() -> None:
+            async with _renderer() as renderer:
+                await renderer(_fir())
+
+        uvloop.run(render())
+    finally:
+        _FORK_WITNESS.remove(write)
+        os.close(write)
+    with os.fdopen(read, "rb") as witnessed:
+        assert witnessed.read() == b""
 
 
 async def test_a_render_after_the_idle_exit_starts_the_children_again() -> None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from afirgen_runtime.errors import Unavailable
 from loguru import logger
 
+from afirgen_fir.adapters.child_process import ChildProcess
 from afirgen_fir.adapters.fir_codec import encode_fir
 from afirgen_fir.adapters.pdf_child import ANSWER, REQUEST, fonts_argument, set_idle
 from afirgen_fir.domain.model import Fir
@@ -38,22 +39,20 @@ class RenderFailed(RuntimeError):
 class _Child:
     """One renderer process, one document at a time."""
 
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
+    def __init__(self, process: ChildProcess) -> None:
         self.process = process
         self.promoted = False
         """Out of ``SCHED_IDLE`` for the document it is laying out (``ProcessPdfRenderer``)."""
 
     @classmethod
     async def start(cls, niceness: int, fonts: Fonts | None) -> _Child:
-        process = await asyncio.create_subprocess_exec(
+        process = await ChildProcess.spawn(
             sys.executable,
             "-m",
             "afirgen_fir.adapters.pdf_child",
             str(os.getpid()),
             str(niceness),
             fonts_argument(fonts),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
         )
         return cls(process)
 
@@ -61,7 +60,6 @@ class _Child:
         """Laid out or not, the CPU seconds the child spent, and the PDF or the error's text;
         raises _ChildDied when the child died."""
         stdin, stdout = self.process.stdin, self.process.stdout
-        assert stdin is not None and stdout is not None
         request = encode_fir(fir)
         try:
             stdin.write(REQUEST.pack(len(request)) + request)
@@ -71,14 +69,15 @@ class _Child:
         except (asyncio.IncompleteReadError, ConnectionError) as exc:
             raise _ChildDied from exc
         except RuntimeError as exc:
-            # uvloop (the services' loop) refuses to write to the pipe of a child it has reaped.
+            # uvloop (the services' loop) refuses to write to a pipe it has closed: a child's
+            # stdin is closed once the child has exited.
             if not stdin.is_closing():
                 raise
             raise _ChildDied from exc
 
     def stop(self) -> None:
-        """Close its stdin: it exits once it has read to the end (asyncio reaps it)."""
-        if self.process.returncode is None and self.process.stdin is not None:
+        """Close its stdin: it exits once it has read to the end."""
+        if self.process.returncode is None:
             self.process.stdin.close()
 
     async def wait(self, within: float) -> None:
