@@ -59,6 +59,8 @@ class _Child:
     async def render(self, fir: Fir) -> tuple[bool, float, bytes]:
         """Laid out or not, the CPU seconds the child spent, and the PDF or the error's text;
         raises _ChildDied when the child died."""
+        if self.process.returncode is not None:
+            raise _ChildDied  # its stdin is closed: uvloop would refuse the write (a RuntimeError)
         stdin, stdout = self.process.stdin, self.process.stdout
         request = encode_fir(fir)
         try:
@@ -67,12 +69,6 @@ class _Child:
             ok, cpu, size = ANSWER.unpack(await stdout.readexactly(ANSWER.size))
             return ok, cpu, await stdout.readexactly(size)
         except (asyncio.IncompleteReadError, ConnectionError) as exc:
-            raise _ChildDied from exc
-        except RuntimeError as exc:
-            # uvloop (the services' loop) refuses to write to a pipe it has closed: a child's
-            # stdin is closed once the child has exited.
-            if not stdin.is_closing():
-                raise
             raise _ChildDied from exc
 
     def stop(self) -> None:
