@@ -63,6 +63,8 @@ class Profile:
     """Single jobs given to the idle worker (enqueue-to-start latency)."""
     backlog_jobs: int
     """Mixed FIR jobs enqueued for the ``backlog`` scenario (reads while they drain)."""
+    wide_pages: int
+    """Pages of 500 FIRs listed one after another by the ``memory`` scenario (an export)."""
 
 
 SHORT = Profile(
@@ -95,6 +97,7 @@ SHORT = Profile(
     jobs_per_run=300,
     jobs_wake_samples=10,
     backlog_jobs=0,
+    wide_pages=60,
 )
 
 FULL = Profile(
@@ -127,6 +130,7 @@ FULL = Profile(
     jobs_per_run=2000,
     jobs_wake_samples=40,
     backlog_jobs=1000,
+    wide_pages=600,
 )
 
 PROFILES = {p.name: p for p in (SHORT, FULL)}

@@ -9,6 +9,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
+
 from bench import processes
 from bench.profiles import Profile
 from bench.results import Results
@@ -39,6 +43,16 @@ class Context:
         """Add a note to the report once."""
         if text not in self.results.notes:
             self.results.notes.append(text)
+
+    def fir_samples(self, name: str) -> Iterator[Sample]:
+        """The samples ``name`` of every fir replica's ``/metrics`` (none of a replica that does not answer)."""
+        for port in self.target.cfg.fir_metrics_ports:
+            try:
+                text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+            except httpx.HTTPError:
+                continue
+            for family in text_string_to_metric_families(text):
+                yield from (sample for sample in family.samples if sample.name == name)
 
     @contextlib.contextmanager
     def cores_used(self, key: str) -> Iterator[None]:

@@ -30,7 +30,6 @@ import grpc
 import httpx
 from afirgen.cache.v1 import cache_pb2, cache_pb2_grpc
 from afirgen.fir.v1 import fir_pb2, fir_pb2_grpc
-from prometheus_client.parser import text_string_to_metric_families
 
 from bench import loadgen
 from bench.loadgen import GrpcCall
@@ -62,17 +61,10 @@ def fir_near_hits(ctx: Context) -> dict[str, int]:
     """Reads the fir replicas served from their near caches so far, by cache service namespace
     (their ``/metrics``; a replica that does not answer counts 0)."""
     found = dict.fromkeys(NEAR.values(), 0)
-    for port in ctx.target.cfg.fir_metrics_ports:
-        try:
-            text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-        except httpx.HTTPError:
-            continue
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                if sample.name == "afirgen_near_cache_events_total" and sample.labels.get("event") == "hits":
-                    namespace = NEAR.get(sample.labels.get("namespace", ""))
-                    if namespace:
-                        found[namespace] += int(sample.value)
+    for sample in ctx.fir_samples("afirgen_near_cache_events_total"):
+        namespace = NEAR.get(sample.labels.get("namespace", ""))
+        if namespace and sample.labels.get("event") == "hits":
+            found[namespace] += int(sample.value)
     return found
 
 

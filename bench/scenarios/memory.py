@@ -13,6 +13,12 @@ after ``AFIRGEN_PDF_IDLE_SECONDS`` without a render): nothing runs. The peak is 
 sum sampled every 0.25 s during GetFir of the hot set through Envoy's REST side at 50
 connections (wrk). The jobs worker is started for the measurement if the bench had stopped
 it, and stopped again after.
+
+Last, an export: every FIR listed at the largest page size ListFirs serves (500), unfiltered
+and by status, page after page, up to ``Profile.wide_pages`` pages. Each page is kept in the
+near cache of the fir replica that read it, so this is what bounds fir's memory in bytes:
+the mesh's RSS after it (gated like the peak), fir's growth, and what the near caches hold
+(``afirgen_near_cache_bytes``).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 
+import httpx
 import pymysql
 
 from bench import loadgen, processes
@@ -31,6 +38,9 @@ WORKER = "services:jobs-worker"
 SAMPLE_S = 0.25
 SETTLE_S = 180
 """At most this long for the worker to drain and the renderer children to exit."""
+WIDE_PAGE_SIZE = 500
+"""The largest page ListFirs serves (``afirgen_runtime.pagination.MAX_PAGE_SIZE``)."""
+WIDE_FILTERS = ("", "status = DRAFT", "status = FINALIZED")
 
 
 def _wait(what: str, done: Callable[[], bool]) -> None:
@@ -129,6 +139,48 @@ def run(ctx: Context) -> None:
         f["memory.load_rss_mib"] = round(peak[0] / 1024, 1)
         f["memory.load_pss_mib"] = round(peak[1] / 1024, 1)
         ctx.log(f"  under load ({m.rps:.0f} rps): peak RSS {peak[0] / 1024:.0f} MiB, PSS {peak[1] / 1024:.0f} MiB")
+        _export(ctx)
     finally:
         if started_worker:
             ctx.target.stack.ctl("stop", WORKER, check=False)
+
+
+def _fir_rss_kib(per_program: dict[str, int]) -> int:
+    return sum(kib for program, kib in per_program.items() if program.startswith("services:fir"))
+
+
+def near_cache_bytes(ctx: Context) -> dict[str, float]:
+    """Bytes the fir replicas' near caches hold, by namespace, summed over the replicas."""
+    held: dict[str, float] = {}
+    for sample in ctx.fir_samples("afirgen_near_cache_bytes"):
+        namespace = sample.labels["namespace"]
+        held[namespace] = held.get(namespace, 0.0) + sample.value
+    return held
+
+
+def _export(ctx: Context) -> None:
+    """Lists every FIR at the largest page size, up to ``wide_pages`` pages; RSS after it."""
+    f = ctx.results.figures
+    _, _, before = _sum_kib(ctx)
+    pages = size = 0
+    with httpx.Client(base_url=ctx.target.base_url, headers=ctx.target.headers(), timeout=60) as rest:
+        for flt in WIDE_FILTERS:
+            token = ""
+            while pages < ctx.profile.wide_pages:
+                params = {"page_size": str(WIDE_PAGE_SIZE), "filter": flt, "page_token": token}
+                resp = rest.get("/v1/firs", params={k: v for k, v in params.items() if v})
+                resp.raise_for_status()
+                pages, size = pages + 1, size + len(resp.content)
+                token = resp.json().get("next_page_token", "")
+                if not token:
+                    break
+    rss, _, after = _sum_kib(ctx)
+    f["memory.wide_pages.pages"] = pages
+    f["memory.wide_pages.rss_mib"] = round(rss / 1024, 1)
+    f["memory.wide_pages.fir_growth_mib"] = round((_fir_rss_kib(after) - _fir_rss_kib(before)) / 1024, 1)
+    for namespace, held in near_cache_bytes(ctx).items():
+        f[f"memory.wide_pages.near_cache_mib.{namespace}"] = round(held / 2**20, 2)
+    ctx.log(
+        f"  an export of {pages} pages of {WIDE_PAGE_SIZE} ({size / 2**20:.0f} MiB of JSON): RSS {rss / 1024:.0f} MiB,"
+        f" fir replicas grew {f['memory.wide_pages.fir_growth_mib']:.0f} MiB"
+    )

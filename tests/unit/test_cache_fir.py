@@ -34,7 +34,7 @@ from afirgen_fir.service_layer.ports import FirCounts, SerializedFir
 from afirgen_fir.settings import FirSettings
 from afirgen_runtime.errors import Aborted
 from afirgen_runtime.interceptors import sends_bytes_as_is
-from afirgen_runtime.near_cache import NearCache, NearCacheSettings
+from afirgen_runtime.near_cache import ENTRY_OVERHEAD_BYTES, NearCache, NearCacheSettings
 from afirgen_runtime.pagination import PageTokens
 
 from tests.unit.fake_cache import InMemoryCache
@@ -371,6 +371,35 @@ async def test_a_page_read_again_is_served_from_the_near_cache(
     loads, reads = cache.loads, repo.list_reads
     await service.list_firs(ListRequest(page_size=10), caller=AUDITOR)
     assert (cache.loads, repo.list_reads) == (loads, reads)
+
+
+async def test_a_fir_larger_than_the_near_caches_byte_bound_is_read_from_the_cache_service_again(
+    repo: CountingRepository, cache: InMemoryCache
+) -> None:
+    bound = NearCacheSettings(max_bytes=ENTRY_OVERHEAD_BYTES + 10)  # a scope token fits, a FIR not
+    settings = FirSettings(page_token_secret="unit-test-secret-0123456789", near_cache=bound)
+    service = build(settings, repository=repo, clock=lambda: NOW, cache=cache).service
+    fir, _ = await service.create(new_fir(), change=CHANGE)
+    await service.finalize(fir.id, fir.etag, change=CHANGE)
+    await service.get_serialized(fir.id, caller=AUDITOR)
+    cache.entries.clear()
+    reads = repo.reads
+    await service.get_serialized(fir.id, caller=AUDITOR)
+    assert repo.reads == reads + 1
+
+
+async def test_a_page_larger_than_the_near_caches_byte_bound_is_read_from_the_cache_service_again(
+    repo: CountingRepository, cache: InMemoryCache
+) -> None:
+    bound = NearCacheSettings(max_entries=256, max_bytes=2 * ENTRY_OVERHEAD_BYTES + 10)  # a total fits, a page not
+    settings = FirSettings(page_token_secret="unit-test-secret-0123456789", near_pages=bound)
+    service = build(settings, repository=repo, clock=lambda: NOW, cache=cache).service
+    await service.create(new_fir(), change=CHANGE)
+    await service.list_firs(ListRequest(page_size=10), caller=AUDITOR)
+    cache.entries = {k: v for k, v in cache.entries.items() if k[1].startswith("gen:")}  # the tokens stay
+    reads = repo.list_reads
+    await service.list_firs(ListRequest(page_size=10), caller=AUDITOR)
+    assert repo.list_reads == reads + 1
 
 
 async def test_a_write_elsewhere_in_scope_makes_the_near_page_unused(repo: CountingRepository) -> None:

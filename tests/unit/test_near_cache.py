@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from afirgen.cache.v1 import cache_pb2
 from afirgen_runtime.cache_client import CacheClient, CacheClientSettings
-from afirgen_runtime.near_cache import NearCache, NearCacheSettings
+from afirgen_runtime.near_cache import ENTRY_OVERHEAD_BYTES, NearCache, NearCacheSettings
+from prometheus_client import REGISTRY
 
 from tests.waiting import until
 
@@ -94,6 +95,61 @@ def test_the_least_recently_used_entry_goes_first_beyond_the_bound(clock: FakeCl
     near.get("a")
     near.put("c", "3", near.epoch)
     assert (near.get("a"), near.get("b"), near.get("c"), len(near)) == ("1", None, "3", 2)
+
+
+def sized_cache(clock: FakeClock, max_bytes: int) -> NearCache[str]:
+    """A live near cache of many entries bounded by ``max_bytes``."""
+    near: NearCache[str] = NearCache("fir", NearCacheSettings(1000, STALENESS, max_bytes), clock=clock)
+    near.connected()
+    near.heard()
+    return near
+
+
+def test_the_least_recently_used_entries_go_first_beyond_the_byte_bound(clock: FakeClock) -> None:
+    near = sized_cache(clock, max_bytes=2 * (1000 + ENTRY_OVERHEAD_BYTES))
+    near.put("a", "1", near.epoch, size=1000)
+    near.put("b", "2", near.epoch, size=1000)
+    near.get("a")
+    near.put("c", "3", near.epoch, size=1000)
+    assert (near.get("a"), near.get("b"), near.get("c")) == ("1", None, "3")
+
+
+def test_a_large_value_pushes_out_as_many_entries_as_its_bytes_need(clock: FakeClock) -> None:
+    near = sized_cache(clock, max_bytes=10_000)
+    for key in "abcd":
+        near.put(key, key, near.epoch, size=1000)
+    near.put("large", "L", near.epoch, size=6000)
+    assert [key for key in "abcd" if near.get(key) is not None] == ["c", "d"]
+
+
+def test_a_value_larger_than_the_byte_bound_is_not_kept(clock: FakeClock) -> None:
+    near = sized_cache(clock, max_bytes=10_000)
+    near.put("small", "s", near.epoch, size=100)
+    assert (near.put("huge", "h", near.epoch, size=10_000), near.get("small")) == (False, "s")
+
+
+def test_a_value_kept_again_under_its_key_counts_its_bytes_once(clock: FakeClock) -> None:
+    near = sized_cache(clock, max_bytes=1 << 20)
+    near.put("a", "old", near.epoch, size=5000)
+    near.put("a", "new", near.epoch, size=3000)
+    assert near.bytes == 3000 + ENTRY_OVERHEAD_BYTES
+
+
+def test_entries_dropped_by_a_reset_give_back_their_bytes(clock: FakeClock) -> None:
+    near = sized_cache(clock, max_bytes=1 << 20)
+    near.put("draft", "d", near.epoch, size=5000)
+    near.put("final", "f", near.epoch, immutable=True, size=700)
+    near.reset()
+    assert near.bytes == 700 + ENTRY_OVERHEAD_BYTES
+
+
+def test_the_bytes_a_near_cache_holds_are_a_metric(clock: FakeClock) -> None:
+    near: NearCache[str] = NearCache("metric_probe", NearCacheSettings(8, STALENESS), clock=clock)
+    near.put("a", "f", near.epoch, immutable=True, size=1234)
+    near.put("b", "f", near.epoch, immutable=True, size=66)
+    near.drop("b")
+    held = REGISTRY.get_sample_value("afirgen_near_cache_bytes", {"namespace": "metric_probe"})
+    assert held == 1234 + ENTRY_OVERHEAD_BYTES
 
 
 class FeedStub:

@@ -133,11 +133,16 @@ def test_nested_defaults_of_the_enclosing_class_are_kept() -> None:
         ("fir", "AFIRGEN_PDF_CPU_SHARE", "0"),
         ("fir", "AFIRGEN_PDF_CPU_SHARE", "1.5"),
         ("fir", "AFIRGEN_PDF_IDLE_SECONDS", "0"),
+        ("fir", "AFIRGEN_NEAR_CACHE_MAX_BYTES", "-1"),
+        ("fir", "AFIRGEN_NEAR_PAGES_MAX_BYTES", str(2 << 30)),
+        ("fir", "AFIRGEN_NEAR_PAGES_MAX_ENTRIES", "-1"),
         ("worker", "AFIRGEN_NICENESS", "-1"),
         ("worker", "AFIRGEN_MAX_JOBS_PER_SECOND", "-1"),
     ],
 )
-def test_settings_refuse_priorities_and_idle_times_out_of_range(settings: str, key: str, value: str) -> None:
+def test_settings_refuse_priorities_idle_times_and_cache_bounds_out_of_range(
+    settings: str, key: str, value: str
+) -> None:
     kind = {"fir": FirSettings, "worker": WorkerSettings}[settings]
     with pytest.raises(SettingsError, match=key):
         load(kind, {key: value})

@@ -30,7 +30,7 @@ from afirgen_runtime.server import ServiceApp
 from loguru import logger
 
 from afirgen_fir.adapters.cached_legal_repository import CachedLegalRepository
-from afirgen_fir.adapters.cached_repository import NS_FIR, NS_LIST, CachedFirRepository
+from afirgen_fir.adapters.cached_repository import NS_FIR, NS_LIST, NS_LIST_PAGES, CachedFirRepository
 from afirgen_fir.adapters.inference_client import GrpcInferenceClient
 from afirgen_fir.adapters.jobs_client import GrpcJobQueue
 from afirgen_fir.adapters.legal_repository import MySQLLegalRepository
@@ -124,6 +124,7 @@ def build(
             finalized_ttl=settings.finalized_cache_ttl_seconds,
             near=near,
             generations=generations,
+            pages=NearCache(NS_LIST_PAGES, settings.near_pages),
         )
         legal_repo = CachedLegalRepository(legal_repo, cache)
     # Without the cache service's feed the near cache keeps finalized FIRs only (they never change).

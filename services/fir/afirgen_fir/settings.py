@@ -39,7 +39,14 @@ class FirSettings:
     near_cache: NearCacheSettings = field(default_factory=NearCacheSettings)
     """Whole FIRs kept in this process (``AFIRGEN_NEAR_CACHE_*``): drafts are served from it only while
     the cache service's invalidation feed was heard within ``max_staleness_seconds`` (the bound on how
-    stale another process's write may look here); finalized FIRs always."""
+    stale another process's write may look here); finalized FIRs always. ``max_bytes`` (8 MiB) bounds
+    their memory: about 3,400 FIRs of 2 KB, fewer of the larger ones.
+    The cache's list and statistics tokens (a few bytes each) share these bounds in a cache of their own."""
+    near_pages: NearCacheSettings = field(default_factory=lambda: NearCacheSettings(max_entries=256))
+    """List pages and totals kept in this process (``AFIRGEN_NEAR_PAGES_MAX_ENTRIES``, ``..._MAX_BYTES``):
+    their keys carry their scope's token, so they never change and need no feed. A page holds up to
+    500 whole FIRs, so the entry count alone would let 256 pages take hundreds of MiB: ``max_bytes``
+    (8 MiB) bounds what they take."""
     jobs: ChannelSettings = field(default_factory=ChannelSettings)
     """The jobs service (``AFIRGEN_JOBS_TARGET``); empty: FIR jobs wait in the outbox."""
     outbox: RelayConfig = field(default_factory=RelayConfig)
@@ -67,3 +74,6 @@ class FirSettings:
         within("AFIRGEN_PDF_NICENESS", self.pdf_niceness, 0, 19)
         within("AFIRGEN_PDF_IDLE_SECONDS", self.pdf_idle_seconds, 1, 86400)
         within("AFIRGEN_PDF_CPU_SHARE", self.pdf_cpu_share, 0.05, 1)
+        for name, near in (("NEAR_CACHE", self.near_cache), ("NEAR_PAGES", self.near_pages)):
+            within(f"AFIRGEN_{name}_MAX_ENTRIES", near.max_entries, 0, 1 << 20)
+            within(f"AFIRGEN_{name}_MAX_BYTES", near.max_bytes, 0, 1 << 30)

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from afirgen.cache.v1 import cache_pb2, cache_pb2_grpc
 from afirgen_runtime.db import Database, Statement
+from afirgen_runtime.near_cache import ENTRY_OVERHEAD_BYTES
 from prometheus_client.parser import text_string_to_metric_families
 
 from scripts.devstack.stack import Stack
@@ -29,22 +30,24 @@ async def get_ok(rest: httpx.AsyncClient, path: str, **params: Any) -> httpx.Res
     return resp
 
 
-async def replica_hits(stack: Stack, namespace: str = "fir") -> list[float]:
-    """Hits of each fir replica's near cache of ``namespace``, from their metrics."""
-    hits = []
+async def replica_samples(stack: Stack, name: str, labels: dict[str, str]) -> list[float]:
+    """The sample ``name`` with ``labels`` of each fir replica, from their metrics (0 when absent)."""
+    values = []
     async with httpx.AsyncClient() as client:
         for port in stack.cfg.fir_metrics_ports:
             text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
             found = 0.0
             for family in text_string_to_metric_families(text):
                 for sample in family.samples:
-                    if sample.name == "afirgen_near_cache_events_total" and sample.labels == {
-                        "namespace": namespace,
-                        "event": "hits",
-                    }:
+                    if sample.name == name and sample.labels == labels:
                         found = sample.value
-            hits.append(found)
-    return hits
+            values.append(found)
+    return values
+
+
+async def replica_hits(stack: Stack, namespace: str = "fir") -> list[float]:
+    """Hits of each fir replica's near cache of ``namespace``."""
+    return await replica_samples(stack, "afirgen_near_cache_events_total", {"namespace": namespace, "event": "hits"})
 
 
 async def near_hits(stack: Stack, namespace: str = "fir") -> float:
@@ -100,6 +103,16 @@ async def test_reads_are_served_from_the_near_cache(
         return await near_hits(stack) > before
 
     await until(served_near, within=10, every=0.2, what="a read served from fir's near cache")
+
+
+async def test_a_replica_reports_the_bytes_a_finalized_fir_takes_in_its_near_cache(
+    stack: Stack, rest: httpx.AsyncClient, station: str
+) -> None:
+    fir = await finalize_fir(rest, await create_fir(rest, station))
+    before = sum(await replica_samples(stack, "afirgen_near_cache_bytes", {"namespace": "fir"}))
+    await get_ok(rest, f"/v1/firs/{fir['id']}")  # kept whole, in its wire form, by the replica that read it
+    after = sum(await replica_samples(stack, "afirgen_near_cache_bytes", {"namespace": "fir"}))
+    assert after - before > ENTRY_OVERHEAD_BYTES
 
 
 async def test_rest_reads_of_one_fir_are_answered_by_one_replica(

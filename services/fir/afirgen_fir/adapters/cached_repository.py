@@ -113,10 +113,10 @@ class CachedFirRepository:
             cache, generations if generations is not None else NearCache(NS_LIST, NearCacheSettings())
         )
         """The tokens of list and statistics scopes (their near cache follows the feed too)."""
-        self.pages = pages if pages is not None else NearCache(NS_LIST_PAGES, NearCacheSettings(max_entries=256))
+        self.pages = pages if pages is not None else NearCache(NS_LIST_PAGES, NearCacheSettings())
         """List pages and totals as the cache service holds them. Their keys carry their scope's
         token, which a write in scope replaces: an entry never changes, so it is kept immutable
-        and needs no feed (a page is up to ~50 KB: the bound keeps this near cache small)."""
+        and needs no feed."""
 
     # --- the invalidation hook -----------------------------------------------------
     async def invalidate_fir(self, fir_id: str | None, written: Fir | None = None) -> None:
@@ -203,7 +203,7 @@ class CachedFirRepository:
             logger.warning("undecodable FIR cache entry; reading the database")
             fir = await self._inner.get(fir_id)
             return None if fir is None else decode_serialized(fir_id, encode_fir(fir))
-        self.near.put(fir_id, found, epoch, immutable=found.status is FirStatus.FINALIZED)
+        self.near.put(fir_id, found, epoch, immutable=found.status is FirStatus.FINALIZED, size=len(found.data))
         return found
 
     async def _load_fir(self, fir_id: str) -> Fill | None:
@@ -278,7 +278,7 @@ class CachedFirRepository:
             return found
         data = await self._cache.get_or_load(NS_LIST, key, load)
         if data is not None:
-            self.pages.put(key, data, self.pages.epoch, immutable=True)
+            self.pages.put(key, data, self.pages.epoch, immutable=True, size=len(data))
         return data
 
     async def stats(self, flt: FirFilter, days: int, now: datetime) -> FirCounts:
