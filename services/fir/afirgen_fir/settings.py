@@ -40,7 +40,7 @@ class FirSettings:
     """Whole FIRs kept in this process (``AFIRGEN_NEAR_CACHE_*``): drafts are served from it only while
     the cache service's invalidation feed was heard within ``max_staleness_seconds`` (the bound on how
     stale another process's write may look here); finalized FIRs always. ``max_bytes`` (8 MiB) bounds
-    their memory: about 3,400 FIRs of 2 KB, fewer of the larger ones.
+    their memory: about 3,500 FIRs of 2 KB, fewer of the larger ones.
     The cache's list and statistics tokens (a few bytes each) share these bounds in a cache of their own."""
     near_pages: NearCacheSettings = field(default_factory=lambda: NearCacheSettings(max_entries=256))
     """List pages and totals kept in this process (``AFIRGEN_NEAR_PAGES_MAX_ENTRIES``, ``..._MAX_BYTES``):
