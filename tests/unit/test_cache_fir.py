@@ -31,7 +31,7 @@ from afirgen_fir.domain.queries import FirFilter, ListQuery
 from afirgen_fir.entrypoints.grpc_servicer import fir_to_proto
 from afirgen_fir.service_layer.fir_service import FirService, ListRequest
 from afirgen_fir.service_layer.ports import FirCounts, SerializedFir
-from afirgen_fir.settings import FirSettings
+from afirgen_fir.settings import FirSettings, NearPagesSettings
 from afirgen_runtime.errors import Aborted
 from afirgen_runtime.interceptors import sends_bytes_as_is
 from afirgen_runtime.near_cache import ENTRY_OVERHEAD_BYTES, NearCache, NearCacheSettings
@@ -391,7 +391,7 @@ async def test_a_fir_larger_than_the_near_caches_byte_bound_is_read_from_the_cac
 async def test_a_page_larger_than_the_near_caches_byte_bound_is_read_from_the_cache_service_again(
     repo: CountingRepository, cache: InMemoryCache
 ) -> None:
-    bound = NearCacheSettings(max_entries=256, max_bytes=2 * ENTRY_OVERHEAD_BYTES + 10)  # a total fits, a page not
+    bound = NearPagesSettings(max_bytes=2 * ENTRY_OVERHEAD_BYTES + 10)  # a total fits, a page not
     settings = FirSettings(page_token_secret="unit-test-secret-0123456789", near_pages=bound)
     service = build(settings, repository=repo, clock=lambda: NOW, cache=cache).service
     await service.create(new_fir(), change=CHANGE)

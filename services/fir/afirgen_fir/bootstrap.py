@@ -124,7 +124,7 @@ def build(
             finalized_ttl=settings.finalized_cache_ttl_seconds,
             near=near,
             generations=generations,
-            pages=NearCache(NS_LIST_PAGES, settings.near_pages),
+            pages=NearCache(NS_LIST_PAGES, settings.near_pages.near_cache()),
         )
         legal_repo = CachedLegalRepository(legal_repo, cache)
     # Without the cache service's feed the near cache keeps finalized FIRs only (they never change).

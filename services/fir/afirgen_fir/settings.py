@@ -14,6 +14,21 @@ from afirgen_fir.service_layer.outbox_relay import RelayConfig
 
 
 @dataclass(frozen=True)
+class NearPagesSettings:
+    """Size of the near cache of list pages and totals."""
+
+    max_entries: int = 256
+    """Entries kept (least recently used go first)."""
+    max_bytes: int = 8 << 20
+    """Bytes kept, as in ``AFIRGEN_NEAR_CACHE_MAX_BYTES``. A page holds up to 500 whole FIRs, so the
+    entry count alone would let 256 pages take hundreds of MiB."""
+
+    def near_cache(self) -> NearCacheSettings:
+        """These bounds as a near cache's settings."""
+        return NearCacheSettings(max_entries=self.max_entries, max_bytes=self.max_bytes)
+
+
+@dataclass(frozen=True)
 class FirSettings:
     """Everything the FIR service reads from its environment."""
 
@@ -42,11 +57,9 @@ class FirSettings:
     stale another process's write may look here); finalized FIRs always. ``max_bytes`` (8 MiB) bounds
     their memory: about 3,500 FIRs of 2 KB, fewer of the larger ones.
     The cache's list and statistics tokens (a few bytes each) share these bounds in a cache of their own."""
-    near_pages: NearCacheSettings = field(default_factory=lambda: NearCacheSettings(max_entries=256))
-    """List pages and totals kept in this process (``AFIRGEN_NEAR_PAGES_MAX_ENTRIES``, ``..._MAX_BYTES``):
-    their keys carry their scope's token, so they never change and need no feed. A page holds up to
-    500 whole FIRs, so the entry count alone would let 256 pages take hundreds of MiB: ``max_bytes``
-    (8 MiB) bounds what they take."""
+    near_pages: NearPagesSettings = field(default_factory=NearPagesSettings)
+    """List pages and totals kept in this process (``AFIRGEN_NEAR_PAGES_*``): their keys carry their
+    scope's token, so they never change and need no feed (hence no staleness bound)."""
     jobs: ChannelSettings = field(default_factory=ChannelSettings)
     """The jobs service (``AFIRGEN_JOBS_TARGET``); empty: FIR jobs wait in the outbox."""
     outbox: RelayConfig = field(default_factory=RelayConfig)
