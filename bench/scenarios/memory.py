@@ -29,6 +29,7 @@ from collections.abc import Callable
 
 import httpx
 import pymysql
+from afirgen_runtime.pagination import MAX_PAGE_SIZE
 
 from bench import loadgen, processes
 from bench.scenarios import Context, Skip
@@ -38,8 +39,8 @@ WORKER = "services:jobs-worker"
 SAMPLE_S = 0.25
 SETTLE_S = 180
 """At most this long for the worker to drain and the renderer children to exit."""
-WIDE_PAGE_SIZE = 500
-"""The largest page ListFirs serves (``afirgen_runtime.pagination.MAX_PAGE_SIZE``)."""
+WIDE_PAGE_SIZE = MAX_PAGE_SIZE
+"""The largest page ListFirs serves."""
 WIDE_FILTERS = ("", "status = DRAFT", "status = FINALIZED")
 
 

@@ -5,7 +5,7 @@ process's memory (an LRU of at most ``max_entries`` and ``max_bytes``), so a hit
 costs no network call. Both bounds hold at once: entries are counted because each
 costs bookkeeping, bytes because a value's size varies with what it holds (a whole
 FIR is about 2 KB typed by hand and over 100 KB at the limits its fields allow; a
-page holds twenty of them). Two kinds of entries:
+page holds up to 500 of them). Two kinds of entries:
 
 - **immutable** ones (a finalized FIR) can never become stale: they are served
   whatever the state of the feed;
@@ -91,8 +91,8 @@ class NearCache(Generic[V]):
         self._misses = NEAR_CACHE_EVENTS.labels(namespace, "misses")
         self._stale = NEAR_CACHE_EVENTS.labels(namespace, "stale")
         self._resets = NEAR_CACHE_EVENTS.labels(namespace, "resets")
-        self._bytes_held = NEAR_CACHE_BYTES.labels(namespace)
-        self._entries_held = NEAR_CACHE_ENTRIES.labels(namespace)
+        NEAR_CACHE_BYTES.labels(namespace).set_function(lambda: self.bytes)
+        NEAR_CACHE_ENTRIES.labels(namespace).set_function(lambda: len(self._entries))
 
     # --- the reading side ---------------------------------------------------------
     @property
@@ -118,16 +118,17 @@ class NearCache(Generic[V]):
         """Keep ``value`` (``size`` bytes) read at ``epoch``; refused when an invalidation came since,
         when a mutable value could not be served anyway (the feed is not live), or when it is larger
         than the whole near cache may hold."""
-        weight = size + ENTRY_OVERHEAD_BYTES
-        if self._max <= 0 or weight > self._max_bytes or epoch != self.epoch or (not immutable and not self.live):
+        if self._max <= 0 or epoch != self.epoch or (not immutable and not self.live):
             return False
         self._forget(key)
+        weight = size + ENTRY_OVERHEAD_BYTES
+        if weight > self._max_bytes:
+            return False
         self._entries[key] = (value, immutable, weight)
         self.bytes += weight
         while len(self._entries) > self._max or self.bytes > self._max_bytes:
             _, (_, _, evicted) = self._entries.popitem(last=False)
             self.bytes -= evicted
-        self._held()
         return True
 
     def drop(self, *keys: str) -> None:
@@ -135,16 +136,11 @@ class NearCache(Generic[V]):
         self.epoch += 1
         for key in keys:
             self._forget(key)
-        self._held()
 
     def _forget(self, key: str) -> None:
         found = self._entries.pop(key, None)
         if found is not None:
             self.bytes -= found[2]
-
-    def _held(self) -> None:
-        self._bytes_held.set(self.bytes)
-        self._entries_held.set(len(self._entries))
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -168,14 +164,12 @@ class NearCache(Generic[V]):
         self.epoch += 1
         for key in [k for k, (_, immutable, _) in self._entries.items() if not immutable]:
             self._forget(key)
-        self._held()
 
     def clear(self) -> None:
         """The whole namespace was invalidated: drop everything."""
         self.epoch += 1
         self._entries.clear()
         self.bytes = 0
-        self._held()
 
     def apply(self, keys: Iterable[str], whole_namespace: bool) -> None:
         """An invalidation from the feed."""

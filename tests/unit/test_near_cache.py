@@ -128,6 +128,13 @@ def test_a_value_larger_than_the_byte_bound_is_not_kept(clock: FakeClock) -> Non
     assert (near.put("huge", "h", near.epoch, size=10_000), near.get("small")) == (False, "s")
 
 
+def test_a_newer_value_too_large_to_keep_drops_the_older_one(clock: FakeClock) -> None:
+    near = sized_cache(clock, max_bytes=10_000)
+    near.put("a", "old", near.epoch, size=100)
+    near.put("a", "new", near.epoch, size=10_000)
+    assert near.get("a") is None
+
+
 def test_a_value_kept_again_under_its_key_counts_its_bytes_once(clock: FakeClock) -> None:
     near = sized_cache(clock, max_bytes=1 << 20)
     near.put("a", "old", near.epoch, size=5000)

@@ -21,7 +21,7 @@ class NearPagesSettings:
     """Entries kept (least recently used go first)."""
     max_bytes: int = 8 << 20
     """Bytes kept, as in ``AFIRGEN_NEAR_CACHE_MAX_BYTES``. A page holds up to 500 whole FIRs, so the
-    entry count alone would let 256 pages take hundreds of MiB."""
+    entry count alone would let 256 pages of 2 KB FIRs take about 256 MB."""
 
     def near_cache(self) -> NearCacheSettings:
         """These bounds as a near cache's settings."""
