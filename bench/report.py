@@ -40,6 +40,8 @@ HEADLINE: list[tuple[str, str, str]] = [
     ("generation.completed", "concurrent generations completed", ">= 150"),
     ("generation.read_p99_over_idle", "GetFir p99 during generation / idle", "<= 2.0"),
     ("generation.overhead_p99_ms", "backend overhead of a generation p99 (ms)", "< 25"),
+    ("generation.drafting_p99_ms", "of that overhead, fir's drafting around the model calls p99 (ms)", ""),
+    ("generation.storing_p99_ms", "of that overhead, storing the FIR, fir's gRPC server and Envoy p99 (ms)", ""),
     ("generation.queue_p99_ms", "queue wait of a generation for model slots p99 (ms)", ""),
 ]
 

@@ -6,7 +6,10 @@ available model; otherwise it skips with a note. When it runs: N concurrent
 vs other errors; end-to-end latency; backend overhead = end-to-end minus the
 model servers' time and the wait for a free slot of them, both reported per model
 stage in ``Fir.generation.stage_millis`` (``llm_model``, ``llm_queue``, ...), with the
-queue wait reported beside it; and GetFir p99 while
+queue wait reported beside it. The overhead is also split in two: ``drafting`` (fir's
+drafting, stage ``total``, less the model servers' time and the queue wait: rules, retrieval,
+the calls to and through the inference proxy) and ``storing`` (end-to-end less ``total``:
+storing the FIR, fir's gRPC server and Envoy). And GetFir p99 while
 generation saturates the models, against its idle p99 (isolation target).
 
 Each generation is asked by the station house officer of its FIR's station
@@ -75,6 +78,8 @@ async def _generate(ctx: Context, n: int, deadline_s: float, *, at_once: int | N
         "errors": 0,
         "latency_ms": [],
         "overhead_ms": [],
+        "drafting_ms": [],
+        "storing_ms": [],
         "queue_ms": [],
         "shed_ms": [],
         "stages": {},
@@ -115,6 +120,9 @@ async def _generate(ctx: Context, n: int, deadline_s: float, *, at_once: int | N
             model, queue = _split(stages)
             outcome["overhead_ms"].append(elapsed - model - queue)
             outcome["queue_ms"].append(queue)
+            if "total" in stages:  # the overhead in two: drafting, and all after and around it
+                outcome["drafting_ms"].append(stages["total"] - model - queue)
+                outcome["storing_ms"].append(elapsed - stages["total"])
 
         slots = asyncio.Semaphore(at_once or n)
 
@@ -136,9 +144,10 @@ def _latency_figures(f: dict[str, float], prefix: str, outcome: dict[str, Any]) 
     if outcome["latency_ms"]:
         f[f"{prefix}.p50_ms"] = statistics.median(outcome["latency_ms"])
         f[f"{prefix}.p99_ms"] = _p99(outcome["latency_ms"])
-        for name in ("overhead", "queue"):
-            f[f"{prefix}.{name}_p50_ms"] = statistics.median(outcome[f"{name}_ms"])
-            f[f"{prefix}.{name}_p99_ms"] = _p99(outcome[f"{name}_ms"])
+        for name in ("overhead", "drafting", "storing", "queue"):
+            if outcome[f"{name}_ms"]:
+                f[f"{prefix}.{name}_p50_ms"] = statistics.median(outcome[f"{name}_ms"])
+                f[f"{prefix}.{name}_p99_ms"] = _p99(outcome[f"{name}_ms"])
     for name, values in outcome["stages"].items():
         f[f"{prefix}.stage.{name}_p50_ms"] = statistics.median(values)
 
