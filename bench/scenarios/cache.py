@@ -3,7 +3,8 @@ of a read-heavy workload, from the cache service's own hit/miss counters.
 
 - GetFir: FIRs nobody read yet (all misses), then the same again (all hits).
 - ListFirs, GetFirStats: station filters nobody asked for yet, then again.
-- Between the cold and the warm pass each read is sent once to every fir replica, untimed:
+- Between the cold and the warm pass each read is sent once to every fir replica (straight to
+  it, untimed):
   the warm pass times the hits a repeated read gets (from a near cache where fir keeps one).
 - Unfiltered GetFirStats over the whole table: the namespace is invalidated
   before each cold sample.
@@ -128,16 +129,11 @@ def one_by_one(ctx: Context, call: GrpcCall, key: str, label: str, scenario: str
     return ctx.results.add(m)
 
 
-def each_replica(call: GrpcCall, replicas: int) -> GrpcCall:
-    """The call with each request sent ``replicas`` times in a row: Envoy balances the fir replicas
-    round robin, so one request after another from one connection reaches every replica once."""
-    data = call.data if isinstance(call.data, list) else [call.data]
-    metadata = call.metadata if isinstance(call.metadata, list) else [call.metadata or {}]
-    return dataclasses.replace(
-        call,
-        data=[body for body in data for _ in range(replicas)],
-        metadata=[metadata[n % len(metadata)] for n in range(len(data)) for _ in range(replicas)],
-    )
+def on_every_replica(ctx: Context, call: GrpcCall) -> None:
+    """Each of the call's requests once on every fir replica, straight to it (as a reader), untimed."""
+    for port in ctx.target.cfg.fir_ports:
+        address = f"127.0.0.1:{port}"
+        _calls(dataclasses.replace(call, address=address, metadata=ctx.target.metadata(address)))
 
 
 def cold_warm(ctx: Context, name: str, call: GrpcCall) -> tuple[Measurement, Measurement]:
@@ -145,12 +141,13 @@ def cold_warm(ctx: Context, name: str, call: GrpcCall) -> tuple[Measurement, Mea
     replica (untimed), then one pass over the same requests (hits).
 
     A read a replica has made once is in its near cache (GetFir, ListFirs); the same read on
-    another replica goes to the cache service. Envoy picks the replica round robin, so without
-    the untimed pass the warm pass would time one kind of hit or the other depending on which
-    replica each read reached. The near caches' misses during the warm pass are reported (0: every
-    warm read was served from the replica's own copy)."""
+    another replica goes to the cache service. Envoy picks a replica at random for these calls
+    (Maglev without a hash key), so without the untimed pass the warm pass would time one kind
+    of hit or the other depending on which replica each read reached. The near caches' misses
+    during the warm pass are reported (0: every warm read was served from the replica's own copy;
+    more: copies the byte bound evicted)."""
     miss = one_by_one(ctx, call, f"cache.{name}.miss", f"{name} cold (miss)")
-    _calls(each_replica(call, len(ctx.target.cfg.fir_ports)))
+    on_every_replica(ctx, call)
     near = WARM_NEAR.get(name)
     misses_before = near_events(ctx, "misses")
     hit = one_by_one(ctx, call, f"cache.{name}.hit", f"{name} warm (hit)")

@@ -9,7 +9,7 @@ import pytest
 from bench import gates, loadgen, report
 from bench.profiles import FULL, SHORT, Profile
 from bench.results import Measurement, Results
-from bench.scenarios import cache, generation
+from bench.scenarios import generation
 
 
 def _results() -> Results:
@@ -160,16 +160,3 @@ def test_a_generations_overhead_leaves_out_the_model_servers_time_and_the_queue_
 def test_a_model_call_that_did_not_answer_counts_whole_as_model_time() -> None:
     stages = {"llm": 900.0, "llm_model": 890.0, "llm_queue": 5.0, "llm_reask": 7119.3, "total": 8100.0}
     assert generation._split(stages) == (890.0 + 7119.3, 5.0)
-
-
-def test_each_replica_sends_every_request_once_per_replica_in_a_row_with_its_own_metadata() -> None:
-    call = loadgen.GrpcCall(
-        "afirgen.fir.v1.FirService/GetFir", "edge", [{"id": "a"}, {"id": "b"}], Path("p"), [{"k": "1"}, {"k": "2"}]
-    )
-    spread = cache.each_replica(call, 2)
-    assert list(zip(spread.data, spread.metadata, strict=True)) == [  # type: ignore[call-overload]
-        ({"id": "a"}, {"k": "1"}),
-        ({"id": "a"}, {"k": "1"}),
-        ({"id": "b"}, {"k": "2"}),
-        ({"id": "b"}, {"k": "2"}),
-    ]
