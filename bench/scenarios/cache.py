@@ -3,9 +3,9 @@ of a read-heavy workload, from the cache service's own hit/miss counters.
 
 - GetFir: FIRs nobody read yet (all misses), then the same again (all hits).
 - ListFirs, GetFirStats: station filters nobody asked for yet, then again.
-- Between the cold and the warm pass each read is sent once to every fir replica (straight to
-  it, untimed):
-  the warm pass times the hits a repeated read gets (from a near cache where fir keeps one).
+- Between the cold and the warm pass each read is sent once straight to every fir replica,
+  untimed: the warm pass times the hits a repeated read gets (from a near cache where fir
+  keeps one).
 - Unfiltered GetFirStats over the whole table: the namespace is invalidated
   before each cold sample.
 - Workload: 90% GetFir (Zipf popularity over 500 DRAFT FIRs), 8% ListFirs,
@@ -122,8 +122,7 @@ def one_by_one(ctx: Context, call: GrpcCall, key: str, label: str, scenario: str
     the same call 300 times through Envoy), which hid most of what the cache saves."""
     samples, errors = _calls(call)
     if not samples:
-        data = call.data if isinstance(call.data, list) else [call.data]
-        raise RuntimeError(f"{label}: every one of {len(data)} calls failed")
+        raise RuntimeError(f"{label}: every one of {errors} calls failed")
     m = Measurement.from_samples(scenario, key, label, "python-grpc", samples, errors=errors)
     ctx.log(f"  {label}: p50 {m.p50_ms:.2f} ms, p99 {m.p99_ms:.2f} ms ({m.count} calls, {m.errors} errors)")
     return ctx.results.add(m)
