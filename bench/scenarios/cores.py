@@ -10,6 +10,8 @@ needs; ``mesh`` is the sum over all of them. The load generator's own CPU is not
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from bench import loadgen, processes
 from bench.loadgen import GrpcCall
 from bench.results import Measurement
@@ -38,14 +40,25 @@ def _check_running(ctx: Context) -> None:
             raise Skip(f"no process for {program}")
 
 
-def _cpu(ctx: Context) -> dict[str, float]:
-    """CPU seconds so far of each process of NAMES, replicas and descendants together."""
+def cpu_by_part(ctx: Context, others: Mapping[str, int] | None = None) -> dict[str, float]:
+    """CPU seconds so far of each process of NAMES, replicas and descendants together, and of
+    each process of ``others`` (name -> pid, with its descendants; one that is gone counts 0)."""
     used: dict[str, float] = {}
     for program, seconds in processes.program_cpu(ctx.target, ("edge", "services", "infra")).items():
         name = NAMES.get(program.split("/")[0])
         if name is not None:
             used[name] = used.get(name, 0.0) + seconds
+    if others:
+        children = processes.tree()
+        for name, pid in others.items():
+            used[name] = processes.cpu_seconds(pid, children)
     return used
+
+
+def used_between(before: Mapping[str, float], after: Mapping[str, float]) -> dict[str, float]:
+    """CPU seconds each part of two :func:`cpu_by_part` readings used in between (a part that
+    restarted meanwhile counts nothing rather than less than nothing)."""
+    return {name: max(0.0, seconds - before.get(name, 0.0)) for name, seconds in after.items()}
 
 
 def _measure(ctx: Context, method: str, concurrency: int, call: GrpcCall, requests: int = 0) -> None:
@@ -58,7 +71,7 @@ def _measure(ctx: Context, method: str, concurrency: int, call: GrpcCall, reques
         ctx.note(f"cores: {method} measured while the stack still used {cores:.2f} cores of background work")
     elif waited > 5:
         ctx.log(f"  waited {waited:.0f} s for background work to finish")
-    before = _cpu(ctx)
+    before = cpu_by_part(ctx)
     m: Measurement = loadgen.ghz(
         call,
         key=f"cores.{method}.load",
@@ -72,13 +85,13 @@ def _measure(ctx: Context, method: str, concurrency: int, call: GrpcCall, reques
         timeout=max(p.run_timeout_s, 60),
         work_dir=ctx.work_dir,
     )
-    after = _cpu(ctx)
+    after = cpu_by_part(ctx)
     ctx.results.add(m)
     ctx.log(f"  {m.label}: {m.rps:.0f} rps, p99 {m.p99_ms:.1f} ms, errors {m.errors}/{m.count}")
     calls = m.count - m.errors
     if calls <= 0:
         return
-    used = {name: after[name] - before[name] for name in after}
+    used = used_between(before, after)
     used["mesh"] = sum(used.values())
     for name, seconds in used.items():
         ctx.results.figures[f"cores.{method}.cpu_ms_per_call.{name}"] = round(seconds * 1000 / calls, 3)

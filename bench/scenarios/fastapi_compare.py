@@ -10,6 +10,14 @@ each at half of its own maximum rate with hey, for p99, and the baseline at the
 mesh's half rate too (``fastapi.p99_over_baseline_at_mesh_half``: the mesh's p99
 over the baseline's at the same rate).
 
+Each round also counts the CPU time (``/proc``) of the processes that serve its side: Envoy,
+fir (replicas together), cache, Redis and MariaDB for the mesh; the baseline's process, Redis
+and MariaDB for the baseline. Per read, the median round:
+``fastapi.cpu_us_per_read.<side>[.<process>]``, and the mesh's total over the baseline's
+(``fastapi.cpu_ratio``, ``fastapi.cpu_ratio_drafts``, ``..._list_station``, ``..._list_all``):
+on a machine whose cores all serve, the throughput ratio is about its inverse. wrk's own CPU
+is not counted.
+
 The mesh is called as deployed, with an auditor's access token that Envoy verifies
 on every request; the baseline has no authentication. That difference is part of
 the comparison: what the mesh costs as it must run, against the monolith it replaces.
@@ -23,12 +31,12 @@ import subprocess
 import sys
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import httpx
 
 from bench import loadgen
-from bench.scenarios import Context
+from bench.scenarios import Context, cores
 from bench.target import port_open
 from scripts.devstack.config import REPO, free_port
 
@@ -68,8 +76,8 @@ def _redis(ctx: Context) -> Iterator[tuple[int, str]]:
 
 
 @contextlib.contextmanager
-def fastapi_app(ctx: Context) -> Iterator[str]:
-    """Run the baseline in its own process; yields its base URL."""
+def fastapi_app(ctx: Context) -> Iterator[tuple[str, int]]:
+    """Run the baseline in its own process; yields its base URL and its pid."""
     port = free_port()
     log = (ctx.work_dir / "fastapi.log").open("w")
     with _redis(ctx) as (redis_port, redis_password):
@@ -90,7 +98,7 @@ def fastapi_app(ctx: Context) -> Iterator[str]:
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
         try:
             _wait_http(f"http://127.0.0.1:{port}/healthz", 30)
-            yield f"http://127.0.0.1:{port}"
+            yield f"http://127.0.0.1:{port}", proc.pid
         finally:
             proc.terminate()
             try:
@@ -121,6 +129,13 @@ def _pairs(ctx: Context, mesh: str, fastapi: str) -> dict[str, tuple[str, list[s
     }
 
 
+PARTS = {
+    "mesh": ("envoy", "fir", "cache", "redis", "mariadb"),
+    "fastapi": ("fastapi", "redis", "mariadb"),
+}
+"""The processes that serve a side's reads (by the prefix of the side's name), whose CPU is
+counted per read: fir's replicas together, the baseline's one process."""
+
 RATIOS = {
     "fastapi.ratio": ("mesh", "fastapi"),
     "fastapi.ratio_drafts": ("mesh_drafts", "fastapi_drafts"),
@@ -129,12 +144,37 @@ RATIOS = {
 }
 
 
+def _parts(side: str) -> tuple[str, ...]:
+    return PARTS["mesh" if side.startswith("mesh") else "fastapi"]
+
+
+def per_read_us(used: Mapping[str, float], parts: tuple[str, ...], reads: int) -> dict[str, float]:
+    """Microseconds of CPU per read of each of ``parts`` (CPU seconds ``used`` over ``reads``
+    reads), and their sum as ``total``."""
+    each = {part: used.get(part, 0.0) * 1e6 / max(reads, 1) for part in parts}
+    return each | {"total": sum(each.values())}
+
+
+def _cpu_figures(ctx: Context, cpu: dict[str, list[dict[str, float]]]) -> None:
+    """``fastapi.cpu_us_per_read.<side>[.<part>]`` (median of the rounds) and, for each ratio of
+    RATIOS, the mesh's CPU per read over the baseline's (``fastapi.cpu_ratio...``)."""
+    f = ctx.results.figures
+    for side, rounds in cpu.items():
+        medians = {part: round(statistics.median(each[part] for each in rounds), 1) for part in rounds[0]}
+        for part, value in medians.items():
+            f[f"fastapi.cpu_us_per_read.{side}" + ("" if part == "total" else f".{part}")] = value
+        ctx.log(f"  {side}: CPU per read (us): " + ", ".join(f"{k} {v:.0f}" for k, v in medians.items()))
+    for name, (mesh_side, base_side) in RATIOS.items():
+        mesh, base = f[f"fastapi.cpu_us_per_read.{mesh_side}"], f[f"fastapi.cpu_us_per_read.{base_side}"]
+        f[name.replace("ratio", "cpu_ratio", 1)] = round(mesh / max(base, 1e-6), 3)
+
+
 def run(ctx: Context) -> None:
     """Alternating max-throughput rounds, then p99 at half of each side's maximum."""
     p, r, f = ctx.profile, ctx.results, ctx.results.figures
     plain = {"Accept-Encoding": "identity"}
     reader = ctx.target.headers() | plain
-    with fastapi_app(ctx) as fastapi_url:
+    with fastapi_app(ctx) as (fastapi_url, fastapi_pid):
         sides = _pairs(ctx, ctx.target.base_url, fastapi_url)
 
         def headers_of(side: str) -> dict[str, str]:
@@ -147,8 +187,11 @@ def run(ctx: Context) -> None:
         f["fastapi.bytes.mesh"] = float(_body_size(ctx.target.base_url + first, reader))
         f["fastapi.bytes.fastapi"] = float(_body_size(fastapi_url + first, plain))
         rps: dict[str, list[float]] = {side: [] for side in sides}
+        cpu: dict[str, list[dict[str, float]]] = {side: [] for side in sides}
+        baseline = {"fastapi": fastapi_pid}
         for rnd in range(p.fastapi_rounds):
             for side, (base, paths) in sides.items():
+                before = cores.cpu_by_part(ctx, baseline)
                 m = loadgen.wrk(
                     base,
                     paths,
@@ -161,14 +204,17 @@ def run(ctx: Context) -> None:
                     headers=headers_of(side),
                     work_dir=ctx.work_dir,
                 )
+                used = cores.used_between(before, cores.cpu_by_part(ctx, baseline))
                 r.add(m)
                 rps[side].append(m.rps)
+                cpu[side].append(per_read_us(used, _parts(side), m.count))
                 ctx.log(f"  {m.label}: {m.rps:.0f} rps, p99 {m.p99_ms:.1f} ms, errors {m.errors}")
         best = {side: statistics.median(values) for side, values in rps.items()}
         for side, value in best.items():
             f[f"fastapi.max_rps.{side}"] = value
         for name, (mesh_side, base_side) in RATIOS.items():
             f[name] = best[mesh_side] / max(best[base_side], 1e-6)
+        _cpu_figures(ctx, cpu)
         rates = {"mesh": best["mesh"] / 2, "fastapi": best["fastapi"] / 2, "fastapi_at_mesh_half": best["mesh"] / 2}
         for key, rate in rates.items():
             side = "mesh" if key == "mesh" else "fastapi"

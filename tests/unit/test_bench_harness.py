@@ -9,7 +9,7 @@ import pytest
 from bench import gates, loadgen, report
 from bench.profiles import FULL, SHORT, Profile
 from bench.results import Measurement, Results
-from bench.scenarios import generation
+from bench.scenarios import cores, fastapi_compare, generation
 
 
 def _results() -> Results:
@@ -160,3 +160,13 @@ def test_a_generations_overhead_leaves_out_the_model_servers_time_and_the_queue_
 def test_a_model_call_that_did_not_answer_counts_whole_as_model_time() -> None:
     stages = {"llm": 900.0, "llm_model": 890.0, "llm_queue": 5.0, "llm_reask": 7119.3, "total": 8100.0}
     assert generation._split(stages) == (890.0 + 7119.3, 5.0)
+
+
+def test_cpu_per_read_counts_only_the_sides_processes_and_sums_them() -> None:
+    used = {"envoy": 0.8, "fir": 1.2, "cache": 0.0, "redis": 0.0, "mariadb": 0.0, "fastapi": 0.5}
+    per_read = fastapi_compare.per_read_us(used, fastapi_compare.PARTS["mesh"], 2000)
+    assert per_read == {"envoy": 400.0, "fir": 600.0, "cache": 0.0, "redis": 0.0, "mariadb": 0.0, "total": 1000.0}
+
+
+def test_cpu_of_a_process_that_restarted_between_readings_counts_nothing() -> None:
+    assert cores.used_between({"fir": 30.0, "envoy": 2.0}, {"fir": 1.5, "envoy": 2.5}) == {"fir": 0.0, "envoy": 0.5}
