@@ -8,7 +8,8 @@ seeded data. Each is EXPLAINed (``db.plans.problems``: full scans and unindexed 
 timed (``db.stmt.<label>``, gated per statement in ``bench/sla.toml``). Times are MariaDB's
 own (``SHOW PROFILES``); the time the client saw, which adds sending and decoding the rows
 in Python, is kept beside it. Writes run inside a transaction that is rolled back, so the
-table stays as seeded.
+table stays as seeded. Keyset pages are timed in rounds (every page once a round), so their
+ratio to page 1 compares samples taken side by side.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from bench.scenarios import Context
 
 PAGE = 50
 BUDGET_S = 8.0
+KEYSET_ROUNDS = 3
+"""Keyset pages are timed this many times the profile's ``db_repeats`` (each takes about a
+millisecond, and their ratio to page 1 is gated)."""
 """Time spent on one statement before it stops repeating (at least 3 samples)."""
 
 
@@ -54,17 +58,42 @@ def _time(
             break  # slow statements (full-table aggregates, deep OFFSETs) get fewer samples
         if rollback is not None:
             rollback.begin()
-        started = time.perf_counter()
-        cur.execute(sql, args)
-        cur.fetchall()
-        elapsed = (time.perf_counter() - started) * 1000
-        on_server = _server_ms(cur, sql)
+        on_server, elapsed = _once(cur, sql, args)
         if rollback is not None:
             rollback.rollback()
         if i:
             client.append(elapsed)
-            server.append(elapsed if on_server is None else on_server)
+            server.append(on_server)
     return server, client
+
+
+def _once(cur: Any, sql: str, args: Sequence[Any] | None) -> tuple[float, float]:
+    """Server and client milliseconds of one execution (the client's when profiling has none)."""
+    started = time.perf_counter()
+    cur.execute(sql, args)
+    cur.fetchall()
+    elapsed = (time.perf_counter() - started) * 1000
+    on_server = _server_ms(cur, sql)
+    return (elapsed if on_server is None else on_server), elapsed
+
+
+def _time_interleaved(
+    cur: Any, statements: dict[int, tuple[str, Sequence[Any]]], repeats: int
+) -> dict[int, tuple[list[float], list[float]]]:
+    """Server and client milliseconds of ``repeats`` executions of each statement, taken in
+    rounds (each round runs every statement once, starting one further along each time) after
+    one untimed round: a drift of the machine's speed lands on all of them alike, so their
+    ratios compare like with like."""
+    keys = list(statements)
+    timed: dict[int, tuple[list[float], list[float]]] = {key: ([], []) for key in keys}
+    for i in range(repeats + 1):
+        shift = i % len(keys)
+        for key in keys[shift:] + keys[:shift]:
+            on_server, elapsed = _once(cur, *statements[key])
+            if i:
+                timed[key][0].append(on_server)
+                timed[key][1].append(elapsed)
+    return timed
 
 
 def _measure(key: str, label: str, timed: tuple[list[float], list[float]], **extra: Any) -> Measurement:
@@ -190,6 +219,8 @@ def pagination(ctx: Context, cur: Any) -> None:
     (rows,) = cur.fetchone()
     cols = ", ".join(sql.ALL_COLUMNS)
     f = ctx.results.figures
+    offsets: dict[int, Measurement] = {}
+    keysets: dict[int, tuple[str, Sequence[Any]]] = {}
     for page in ctx.profile.deep_pages:
         offset = (page - 1) * PAGE
         if offset + PAGE > rows:
@@ -197,7 +228,7 @@ def pagination(ctx: Context, cur: Any) -> None:
             continue
         repeats = ctx.profile.db_repeats if page < 1000 else max(3, ctx.profile.db_repeats // 3)
         off_sql = f"SELECT {cols} FROM firs ORDER BY created_at DESC, pk DESC LIMIT %s OFFSET %s"  # noqa: S608 - constant column list
-        off = _measure(
+        offsets[page] = _measure(
             f"db.page.offset.p{page}", f"OFFSET page {page}", _time(cur, off_sql, (PAGE + 1, offset), repeats)
         )
         after = None
@@ -207,9 +238,12 @@ def pagination(ctx: Context, cur: Any) -> None:
             )
             after = tuple(cur.fetchone())
         stmt, args = sql.list_page(sql.ALL_COLUMNS, FirFilter(), "create_time", True, after, PAGE + 1)
-        key = _measure(
-            f"db.page.keyset.p{page}", f"keyset page {page}", _time(cur, stmt.sql, args, ctx.profile.db_repeats)
-        )
+        keysets[page] = (stmt.sql, args)
+    # Keyset pages are timed together, round after round: sub-millisecond statements whose ratio
+    # to page 1 is gated would otherwise move with whatever the machine did between them.
+    keyset_timed = _time_interleaved(cur, keysets, KEYSET_ROUNDS * ctx.profile.db_repeats) if keysets else {}
+    for page, off in offsets.items():
+        key = _measure(f"db.page.keyset.p{page}", f"keyset page {page}", keyset_timed[page])
         ctx.results.add(off)
         ctx.results.add(key)
         f[f"db.page.offset_over_keyset.p{page}"] = off.p50_ms / max(key.p50_ms, 1e-3)

@@ -9,7 +9,7 @@ import pytest
 from bench import gates, loadgen, report
 from bench.profiles import FULL, SHORT, Profile
 from bench.results import Measurement, Results
-from bench.scenarios import cores, fastapi_compare, generation
+from bench.scenarios import cores, database, fastapi_compare, generation
 
 
 def _results() -> Results:
@@ -170,3 +170,37 @@ def test_cpu_per_read_counts_only_the_sides_processes_and_sums_them() -> None:
 
 def test_cpu_of_a_process_that_restarted_between_readings_counts_nothing() -> None:
     assert cores.used_between({"fir": 30.0, "envoy": 2.0}, {"fir": 1.5, "envoy": 2.5}) == {"fir": 0.0, "envoy": 0.5}
+
+
+class _ProfilingCursor:
+    """A cursor that records the statements run and reports each took 1 ms on the server."""
+
+    def __init__(self) -> None:
+        self.ran: list[str] = []
+        self._last = ""
+
+    def execute(self, sql: str, args: object = None) -> None:
+        if sql == "SHOW PROFILES":
+            return
+        self.ran.append(sql)
+        self._last = sql
+
+    def fetchall(self) -> list[tuple[int, float, str]]:
+        return [(1, 0.001, self._last)]
+
+
+def test_keyset_pages_are_timed_in_rounds_that_each_start_one_page_further() -> None:
+    cur = _ProfilingCursor()
+    pages = {1: ("SELECT page1", ()), 10: ("SELECT page10", ()), 100: ("SELECT page100", ())}
+    database._time_interleaved(cur, pages, repeats=2)
+    firsts = cur.ran[0::3]
+    assert firsts == ["SELECT page1", "SELECT page10", "SELECT page100"]
+
+
+def test_keyset_timing_leaves_the_warm_up_round_out() -> None:
+    pages = {1: ("SELECT page1", ()), 10: ("SELECT page10", ())}
+    timed = database._time_interleaved(_ProfilingCursor(), pages, repeats=4)
+    assert {page: (server, len(client)) for page, (server, client) in timed.items()} == {
+        1: ([1.0, 1.0, 1.0, 1.0], 4),
+        10: ([1.0, 1.0, 1.0, 1.0], 4),
+    }
