@@ -27,10 +27,10 @@ from bench.scenarios import Context
 
 PAGE = 50
 BUDGET_S = 8.0
+"""Time spent on one statement before it stops repeating (at least 3 samples)."""
 KEYSET_ROUNDS = 3
 """Keyset pages are timed this many times the profile's ``db_repeats`` (each takes about a
 millisecond, and their ratio to page 1 is gated)."""
-"""Time spent on one statement before it stops repeating (at least 3 samples)."""
 
 
 def _server_ms(cur: Any, sql: str) -> float | None:
