@@ -9,7 +9,7 @@ What is generated:
   same template and cluster tuning as the local stack, scripts/devstack/supervisor.py), with
   upstreams found by DNS instead of on 127.0.0.1;
 * copies Kubernetes needs inside the kustomize tree (kustomize loads no file from outside
-  it): the gRPC descriptor set edge/generated/afirgen.pb, the OpenAPI document the edge
+  it): the transcoder's descriptor set edge/generated/transcoder.pb, the OpenAPI document the edge
   serves (edge/generated/openapi.json) and, for the dev overlay only, the
   development realm scripts/devstack/identity/afirgen-realm.json;
 * the PrometheusRule, from ops/prometheus/alerts.yml (deploy/k8s/render_rules.py).
@@ -28,13 +28,13 @@ from scripts.devstack.supervisor import _TRACING, _cluster, _otlp_cluster
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "edge" / "envoy.yaml.tmpl"
-DESCRIPTOR = REPO / "edge" / "generated" / "afirgen.pb"
+DESCRIPTOR = REPO / "edge" / "generated" / "transcoder.pb"
 REALM = REPO / "scripts" / "devstack" / "identity" / "afirgen-realm.json"
 K8S = REPO / "deploy" / "k8s"
 
 ENVOY_PORT = 8080
 ENVOY_ADMIN_PORT = 9901
-DESCRIPTOR_IN_CONTAINER = "/etc/envoy/afirgen.pb"
+DESCRIPTOR_IN_CONTAINER = "/etc/envoy/transcoder.pb"
 OPENAPI = REPO / "edge" / "generated" / "openapi.json"
 OPENAPI_IN_CONTAINER = "/etc/envoy/openapi.json"
 LIMITS = devstack_edge.RateLimits()
@@ -105,7 +105,7 @@ EDGES = (
 )
 
 COPIES = (
-    (DESCRIPTOR, K8S / "base" / "edge" / "afirgen.pb"),
+    (DESCRIPTOR, K8S / "base" / "edge" / "transcoder.pb"),
     (OPENAPI, K8S / "base" / "edge" / "openapi.json"),
     (REALM, K8S / "overlays" / "dev" / "identity" / "afirgen-realm.json"),
 )

@@ -11,9 +11,13 @@ Outputs:
   ``*_pb2_grpc.pyi`` stubs from mypy-protobuf (``protoc-gen-mypy``, ``protoc-gen-mypy_grpc``,
   pinned in pyproject.toml): typed messages, enums, ``grpc.aio`` stubs and servicer
   base classes, which ``mypy`` follows.
-- ``edge/generated/afirgen.pb``: descriptor set (with imports) for Envoy's
-  gRPC-JSON transcoder; it includes ``google/rpc/error_details.proto`` so the
-  edge can print ``ErrorInfo``/``BadRequest`` details as JSON.
+- ``edge/generated/afirgen.pb``: descriptor set (with imports) of every contract, for
+  gRPC clients that read one (grpcurl, ghz); it includes ``google/rpc/error_details.proto``
+  so the edge can print ``ErrorInfo``/``BadRequest`` details as JSON.
+- ``edge/generated/transcoder.pb``: the same set as Envoy's gRPC-JSON transcoder reads it:
+  the methods of ``JSON_BODIES`` answer a ``google.api.HttpBody`` there, because fir sends
+  REST callers of those methods the JSON body itself (rendered once and kept, instead of
+  printed by the edge on every read: ``services/fir/afirgen_fir/entrypoints/rest_json.py``).
 - ``third_party/googleapis``: the google.api / google.rpc protos our contracts
   import, copied from the pinned googleapis-common-protos wheel (buf reads them).
 - ``third_party/stubs``: that wheel's own ``*_pb2.pyi`` stubs of those protos (and of
@@ -41,6 +45,7 @@ from typing import Any
 
 import google.api
 import grpc_tools
+from google.protobuf import descriptor_pb2
 from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +54,10 @@ THIRD_PARTY = Path("third_party/googleapis")
 THIRD_PARTY_STUBS = Path("third_party/stubs")
 GEN_PYTHON = Path("gen/python")
 DESCRIPTOR = Path("edge/generated/afirgen.pb")
+TRANSCODER_DESCRIPTOR = Path("edge/generated/transcoder.pb")
+JSON_BODIES = {"afirgen/fir/v1/fir.proto": {"FirService": ("GetFir", "ListFirs")}}
+"""Methods whose REST callers fir answers with the JSON body (proto file, service, methods):
+Envoy passes those bodies on as they are instead of printing the message."""
 OPENAPI = Path("edge/generated/openapi.json")
 API_DOC = Path("docs/api.md")
 OPENAPI_PLUGIN = ROOT / ".tools" / "bin" / "protoc-gen-openapiv2"
@@ -137,6 +146,8 @@ def generate(out: Path) -> None:
             "google/rpc/error_details.proto",
         ]
     )
+
+    _write_transcoder_descriptor(out / DESCRIPTOR, out / TRANSCODER_DESCRIPTOR)
 
     document = _openapi()
     (out / OPENAPI).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
@@ -296,6 +307,22 @@ def render_api_doc(document: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _write_transcoder_descriptor(source: Path, target: Path) -> None:
+    """``source`` with the methods of ``JSON_BODIES`` answering ``google.api.HttpBody``."""
+    files = descriptor_pb2.FileDescriptorSet.FromString(source.read_bytes())
+    changed = set()
+    for proto in files.file:
+        for service in proto.service:
+            for method in service.method:
+                if method.name in JSON_BODIES.get(proto.name, {}).get(service.name, ()):
+                    method.output_type = ".google.api.HttpBody"
+                    changed.add((proto.name, service.name, method.name))
+    wanted = {(f, s, m) for f, services in JSON_BODIES.items() for s, methods in services.items() for m in methods}
+    if changed != wanted:
+        raise SystemExit(f"JSON_BODIES names methods the protos do not have: {sorted(wanted - changed)}")
+    target.write_bytes(files.SerializeToString(deterministic=True))
+
+
 def _tree(base: Path, rel: Path) -> dict[str, Path]:
     root = base / rel
     if root.is_file():
@@ -308,7 +335,7 @@ def check() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         generate(Path(scratch))
         stale: list[str] = []
-        for rel in (GEN_PYTHON, DESCRIPTOR, THIRD_PARTY, THIRD_PARTY_STUBS, OPENAPI, API_DOC):
+        for rel in (GEN_PYTHON, DESCRIPTOR, TRANSCODER_DESCRIPTOR, THIRD_PARTY, THIRD_PARTY_STUBS, OPENAPI, API_DOC):
             fresh, committed = _tree(Path(scratch), rel), _tree(ROOT, rel)
             for name in sorted(fresh.keys() | committed.keys()):
                 if (

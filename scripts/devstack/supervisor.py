@@ -451,7 +451,7 @@ def render_envoy(cfg: StackConfig) -> str:
         TRACING=tracing.rstrip("\n"),
         ENVOY_PORT=cfg.envoy_port,
         ENVOY_ADMIN_PORT=cfg.envoy_admin_port,
-        DESCRIPTOR=REPO / "edge" / "generated" / "afirgen.pb",
+        DESCRIPTOR=REPO / "edge" / "generated" / "transcoder.pb",
         MAX_REQUEST_BYTES=edge.MAX_GENERATION_BYTES,
         MAX_BODY_BYTES=edge.MAX_BODY_BYTES,
         MAX_CONNECTIONS=cfg.rate_limits.max_connections,

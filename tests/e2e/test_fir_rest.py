@@ -273,3 +273,48 @@ async def test_a_body_over_one_mebibyte_is_413(rest: httpx.AsyncClient) -> None:
 async def test_too_long_fields_are_rejected_before_storage(rest: httpx.AsyncClient, station: str) -> None:
     resp = await rest.post("/v1/firs", json=fir_body(station, narrative="n" * 20001))
     assert resp.status_code == 400 and violations(resp.json()) == ["narrative"]
+
+
+def _printed_fields_body(station: str) -> dict[str, object]:
+    """A FIR with what JSON printers differ on: text beyond ASCII with quotes, markup and invisible
+    characters, whole and fractional doubles (one that needs 17 digits), timestamps with and without
+    fractions, enums."""
+    return fir_body(
+        station,
+        summary='फ़ोन छीना गया "बस" <stop> & \\ back\tslash, क्\u200dष \U000e0001',
+        incident={
+            "occurred_from": "2026-11-01T18:30:00.250Z",
+            "occurred_to": "2026-11-01T18:45:00Z",
+            "place": "बस स्टॉप",
+            "distance_km": 5,
+            "reporting_delay_hours": 0.7999999999999999,
+        },
+        properties=[
+            {"description": "mobile phone", "value_inr": 18000},
+            {"description": "cash", "value_inr": 1234.56},
+            {"description": "coin", "value_inr": 0.1},
+        ],
+    )
+
+
+async def test_a_read_answers_the_json_the_edge_prints_for_the_same_fir(rest: httpx.AsyncClient, station: str) -> None:
+    # The create's answer is printed by the edge's transcoder; GetFir's is fir's own (rest_json),
+    # rendered on the first read and kept for the second.
+    plain = {"accept-encoding": "identity"}
+    created = await rest.post("/v1/firs", json=_printed_fields_body(station), headers=plain)
+    assert created.status_code == 200, created.text
+    reads = [(await rest.get(f"/v1/firs/{created.json()['id']}", headers=plain)).content for _ in range(2)]
+    assert reads == [created.content, created.content]
+
+
+async def test_a_page_answers_the_json_the_edge_prints_for_its_firs(rest: httpx.AsyncClient, station: str) -> None:
+    plain = {"accept-encoding": "identity"}
+    created = [await rest.post("/v1/firs", json=_printed_fields_body(station), headers=plain) for _ in range(3)]
+    params = {"filter": f'station = "{station}"', "page_size": 2}
+    page = await rest.get("/v1/firs", params=params, headers=plain)
+    token = page.json()["next_page_token"]
+    newest_first = [resp.content for resp in reversed(created)][:2]
+    expected = (
+        b'{"firs":[' + b",".join(newest_first) + b'],"next_page_token":"' + token.encode() + b'","total_size":"3"}'
+    )
+    assert page.content == expected

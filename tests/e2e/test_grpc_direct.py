@@ -88,3 +88,14 @@ async def test_create_and_read_over_grpc(edge_channel: grpc.aio.Channel, station
     assert got == created
     headers = dict(await call.initial_metadata())
     assert headers["etag"] == f'"{created.etag}"'
+
+
+async def test_a_grpc_caller_naming_the_json_header_still_gets_the_message(
+    edge_channel: grpc.aio.Channel, station: str
+) -> None:
+    # The edge removes the header REST calls are marked with before it marks them itself.
+    stub = fir_pb2_grpc.FirServiceStub(edge_channel)
+    fir = fir_pb2.Fir(station=fir_pb2.Station(code=station), complainant=fir_pb2.Complainant(name="Lata"))
+    created = await stub.CreateFir(fir_pb2.CreateFirRequest(fir=fir))
+    got = await stub.GetFir(fir_pb2.GetFirRequest(id=created.id), metadata=(("x-afirgen-json", "1"),))
+    assert got == created

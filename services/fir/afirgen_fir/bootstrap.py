@@ -41,6 +41,7 @@ from afirgen_fir.adapters.pdf_renderer import ProcessPdfRenderer
 from afirgen_fir.adapters.webhook import WebhookNotifier
 from afirgen_fir.entrypoints.grpc_servicer import FirServicer, LegalSectionServicer
 from afirgen_fir.entrypoints.job_handler import FirJobHandlerServicer
+from afirgen_fir.entrypoints.rest_json import JsonBodies
 from afirgen_fir.service_layer.fir_jobs import FirDocuments, FirJobHandlers
 from afirgen_fir.service_layer.fir_service import FirService
 from afirgen_fir.service_layer.generation_service import GenerationService
@@ -162,8 +163,10 @@ def build(
     counts = MySQLDailyCounts(database, utc_offset=utc_offset)
     handlers = FirJobHandlers(stored, documents, counts, renderer, notifier, retention)
 
+    json_bodies = JsonBodies(settings.near_cache)
+
     def register(server: grpc.aio.Server) -> None:
-        servicer = FirServicer(service, FirDocuments(stored, documents), generation)
+        servicer = FirServicer(service, FirDocuments(stored, documents), generation, json_bodies)
         fir_pb2_grpc.add_FirServiceServicer_to_server(servicer, server)
         fir_pb2_grpc.add_LegalSectionServiceServicer_to_server(LegalSectionServicer(LegalService(legal_repo)), server)
         jobs_pb2_grpc.add_JobHandlerServiceServicer_to_server(FirJobHandlerServicer(handlers), server)

@@ -33,6 +33,7 @@ from afirgen_fir.domain.model import (
     etag_for,
 )
 from afirgen_fir.domain.validation import size_violations
+from afirgen_fir.entrypoints.rest_json import JsonBodies, wants_json
 from afirgen_fir.service_layer.fir_jobs import FirDocuments
 from afirgen_fir.service_layer.fir_service import FirService, ListRequest
 from afirgen_fir.service_layer.generation_service import GenerationRequest, GenerationService
@@ -103,10 +104,17 @@ def _without_output_only(message: fir_pb2.Fir) -> fir_pb2.Fir:
 class FirServicer(fir_pb2_grpc.FirServiceServicer):
     """``afirgen.fir.v1.FirService``."""
 
-    def __init__(self, service: FirService, documents: FirDocuments, generation: GenerationService) -> None:
+    def __init__(
+        self,
+        service: FirService,
+        documents: FirDocuments,
+        generation: GenerationService,
+        json_bodies: JsonBodies,
+    ) -> None:
         self._svc = service
         self._documents = documents
         self._generation = generation
+        self._json = json_bodies
 
     async def CreateFir(self, request: fir_pb2.CreateFirRequest, context: ServicerContext) -> fir_pb2.Fir:
         if not request.HasField("fir"):
@@ -125,13 +133,18 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):
         return fir_to_proto(fir)
 
     # Returns the serialized Fir as bytes when it has it: the shared interceptor sends bytes as they
-    # are (the generated base declares only the message, hence the ignore).
+    # are (the generated base declares only the message, hence the ignore). A REST call through the
+    # edge gets the serialized google.api.HttpBody of its JSON instead (rest_json).
     async def GetFir(  # type: ignore[override]
         self, request: fir_pb2.GetFirRequest, context: ServicerContext
     ) -> fir_pb2.Fir | bytes:
         if not request.id:
             raise InvalidArgument.for_field("id", "is required")
         fields = mask_fields(request.read_mask, "read_mask")
+        reply = await self._get(request, fields)
+        return self._json.fir(reply) if wants_json(context) else reply
+
+    async def _get(self, request: fir_pb2.GetFirRequest, fields: frozenset[str]) -> fir_pb2.Fir | bytes:
         found = await self._svc.get_serialized(request.id, caller=current_caller())
         if found is not None:
             self._headers(found.etag, found.status)
@@ -155,26 +168,31 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):
             order_by=request.order_by,
             fields=mask_fields(request.read_mask, "read_mask"),
         )
+        rest = wants_json(context)
         serialized = await self._svc.list_serialized(asked, caller=current_caller())
-        if serialized is not None:
-            set_response_header("cache-control", NO_STORE)
+        set_response_header("cache-control", NO_STORE)
+        if serialized is not None and not request.read_mask.paths:
+            if rest:  # the FIRs' JSON as kept, then the token and total
+                return self._json.page(serialized.data, serialized.next_page_token, serialized.total_size)
             tail = fir_pb2.ListFirsResponse(
                 next_page_token=serialized.next_page_token, total_size=serialized.total_size
             ).SerializeToString()
-            if not request.read_mask.paths:
-                return serialized.data + tail  # the FIRs as cached, then the token and total
+            return serialized.data + tail  # the FIRs as cached, then the token and total
+        if serialized is not None:
             cached = fir_pb2.ListFirsResponse.FromString(serialized.data)
-            trimmed = fir_pb2.ListFirsResponse.FromString(tail)
+            response = fir_pb2.ListFirsResponse(
+                next_page_token=serialized.next_page_token, total_size=serialized.total_size
+            )
             for fir in cached.firs:
-                request.read_mask.MergeMessage(fir, trimmed.firs.add())
-            return trimmed
-        page = await self._svc.list_firs(asked, caller=current_caller())
-        set_response_header("cache-control", NO_STORE)
-        return fir_pb2.ListFirsResponse(
-            firs=[fir_to_proto(f, request.read_mask) for f in page.firs],
-            next_page_token=page.next_page_token,
-            total_size=page.total_size,
-        )
+                request.read_mask.MergeMessage(fir, response.firs.add())
+        else:
+            page = await self._svc.list_firs(asked, caller=current_caller())
+            response = fir_pb2.ListFirsResponse(
+                firs=[fir_to_proto(f, request.read_mask) for f in page.firs],
+                next_page_token=page.next_page_token,
+                total_size=page.total_size,
+            )
+        return self._json.page_message(response) if rest else response
 
     async def UpdateFir(self, request: fir_pb2.UpdateFirRequest, context: ServicerContext) -> fir_pb2.Fir:
         if not request.HasField("fir"):

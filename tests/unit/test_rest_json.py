@@ -1,0 +1,88 @@
+"""The JSON bodies fir answers REST reads with (afirgen_fir.entrypoints.rest_json); that they are
+byte for byte what the edge's transcoder prints is tested end to end (tests/e2e/test_fir_rest.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from afirgen.fir.v1 import fir_pb2
+from afirgen_fir.entrypoints import rest_json
+from afirgen_fir.entrypoints.rest_json import JsonBodies, message_json
+from afirgen_runtime.near_cache import NearCacheSettings
+from google.api import httpbody_pb2
+
+
+def _body(serialized: bytes) -> bytes:
+    body = httpbody_pb2.HttpBody.FromString(serialized)
+    assert body.content_type == "application/json"
+    return body.data
+
+
+def _fir(fir_id: str) -> fir_pb2.Fir:
+    return fir_pb2.Fir(id=fir_id, summary="फ़ोन", status=fir_pb2.FIR_STATUS_DRAFT)
+
+
+def test_a_whole_double_is_printed_as_an_integer_and_a_fraction_as_it_is() -> None:
+    incident = fir_pb2.Incident(distance_km=5.0, reporting_delay_hours=2.75)
+    assert (
+        message_json(fir_pb2.Fir(incident=incident)) == b'{"incident":{"distance_km":5,"reporting_delay_hours":2.75}}'
+    )
+
+
+def test_text_beyond_ascii_is_written_as_utf8() -> None:
+    assert message_json(fir_pb2.Fir(summary="फ़ोन")) == '{"summary":"फ़ोन"}'.encode()
+
+
+def test_markup_and_invisible_characters_are_escaped_as_protobufs_printer_does() -> None:
+    text = 'a<b>"c"\\\n\x7f क्\u200dष \U000e0001'
+    expected = r'{"summary":"a\u003cb\u003e\"c\"\\\n\u007f क्\u200dष \udb40\udc01"}'
+    assert message_json(fir_pb2.Fir(summary=text)) == expected.encode()
+
+
+def test_a_double_needing_17_digits_is_written_with_17_as_protobufs_printer_does() -> None:
+    incident = fir_pb2.Incident(distance_km=0.1 + 0.7)  # 0.7999999999999999 in 16 digits
+    assert message_json(fir_pb2.Fir(incident=incident)) == b'{"incident":{"distance_km":0.79999999999999993}}'
+
+
+def test_a_page_carries_its_firs_then_the_calls_token_and_total() -> None:
+    firs = fir_pb2.ListFirsResponse(firs=[_fir("a"), _fir("b")]).SerializeToString()
+    body = _body(JsonBodies(NearCacheSettings()).page(firs, "next", 12))
+    expected = fir_pb2.ListFirsResponse(firs=[_fir("a"), _fir("b")], next_page_token="next", total_size=12)
+    assert body == message_json(expected)
+
+
+def test_an_empty_last_page_is_an_empty_object() -> None:
+    assert _body(JsonBodies(NearCacheSettings()).page(b"", "", 0)) == b"{}"
+
+
+def test_a_page_body_is_json_the_message_parses_back_from() -> None:
+    firs = fir_pb2.ListFirsResponse(firs=[_fir("a")]).SerializeToString()
+    parsed = json.loads(_body(JsonBodies(NearCacheSettings()).page(firs, "t", 1)))
+    assert parsed == {
+        "firs": [{"id": "a", "summary": "फ़ोन", "status": "FIR_STATUS_DRAFT"}],
+        "next_page_token": "t",
+        "total_size": "1",
+    }
+
+
+def test_the_same_wire_bytes_are_rendered_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    rendered: list[bytes] = []
+    monkeypatch.setattr(rest_json, "message_json", lambda message: rendered.append(b"") or b"{}")
+    bodies = JsonBodies(NearCacheSettings())
+    wire = _fir("a").SerializeToString()
+    bodies.fir(wire)
+    bodies.fir(bytes(wire))  # equal bytes, another object: as a cache hands them out
+    assert len(rendered) == 1
+
+
+def test_a_fir_and_a_page_of_the_same_bytes_are_kept_apart() -> None:
+    bodies = JsonBodies(NearCacheSettings())
+    bodies.fir(b"")  # an empty FIR: "{}" kept for these bytes
+    assert _body(bodies.page(b"", "", 0)) == b"{}"
+
+
+def test_a_message_built_for_the_call_is_not_kept() -> None:
+    bodies = JsonBodies(NearCacheSettings())
+    bodies.fir(_fir("a"))
+    assert len(bodies.kept) == 0
