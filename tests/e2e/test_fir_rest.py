@@ -307,14 +307,26 @@ async def test_a_read_answers_the_json_the_edge_prints_for_the_same_fir(rest: ht
     assert reads == [created.content, created.content]
 
 
-async def test_a_page_answers_the_json_the_edge_prints_for_its_firs(rest: httpx.AsyncClient, station: str) -> None:
+async def _page_and_its_firs_as_printed(
+    rest: httpx.AsyncClient, station: str, count: int, size: int
+) -> tuple[bytes, bytes]:
+    """``count`` FIRs created (their answers printed by the edge), then the first page of ``size``
+    (fir's JSON); returns the page and the body the edge would have printed for it."""
     plain = {"accept-encoding": "identity"}
-    created = [await rest.post("/v1/firs", json=_printed_fields_body(station), headers=plain) for _ in range(3)]
-    params = {"filter": f'station = "{station}"', "page_size": 2}
-    page = await rest.get("/v1/firs", params=params, headers=plain)
-    token = page.json()["next_page_token"]
-    newest_first = [resp.content for resp in reversed(created)][:2]
-    expected = (
-        b'{"firs":[' + b",".join(newest_first) + b'],"next_page_token":"' + token.encode() + b'","total_size":"3"}'
-    )
-    assert page.content == expected
+    created = [await rest.post("/v1/firs", json=_printed_fields_body(station), headers=plain) for _ in range(count)]
+    page = await rest.get("/v1/firs", params={"filter": f'station = "{station}"', "page_size": size}, headers=plain)
+    newest_first = b",".join(resp.content for resp in reversed(created[count - size :]))
+    token = page.json().get("next_page_token", "")
+    tail = (b',"next_page_token":"' + token.encode() + b'"' if token else b"") + b',"total_size":"%d"}' % count
+    return page.content, b'{"firs":[' + newest_first + b"]" + tail
+
+
+async def test_a_page_answers_the_json_the_edge_prints_for_its_firs(rest: httpx.AsyncClient, station: str) -> None:
+    page, printed = await _page_and_its_firs_as_printed(rest, station, 3, 2)
+    assert page == printed
+
+
+async def test_a_page_rendered_off_the_event_loop_answers_the_same_json(rest: httpx.AsyncClient, station: str) -> None:
+    # 80 of these FIRs are about 42 KB of wire bytes, over OFF_LOOP_BYTES: fir renders them in a worker thread.
+    page, printed = await _page_and_its_firs_as_printed(rest, station, 80, 80)
+    assert page == printed

@@ -4,6 +4,7 @@ byte for byte what the edge's transcoder prints is tested end to end (tests/e2e/
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 from afirgen.fir.v1 import fir_pb2
@@ -45,20 +46,20 @@ def test_a_double_needing_17_digits_is_written_with_17_as_protobufs_printer_does
     assert message_json(fir_pb2.Fir(incident=incident)) == b'{"incident":{"distance_km":0.79999999999999993}}'
 
 
-def test_a_page_carries_its_firs_then_the_calls_token_and_total() -> None:
+async def test_a_page_carries_its_firs_then_the_calls_token_and_total() -> None:
     firs = fir_pb2.ListFirsResponse(firs=[_fir("a"), _fir("b")]).SerializeToString()
-    body = _body(JsonBodies(NearCacheSettings()).page(firs, "next", 12))
+    body = _body(await JsonBodies(NearCacheSettings()).page(firs, "next", 12))
     expected = fir_pb2.ListFirsResponse(firs=[_fir("a"), _fir("b")], next_page_token="next", total_size=12)
     assert body == message_json(expected)
 
 
-def test_an_empty_last_page_is_an_empty_object() -> None:
-    assert _body(JsonBodies(NearCacheSettings()).page(b"", "", 0)) == b"{}"
+async def test_an_empty_last_page_is_an_empty_object() -> None:
+    assert _body(await JsonBodies(NearCacheSettings()).page(b"", "", 0)) == b"{}"
 
 
-def test_a_page_body_is_json_the_message_parses_back_from() -> None:
+async def test_a_page_body_is_json_the_message_parses_back_from() -> None:
     firs = fir_pb2.ListFirsResponse(firs=[_fir("a")]).SerializeToString()
-    parsed = json.loads(_body(JsonBodies(NearCacheSettings()).page(firs, "t", 1)))
+    parsed = json.loads(_body(await JsonBodies(NearCacheSettings()).page(firs, "t", 1)))
     assert parsed == {
         "firs": [{"id": "a", "summary": "फ़ोन", "status": "FIR_STATUS_DRAFT"}],
         "next_page_token": "t",
@@ -66,23 +67,48 @@ def test_a_page_body_is_json_the_message_parses_back_from() -> None:
     }
 
 
-def test_the_same_wire_bytes_are_rendered_once(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_same_wire_bytes_are_rendered_once(monkeypatch: pytest.MonkeyPatch) -> None:
     rendered: list[bytes] = []
     monkeypatch.setattr(rest_json, "message_json", lambda message: rendered.append(b"") or b"{}")
     bodies = JsonBodies(NearCacheSettings())
     wire = _fir("a").SerializeToString()
-    bodies.fir(wire)
-    bodies.fir(bytes(wire))  # equal bytes, another object: as a cache hands them out
+    await bodies.fir(wire)
+    await bodies.fir(bytes(wire))  # equal bytes, another object: as a cache hands them out
     assert len(rendered) == 1
 
 
-def test_a_fir_and_a_page_of_the_same_bytes_are_kept_apart() -> None:
+async def test_a_fir_and_a_page_of_the_same_bytes_are_kept_apart() -> None:
     bodies = JsonBodies(NearCacheSettings())
-    bodies.fir(b"")  # an empty FIR: "{}" kept for these bytes
-    assert _body(bodies.page(b"", "", 0)) == b"{}"
+    await bodies.fir(b"")  # an empty FIR: "{}" kept for these bytes
+    assert _body(await bodies.page(b"", "", 0)) == b"{}"
 
 
-def test_a_message_built_for_the_call_is_not_kept() -> None:
+async def test_a_message_built_for_the_call_is_not_kept() -> None:
     bodies = JsonBodies(NearCacheSettings())
-    bodies.fir(_fir("a"))
+    await bodies.fir(_fir("a"))
     assert len(bodies.kept) == 0
+
+
+def _rendering_thread(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    threads: list[int] = []
+
+    def render(message: object) -> bytes:
+        threads.append(threading.get_ident())
+        return b"{}"
+
+    monkeypatch.setattr(rest_json, "message_json", render)
+    return threads
+
+
+async def test_a_large_page_is_rendered_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    threads = _rendering_thread(monkeypatch)
+    many = fir_pb2.ListFirsResponse(firs=[_fir(str(i)) for i in range(4000)]).SerializeToString()
+    assert len(many) > rest_json.OFF_LOOP_BYTES
+    await JsonBodies(NearCacheSettings()).page(many, "", 0)
+    assert threads != [threading.get_ident()]
+
+
+async def test_a_small_page_is_rendered_on_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    threads = _rendering_thread(monkeypatch)
+    await JsonBodies(NearCacheSettings()).page(fir_pb2.ListFirsResponse(firs=[_fir("a")]).SerializeToString(), "", 0)
+    assert threads == [threading.get_ident()]

@@ -142,7 +142,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):
             raise InvalidArgument.for_field("id", "is required")
         fields = mask_fields(request.read_mask, "read_mask")
         reply = await self._get(request, fields)
-        return self._json.fir(reply) if wants_json(context) else reply
+        return await self._json.fir(reply) if wants_json(context) else reply
 
     async def _get(self, request: fir_pb2.GetFirRequest, fields: frozenset[str]) -> fir_pb2.Fir | bytes:
         found = await self._svc.get_serialized(request.id, caller=current_caller())
@@ -173,7 +173,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):
         set_response_header("cache-control", NO_STORE)
         if serialized is not None and not request.read_mask.paths:
             if rest:  # the FIRs' JSON as kept, then the token and total
-                return self._json.page(serialized.data, serialized.next_page_token, serialized.total_size)
+                return await self._json.page(serialized.data, serialized.next_page_token, serialized.total_size)
             tail = fir_pb2.ListFirsResponse(
                 next_page_token=serialized.next_page_token, total_size=serialized.total_size
             ).SerializeToString()
@@ -192,7 +192,7 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):
                 next_page_token=page.next_page_token,
                 total_size=page.total_size,
             )
-        return self._json.page_message(response) if rest else response
+        return await self._json.page_message(response) if rest else response
 
     async def UpdateFir(self, request: fir_pb2.UpdateFirRequest, context: ServicerContext) -> fir_pb2.Fir:
         if not request.HasField("fir"):
