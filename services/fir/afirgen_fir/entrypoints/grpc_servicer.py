@@ -171,19 +171,15 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):
         rest = wants_json(context)
         serialized = await self._svc.list_serialized(asked, caller=current_caller())
         set_response_header("cache-control", NO_STORE)
-        if serialized is not None and not request.read_mask.paths:
-            if rest:  # the FIRs' JSON as kept, then the token and total
-                return await self._json.page(serialized.data, serialized.next_page_token, serialized.total_size)
-            tail = fir_pb2.ListFirsResponse(
-                next_page_token=serialized.next_page_token, total_size=serialized.total_size
-            ).SerializeToString()
-            return serialized.data + tail  # the FIRs as cached, then the token and total
         if serialized is not None:
-            cached = fir_pb2.ListFirsResponse.FromString(serialized.data)
             response = fir_pb2.ListFirsResponse(
                 next_page_token=serialized.next_page_token, total_size=serialized.total_size
             )
-            for fir in cached.firs:
+            if not request.read_mask.paths:
+                if rest:  # the FIRs' JSON as kept, then the token and total
+                    return await self._json.page(serialized.data, response.next_page_token, response.total_size)
+                return serialized.data + response.SerializeToString()  # the FIRs as cached, then the rest
+            for fir in fir_pb2.ListFirsResponse.FromString(serialized.data).firs:
                 request.read_mask.MergeMessage(fir, response.firs.add())
         else:
             page = await self._svc.list_firs(asked, caller=current_caller())
