@@ -4,6 +4,7 @@ with its total; Redis first, MariaDB on a miss (then cached)."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,7 +18,6 @@ from fastapi import FastAPI, HTTPException, Response
 
 STATUS = {1: "FIR_STATUS_DRAFT", 2: "FIR_STATUS_FINALIZED"}
 SOURCE = {
-    0: "COMPLAINT_SOURCE_UNSPECIFIED",
     1: "COMPLAINT_SOURCE_TEXT",
     2: "COMPLAINT_SOURCE_AUDIO",
     3: "COMPLAINT_SOURCE_IMAGE",
@@ -89,9 +89,26 @@ def fir_dict(row: dict[str, Any]) -> dict[str, Any]:
         "create_time": _time(row["created_at"]),
         "update_time": _time(row["updated_at"]),
         "finalize_time": _time(row["finalized_at"]),
-        "etag": f"{row['revision']:x}",
+        "etag": hashlib.sha256(f"{row['id']}:{row['revision']}".encode()).hexdigest()[:20],  # as the mesh's
     }
-    return {k: v for k, v in body.items() if v not in (None, [], "")}
+    return _without_defaults(body)
+
+
+def _without_defaults(obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` without its members that hold a default value (``None``, ``""``, ``0``, ``false``,
+    ``[]``), at every depth, as proto3 JSON leaves them out on the mesh's side; an object stays,
+    even when it ends up empty, as a set message field does there (``"incident":{}``). Without
+    this, a sparse FIR (the bench's own writes) came out about twice the size of the mesh's."""
+    kept: dict[str, Any] = {}
+    for key, value in obj.items():
+        if isinstance(value, dict):
+            kept[key] = _without_defaults(value)
+        elif isinstance(value, list):
+            if value:
+                kept[key] = [_without_defaults(v) if isinstance(v, dict) else v for v in value]
+        elif value is not None and value != "" and (value is True or value != 0):
+            kept[key] = value
+    return kept
 
 
 def page_json(rows: list[dict[str, Any]], total: int, page_size: int) -> bytes:

@@ -8,7 +8,8 @@ first 20-FIR page of one station and of every FIR, from cache on both sides
 (``fastapi.ratio_list_station``, ``fastapi.ratio_list_all``). Then GetFir of
 each at half of its own maximum rate with hey, for p99, and the baseline at the
 mesh's half rate too (``fastapi.p99_over_baseline_at_mesh_half``: the mesh's p99
-over the baseline's at the same rate).
+over the baseline's at the same rate). ``fastapi.bytes.<side>`` is the size of the body each
+side answers (its first path): the two sides of a ratio send the same FIRs as the same JSON.
 
 Each round also counts the CPU time (``/proc``) of the processes that serve its side: Envoy,
 fir (replicas together), cache, Redis and MariaDB for the mesh; the baseline's process, Redis
@@ -183,9 +184,9 @@ def run(ctx: Context) -> None:
         for side, (base, paths) in sides.items():  # warm every cache: one read of each path
             for path in paths:
                 httpx.get(base + path, headers=headers_of(side), timeout=30).raise_for_status()
-        first = sides["mesh"][1][0]
-        f["fastapi.bytes.mesh"] = float(_body_size(ctx.target.base_url + first, reader))
-        f["fastapi.bytes.fastapi"] = float(_body_size(fastapi_url + first, plain))
+        for side, (base, paths) in sides.items():  # what each side sends: the sides of a ratio should match
+            f[f"fastapi.bytes.{side}"] = float(_body_size(base + paths[0], headers_of(side)))
+        ctx.log("  body bytes: " + ", ".join(f"{side} {f[f'fastapi.bytes.{side}']:.0f}" for side in sides))
         rps: dict[str, list[float]] = {side: [] for side in sides}
         cpu: dict[str, list[dict[str, float]]] = {side: [] for side in sides}
         baseline = {"fastapi": fastapi_pid}
