@@ -12,6 +12,7 @@ from afirgen_fir.entrypoints import rest_json
 from afirgen_fir.entrypoints.rest_json import JsonBodies, message_json
 from afirgen_runtime.near_cache import NearCacheSettings
 from google.api import httpbody_pb2
+from google.protobuf import struct_pb2
 
 
 def _body(serialized: bytes) -> bytes:
@@ -44,6 +45,27 @@ def test_markup_and_invisible_characters_are_escaped_as_protobufs_printer_does()
 def test_a_double_needing_17_digits_is_written_with_17_as_protobufs_printer_does() -> None:
     incident = fir_pb2.Incident(distance_km=0.1 + 0.7)  # 0.7999999999999999 in 16 digits
     assert message_json(fir_pb2.Fir(incident=incident)) == b'{"incident":{"distance_km":0.79999999999999993}}'
+
+
+def test_doubles_in_a_map_and_in_repeated_messages_are_written_as_protobufs_printer_does() -> None:
+    fir = fir_pb2.Fir(properties=[fir_pb2.Property(value_inr=5.0), fir_pb2.Property(description="x")])
+    fir.generation.stage_millis["llm"] = 0.1 + 0.7
+    assert message_json(fir) == (
+        b'{"properties":[{"value_inr":5},{"description":"x"}],'
+        b'"generation":{"stage_millis":{"llm":0.79999999999999993}}}'
+    )
+
+
+def test_doubles_anywhere_in_an_open_type_are_written_as_protobufs_printer_does() -> None:
+    struct = struct_pb2.Struct()
+    struct.update({"list": [1.0, {"inner": 0.1 + 0.7}]})  # one member a level: a map's order is its own
+    assert message_json(struct) == b'{"list":[1,{"inner":0.79999999999999993}]}'
+
+
+def test_a_string_that_looks_like_a_number_stays_a_string() -> None:
+    assert message_json(fir_pb2.Fir(summary="5.0", incident=fir_pb2.Incident(distance_km=5.0))) == (
+        b'{"incident":{"distance_km":5},"summary":"5.0"}'
+    )
 
 
 async def test_a_page_carries_its_firs_then_the_calls_token_and_total() -> None:
