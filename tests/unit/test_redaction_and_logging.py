@@ -128,6 +128,17 @@ def test_access_lines_have_the_shape_of_every_other_line() -> None:
     }
 
 
+def test_an_access_line_is_the_text_json_dumps_writes_for_it() -> None:
+    stream = _capture()
+    token = request_id_var.set('req "9" ज़')
+    try:
+        runtime_logging.access('/a.B/"C"\n', "OK", 0.5)
+    finally:
+        request_id_var.reset(token)
+    text = stream.getvalue().splitlines()[-1]
+    assert text == json.dumps(json.loads(text), ensure_ascii=False)
+
+
 def test_access_lines_follow_the_interceptors_level() -> None:
     stream = _capture(LogSettings(module_levels={"afirgen_runtime.interceptors": "WARNING"}))
     runtime_logging.access("/m", "OK", 1.0)
