@@ -13,12 +13,13 @@ from afirgen_fir.domain import validation
 from afirgen_fir.domain.grounding import Span
 from afirgen_fir.domain.model import Complainant, Fir, FirStatus, LegalSectionRef, Person, Station
 from afirgen_fir.entrypoints.grpc_servicer import fir_to_proto
+from afirgen_fir.service_layer import fir_service
 from afirgen_fir.service_layer.fir_service import FirService, ListRequest
 from afirgen_fir.settings import FirSettings
 from afirgen_runtime.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound
 from afirgen_runtime.proto_mapping import from_message
 
-from tests.unit.fakes import AUDITOR, FakeFirRepository, change_at
+from tests.unit.fakes import AUDITOR, FakeFirRepository, change_at, officer
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 CHANGE = change_at("PS-1")
@@ -146,6 +147,32 @@ async def test_a_page_token_is_bound_to_its_filter(service: FirService) -> None:
     page = await service.list_firs(ListRequest(page_size=2, filter='station = "PS-2"'), caller=AUDITOR)
     with pytest.raises(InvalidArgument):
         await service.list_firs(ListRequest(page_size=2, page_token=page.next_page_token), caller=AUDITOR)
+
+
+async def test_a_page_read_again_is_not_parsed_again(service: FirService, monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed: list[str] = []
+    real = fir_service.parse_fir_filter
+    monkeypatch.setattr(fir_service, "parse_fir_filter", lambda text: parsed.append(text) or real(text))
+    for _ in range(3):
+        await service.list_firs(ListRequest(page_size=2, filter='station = "PS-2"'), caller=AUDITOR)
+    assert parsed == ['station = "PS-2"']
+
+
+async def test_a_kept_query_stays_within_each_callers_station(service: FirService) -> None:
+    for station in ("PS-1", "PS-2"):
+        await service.create(new_fir(station), change=change_at(station))
+    asked = ListRequest(page_size=5)
+    mine = await service.list_firs(asked, caller=officer("PS-1"))
+    theirs = await service.list_firs(asked, caller=officer("PS-2"))
+    assert ({f.station.code for f in mine.firs}, {f.station.code for f in theirs.firs}) == ({"PS-1"}, {"PS-2"})
+
+
+async def test_a_forged_page_token_is_refused_again_once_refused(service: FirService) -> None:
+    asked = ListRequest(page_size=2, page_token="Zm9yZ2Vk")
+    with pytest.raises(InvalidArgument):
+        await service.list_firs(asked, caller=AUDITOR)
+    with pytest.raises(InvalidArgument):
+        await service.list_firs(asked, caller=AUDITOR)
 
 
 async def test_an_unknown_order_is_refused(service: FirService) -> None:

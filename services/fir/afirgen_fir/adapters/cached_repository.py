@@ -37,6 +37,7 @@ must go through :meth:`CachedFirRepository.create` / :meth:`modify` or call
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -78,6 +79,8 @@ REFUSED = (InvalidArgument, NotFound, PermissionDenied, FailedPrecondition, Abor
 NS_FIR = "fir"
 NS_LIST = "fir_list"
 NS_STATS = "fir_stats"
+KEPT_DIGESTS = 1024
+"""Queries and filters whose cache-key digests are kept (least recently used out)."""
 NS_LIST_PAGES = "fir_list_pages"
 """The near cache of list pages and totals (entries of the cache service's ``fir_list``)."""
 T = TypeVar("T")
@@ -86,6 +89,19 @@ T = TypeVar("T")
 def _digest(*parts: object) -> str:
     """A stable key for query parameters (reprs of frozen dataclasses, enums, datetimes)."""
     return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=KEPT_DIGESTS)
+def _page_digest(query: ListQuery) -> str:
+    """The key of a page within its scope (kept: a page read again is not digested again)."""
+    q = query
+    return _digest(q.filter, q.order_field, q.descending, q.page_size, q.after, sorted(q.fields))
+
+
+@functools.lru_cache(maxsize=KEPT_DIGESTS)
+def _count_digest(flt: FirFilter) -> str:
+    """The key of a total within its scope (kept, as :func:`_page_digest`)."""
+    return _digest(flt)
 
 
 class CachedFirRepository:
@@ -234,9 +250,7 @@ class CachedFirRepository:
 
     async def _page_key(self, query: ListQuery) -> str:
         token = await self.generations.token(scope_of(query.filter))
-        return f"{token}:page:" + _digest(
-            query.filter, query.order_field, query.descending, query.page_size, query.after, sorted(query.fields)
-        )
+        return f"{token}:page:" + _page_digest(query)
 
     async def list_page(self, query: ListQuery) -> tuple[list[Fir], tuple[str, int] | None]:
         """A page, from the cache when possible."""
@@ -265,7 +279,7 @@ class CachedFirRepository:
     async def count(self, flt: FirFilter) -> int:
         """A total, from the cache when possible."""
         token = await self.generations.token(scope_of(flt))
-        key = f"{token}:count:" + _digest(flt)
+        key = f"{token}:count:" + _count_digest(flt)
         return await self._cached(NS_LIST, key, lambda: self._inner.count(flt), encode_count, decode_count)
 
     async def _entry(self, namespace: str, key: str, load: Callable[[], Awaitable[bytes]]) -> bytes | None:
