@@ -211,6 +211,29 @@ def test_codec_round_trips_firs_pages_counts_and_stats() -> None:
         fir_codec.decode_count(b"12x")
 
 
+def test_a_page_decoded_again_gives_back_the_same_firs() -> None:
+    entry = fir_codec.encode_page([full_fir()], (NOW.isoformat(), 42))
+    first, _ = fir_codec.decode_page_serialized(entry)
+    again, _ = fir_codec.decode_page_serialized(entry)
+    assert again is first
+
+
+def test_a_page_over_the_kept_size_is_decoded_each_time() -> None:
+    fir = full_fir()
+    firs = [dataclasses.replace(fir, id=f"{i:08d}" + fir.id[8:]) for i in range(300)]
+    entry = fir_codec.encode_page(firs, None)
+    assert len(entry) > fir_codec.KEPT_PAGE_BYTES
+    assert fir_codec.decode_page_serialized(entry)[0] is not fir_codec.decode_page_serialized(entry)[0]
+
+
+def test_a_corrupt_page_is_refused_again_once_refused() -> None:
+    corrupt = b"\x01\x00\x00\x00\x05[1,"
+    with pytest.raises(fir_codec.CodecError):
+        fir_codec.decode_page_serialized(corrupt)
+    with pytest.raises(fir_codec.CodecError):
+        fir_codec.decode_page_serialized(corrupt)
+
+
 def test_stats_key_depends_on_the_local_day_only() -> None:
     ist = timedelta(minutes=330)
     morning = datetime(2026, 11, 27, 18, 30, tzinfo=UTC)  # 00:00 IST on 28 November

@@ -12,6 +12,7 @@ keyset and length-prefixed FIRs. Bytes of another format decode to
 
 from __future__ import annotations
 
+import functools
 import json
 import struct
 from collections.abc import Iterable
@@ -126,10 +127,28 @@ def _keyset(head: dict[str, object]) -> tuple[str, int] | None:
     return str(key[0]), int(key[1])
 
 
+KEPT_PAGES = 64
+"""Page entries whose decoded form :func:`decode_page_serialized` keeps (least recently used out)..."""
+KEPT_PAGE_BYTES = 64 << 10
+"""... when they are at most this large (a page of about 120 FIRs): at most 8 MiB kept in all."""
+
+
 def decode_page_serialized(data: bytes) -> tuple[bytes, tuple[str, int] | None]:
-    """The page's FIRs in their wire form (the ``firs`` field of a ``ListFirsResponse``) and its keyset."""
+    """The page's FIRs in their wire form (the ``firs`` field of a ``ListFirsResponse``) and its keyset.
+
+    Kept for pages up to ``KEPT_PAGE_BYTES``: a near-cached page is the same bytes object on every
+    read, and Python keeps the hash of a bytes object, so decoding it again costs one lookup, and
+    its FIRs come back as the same object (whose digest the REST side keeps in turn). Corrupt
+    entries raise every time."""
+    return _kept_page(data) if len(data) <= KEPT_PAGE_BYTES else _decode_page_serialized(data)
+
+
+def _decode_page_serialized(data: bytes) -> tuple[bytes, tuple[str, int] | None]:
     head, body = _page_parts(data)
     return body, _keyset(head)
+
+
+_kept_page = functools.lru_cache(maxsize=KEPT_PAGES)(_decode_page_serialized)
 
 
 def decode_page(data: bytes) -> tuple[list[Fir], tuple[str, int] | None]:
