@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from afirgen_runtime.errors import InvalidArgument
@@ -11,9 +12,15 @@ IDEMPOTENCY_HEADER = "idempotency-key"
 MAX_IDEMPOTENCY_KEY = 128
 
 
+_CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+"""A UUID as ``str(uuid.UUID(...))`` writes it: what the services make and clients send back."""
+
+
 def check_id(value: str, what: str, field: str = "id") -> str:
     """``value`` as a canonical UUID string. Anything else is INVALID_ARGUMENT naming
     ``field`` ("must be ``what`` (a UUID)"), never NOT_FOUND: it cannot name a resource."""
+    if isinstance(value, str) and _CANONICAL.fullmatch(value):
+        return value  # already canonical: one match instead of a parse and a print
     try:
         return str(uuid.UUID(value))
     except (ValueError, AttributeError, TypeError):

@@ -20,7 +20,7 @@ import contextvars
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, NamedTuple, TypeAlias, TypeVar
 
 import grpc
 from loguru import logger
@@ -34,6 +34,10 @@ from afirgen_runtime.metrics import RPC_CLIENT_DURATION, RPC_CLIENT_REQUESTS
 
 # Absolute deadline (time.monotonic()) of the call being served, if any.
 deadline_var: contextvars.ContextVar[float | None] = contextvars.ContextVar("deadline", default=None)
+# The request headers (metadata) of the call being served, as the interceptor got them.
+_metadata_var: contextvars.ContextVar[tuple[tuple[str, str | bytes], ...] | None] = contextvars.ContextVar(
+    "request_metadata", default=None
+)
 # Response headers a servicer wants sent (etag, cache-control...).
 _headers_var: contextvars.ContextVar[list[tuple[str, str]] | None] = contextvars.ContextVar(
     "response_headers", default=None
@@ -75,7 +79,8 @@ def _metadata_value(metadata: Iterable[tuple[str, str | bytes]] | None, key: str
 
 def invocation_header(context: ServicerContext, key: str) -> str:
     """The value of request header (metadata key) ``key`` of the served call, or ``""``."""
-    return _metadata_value(context.invocation_metadata(), key)
+    metadata = _metadata_var.get()  # kept by the interceptor: the context makes a new tuple per ask
+    return _metadata_value(metadata if metadata is not None else context.invocation_metadata(), key)
 
 
 def sends_bytes_as_is(serialize: Callable[[Any], bytes] | None) -> Callable[[Any], bytes] | None:
@@ -88,6 +93,17 @@ def sends_bytes_as_is(serialize: Callable[[Any], bytes] | None) -> Callable[[Any
         return response if type(response) is bytes else serialize(response)
 
     return serializer
+
+
+class _Incoming(NamedTuple):
+    """What the interceptor reads of a call's request headers, once."""
+
+    request_id: str
+    """The edge's request id when it looks like one, else ``""``."""
+    claims: str
+    """The verified caller forwarded by the edge (``""``: none)."""
+    metadata: tuple[tuple[str, str | bytes], ...]
+    """All of them, for :func:`invocation_header`."""
 
 
 class ServerInterceptor(grpc.aio.ServerInterceptor):
@@ -122,7 +138,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         if not _REQUEST_ID.match(incoming_id):
             incoming_id = ""
         claims = _metadata_value(details.invocation_metadata, CLAIMS_HEADER)
-        incoming = (incoming_id, claims)
+        incoming = _Incoming(incoming_id, claims, tuple(details.invocation_metadata or ()))
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
                 self._wrap_unary(handler.unary_unary, method, incoming),
@@ -137,9 +153,10 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             )
         return handler  # client/bidi streaming: not used by the mesh
 
-    def _enter(self, context: ServicerContext, incoming: tuple[str, str], own: float) -> str:
+    def _enter(self, context: ServicerContext, incoming: _Incoming, own: float) -> str:
         """Per-call context; ``own`` is the deadline this server gives a call whose client gave none."""
-        incoming_id, claims = incoming
+        incoming_id, claims, metadata = incoming
+        _metadata_var.set(metadata)
         request_id = incoming_id or new_request_id()
         request_id_var.set(request_id)
         caller_var.set(parse_claims(claims))
@@ -186,7 +203,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         for observe in self._observers:
             observe(method, code, elapsed)
 
-    def _wrap_unary(self, behavior: Any, method: str, incoming: tuple[str, str]) -> Any:
+    def _wrap_unary(self, behavior: Any, method: str, incoming: _Incoming) -> Any:
         own = self._own_deadline(method)
 
         async def wrapper(request: Any, context: ServicerContext) -> Any:
@@ -197,7 +214,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
 
         return wrapper
 
-    def _wrap_stream(self, behavior: Any, method: str, incoming: tuple[str, str]) -> Any:
+    def _wrap_stream(self, behavior: Any, method: str, incoming: _Incoming) -> Any:
         own = self._own_deadline(method)
 
         async def wrapper(request: Any, context: ServicerContext) -> AsyncIterator[Any]:
@@ -227,7 +244,7 @@ class _Call:
         interceptor: ServerInterceptor,
         context: ServicerContext,
         method: str,
-        incoming: tuple[str, str],
+        incoming: _Incoming,
         own: float,
     ) -> None:
         self._started = time.perf_counter()

@@ -52,9 +52,19 @@ DB_ACQUIRE = Histogram(
 def observe_server_call(service: str) -> Callable[[str, str, float], None]:
     """A CallObserver for :class:`~afirgen_runtime.server.ServiceApp` recording RPC metrics."""
 
+    # The labelled series of each method and code, looked up once (``labels`` validates and locks).
+    requests: dict[tuple[str, str], Counter] = {}
+    durations: dict[str, Histogram] = {}
+
     def observe(method: str, code: str, seconds: float) -> None:
-        RPC_SERVER_REQUESTS.labels(service, method, code).inc()
-        RPC_SERVER_DURATION.labels(service, method).observe(seconds)
+        counter = requests.get((method, code))
+        if counter is None:
+            counter = requests[method, code] = RPC_SERVER_REQUESTS.labels(service, method, code)
+        histogram = durations.get(method)
+        if histogram is None:
+            histogram = durations[method] = RPC_SERVER_DURATION.labels(service, method)
+        counter.inc()
+        histogram.observe(seconds)
 
     return observe
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import grpc
 import pytest
-from afirgen_runtime.interceptors import ServerInterceptor
+from afirgen_runtime.interceptors import ServerInterceptor, _Incoming
 
 
 class Context:
@@ -39,7 +39,7 @@ async def slow(request: Any, context: Any) -> bool:
 
 def call(own: float) -> Any:
     """``slow`` served by an interceptor whose own deadline for it is ``own`` seconds."""
-    return ServerInterceptor("test", (), own, {})._wrap_unary(slow, "/test.T/Slow", ("", ""))
+    return ServerInterceptor("test", (), own, {})._wrap_unary(slow, "/test.T/Slow", _Incoming("", "", ()))
 
 
 async def test_a_call_without_a_client_deadline_ends_at_the_servers_own() -> None:

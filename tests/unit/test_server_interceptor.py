@@ -9,7 +9,7 @@ from typing import Any
 import grpc
 import pytest
 from afirgen_runtime.errors import NotFound
-from afirgen_runtime.interceptors import ServerInterceptor
+from afirgen_runtime.interceptors import ServerInterceptor, _Incoming, invocation_header
 
 
 class Context:
@@ -51,7 +51,7 @@ async def test_a_unary_failure_is_answered_with_its_status_after_the_request_id(
 
     context = Context()
     with pytest.raises(grpc.aio.AbortError):
-        await interceptor(outcomes)._wrap_unary(missing, "/t/Get", ("", ""))(None, context)
+        await interceptor(outcomes)._wrap_unary(missing, "/t/Get", _Incoming("", "", ()))(None, context)
     assert context.said == [
         ("headers", ["x-request-id"]),
         ("abort", ("NOT_FOUND", ["grpc-status-details-bin", "x-request-id"])),
@@ -66,7 +66,7 @@ async def test_a_stream_failing_before_its_first_message_is_trailers_only(outcom
 
     context = Context()
     with pytest.raises(grpc.aio.AbortError):
-        async for _ in interceptor(outcomes)._wrap_stream(missing, "/t/Watch", ("", ""))(None, context):
+        async for _ in interceptor(outcomes)._wrap_stream(missing, "/t/Watch", _Incoming("", "", ()))(None, context):
             pass
     assert context.said == [("abort", ("NOT_FOUND", ["grpc-status-details-bin", "x-request-id"]))]
     assert outcomes == [("/t/Watch", "NOT_FOUND")]
@@ -79,10 +79,20 @@ async def test_a_stream_failing_after_a_message_has_sent_its_headers(outcomes: l
 
     context, received = Context(), []
     with pytest.raises(grpc.aio.AbortError):
-        async for item in interceptor(outcomes)._wrap_stream(one_then_fail, "/t/Watch", ("", ""))(None, context):
+        async for item in interceptor(outcomes)._wrap_stream(one_then_fail, "/t/Watch", _Incoming("", "", ()))(
+            None, context
+        ):
             received.append(item)
     assert (received, context.said) == (
         [1],
         [("headers", ["x-request-id"]), ("abort", ("INTERNAL", ["grpc-status-details-bin", "x-request-id"]))],
     )
     assert outcomes == [("/t/Watch", "INTERNAL")]
+
+
+async def test_a_servicer_reads_the_calls_headers_as_the_interceptor_got_them(outcomes: list[tuple[str, str]]) -> None:
+    async def read(request: Any, context: Any) -> str:
+        return invocation_header(context, "x-k")  # the fake context has no invocation_metadata()
+
+    wrapped = interceptor(outcomes)._wrap_unary(read, "/t/Get", _Incoming("", "", (("x-k", "v"),)))
+    assert await wrapped(None, Context()) == "v"
