@@ -127,10 +127,11 @@ def _keyset(head: dict[str, object]) -> tuple[str, int] | None:
     return str(key[0]), int(key[1])
 
 
-KEPT_PAGES = 64
+KEPT_PAGES = 32
 """Page entries whose decoded form :func:`decode_page_serialized` keeps (least recently used out)..."""
-KEPT_PAGE_BYTES = 64 << 10
-"""... when they are at most this large (a page of about 120 FIRs): at most 8 MiB kept in all."""
+KEPT_PAGE_BYTES = 32 << 10
+"""... when they are at most this large (a page of about 25 full FIRs): the entries and their FIRs
+kept hold at most 2 MiB in all."""
 
 
 def decode_page_serialized(data: bytes) -> tuple[bytes, tuple[str, int] | None]:
