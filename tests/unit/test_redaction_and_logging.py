@@ -108,14 +108,19 @@ def test_identifiers_are_not_mistaken_for_phone_numbers() -> None:
     assert "9876543210" not in out
 
 
-def test_access_lines_have_the_shape_of_every_other_line() -> None:
+def _access_line(request_id: str, method: str, code: str, duration_ms: float) -> str:
+    """The access line written for a call of ``method`` with ``request_id``."""
     stream = _capture()
-    token = request_id_var.set("req-9")
+    token = request_id_var.set(request_id)
     try:
-        runtime_logging.access("/afirgen.fir.v1.FirService/GetFir", "OK", 1.25)
+        runtime_logging.access(method, code, duration_ms)
     finally:
         request_id_var.reset(token)
-    line = json.loads(stream.getvalue().splitlines()[-1])
+    return stream.getvalue().splitlines()[-1]
+
+
+def test_access_lines_have_the_shape_of_every_other_line() -> None:
+    line = json.loads(_access_line("req-9", "/afirgen.fir.v1.FirService/GetFir", "OK", 1.25))
     del line["timestamp"]
     assert line == {
         "level": "INFO",
@@ -129,13 +134,7 @@ def test_access_lines_have_the_shape_of_every_other_line() -> None:
 
 
 def test_an_access_line_is_the_text_json_dumps_writes_for_it() -> None:
-    stream = _capture()
-    token = request_id_var.set('req "9" ज़')
-    try:
-        runtime_logging.access('/a.B/"C"\n', "OK", 0.5)
-    finally:
-        request_id_var.reset(token)
-    text = stream.getvalue().splitlines()[-1]
+    text = _access_line('req "9" ज़', '/a.B/"C"\n', "OK", 0.5)
     assert text == json.dumps(json.loads(text), ensure_ascii=False)
 
 
