@@ -79,10 +79,10 @@ REFUSED = (InvalidArgument, NotFound, PermissionDenied, FailedPrecondition, Abor
 NS_FIR = "fir"
 NS_LIST = "fir_list"
 NS_STATS = "fir_stats"
-KEPT_DIGESTS = 1024
-"""Queries and filters whose cache-key digests are kept (least recently used out)."""
 NS_LIST_PAGES = "fir_list_pages"
 """The near cache of list pages and totals (entries of the cache service's ``fir_list``)."""
+KEPT_DIGESTS = 1024
+"""Queries and filters whose cache-key digests are kept (least recently used out)."""
 T = TypeVar("T")
 
 
@@ -94,8 +94,9 @@ def _digest(*parts: object) -> str:
 @functools.lru_cache(maxsize=KEPT_DIGESTS)
 def _page_digest(query: ListQuery) -> str:
     """The key of a page within its scope (kept: a page read again is not digested again)."""
-    q = query
-    return _digest(q.filter, q.order_field, q.descending, q.page_size, q.after, sorted(q.fields))
+    return _digest(
+        query.filter, query.order_field, query.descending, query.page_size, query.after, sorted(query.fields)
+    )
 
 
 @functools.lru_cache(maxsize=KEPT_DIGESTS)

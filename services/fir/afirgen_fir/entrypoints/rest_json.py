@@ -97,13 +97,13 @@ def _double(value: float) -> str:
     return text if float(text) == value else f"{value:.17g}"
 
 
-FLOAT = "double"
+DOUBLE = "double"
 """In a :data:`Plan`: the member is a double (or a list of them)."""
 ANY = "any"
 """In a :data:`Plan`: a double may be anywhere under the member (``google.protobuf.Struct`` and
 the like, or a message that contains itself)."""
 Where: TypeAlias = "dict[str, Where] | str | tuple[str, Where]"
-"""What holds doubles under a member: :data:`FLOAT`, :data:`ANY`, the :data:`Plan` of a message
+"""What holds doubles under a member: :data:`DOUBLE`, :data:`ANY`, the :data:`Plan` of a message
 member, or ``("map", what each value is)``."""
 Plan: TypeAlias = dict[str, Where]
 """Where the doubles of a message's JSON object are: member name -> :data:`Where`."""
@@ -132,11 +132,11 @@ def _field_plan(field: FieldDescriptor, parents: frozenset[str]) -> Where | None
         values = _field_plan(message.fields_by_name["value"], parents)
         return ("map", values) if values else None
     if field.type in (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT):
-        return FLOAT
+        return DOUBLE
     if message is None:
         return None
     if message.full_name in _DOUBLE_WRAPPERS:
-        return FLOAT
+        return DOUBLE
     if message.full_name in _OPEN_TYPES or message.full_name in parents:
         return ANY
     if message.full_name.startswith("google.protobuf."):
@@ -173,7 +173,7 @@ def message_json(message: Message) -> bytes:
     form. Written value by value in Python instead, a page of 500 FIRs took 40 ms more."""
     doubles: list[float] = []
     name = message.DESCRIPTOR.full_name
-    where = ANY if name in _OPEN_TYPES else _plan(message.DESCRIPTOR)  # these are no objects of fields in JSON
+    where = ANY if name in _OPEN_TYPES else _plan(message.DESCRIPTOR)  # their JSON is no object of their fields
     tree = _marked(json_format.MessageToDict(message, preserving_proto_field_name=True), where, doubles)
     text = ESCAPED.sub(_u_escape, json.dumps(tree, ensure_ascii=False, separators=(",", ":")))
     if doubles:
@@ -228,6 +228,7 @@ class JsonBodies:
 
 
 def _content_key(wire: bytes) -> str:
+    """What a body rendered from ``wire`` is kept under (with the kind of read before it)."""
     return hashlib.blake2b(wire, digest_size=16).hexdigest()
 
 
