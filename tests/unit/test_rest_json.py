@@ -111,6 +111,12 @@ async def test_a_message_built_for_the_call_is_not_kept() -> None:
     assert len(bodies.kept) == 0
 
 
+async def test_a_firs_body_takes_no_place_among_the_kept_page_digests() -> None:
+    before = rest_json._kept_content_key.cache_info().currsize
+    await JsonBodies(NearCacheSettings()).fir(_fir("a-fir-of-its-own").SerializeToString())
+    assert rest_json._kept_content_key.cache_info().currsize == before
+
+
 def _rendering_thread(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     threads: list[int] = []
 
