@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from bench.target import Target
 
@@ -58,17 +59,28 @@ def cpu_seconds(pid: int, children: dict[int, list[int]]) -> float:
     return total
 
 
-def memory_kib(pid: int) -> tuple[int, int]:
-    """(RSS, PSS) of one process in KiB; (0, 0) if it is gone. RSS counts every page the
-    process maps, shared libraries included; PSS divides a shared page among its sharers,
-    so PSS over a set of processes sums to the memory they take from the machine."""
+class Memory(NamedTuple):
+    """What one process holds, in KiB (all 0 if it is gone)."""
+
+    rss: int
+    """Every page the process maps, shared libraries included (what ``ps`` shows)."""
+    pss: int
+    """A shared page divided among its sharers: over a set of processes, PSS sums to the memory
+    they take from the machine."""
+    file: int
+    """Of ``rss``, the pages mapped from files (program and library code and data, shared memory):
+    a page of ``libpython`` counts in every process that maps it."""
+
+
+def memory_kib(pid: int) -> Memory:
+    """What process ``pid`` holds, from ``/proc/<pid>/smaps_rollup``."""
     try:
         rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
     except OSError:
-        return 0, 0
-    rss = re.search(r"^Rss:\s+(\d+)", rollup, re.M)
-    pss = re.search(r"^Pss:\s+(\d+)", rollup, re.M)
-    return (int(rss.group(1)) if rss else 0, int(pss.group(1)) if pss else 0)
+        return Memory(0, 0, 0)
+    found = {name: int(kib) for name, kib in re.findall(r"^(Rss|Pss|Anonymous):\s+(\d+)", rollup, re.M)}
+    rss = found.get("Rss", 0)
+    return Memory(rss, found.get("Pss", 0), rss - found.get("Anonymous", 0))
 
 
 def other_stacks(own: Path) -> list[str]:

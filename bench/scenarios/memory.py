@@ -26,6 +26,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 import httpx
 import pymysql
@@ -71,25 +72,30 @@ def _renderer_children(ctx: Context) -> int:
     return sum(len(processes.with_descendants(pid, children)) - 1 for pid in firs)
 
 
-def _sum_kib(ctx: Context) -> tuple[int, int, dict[str, int]]:
-    """(RSS, PSS) of the mesh in KiB, and RSS per program."""
+class _Sums(NamedTuple):
+    """The mesh's memory in KiB (:class:`bench.processes.Memory` summed), and each program's."""
+
+    rss: int
+    pss: int
+    file: int
+    per_program: dict[str, processes.Memory]
+
+
+def _sum_kib(ctx: Context) -> _Sums:
     children = processes.tree()
-    pids = processes.program_pids(ctx.target)
-    rss_total = pss_total = 0
-    per_program: dict[str, int] = {}
-    for program, pid in pids.items():
-        rss = pss = 0
-        for current in processes.with_descendants(pid, children):
-            r, p = processes.memory_kib(current)
-            rss, pss = rss + r, pss + p
-        per_program[program] = rss
-        rss_total, pss_total = rss_total + rss, pss_total + pss
+    trees = {
+        program: processes.with_descendants(pid, children)
+        for program, pid in processes.program_pids(ctx.target).items()
+    }
     supervisor = processes.supervisor_pid(ctx.target)
     if supervisor is not None:
-        r, p = processes.memory_kib(supervisor)
-        per_program["supervisord"] = r
-        rss_total, pss_total = rss_total + r, pss_total + p
-    return rss_total, pss_total, per_program
+        trees["supervisord"] = [supervisor]  # itself only: its descendants are the programs above
+    per_program = {program: _summed([processes.memory_kib(pid) for pid in pids]) for program, pids in trees.items()}
+    return _Sums(*_summed(list(per_program.values())), per_program)
+
+
+def _summed(memories: list[processes.Memory]) -> processes.Memory:
+    return processes.Memory(sum(m.rss for m in memories), sum(m.pss for m in memories), sum(m.file for m in memories))
 
 
 def run(ctx: Context) -> None:
@@ -103,18 +109,23 @@ def run(ctx: Context) -> None:
     try:
         _wait("the jobs worker drains the queue", lambda: _active_jobs(ctx) == 0)
         _wait("fir's renderer children exit", lambda: _renderer_children(ctx) == 0)
-        rss, pss, per_program = _sum_kib(ctx)
+        rss, pss, file, per_program = _sum_kib(ctx)
         f["memory.idle_rss_mib"] = round(rss / 1024, 1)
         f["memory.idle_pss_mib"] = round(pss / 1024, 1)
-        for program, kib in per_program.items():
-            f[f"memory.idle_rss_mib.{program}"] = round(kib / 1024, 1)
-        ctx.log(f"  idle: RSS {rss / 1024:.0f} MiB, PSS {pss / 1024:.0f} MiB over {len(per_program)} processes")
+        f["memory.idle_rss_file_mib"] = round(file / 1024, 1)
+        for program, held in per_program.items():
+            f[f"memory.idle_rss_mib.{program}"] = round(held.rss / 1024, 1)
+            f[f"memory.idle_rss_file_mib.{program}"] = round(held.file / 1024, 1)
+        ctx.log(
+            f"  idle: RSS {rss / 1024:.0f} MiB ({file / 1024:.0f} MiB of it mapped from files),"
+            f" PSS {pss / 1024:.0f} MiB over {len(per_program)} programs"
+        )
         peak = [0, 0]
         done = threading.Event()
 
         def sample() -> None:
             while not done.is_set():
-                r, p, _ = _sum_kib(ctx)
+                r, p, _, _ = _sum_kib(ctx)
                 peak[0], peak[1] = max(peak[0], r), max(peak[1], p)
                 done.wait(SAMPLE_S)
 
@@ -146,8 +157,8 @@ def run(ctx: Context) -> None:
             ctx.target.stack.ctl("stop", WORKER, check=False)
 
 
-def _fir_rss_kib(per_program: dict[str, int]) -> int:
-    return sum(kib for program, kib in per_program.items() if program.startswith("services:fir"))
+def _fir_rss_kib(per_program: dict[str, processes.Memory]) -> int:
+    return sum(held.rss for program, held in per_program.items() if program.startswith("services:fir"))
 
 
 def near_cache_bytes(ctx: Context) -> dict[str, float]:
@@ -162,7 +173,7 @@ def near_cache_bytes(ctx: Context) -> dict[str, float]:
 def _export(ctx: Context) -> None:
     """Lists every FIR at the largest page size, up to ``wide_pages`` pages; RSS after it."""
     f = ctx.results.figures
-    _, _, before = _sum_kib(ctx)
+    before = _sum_kib(ctx).per_program
     pages = size = 0
     with httpx.Client(base_url=ctx.target.base_url, headers=ctx.target.headers(), timeout=60) as rest:
         for flt in WIDE_FILTERS:
@@ -175,7 +186,7 @@ def _export(ctx: Context) -> None:
                 token = resp.json().get("next_page_token", "")
                 if not token:
                     break
-    rss, _, after = _sum_kib(ctx)
+    rss, _, _, after = _sum_kib(ctx)
     f["memory.wide_pages.pages"] = pages
     f["memory.wide_pages.rss_mib"] = round(rss / 1024, 1)
     f["memory.wide_pages.fir_growth_mib"] = round((_fir_rss_kib(after) - _fir_rss_kib(before)) / 1024, 1)
