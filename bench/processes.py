@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -70,6 +70,12 @@ class Memory(NamedTuple):
     file: int
     """Of ``rss``, the pages mapped from files (program and library code and data, shared memory):
     a page of ``libpython`` counts in every process that maps it."""
+
+    @classmethod
+    def total(cls, memories: Iterable[Memory]) -> Memory:
+        """What ``memories`` hold together."""
+        held = list(memories)
+        return cls(sum(m.rss for m in held), sum(m.pss for m in held), sum(m.file for m in held))
 
 
 def memory_kib(pid: int) -> Memory:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import NamedTuple
 
 import httpx
 import pymysql
@@ -72,16 +71,8 @@ def _renderer_children(ctx: Context) -> int:
     return sum(len(processes.with_descendants(pid, children)) - 1 for pid in firs)
 
 
-class _Sums(NamedTuple):
-    """The mesh's memory in KiB (:class:`bench.processes.Memory` summed), and each program's."""
-
-    rss: int
-    pss: int
-    file: int
-    per_program: dict[str, processes.Memory]
-
-
-def _sum_kib(ctx: Context) -> _Sums:
+def _sum_kib(ctx: Context) -> tuple[processes.Memory, dict[str, processes.Memory]]:
+    """What the mesh holds in KiB, and what each program holds (with its descendants)."""
     children = processes.tree()
     trees = {
         program: processes.with_descendants(pid, children)
@@ -90,12 +81,8 @@ def _sum_kib(ctx: Context) -> _Sums:
     supervisor = processes.supervisor_pid(ctx.target)
     if supervisor is not None:
         trees["supervisord"] = [supervisor]  # itself only: its descendants are the programs above
-    per_program = {program: _summed([processes.memory_kib(pid) for pid in pids]) for program, pids in trees.items()}
-    return _Sums(*_summed(list(per_program.values())), per_program)
-
-
-def _summed(memories: list[processes.Memory]) -> processes.Memory:
-    return processes.Memory(sum(m.rss for m in memories), sum(m.pss for m in memories), sum(m.file for m in memories))
+    per_program = {program: processes.Memory.total(map(processes.memory_kib, pids)) for program, pids in trees.items()}
+    return processes.Memory.total(per_program.values()), per_program
 
 
 def run(ctx: Context) -> None:
@@ -109,24 +96,24 @@ def run(ctx: Context) -> None:
     try:
         _wait("the jobs worker drains the queue", lambda: _active_jobs(ctx) == 0)
         _wait("fir's renderer children exit", lambda: _renderer_children(ctx) == 0)
-        rss, pss, file, per_program = _sum_kib(ctx)
-        f["memory.idle_rss_mib"] = round(rss / 1024, 1)
-        f["memory.idle_pss_mib"] = round(pss / 1024, 1)
-        f["memory.idle_rss_file_mib"] = round(file / 1024, 1)
+        idle, per_program = _sum_kib(ctx)
+        f["memory.idle_rss_mib"] = round(idle.rss / 1024, 1)
+        f["memory.idle_pss_mib"] = round(idle.pss / 1024, 1)
+        f["memory.idle_rss_file_mib"] = round(idle.file / 1024, 1)
         for program, held in per_program.items():
             f[f"memory.idle_rss_mib.{program}"] = round(held.rss / 1024, 1)
             f[f"memory.idle_rss_file_mib.{program}"] = round(held.file / 1024, 1)
         ctx.log(
-            f"  idle: RSS {rss / 1024:.0f} MiB ({file / 1024:.0f} MiB of it mapped from files),"
-            f" PSS {pss / 1024:.0f} MiB over {len(per_program)} programs"
+            f"  idle: RSS {idle.rss / 1024:.0f} MiB ({idle.file / 1024:.0f} MiB of it mapped from files),"
+            f" PSS {idle.pss / 1024:.0f} MiB over {len(per_program)} programs"
         )
         peak = [0, 0]
         done = threading.Event()
 
         def sample() -> None:
             while not done.is_set():
-                r, p, _, _ = _sum_kib(ctx)
-                peak[0], peak[1] = max(peak[0], r), max(peak[1], p)
+                now, _ = _sum_kib(ctx)
+                peak[0], peak[1] = max(peak[0], now.rss), max(peak[1], now.pss)
                 done.wait(SAMPLE_S)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -173,7 +160,7 @@ def near_cache_bytes(ctx: Context) -> dict[str, float]:
 def _export(ctx: Context) -> None:
     """Lists every FIR at the largest page size, up to ``wide_pages`` pages; RSS after it."""
     f = ctx.results.figures
-    before = _sum_kib(ctx).per_program
+    _, before = _sum_kib(ctx)
     pages = size = 0
     with httpx.Client(base_url=ctx.target.base_url, headers=ctx.target.headers(), timeout=60) as rest:
         for flt in WIDE_FILTERS:
@@ -186,13 +173,14 @@ def _export(ctx: Context) -> None:
                 token = resp.json().get("next_page_token", "")
                 if not token:
                     break
-    rss, _, _, after = _sum_kib(ctx)
+    mesh, after = _sum_kib(ctx)
     f["memory.wide_pages.pages"] = pages
-    f["memory.wide_pages.rss_mib"] = round(rss / 1024, 1)
+    f["memory.wide_pages.rss_mib"] = round(mesh.rss / 1024, 1)
     f["memory.wide_pages.fir_growth_mib"] = round((_fir_rss_kib(after) - _fir_rss_kib(before)) / 1024, 1)
     for namespace, held in near_cache_bytes(ctx).items():
         f[f"memory.wide_pages.near_cache_mib.{namespace}"] = round(held / 2**20, 2)
     ctx.log(
-        f"  an export of {pages} pages of {WIDE_PAGE_SIZE} ({size / 2**20:.0f} MiB of JSON): RSS {rss / 1024:.0f} MiB,"
+        f"  an export of {pages} pages of {WIDE_PAGE_SIZE} ({size / 2**20:.0f} MiB of JSON):"
+        f" RSS {mesh.rss / 1024:.0f} MiB,"
         f" fir replicas grew {f['memory.wide_pages.fir_growth_mib']:.0f} MiB"
     )
