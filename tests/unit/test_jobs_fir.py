@@ -189,6 +189,22 @@ async def test_notify_sends_only_finalized_firs_and_without_a_webhook_does_nothi
     assert await silent.handle("fir.notify_finalized", {"fir_id": fir.id}, "k") == "no webhook configured"
 
 
+async def test_a_job_waits_for_its_turn_before_any_work() -> None:
+    repo, docs = FakeFirRepository(lambda: NOW), FakeDocuments()
+    turn = asyncio.Event()
+
+    async def pace() -> None:
+        await turn.wait()
+
+    handlers = FirJobHandlers(repo, docs, docs, _no_pdf, None, pace=pace)
+    job = asyncio.create_task(handlers.handle("fir.rollup_stats", {"day": "2026-11-28", "station": "X"}, "k"))
+    await asyncio.sleep(0)  # the job runs up to its wait
+    held = list(docs.rollups)
+    turn.set()
+    await job
+    assert (held, docs.rollups) == ([], [(date(2026, 11, 28), "X")])
+
+
 async def test_bad_job_arguments_fail_for_good() -> None:
     repo, docs = FakeFirRepository(lambda: NOW), FakeDocuments()
     handlers = FirJobHandlers(repo, docs, docs, _no_pdf, None)
@@ -406,16 +422,27 @@ async def test_a_render_after_the_idle_exit_starts_the_children_again() -> None:
     assert "DL-CP-01/2026/00007" in pypdf.PdfReader(io.BytesIO(content)).pages[0].extract_text()
 
 
-async def test_a_child_rests_after_a_document_so_it_uses_at_most_its_share_of_a_core() -> None:
-    async with _renderer(cpu_share=0.1) as renderer:
+async def _rest_after_a_document(**options: Any) -> tuple[float, float]:
+    """The CPU a child spent on a document, and the wall time until its next document was done."""
+    async with _renderer(**options) as renderer:
         await renderer(_fir())  # the child's start and its import of fpdf are not the document's CPU
         before = renderer.cpu_seconds
         await renderer(_fir())
         finished, spent = time.monotonic(), renderer.cpu_seconds - before
         await renderer(_fir())
-        waited = time.monotonic() - finished
+        return spent, time.monotonic() - finished
+
+
+async def test_a_child_rests_after_a_document_so_it_uses_at_most_its_share_of_a_core() -> None:
+    spent, waited = await _rest_after_a_document(cpu_share=0.1)
     # A share of 0.1: nine times the previous document's CPU before the next one starts.
     assert waited >= 9 * spent > 0
+
+
+async def test_while_the_service_is_busy_a_child_rests_for_its_busy_share() -> None:
+    # Quiet, a share of 1 would start the next document at once.
+    spent, waited = await _rest_after_a_document(cpu_share=1.0, busy_cpu_share=0.05, busy=lambda: True)
+    assert waited >= 19 * spent > 0
 
 
 async def test_documents_render_in_children_at_a_low_cpu_priority() -> None:

@@ -133,6 +133,9 @@ def test_nested_defaults_of_the_enclosing_class_are_kept() -> None:
         ("fir", "AFIRGEN_PDF_CPU_SHARE", "0"),
         ("fir", "AFIRGEN_PDF_CPU_SHARE", "1.5"),
         ("fir", "AFIRGEN_PDF_IDLE_SECONDS", "0"),
+        ("fir", "AFIRGEN_BUSY_PDF_CPU_SHARE", "0.5"),  # above AFIRGEN_PDF_CPU_SHARE (0.25)
+        ("fir", "AFIRGEN_BUSY_CALLS_PER_SECOND", "0"),
+        ("fir", "AFIRGEN_BUSY_JOBS_PER_SECOND", "0"),
         ("fir", "AFIRGEN_NEAR_CACHE_MAX_BYTES", "-1"),
         ("fir", "AFIRGEN_NEAR_PAGES_MAX_BYTES", str(2 << 30)),
         ("fir", "AFIRGEN_NEAR_PAGES_MAX_ENTRIES", "-1"),

@@ -20,6 +20,7 @@ import grpc
 import httpx
 from afirgen.fir.v1 import fir_pb2, fir_pb2_grpc
 from afirgen.jobs.v1 import jobs_pb2, jobs_pb2_grpc
+from afirgen_runtime.busy import HEALTH, CallRate, Pacer
 from afirgen_runtime.cache_client import Cache, CacheClient
 from afirgen_runtime.channels import create_channel
 from afirgen_runtime.clock import utc_now
@@ -151,17 +152,27 @@ def build(
         http = httpx.AsyncClient(timeout=settings.webhook_timeout_seconds)
         owned.push_async_callback(http.aclose)
         notifier = WebhookNotifier(settings.webhook_url, settings.webhook_secret, http)
+    # Background work yields while clients' calls are flowing; job deliveries from the workers are
+    # background work themselves, so they do not count.
+    calls = CallRate(ignored=(HEALTH, f"/{JOB_HANDLER_SERVICE}/"))
+
+    def busy() -> bool:
+        return calls.per_second() >= settings.busy.calls_per_second
+
     renderer = ProcessPdfRenderer(
         workers=settings.pdf_workers,
         niceness=settings.pdf_niceness,
         idle_seconds=settings.pdf_idle_seconds,
         cpu_share=settings.pdf_cpu_share,
+        busy_cpu_share=settings.busy.pdf_cpu_share,
+        busy=busy,
     )
     owned.push_async_callback(renderer.aclose)
     documents = MySQLDocumentStore(database, clock)
     retention = FirRetention(MySQLRetentionStore(database), settings.retention, clock)
     counts = MySQLDailyCounts(database, utc_offset=utc_offset)
-    handlers = FirJobHandlers(stored, documents, counts, renderer, notifier, retention)
+    jobs_pace = Pacer(settings.busy.jobs_per_second, busy)
+    handlers = FirJobHandlers(stored, documents, counts, renderer, notifier, retention, pace=jobs_pace.turn)
 
     json_bodies = JsonBodies(settings.near_cache)
 
@@ -205,5 +216,6 @@ def build(
         on_start=on_start,
         readiness=stored.ping,
         on_stop=on_stop,
+        observers=(calls,),
     )
     return FirContainer(app=app, service=service, database=database, generation=generation)

@@ -29,6 +29,24 @@ class NearPagesSettings:
 
 
 @dataclass(frozen=True)
+class BusySettings:
+    """How background work yields to requests while this process is busy with them. Job deliveries
+    from the jobs workers wait for a turn, and documents render at a smaller share of a core: the
+    work a job hands to this process, the database and the webhook receivers runs at the priority of
+    requests, so a niced worker alone does not keep reads fast (docs/architecture.md)."""
+
+    calls_per_second: int = 20
+    """Calls a second (health probes and job deliveries left out) from which this process counts as
+    busy: a few officers' clients at work, not one page opened now and then."""
+    jobs_per_second: float = 5.0
+    """Most jobs this process starts a second while busy (0.1-10000); the workers' deliveries wait
+    their turn. Quiet, jobs start as they come (the workers' own bound applies)."""
+    pdf_cpu_share: float = 0.05
+    """The share of a core each document renderer child uses instead of ``AFIRGEN_PDF_CPU_SHARE``
+    (0.05 up to that share)."""
+
+
+@dataclass(frozen=True)
 class FirSettings:
     """Everything the FIR service reads from its environment."""
 
@@ -75,6 +93,8 @@ class FirSettings:
     """At most this share of a core each of those children uses over a backlog of renders (0.05-1): a
     document that took ``t`` seconds of CPU is followed by a rest of ``t * (1 / share - 1)``. Lower keeps
     reads faster while a backlog drains, higher makes a burst of documents ready sooner."""
+    busy: BusySettings = field(default_factory=BusySettings)
+    """How background work yields while this process is busy with requests (``AFIRGEN_BUSY_*``)."""
     webhook_url: str = ""
     """Where finalization notices are POSTed; empty: none are sent."""
     webhook_secret: str = ""
@@ -88,6 +108,9 @@ class FirSettings:
         within("AFIRGEN_PDF_NICENESS", self.pdf_niceness, 0, 19)
         within("AFIRGEN_PDF_IDLE_SECONDS", self.pdf_idle_seconds, 1, 86400)
         within("AFIRGEN_PDF_CPU_SHARE", self.pdf_cpu_share, 0.05, 1)
+        within("AFIRGEN_BUSY_CALLS_PER_SECOND", self.busy.calls_per_second, 1, 1_000_000)
+        within("AFIRGEN_BUSY_JOBS_PER_SECOND", self.busy.jobs_per_second, 0.1, 10_000)
+        within("AFIRGEN_BUSY_PDF_CPU_SHARE", self.busy.pdf_cpu_share, 0.05, self.pdf_cpu_share)
         for name, near in (("NEAR_CACHE", self.near_cache), ("NEAR_PAGES", self.near_pages)):
             within(f"AFIRGEN_{name}_MAX_ENTRIES", near.max_entries, 0, 1 << 20)
             within(f"AFIRGEN_{name}_MAX_BYTES", near.max_bytes, 0, 1 << 30)

@@ -14,6 +14,7 @@ import asyncio
 import functools
 import os
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from afirgen_runtime.errors import Unavailable
@@ -104,7 +105,10 @@ class ProcessPdfRenderer:
     ``workers`` children (spawned on first use) render at most that many documents
     at once; further renders wait their turn in this process. Each child uses at most
     ``cpu_share`` of a core over a backlog: after a document that took it ``t`` seconds of
-    CPU, its next one starts ``t * (1 / cpu_share - 1)`` seconds later. So a backlog of
+    CPU, its next one starts ``t * (1 / cpu_share - 1)`` seconds later. While ``busy()`` says
+    requests are flowing, the rest after a document is reckoned with ``busy_cpu_share``
+    instead: a backlog then yields more of the CPU to them, and drains at full share when the
+    service is quiet. So a backlog of
     render jobs costs at most ``workers * cpu_share`` cores, and only what the scheduler
     leaves over: the children run at ``niceness`` and ``SCHED_IDLE``. (A low priority alone
     does not keep reads fast: on two cores, two children rendering flat out at ``SCHED_IDLE``
@@ -128,14 +132,19 @@ class ProcessPdfRenderer:
         niceness: int = 15,
         idle_seconds: float = 30.0,
         cpu_share: float = 1.0,
+        busy_cpu_share: float | None = None,
+        busy: Callable[[], bool] = lambda: False,
         patience: float = 20.0,
     ) -> None:
-        if not 0 < cpu_share <= 1:
-            raise ValueError(f"cpu_share must be in (0, 1], got {cpu_share}")
+        busy_cpu_share = cpu_share if busy_cpu_share is None else busy_cpu_share
+        if not 0 < busy_cpu_share <= cpu_share <= 1:
+            raise ValueError(f"want 0 < busy_cpu_share <= cpu_share <= 1, got {busy_cpu_share} and {cpu_share}")
         self._fonts = fonts
         self._workers = max(1, workers)
         self._slots = asyncio.Semaphore(self._workers)
         self._rest_per_cpu_second = 1 / cpu_share - 1
+        self._busy_rest_per_cpu_second = 1 / busy_cpu_share - 1
+        self._busy = busy
         self.cpu_seconds = 0.0
         """CPU the children spent on the documents rendered so far."""
         self._niceness = niceness
@@ -228,7 +237,7 @@ class ProcessPdfRenderer:
     def _spent(self, cpu: float) -> float:
         """Count a document's CPU; the seconds its child rests before the next."""
         self.cpu_seconds += cpu
-        return cpu * self._rest_per_cpu_second
+        return cpu * (self._busy_rest_per_cpu_second if self._busy() else self._rest_per_cpu_second)
 
     def _abandoned(self, child: _Child, document: asyncio.Future[tuple[bool, float, bytes]]) -> None:
         """A document its caller gave up on is done: free its child (after its rest) and slot."""

@@ -46,8 +46,10 @@ class FirJobHandlers:
         render: Renderer,
         notifier: Notifier | None,
         retention: FirRetention | None = None,
+        pace: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._firs = firs
+        self._pace = pace
         self._documents = documents
         self._counts = counts
         self._render = render
@@ -55,7 +57,10 @@ class FirJobHandlers:
         self._retention = retention
 
     async def handle(self, job_type: str, payload: dict[str, Any], idempotency_key: str) -> str:
-        """Run one job; returns a short note kept on the attempt."""
+        """Run one job, once ``pace`` gives it its turn (while the service is busy with requests,
+        jobs wait theirs); returns a short note kept on the attempt."""
+        if self._pace is not None:
+            await self._pace()
         if job_type == jobs.RENDER_DOCUMENT:
             return await self.render(jobs.payload_str(payload, "fir_id"))
         if job_type == jobs.NOTIFY_FINALIZED:
