@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from prometheus_client import Histogram
 
 from afirgen_runtime.metrics import LATENCY_BUCKETS
+from afirgen_runtime.pace import Pace
 
 HEALTH = "/grpc.health.v1."
 """Method prefix of health probes (Envoy's, every few seconds): no client waits on them."""
@@ -62,9 +63,8 @@ class CallRate:
 
 class Pacer:
     """Turns for background work: at once while ``busy()`` is false, else at most ``per_second``
-    a second, each waiting for the one before it. A turn given up (its task cancelled) is not
-    given to the next: the pace stays a bound. Turns while busy, and their waits, are
-    ``afirgen_paced_wait_seconds{work}``."""
+    a second (a :class:`~afirgen_runtime.pace.Pace` of one start). Turns while busy, and their
+    waits, are ``afirgen_paced_wait_seconds{work}``."""
 
     def __init__(
         self,
@@ -76,21 +76,18 @@ class Pacer:
     ) -> None:
         if per_second <= 0:
             raise ValueError(f"per_second must be positive, got {per_second}")
-        self._interval = 1 / per_second
+        self._pace = Pace(per_second, burst=1, clock=clock)
         self._busy = busy
         self._clock = clock
         self._sleep = sleep
         self._waits = PACED_WAIT.labels(work)
-        self._next = 0.0
-        """When the next turn may start, while busy."""
 
     async def turn(self) -> None:
         """Return when this caller's work may start."""
         if not self._busy():
             return
-        now = self._clock()
-        start = max(now, self._next)
-        self._next = start + self._interval
-        self._waits.observe(start - now)
-        if start > now:
-            await self._sleep(start - now)
+        asked = self._clock()
+        while not self._pace.allowed(1):
+            await self._sleep(self._pace.next_in())
+        self._pace.take(1)
+        self._waits.observe(self._clock() - asked)

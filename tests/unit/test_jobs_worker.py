@@ -9,7 +9,8 @@ from collections.abc import Callable
 
 from afirgen_jobs.domain.model import ClaimedJob, HandlerResult, JobStatus
 from afirgen_jobs.domain.rules import Decision
-from afirgen_jobs.service_layer.worker_loop import Pace, Worker, WorkerConfig
+from afirgen_jobs.service_layer.worker_loop import Worker, WorkerConfig
+from afirgen_runtime.pace import Pace
 
 from tests.waiting import until
 

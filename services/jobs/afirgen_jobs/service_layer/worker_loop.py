@@ -35,6 +35,7 @@ from afirgen_runtime import tracing
 from afirgen_runtime.backoff import Backoff
 from afirgen_runtime.context import request_id_var
 from afirgen_runtime.errors import AfirgenError
+from afirgen_runtime.pace import Pace
 from loguru import logger
 
 from afirgen_jobs.domain.model import ClaimedJob, HandlerResult
@@ -77,39 +78,6 @@ class WorkerConfig:
     def backoff(self) -> Backoff:
         """The delays between attempts of a failing job."""
         return Backoff(self.retry_base_seconds, self.retry_cap_seconds)
-
-
-class Pace:
-    """A token bucket of job starts: ``rate`` a second, at most ``burst`` saved up; rate 0
-    allows everything. (Written here: the worker asks how many jobs it may claim at once,
-    which the asyncio rate limiters, built to admit one caller at a time, do not answer.)"""
-
-    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self._rate = rate
-        self._burst = float(max(1, burst))
-        self._clock = clock
-        self._tokens = self._burst
-        self._at = clock()
-
-    def allowed(self, wanted: int) -> int:
-        """How many of ``wanted`` jobs may start now."""
-        if not self._rate:
-            return wanted
-        now = self._clock()
-        self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
-        self._at = now
-        return min(wanted, int(self._tokens + 1e-9))  # 1e-9: a clock's rounding is not a lost start
-
-    def take(self, started: int) -> None:
-        """``started`` jobs started."""
-        if self._rate:
-            self._tokens -= started
-
-    def next_in(self) -> float:
-        """Seconds until the next start is allowed."""
-        if not self._rate or self._tokens >= 1:
-            return 0.0
-        return (1 - self._tokens) / self._rate
 
 
 class Worker:
