@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -391,3 +392,15 @@ class CacheClient:
         await asyncio.gather(*self._background, return_exceptions=True)
         if self._owns_channel and self._channel is not None:
             await self._channel.close()
+
+
+async def invalidate_namespaces(settings: CacheClientSettings, *namespaces: str) -> bool:
+    """Invalidate ``namespaces`` once, for a command run beside the services (it waits at least 2 s
+    for the cache service); ``False`` when the cache service could not be told of one of them."""
+    client = CacheClient(dataclasses.replace(settings, timeout_seconds=max(settings.timeout_seconds, 2.0)))
+    try:
+        for namespace in namespaces:
+            await client.invalidate(namespace)
+    finally:
+        await client.close()
+    return not client.counters["lost_invalidations"]

@@ -525,3 +525,89 @@ async def test_a_refused_edit_leaves_the_cached_lists(service: FirService, repo:
     with pytest.raises(Aborted):
         await service.update(fir.id, "stale-etag", ["summary"], set_summary("x"), change=CHANGE)
     assert await page_loads(service, repo, 'station = "PS-1"') == 0
+
+
+# --- statistics served as bytes, and their near copy -------------------------------------
+
+
+def live(near: NearCache[bytes]) -> NearCache[bytes]:
+    """``near`` with its feed connected and just heard from."""
+    near.connected()
+    near.heard()
+    return near
+
+
+def with_stats_copy(repo: CountingRepository, cache: InMemoryCache, stats: NearCache[bytes]) -> FirService:
+    """A fir process whose statistics copy is ``stats``."""
+    wrapped = CachedFirRepository(repo, cache, utc_offset=timedelta(minutes=330), stats=stats)
+    return FirService(wrapped, PageTokens(b"unit-test-secret-0123456789"), lambda: NOW, wrapped)
+
+
+def keep_tokens_only(cache: InMemoryCache) -> None:
+    """The cache service lost everything but the scopes' tokens (so the keys stay the same)."""
+    cache.entries = {k: v for k, v in cache.entries.items() if k[1].startswith("gen:")}
+
+
+async def stats_reads_of_a_second_read(service: FirService, repo: CountingRepository, cache: InMemoryCache) -> int:
+    """Reads statistics, empties the cache service but for the tokens, reads them again; how many
+    of the second read's statistics reached the "database"."""
+    await service.stats_serialized("", 0, caller=AUDITOR)
+    keep_tokens_only(cache)
+    before = repo.stats_reads
+    await service.stats_serialized("", 0, caller=AUDITOR)
+    return repo.stats_reads - before
+
+
+async def test_statistics_read_again_are_served_from_the_near_copy_while_the_feed_is_live(
+    repo: CountingRepository, cache: InMemoryCache
+) -> None:
+    service = with_stats_copy(repo, cache, live(NearCache(NS_STATS, NearCacheSettings(16, 3600.0))))
+    await service.create(new_fir(), change=CHANGE)
+    assert await stats_reads_of_a_second_read(service, repo, cache) == 0
+
+
+async def test_statistics_are_not_kept_near_while_the_feed_is_not_live(
+    repo: CountingRepository, cache: InMemoryCache
+) -> None:
+    service = with_stats_copy(repo, cache, NearCache(NS_STATS, NearCacheSettings(16, 3600.0)))
+    await service.create(new_fir(), change=CHANGE)
+    assert await stats_reads_of_a_second_read(service, repo, cache) == 1
+
+
+async def test_a_namespace_invalidation_from_the_feed_drops_the_near_statistics(
+    repo: CountingRepository, cache: InMemoryCache
+) -> None:
+    stats = live(NearCache(NS_STATS, NearCacheSettings(16, 3600.0)))
+    service = with_stats_copy(repo, cache, stats)
+    await service.stats_serialized("", 0, caller=AUDITOR)
+    stats.apply([], whole_namespace=True)
+    keep_tokens_only(cache)
+    before = repo.stats_reads
+    await service.stats_serialized("", 0, caller=AUDITOR)
+    assert repo.stats_reads == before + 1
+
+
+async def test_a_statistics_hit_is_the_message_getfirstats_sends_byte_for_byte(
+    repo: CountingRepository, cache: InMemoryCache
+) -> None:
+    service = with_stats_copy(repo, cache, live(NearCache(NS_STATS, NearCacheSettings(16, 3600.0))))
+    await service.create(new_fir(), change=CHANGE)
+    await service.stats_serialized("", 0, caller=AUDITOR)
+    hit = await service.stats_serialized("", 0, caller=AUDITOR)
+    assert hit == fir_codec.stats_message(await repo.stats(FirFilter(), 30, NOW)).SerializeToString()
+
+
+async def test_statistics_of_a_station_the_caller_may_not_read_are_an_empty_message(cached: FirService) -> None:
+    await cached.create(new_fir("PS-1"), change=CHANGE)
+    assert await cached.stats_serialized('station = "PS-1"', 0, caller=officer("PS-2")) == b""
+
+
+async def test_an_undecodable_statistics_entry_is_computed_again(
+    service: FirService, repo: CountingRepository, cache: InMemoryCache
+) -> None:
+    await service.create(new_fir(), change=CHANGE)
+    await replica(repo, cache).stats_serialized("", 0, caller=AUDITOR)  # another process fills the cache
+    for key in [k for k in cache.entries if k[0] == NS_STATS]:
+        cache.entries[key] = b"\x09garbage"
+    stats = fir_pb2.FirStats.FromString(await service.stats_serialized("", 0, caller=AUDITOR) or b"")
+    assert stats.total == 1

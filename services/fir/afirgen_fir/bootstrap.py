@@ -31,7 +31,7 @@ from afirgen_runtime.server import ServiceApp
 from loguru import logger
 
 from afirgen_fir.adapters.cached_legal_repository import CachedLegalRepository
-from afirgen_fir.adapters.cached_repository import NS_FIR, NS_LIST, NS_LIST_PAGES, CachedFirRepository
+from afirgen_fir.adapters.cached_repository import NS_FIR, NS_LIST, NS_LIST_PAGES, NS_STATS, CachedFirRepository
 from afirgen_fir.adapters.inference_client import GrpcInferenceClient
 from afirgen_fir.adapters.jobs_client import GrpcJobQueue
 from afirgen_fir.adapters.legal_repository import MySQLLegalRepository
@@ -118,7 +118,8 @@ def build(
     if cache is not None:
         near: NearCache[SerializedFir] = NearCache(NS_FIR, settings.near_cache)
         generations: NearCache[str] = NearCache(NS_LIST, settings.near_cache)
-        near_caches += [near, generations]
+        near_stats: NearCache[bytes] = NearCache(NS_STATS, settings.near_cache)
+        near_caches += [near, generations, near_stats]
         repository = serialized = CachedFirRepository(
             repository,
             cache,
@@ -127,6 +128,7 @@ def build(
             near=near,
             generations=generations,
             pages=NearCache(NS_LIST_PAGES, settings.near_pages.near_cache()),
+            stats=near_stats,
         )
         legal_repo = CachedLegalRepository(legal_repo, cache)
     # Without the cache service's feed the near cache keeps finalized FIRs only (they never change).

@@ -75,7 +75,8 @@ class FirSettings:
     stale another process's write may look here); finalized FIRs always. ``max_bytes`` (8 MiB) bounds
     their memory: about 3,500 FIRs of 2 KB, fewer of the larger ones.
     The cache's list and statistics tokens (a few bytes each) share these bounds in a cache of their own,
-    and so do the JSON bodies of REST reads rendered from cached FIRs and pages (``entrypoints/rest_json``)."""
+    and so do statistics (served, as drafts, only while the feed is live) and the JSON bodies of REST
+    reads rendered from cached FIRs and pages (``entrypoints/rest_json``)."""
     near_pages: NearPagesSettings = field(default_factory=NearPagesSettings)
     """List pages and totals kept in this process (``AFIRGEN_NEAR_PAGES_*``): their keys carry their
     scope's token, so they never change and need no feed (hence no staleness bound)."""

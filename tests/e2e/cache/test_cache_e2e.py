@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from afirgen_fir.entrypoints import rebuild_counts
+from afirgen_fir.settings import FirSettings
+from afirgen_runtime.cache_client import CacheClientSettings
+from afirgen_runtime.db import Database, Statement
 from prometheus_client.parser import text_string_to_metric_families
 
 from scripts.devstack.stack import Stack
+from tests.conftest import mysql_settings
 from tests.e2e.fir_helpers import create_fir, error_reason
 from tests.waiting import until
 
@@ -221,3 +227,26 @@ async def test_redis_down_costs_nothing_but_the_cache_and_hits_come_back(
     # nothing written while Redis was away is served stale
     assert (await get_ok(rest, f"/v1/firs/{fir['id']}"))["summary"] == "no cache"
     assert (await get_ok(rest, "/v1/firs:stats", filter=f'station = "{station}"'))["total"] == "31"
+
+
+async def test_a_rebuild_of_the_counts_reaches_every_cached_statistic(
+    rest: httpx.AsyncClient, stack: Stack, fir_db: Database, station: str
+) -> None:
+    """The counts drift (written around the service), every reader caches the drifted statistics
+    (both fir replicas' near copies and the cache service), then the station's day is rebuilt:
+    every read after the command answers the recount."""
+    by_station = {"filter": f'station = "{station}"'}
+    await create_fir(rest, station)
+    drift = Statement("t.drift", "UPDATE fir_counts SET drafts = drafts + 5 WHERE station_code = %s")
+    await fir_db.run(lambda conn: conn.execute(drift, (station,)), transaction=True)
+    drifted = [(await get_ok(rest, "/v1/firs:stats", **by_station))["total"] for _ in range(4)]
+    assert "1" not in drifted  # the drift is what every reader sees and caches
+    settings = FirSettings(
+        mysql=mysql_settings(stack),
+        cache=CacheClientSettings(target=f"127.0.0.1:{stack.cfg.cache_port}"),
+        page_token_secret=stack.cfg.page_token_secret,
+    )
+    day = (datetime.now(UTC) + timedelta(minutes=settings.numbering_utc_offset_minutes)).date()
+    assert await rebuild_counts.rebuild(settings, station, day) == 0
+    totals = [(await get_ok(rest, "/v1/firs:stats", **by_station))["total"] for _ in range(4)]
+    assert totals == ["1"] * 4

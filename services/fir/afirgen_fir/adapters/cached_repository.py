@@ -29,6 +29,13 @@ replica its id hashes to (scripts/devstack/edge.py, ``ONE_FIR``): a client's
 read after its edit is answered by the replica that made the edit. The feed
 also keeps the near cache's list and statistics tokens.
 
+List pages, totals and statistics are kept in this process too, as the cache
+service holds them: their keys carry their scope's token, which every write in
+scope replaces. Pages and totals are immutable entries; statistics are mutable
+ones, fed by the ``fir_stats`` namespace's events, so an operator's invalidation
+of the namespace (after the counts were rebuilt) reaches them. A statistics hit
+is the serialized ``FirStats`` message GetFirStats answers, sent as it is.
+
 Every write path, present and future (generation, regeneration, job handlers),
 must go through :meth:`CachedFirRepository.create` / :meth:`modify` or call
 :meth:`CachedFirRepository.invalidate_fir` itself.
@@ -40,7 +47,7 @@ import asyncio
 import functools
 import hashlib
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from afirgen_runtime.cache_client import Cache, Fill
@@ -58,6 +65,7 @@ from loguru import logger
 from afirgen_fir.adapters.cache_scopes import Generations, scope_of, scopes_changed_by
 from afirgen_fir.adapters.fir_codec import (
     CodecError,
+    check_stats,
     decode_count,
     decode_fir_message,
     decode_page,
@@ -91,6 +99,11 @@ def _digest(*parts: object) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
+def _as_is(data: bytes) -> bytes:
+    """An entry kept in the form it is sent in."""
+    return data
+
+
 @functools.lru_cache(maxsize=KEPT_DIGESTS)
 def _page_digest(query: ListQuery) -> str:
     """The key of a page within its scope (kept: a page read again is not digested again)."""
@@ -103,6 +116,12 @@ def _page_digest(query: ListQuery) -> str:
 def _count_digest(flt: FirFilter) -> str:
     """The key of a total within its scope (kept, as :func:`_page_digest`)."""
     return _digest(flt)
+
+
+@functools.lru_cache(maxsize=KEPT_DIGESTS)
+def _stats_digest(flt: FirFilter, days: int, day: date) -> str:
+    """The key of statistics within their scope (kept, as :func:`_page_digest`)."""
+    return _digest(flt, days, day)
 
 
 class CachedFirRepository:
@@ -118,6 +137,7 @@ class CachedFirRepository:
         near: NearCache[SerializedFir] | None = None,
         generations: NearCache[str] | None = None,
         pages: NearCache[bytes] | None = None,
+        stats: NearCache[bytes] | None = None,
     ) -> None:
         self._inner = inner
         self._cache = cache
@@ -134,6 +154,15 @@ class CachedFirRepository:
         """List pages and totals as the cache service holds them. Their keys carry their scope's
         token, which a write in scope replaces: an entry never changes, so it is kept immutable
         and needs no feed."""
+        self.near_stats = stats if stats is not None else NearCache(NS_STATS, NearCacheSettings())
+        """Statistics as the cache service holds them, keyed as there (by their scope's token). Kept
+        mutable, and the composition root lets the feed keep them: a ``fir_stats`` namespace
+        invalidation drops them all."""
+        self._copies: dict[str, tuple[NearCache[bytes], bool]] = {
+            NS_LIST: (self.pages, True),
+            NS_STATS: (self.near_stats, False),
+        }
+        """The near copy of a namespace's entries, and whether they are kept immutable."""
 
     # --- the invalidation hook -----------------------------------------------------
     async def invalidate_fir(self, fir_id: str | None, written: Fir | None = None) -> None:
@@ -284,23 +313,34 @@ class CachedFirRepository:
         return await self._cached(NS_LIST, key, lambda: self._inner.count(flt), encode_count, decode_count)
 
     async def _entry(self, namespace: str, key: str, load: Callable[[], Awaitable[bytes]]) -> bytes | None:
-        """An entry of the cache service; a ``fir_list`` entry (a page or a total) from this process's
-        copy first: its key carries its scope's token, so it never changes."""
-        if namespace != NS_LIST:
+        """An entry of the cache service; a ``fir_list`` or ``fir_stats`` entry (a page, a total,
+        statistics) from this process's copy first: its key carries its scope's token."""
+        copy = self._copies.get(namespace)
+        if copy is None:
             return await self._cache.get_or_load(namespace, key, load)
-        found = self.pages.get(key)
+        near, immutable = copy
+        found = near.get(key)
         if found is not None:
             return found
-        data = await self._cache.get_or_load(NS_LIST, key, load)
+        epoch = near.epoch
+        data = await self._cache.get_or_load(namespace, key, load)
         if data is not None:
-            self.pages.put(key, data, self.pages.epoch, immutable=True, size=len(data))
+            near.put(key, data, epoch, immutable=immutable, size=len(data))
         return data
 
     async def stats(self, flt: FirFilter, days: int, now: datetime) -> FirCounts:
         """Statistics, from the cache (short TTL) when possible."""
+        return decode_stats(await self.stats_serialized(flt, days, now))
+
+    async def stats_serialized(self, flt: FirFilter, days: int, now: datetime) -> bytes:
+        """Statistics as GetFirStats sends them, from the cache when possible (never decoded on a hit)."""
         token = await self.generations.token(scope_of(flt))
-        key = f"{token}:" + _digest(flt, days, local_day(now, self._utc_offset))
-        return await self._cached(NS_STATS, key, lambda: self._inner.stats(flt, days, now), encode_stats, decode_stats)
+        key = f"{token}:" + _stats_digest(flt, days, local_day(now, self._utc_offset))
+
+        async def load() -> bytes:
+            return encode_stats(await self._inner.stats(flt, days, now))
+
+        return await self._cached(NS_STATS, key, load, _as_is, check_stats)
 
     async def events(self, fir_id: str, after_pk: int, limit: int) -> list[FirEvent]:
         """The audit trail, never cached."""

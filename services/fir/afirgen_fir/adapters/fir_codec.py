@@ -203,12 +203,22 @@ def encode_stats(counts: FirCounts) -> bytes:
     return stats_message(counts).SerializeToString()
 
 
-def decode_stats(data: bytes) -> FirCounts:
-    """The statistics in ``data``."""
+def _stats_of(data: bytes) -> fir_pb2.FirStats:
     try:
-        message = fir_pb2.FirStats.FromString(data)
+        return fir_pb2.FirStats.FromString(data)
     except DecodeError as exc:
         raise CodecError("corrupt stats entry") from exc
+
+
+def check_stats(data: bytes) -> bytes:
+    """``data`` when it is a ``FirStats`` message (sent as it is), else :class:`CodecError`."""
+    _stats_of(data)
+    return data
+
+
+def decode_stats(data: bytes) -> FirCounts:
+    """The statistics in ``data``."""
+    message = _stats_of(data)
 
     def rows(items: Iterable[fir_pb2.FirCount]) -> list[tuple[str, int]]:
         return [(c.key, int(c.count)) for c in items]

@@ -213,10 +213,15 @@ class FirServicer(fir_pb2_grpc.FirServiceServicer):
         self._headers(fir.etag, fir.status)
         return fir_to_proto(fir)
 
-    async def GetFirStats(self, request: fir_pb2.GetFirStatsRequest, context: ServicerContext) -> fir_pb2.FirStats:
-        counts = await self._svc.stats(request.filter, request.days, caller=current_caller())
+    # Returns the serialized statistics as bytes when they are cached in their wire form (see GetFir).
+    async def GetFirStats(  # type: ignore[override]
+        self, request: fir_pb2.GetFirStatsRequest, context: ServicerContext
+    ) -> fir_pb2.FirStats | bytes:
+        serialized = await self._svc.stats_serialized(request.filter, request.days, caller=current_caller())
         set_response_header("cache-control", NO_STORE)
-        return stats_message(counts)
+        if serialized is not None:
+            return serialized
+        return stats_message(await self._svc.stats(request.filter, request.days, caller=current_caller()))
 
     async def ListFirEvents(
         self, request: fir_pb2.ListFirEventsRequest, context: ServicerContext

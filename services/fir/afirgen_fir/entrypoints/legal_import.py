@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import json
 import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from afirgen_runtime.cache_client import CacheClient, CacheClientSettings
+from afirgen_runtime.cache_client import CacheClientSettings, invalidate_namespaces
 from afirgen_runtime.db import Database
 from afirgen_runtime.settings import MySQLSettings, load
 
@@ -86,12 +85,7 @@ async def _invalidate_cached_searches() -> None:
     settings = load(CacheClientSettings, prefix="AFIRGEN_CACHE")
     if not settings.target:
         return
-    client = CacheClient(dataclasses.replace(settings, timeout_seconds=max(settings.timeout_seconds, 2.0)))
-    try:
-        await client.invalidate(NS_LEGAL)
-    finally:
-        await client.close()
-    if client.counters["lost_invalidations"]:
+    if not await invalidate_namespaces(settings, NS_LEGAL):
         print(f"cache not reachable: cached searches expire within the {NS_LEGAL} namespace TTL")
 
 

@@ -15,7 +15,7 @@ from afirgen_runtime.pagination import PageTokens, page_size
 from afirgen_fir.domain import access, validation
 from afirgen_fir.domain.errors import FirFinalized, FirNotFound, StaleEtag
 from afirgen_fir.domain.model import EDITABLE_FIELDS, ComplaintSource, Fir, FirStatus, etag_for
-from afirgen_fir.domain.queries import ListQuery, parse_fir_filter, parse_order
+from afirgen_fir.domain.queries import FirFilter, ListQuery, parse_fir_filter, parse_order
 from afirgen_fir.service_layer.ports import (
     Change,
     Clock,
@@ -241,13 +241,29 @@ class FirService:
 
     async def stats(self, filter_text: str, days: int, *, caller: Caller | None) -> FirCounts:
         """Aggregates over the FIRs the caller may read, computed by SQL GROUP BY."""
+        flt, days = self._stats_query(filter_text, days, caller)
+        if flt is None:
+            return FirCounts(0, [], [], [], [])
+        return await self._repo.stats(flt, days, self._clock())
+
+    async def stats_serialized(self, filter_text: str, days: int, *, caller: Caller | None) -> bytes | None:
+        """:meth:`stats` in its wire form; ``None`` when this service keeps no such form (no cache),
+        and the caller reads through :meth:`stats`."""
+        if self._serialized is None:
+            return None
+        flt, days = self._stats_query(filter_text, days, caller)
+        if flt is None:
+            return b""  # no statistics: every field of the message is zero or empty
+        return await self._serialized.stats_serialized(flt, days, self._clock())
+
+    @staticmethod
+    def _stats_query(filter_text: str, days: int, caller: Caller | None) -> tuple[FirFilter | None, int]:
+        """The filter the caller may count (``None``: nothing can match) and the days of ``by_day``."""
         scope = access.read_scope(caller)
         flt = access.restrict(parse_fir_filter(filter_text, allow_section=False), scope)
         if days < 0 or days > MAX_STATS_DAYS:
             raise InvalidArgument.for_field("days", f"must be between 0 and {MAX_STATS_DAYS}")
-        if flt is None:
-            return FirCounts(0, [], [], [], [])
-        return await self._repo.stats(flt, days or 30, self._clock())
+        return flt, days or 30
 
     async def events(self, fir_id: str, size: int, token: str, *, caller: Caller | None) -> tuple[list[FirEvent], str]:
         """Audit trail page of an FIR the caller may read, oldest first."""

@@ -156,6 +156,10 @@ class SerializedFirs(Protocol):
         """A page in its wire form and the keyset after its last row (None on the last page)."""
         ...
 
+    async def stats_serialized(self, flt: FirFilter, days: int, now: datetime) -> bytes:
+        """Statistics (as :meth:`FirRepository.stats`) in their wire form."""
+        ...
+
 
 class Clock(Protocol):
     """Current time (injectable for tests)."""
