@@ -40,6 +40,7 @@ service boundary live here, so the receiving side rebuilds the same class.
     ├── Unavailable               UNAVAILABLE          DEPENDENCY_UNAVAILABLE (retry later)
     │   └── ModelUnavailable                           MODEL_UNAVAILABLE
     ├── DeadlineExceeded          DEADLINE_EXCEEDED    DEADLINE_EXCEEDED
+    │   └── WouldMissDeadline        (inference)       WOULD_MISS_DEADLINE (refused before waiting for a slot)
     ├── Unimplemented             UNIMPLEMENTED        NOT_IMPLEMENTED
     └── GenerationFailed          INTERNAL             GENERATION_FAILED (the model's output is unusable)
 

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 from afirgen_inference.domain.errors import (
     BackendBusy,
+    BackendFailed,
     BackendRejected,
     BackendTimeout,
     BackendUnreachable,
@@ -246,6 +247,56 @@ async def test_dispatcher_wait_respects_the_deadline_and_cancellation() -> None:
     assert replica.in_flight == 0 and dispatcher.queued == 0
 
 
+def _paced(seconds: float) -> Dispatcher[str]:
+    """A dispatcher of one slot, taken, whose replica's recent calls each took ``seconds``."""
+    (replica,) = _replicas(1)
+    for _ in range(20):
+        replica.latencies.add(seconds)
+    replica.in_flight = 1
+    return Dispatcher("llm", [replica], max_queue=8)
+
+
+async def _queue(dispatcher: Dispatcher[str], waiting: int) -> list[asyncio.Task[Replica[str]]]:
+    waiters = [asyncio.create_task(dispatcher.acquire(Deadline.after(60))) for _ in range(waiting)]
+    await asyncio.sleep(0)
+    return waiters
+
+
+async def _cancel(tasks: list[asyncio.Task[Replica[str]]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_a_caller_who_could_not_be_answered_before_its_deadline_is_refused_at_once() -> None:
+    dispatcher = _paced(1.0)
+    waiters = await _queue(dispatcher, 3)  # four calls of at least 1 s before this one's could end
+    with pytest.raises(DeadlineExceeded) as refused:
+        await dispatcher.acquire(Deadline.after(3.5))
+    assert (refused.value.reason, refused.value.metadata["soonest_seconds"]) == ("WOULD_MISS_DEADLINE", "4.0")
+    await _cancel(waiters)
+
+
+async def test_a_caller_who_could_be_answered_before_its_deadline_waits() -> None:
+    dispatcher = _paced(1.0)
+    waiters = await _queue(dispatcher, 2)  # three calls of at least 1 s: this one's could end in time
+    caller = asyncio.create_task(dispatcher.acquire(Deadline.after(3.5)))
+    await asyncio.sleep(0)
+    assert dispatcher.queued == 3 and not caller.done()
+    await _cancel([*waiters, caller])
+
+
+async def test_without_recent_calls_every_caller_waits() -> None:
+    (replica,) = _replicas(1)
+    replica.in_flight = 1
+    dispatcher = Dispatcher("llm", [replica], max_queue=8)
+    waiters = await _queue(dispatcher, 3)
+    caller = asyncio.create_task(dispatcher.acquire(Deadline.after(0.5)))
+    await asyncio.sleep(0)
+    assert dispatcher.queued == 4
+    await _cancel([*waiters, caller])
+
+
 async def test_dispatcher_fails_fast_when_every_circuit_is_open() -> None:
     replicas = _replicas(2)
     dispatcher = Dispatcher("llm", replicas, max_queue=4)
@@ -363,6 +414,20 @@ async def test_a_failure_retries_do_not_cure_becomes_the_mesh_error() -> None:
     with pytest.raises(Unavailable) as raised:
         await pool.call(lambda client, limit: client.answer(limit), Deadline.after(5))
     assert raised.value.reason == "MODEL_UNAVAILABLE"
+
+
+async def test_a_stream_that_ended_well_counts_among_its_replicas_recent_call_times() -> None:
+    pool = _pool(_Server([]))
+    lease = await pool.open_stream(lambda client, limit: client.answer(limit), Deadline.after(5))
+    await lease.close()
+    assert pool.replicas[0].latencies.percentile(50) is not None
+
+
+async def test_a_stream_that_failed_does_not_count_among_its_replicas_call_times() -> None:
+    pool = _pool(_Server([]))
+    lease = await pool.open_stream(lambda client, limit: client.answer(limit), Deadline.after(5))
+    await lease.close(BackendFailed("dropped"))
+    assert pool.replicas[0].latencies.percentile(50) is None
 
 
 def test_latency_percentiles() -> None:

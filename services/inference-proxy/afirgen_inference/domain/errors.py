@@ -18,6 +18,8 @@ the schema becomes :class:`afirgen_runtime.errors.GenerationFailed`)::
 
 from __future__ import annotations
 
+from afirgen_runtime.errors import DeadlineExceeded
+
 
 class BackendError(Exception):
     """A model server call failed. Messages never contain request data."""
@@ -74,3 +76,9 @@ class CircuitOpen(BackendError):
         super().__init__(f"circuit of {replica} is open")
         self.replica = replica
         self.retry_after = retry_after
+
+
+class WouldMissDeadline(DeadlineExceeded):
+    """A caller refused before waiting for a slot: its call could not end before its deadline."""
+
+    reason = "WOULD_MISS_DEADLINE"

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Generic, NoReturn, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar
 
 from afirgen_runtime import tracing
 from afirgen_runtime.errors import AfirgenError, DeadlineExceeded, InvalidArgument, ModelUnavailable
@@ -146,21 +146,32 @@ class StreamLease(Generic[T]):
     """An open stream holding a slot and the breaker until :meth:`close`."""
 
     def __init__(
-        self, value: T, replica: str, queue_seconds: float, attempts: int, stack: AsyncExitStack, started: float
+        self,
+        value: T,
+        replica: Replica[Any],
+        queue_seconds: float,
+        attempts: int,
+        stack: AsyncExitStack,
+        started: float,
+        clock: Clock,
     ) -> None:
         self.value = value
-        self.replica = replica
+        self.replica = replica.name
         self.queue_seconds = queue_seconds
         self.attempts = attempts
         self._stack = stack
+        self._latencies = replica.latencies
+        self._clock = clock
         self.started = started
         """When the attempt that opened the stream began on its slot: the model's time counts
         from here (opening the stream included: a model server may answer its headers only once
         it has read the prompt)."""
 
     async def close(self, error: BaseException | None = None) -> None:
-        """Free the slot; ``error`` (how the stream ended) feeds the breaker."""
+        """Free the slot; ``error`` (how the stream ended) feeds the breaker. A stream that ended
+        well counts among the replica's recent call times, as a whole call does."""
         if error is None:
+            self._latencies.add(self._clock() - self.started)
             await self._stack.__aexit__(None, None, None)
         else:
             await self._stack.__aexit__(type(error), error, error.__traceback__)
@@ -255,7 +266,7 @@ class BackendPool(Generic[C]):
     async def open_stream(self, op: Callable[[C, float], Awaitable[T]], deadline: Deadline) -> StreamLease[T]:
         """Open a stream with ``op(client, timeout)``; failures before it opens are retried."""
 
-        async def once(replica: Replica[C]) -> tuple[T, str, AsyncExitStack, float]:
+        async def once(replica: Replica[C]) -> tuple[T, Replica[C], AsyncExitStack, float]:
             started = self._clock()
             stack = AsyncExitStack()
             stack.callback(self.dispatcher.release, replica)
@@ -265,10 +276,10 @@ class BackendPool(Generic[C]):
             except BaseException as exc:
                 await stack.__aexit__(type(exc), exc, exc.__traceback__)
                 raise
-            return value, replica.name, stack, started
+            return value, replica, stack, started
 
-        (value, name, stack, started), queued, attempts = await self._retried(once, deadline)
-        return StreamLease(value, name, queued, attempts, stack, started)
+        (value, replica, stack, started), queued, attempts = await self._retried(once, deadline)
+        return StreamLease(value, replica, queued, attempts, stack, started, self._clock)
 
     async def probe(self, replica: Replica[C]) -> None:
         """Health-probe one replica; the result feeds ListModels, balancing and the breaker."""

@@ -7,6 +7,12 @@ waits in one FIFO queue per backend, at most ``max_queue`` callers deep; the
 next caller is refused at once with RESOURCE_EXHAUSTED (reason OVERLOADED).
 A freed slot is handed straight to the first waiter, so nobody overtakes.
 
+A caller who would wait is also refused at once, with DEADLINE_EXCEEDED (reason
+WOULD_MISS_DEADLINE), when its call could not end before its deadline even if
+every call in a slot ended now and every call after took as little as the
+fastest tenth of the backend's recent calls (:data:`FAST_PERCENTILE`): it would
+only wait to fail. Without recent calls to judge by, everyone waits.
+
 Eligible: the replica's circuit admits a call and, when at least one replica
 passed its last health probe, the replica is one of those. (When none did, the
 probes may simply not have run yet: the circuit breakers decide alone.) When no
@@ -25,11 +31,14 @@ from typing import Generic, TypeVar
 
 from afirgen_runtime.errors import DeadlineExceeded, ModelUnavailable, ResourceExhausted
 
+from afirgen_inference.domain.errors import WouldMissDeadline
 from afirgen_inference.domain.latency import LatencyWindow
 from afirgen_inference.service_layer.breaker import CircuitBreaker
 from afirgen_inference.service_layer.deadline import Deadline
 
 C = TypeVar("C")
+FAST_PERCENTILE = 10.0
+"""The pace a waiter is judged by: this percentile of a replica's recent call times."""
 
 
 @dataclass
@@ -116,6 +125,7 @@ class Dispatcher(Generic[C]):
                 "retry with backoff",
                 metadata={"backend": self.backend},
             )
+        self._refuse_if_too_late(deadline)
         waiter: asyncio.Future[Replica[C]] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
@@ -129,6 +139,28 @@ class Dispatcher(Generic[C]):
         except asyncio.CancelledError:
             self._give_back(waiter)
             raise
+
+    def _soonest_end(self) -> float | None:
+        """Seconds until the call of a caller queued now could end, at the soonest: every call in
+        a slot ends now, then each takes the fastest replica's :data:`FAST_PERCENTILE` time; ``None``
+        without recent calls to judge by."""
+        admitted = [r for r in self.replicas if r.breaker.admits()]
+        slots = sum(r.max_in_flight for r in admitted)
+        paces = [pace for r in admitted if (pace := r.latencies.percentile(FAST_PERCENTILE)) is not None]
+        if not slots or not paces:
+            return None
+        return (self.queued // slots + 1) * min(paces)
+
+    def _refuse_if_too_late(self, deadline: Deadline) -> None:
+        left = deadline.remaining()
+        soonest = self._soonest_end()
+        if left is None or soonest is None or soonest <= left:
+            return
+        raise WouldMissDeadline(
+            f"model server {self.backend} could not answer before the deadline: {self.queued} calls wait"
+            f" for a slot, so this one would end in {soonest:.1f}s at the soonest and {left:.1f}s are left",
+            metadata={"backend": self.backend, "soonest_seconds": f"{soonest:.1f}"},
+        )
 
     def _give_back(self, waiter: asyncio.Future[Replica[C]]) -> None:
         """The caller stopped waiting: return a slot it was handed in the meantime."""

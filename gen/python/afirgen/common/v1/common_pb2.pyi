@@ -86,6 +86,10 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """A request body that is not JSON (HTTP 415)."""
     ERROR_REASON_TOO_MANY_GENERATIONS: _ErrorReason.ValueType  # 31
     """The caller already has as many generations waiting as allowed (HTTP 429)."""
+    ERROR_REASON_WOULD_MISS_DEADLINE: _ErrorReason.ValueType  # 32
+    """The call would still be waiting for a model server slot when its deadline passed, so it
+    was refused at once instead.
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """Machine-readable reasons carried in `google.rpc.ErrorInfo.reason` by every
@@ -158,4 +162,8 @@ ERROR_REASON_UNSUPPORTED_MEDIA_TYPE: ErrorReason.ValueType  # 30
 """A request body that is not JSON (HTTP 415)."""
 ERROR_REASON_TOO_MANY_GENERATIONS: ErrorReason.ValueType  # 31
 """The caller already has as many generations waiting as allowed (HTTP 429)."""
+ERROR_REASON_WOULD_MISS_DEADLINE: ErrorReason.ValueType  # 32
+"""The call would still be waiting for a model server slot when its deadline passed, so it
+was refused at once instead.
+"""
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015
