@@ -4,6 +4,7 @@ is stored when a stage fails, and a repeated key calls no model."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from afirgen_fir.bootstrap import build
 from afirgen_fir.domain import drafting
 from afirgen_fir.domain.model import Complainant, ComplaintSource, Station
-from afirgen_fir.service_layer.generation_service import GenerationRequest, GenerationService
+from afirgen_fir.service_layer.generation_service import STORES_AT_ONCE, GenerationRequest, GenerationService
 from afirgen_fir.service_layer.ports import IdempotencyKey, ModelReply
 from afirgen_fir.settings import FirSettings
 from afirgen_runtime.errors import DeadlineExceeded, InvalidArgument, ModelUnavailable, ResourceExhausted, Unavailable
@@ -381,3 +382,43 @@ async def test_a_regeneration_with_the_model_hung_is_written_by_the_rules() -> N
     again = await service.regenerate(fir.id, "summary", "", fir.etag, change=CHANGE)
     rules_only = await service.generate(request(), change=CHANGE)
     assert again.summary == rules_only.summary
+
+
+class GatedRepository(FakeFirRepository):
+    """Holds every create until ``opened`` is set, counting the most it held at once."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda: NOW)
+        self.opened = asyncio.Event()
+        self.held = 0
+        self.most = 0
+
+    async def create(self, fir, **kwargs):  # type: ignore[no-untyped-def]
+        self.held += 1
+        self.most = max(self.most, self.held)
+        await self.opened.wait()
+        self.held -= 1
+        return await super().create(fir, **kwargs)
+
+
+async def test_a_burst_of_drafts_is_stored_a_few_at_a_time() -> None:
+    """Drafts the rules wrote at once (the model too busy) take turns to be stored."""
+    repo = GatedRepository()
+    container = build(
+        FirSettings(page_token_secret="unit-test-secret-0123456789"),
+        repository=repo,
+        legal_repository=FakeLegalRepository(),
+        inference=FakeInference(GOOD, fail=DeadlineExceeded("no slot in time")),
+        clock=lambda: NOW,
+    )
+    assert container.generation is not None
+    stations = [f"MRT-{i}" for i in range(STORES_AT_ONCE + 2)]
+    drafts = [
+        asyncio.create_task(container.generation.generate(request(station=Station(code=s)), change=change_at(s)))
+        for s in stations
+    ]
+    for _ in range(100):  # every draft reaches its store, or its turn to store
+        await asyncio.sleep(0)
+    repo.opened.set()
+    await asyncio.gather(*drafts)
+    assert repo.most == STORES_AT_ONCE

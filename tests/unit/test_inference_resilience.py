@@ -256,8 +256,8 @@ def _paced(seconds: float) -> Dispatcher[str]:
     return Dispatcher("llm", [replica], max_queue=8)
 
 
-async def _queue(dispatcher: Dispatcher[str], waiting: int) -> list[asyncio.Task[Replica[str]]]:
-    waiters = [asyncio.create_task(dispatcher.acquire(Deadline.after(60))) for _ in range(waiting)]
+async def _queue(dispatcher: Dispatcher[str], waiting: int, size: int = 0) -> list[asyncio.Task[Replica[str]]]:
+    waiters = [asyncio.create_task(dispatcher.acquire(Deadline.after(60), size)) for _ in range(waiting)]
     await asyncio.sleep(0)
     return waiters
 
@@ -294,6 +294,44 @@ async def test_without_recent_calls_every_caller_waits() -> None:
     caller = asyncio.create_task(dispatcher.acquire(Deadline.after(0.5)))
     await asyncio.sleep(0)
     assert dispatcher.queued == 4
+    await _cancel([*waiters, caller])
+
+
+def _two_sizes() -> Dispatcher[str]:
+    """A dispatcher of one slot, taken, whose replica answered short calls (4 tokens) in 0.1 s
+    and drafts (300 tokens) in 1 s."""
+    (replica,) = _replicas(1)
+    for _ in range(20):
+        replica.latencies.add(0.1, 4)
+        replica.latencies.add(1.0, 300)
+    replica.in_flight = 1
+    return Dispatcher("llm", [replica], max_queue=8)
+
+
+async def test_a_draft_behind_short_calls_is_judged_by_their_time_not_its_own() -> None:
+    dispatcher = _two_sizes()
+    waiters = await _queue(dispatcher, 3, size=4)  # 0.3 s ahead, then its own 1 s: 1.3 s
+    caller = asyncio.create_task(dispatcher.acquire(Deadline.after(1.5), 300))
+    await asyncio.sleep(0)
+    assert dispatcher.queued == 4 and not caller.done()
+    await _cancel([*waiters, caller])
+
+
+async def test_a_draft_behind_drafts_is_refused_when_they_take_its_time() -> None:
+    dispatcher = _two_sizes()
+    waiters = await _queue(dispatcher, 3, size=300)  # 3 s ahead, then its own 1 s
+    with pytest.raises(DeadlineExceeded) as refused:
+        await dispatcher.acquire(Deadline.after(1.5), 300)
+    assert refused.value.metadata["soonest_seconds"] == "4.0"
+    await _cancel(waiters)
+
+
+async def test_a_caller_of_a_size_not_seen_lately_waits() -> None:
+    dispatcher = _two_sizes()
+    waiters = await _queue(dispatcher, 3, size=300)
+    caller = asyncio.create_task(dispatcher.acquire(Deadline.after(0.5), 2000))
+    await asyncio.sleep(0)
+    assert dispatcher.queued == 4 and not caller.done()
     await _cancel([*waiters, caller])
 
 
@@ -428,6 +466,13 @@ async def test_a_stream_that_failed_does_not_count_among_its_replicas_call_times
     lease = await pool.open_stream(lambda client, limit: client.answer(limit), Deadline.after(5))
     await lease.close(BackendFailed("dropped"))
     assert pool.replicas[0].latencies.percentile(50) is None
+
+
+def test_latency_percentiles_of_a_size_count_only_calls_of_that_power_of_two() -> None:
+    window = LatencyWindow(size=100)
+    for tokens, seconds in ((4, 0.1), (7, 0.2), (300, 1.0), (400, 2.0)):
+        window.add(seconds, tokens)
+    assert (window.percentile_of_size(100, 5), window.percentile_of_size(100, 256)) == (0.2, 2.0)
 
 
 def test_latency_percentiles() -> None:

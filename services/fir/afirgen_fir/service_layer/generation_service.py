@@ -11,6 +11,7 @@ stage succeeded, so a failed generation leaves no half-made FIR.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -60,6 +61,10 @@ LANGUAGES = {"": ["en", "hi"], "en": ["en"], "hi": ["hi", "en"]}
 CANDIDATES = 6
 MAX_GENERATIONS_PER_CALLER = 2
 """Generations one token subject may have running or queued in this process at once."""
+STORES_AT_ONCE = 4
+"""Drafts this process stores at once; the others wait their turn. A burst of drafts finished
+together (written from the rules when the model is too busy) then takes its turns instead of
+crowding this process's event loop, so reads in between are not queued behind a hundred stores."""
 
 
 @dataclass
@@ -138,6 +143,7 @@ class GenerationService:
         self._clock = clock
         self._offset = utc_offset
         self._running: dict[str, int] = {}
+        self._stores = asyncio.Semaphore(STORES_AT_ONCE)
 
     async def generate(
         self, request: GenerationRequest, *, change: Change, idempotency: IdempotencyKey | None = None
@@ -281,7 +287,8 @@ class GenerationService:
             deterministic_parts=written.deterministic,
         )
         started = time.perf_counter()
-        stored, _ = await self._firs.create(fir, change=change, idempotency=idempotency, action="GENERATED")
+        async with self._stores:
+            stored, _ = await self._firs.create(fir, change=change, idempotency=idempotency, action="GENERATED")
         timer.mark("database", started)
         logger.info(
             "fir generated",

@@ -154,6 +154,7 @@ class StreamLease(Generic[T]):
         stack: AsyncExitStack,
         started: float,
         clock: Clock,
+        size: int = 0,
     ) -> None:
         self.value = value
         self.replica = replica.name
@@ -162,6 +163,7 @@ class StreamLease(Generic[T]):
         self._stack = stack
         self._latencies = replica.latencies
         self._clock = clock
+        self._size = size
         self.started = started
         """When the attempt that opened the stream began on its slot: the model's time counts
         from here (opening the stream included: a model server may answer its headers only once
@@ -171,7 +173,7 @@ class StreamLease(Generic[T]):
         """Free the slot; ``error`` (how the stream ended) feeds the breaker. A stream that ended
         well counts among the replica's recent call times, as a whole call does."""
         if error is None:
-            self._latencies.add(self._clock() - self.started)
+            self._latencies.add(self._clock() - self.started, self._size)
             await self._stack.__aexit__(None, None, None)
         else:
             await self._stack.__aexit__(type(error), error, error.__traceback__)
@@ -197,9 +199,9 @@ class BackendPool(Generic[C]):
         self._clock = clock
         self._now = now
 
-    async def _acquire(self, deadline: Deadline) -> tuple[Replica[C], float]:
+    async def _acquire(self, deadline: Deadline, size: int) -> tuple[Replica[C], float]:
         started = self._clock()
-        replica = await self.dispatcher.acquire(deadline)
+        replica = await self.dispatcher.acquire(deadline, size)
         return replica, self._clock() - started
 
     def _timeout(self, deadline: Deadline) -> tuple[float, bool]:
@@ -226,7 +228,7 @@ class BackendPool(Generic[C]):
             self._reraise(replica, exc, by_caller)
 
     async def _retried(
-        self, attempt_on: Callable[[Replica[C]], Awaitable[R]], deadline: Deadline
+        self, attempt_on: Callable[[Replica[C]], Awaitable[R]], deadline: Deadline, size: int
     ) -> tuple[R, float, int]:
         """``attempt_on(replica)`` on a newly acquired slot per attempt, retried by policy.
 
@@ -238,15 +240,16 @@ class BackendPool(Generic[C]):
             async for attempt in retrying(self.settings, deadline):
                 with attempt:
                     attempts += 1
-                    replica, waited = await self._acquire(deadline)
+                    replica, waited = await self._acquire(deadline, size)
                     queued += waited
                     result = await attempt_on(replica)
         except BackendError as exc:
             raise to_mesh_error(exc, self.kind.value) from exc
         return result, queued, attempts
 
-    async def call(self, op: Callable[[C, float], Awaitable[T]], deadline: Deadline) -> Outcome[T]:
-        """Run ``op(client, timeout)`` on a replica, with every policy applied."""
+    async def call(self, op: Callable[[C, float], Awaitable[T]], deadline: Deadline, size: int = 0) -> Outcome[T]:
+        """Run ``op(client, timeout)`` on a replica, with every policy applied; ``size`` is what the
+        call asks for (an LLM call's ``max_tokens``), which its wait is judged by."""
 
         async def once(replica: Replica[C]) -> tuple[T, str, float]:
             try:
@@ -257,14 +260,17 @@ class BackendPool(Generic[C]):
                 elapsed = self._clock() - started
             finally:
                 self.dispatcher.release(replica)
-            replica.latencies.add(elapsed)
+            replica.latencies.add(elapsed, size)
             return value, replica.name, elapsed
 
-        (value, name, elapsed), queued, attempts = await self._retried(once, deadline)
+        (value, name, elapsed), queued, attempts = await self._retried(once, deadline, size)
         return Outcome(value, name, elapsed, queued, attempts)
 
-    async def open_stream(self, op: Callable[[C, float], Awaitable[T]], deadline: Deadline) -> StreamLease[T]:
-        """Open a stream with ``op(client, timeout)``; failures before it opens are retried."""
+    async def open_stream(
+        self, op: Callable[[C, float], Awaitable[T]], deadline: Deadline, size: int = 0
+    ) -> StreamLease[T]:
+        """Open a stream with ``op(client, timeout)`` (``size`` as in :meth:`call`); failures before
+        it opens are retried."""
 
         async def once(replica: Replica[C]) -> tuple[T, Replica[C], AsyncExitStack, float]:
             started = self._clock()
@@ -278,8 +284,8 @@ class BackendPool(Generic[C]):
                 raise
             return value, replica, stack, started
 
-        (value, replica, stack, started), queued, attempts = await self._retried(once, deadline)
-        return StreamLease(value, replica, queued, attempts, stack, started, self._clock)
+        (value, replica, stack, started), queued, attempts = await self._retried(once, deadline, size)
+        return StreamLease(value, replica, queued, attempts, stack, started, self._clock, size)
 
     async def probe(self, replica: Replica[C]) -> None:
         """Health-probe one replica; the result feeds ListModels, balancing and the breaker."""

@@ -9,9 +9,12 @@ A freed slot is handed straight to the first waiter, so nobody overtakes.
 
 A caller who would wait is also refused at once, with DEADLINE_EXCEEDED (reason
 WOULD_MISS_DEADLINE), when its call could not end before its deadline even if
-every call in a slot ended now and every call after took as little as the
-fastest tenth of the backend's recent calls (:data:`FAST_PERCENTILE`): it would
-only wait to fail. Without recent calls to judge by, everyone waits.
+every call in a slot ended now, the waiting calls ahead shared the slots
+perfectly, and every call took as little as the fastest tenth of the recent
+calls of its size (:data:`FAST_PERCENTILE`; an LLM call's size is its
+``max_tokens``, a short answer is far quicker than a draft): it would only wait
+to fail. Without recent calls of its size to judge by, a caller waits; calls
+ahead of a size not seen lately count as taking no time.
 
 Eligible: the replica's circuit admits a call and, when at least one replica
 passed its last health probe, the replica is one of those. (When none did, the
@@ -23,7 +26,7 @@ replica's circuit admits a call, callers fail at once with UNAVAILABLE
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,7 +41,7 @@ from afirgen_inference.service_layer.deadline import Deadline
 
 C = TypeVar("C")
 FAST_PERCENTILE = 10.0
-"""The pace a waiter is judged by: this percentile of a replica's recent call times."""
+"""The pace a call is judged by: this percentile of the recent times of calls of its size."""
 
 
 @dataclass
@@ -83,6 +86,8 @@ class Dispatcher(Generic[C]):
         self.replicas = list(replicas)
         self.max_queue = max_queue
         self._waiters: deque[asyncio.Future[Replica[C]]] = deque()
+        self._waiting_sizes: Counter[int] = Counter()
+        """The sizes of the calls waiting now (a waiter leaves when its wait ends)."""
         self._turn = 0
 
     @property
@@ -108,8 +113,8 @@ class Dispatcher(Generic[C]):
     def _any_admits(self) -> bool:
         return any(r.breaker.admits() for r in self.replicas)
 
-    async def acquire(self, deadline: Deadline) -> Replica[C]:
-        """A replica slot; release it with :meth:`release`."""
+    async def acquire(self, deadline: Deadline, size: int = 0) -> Replica[C]:
+        """A replica slot for a call of ``size``; release it with :meth:`release`."""
         while self._waiters and self._waiters[0].done():
             self._waiters.popleft()
         if not self._any_admits():
@@ -125,9 +130,10 @@ class Dispatcher(Generic[C]):
                 "retry with backoff",
                 metadata={"backend": self.backend},
             )
-        self._refuse_if_too_late(deadline)
+        self._refuse_if_too_late(deadline, size)
         waiter: asyncio.Future[Replica[C]] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
+        self._waiting_sizes[size] += 1
         try:
             return await asyncio.wait_for(asyncio.shield(waiter), deadline.remaining())
         except TimeoutError:
@@ -139,21 +145,30 @@ class Dispatcher(Generic[C]):
         except asyncio.CancelledError:
             self._give_back(waiter)
             raise
+        finally:
+            self._waiting_sizes[size] -= 1
 
-    def _soonest_end(self) -> float | None:
-        """Seconds until the call of a caller queued now could end, at the soonest: every call in
-        a slot ends now, then each takes the fastest replica's :data:`FAST_PERCENTILE` time; ``None``
-        without recent calls to judge by."""
+    def _soonest_end(self, size: int) -> float | None:
+        """Seconds until a call of ``size`` queued now could end, at the soonest: every call in a
+        slot ends now, the calls waiting ahead share the slots perfectly, and each call takes the
+        :data:`FAST_PERCENTILE` time of recent calls of its size on the fastest replica; ``None``
+        without recent calls of ``size``."""
         admitted = [r for r in self.replicas if r.breaker.admits()]
         slots = sum(r.max_in_flight for r in admitted)
-        paces = [pace for r in admitted if (pace := r.latencies.percentile(FAST_PERCENTILE)) is not None]
-        if not slots or not paces:
+        own = self._pace(admitted, size)
+        if not slots or own is None:
             return None
-        return (self.queued // slots + 1) * min(paces)
+        ahead = sum(count * (self._pace(admitted, other) or 0.0) for other, count in self._waiting_sizes.items())
+        return ahead / slots + own
 
-    def _refuse_if_too_late(self, deadline: Deadline) -> None:
+    @staticmethod
+    def _pace(replicas: Sequence[Replica[C]], size: int) -> float | None:
+        paces = [p for r in replicas if (p := r.latencies.percentile_of_size(FAST_PERCENTILE, size)) is not None]
+        return min(paces, default=None)
+
+    def _refuse_if_too_late(self, deadline: Deadline, size: int) -> None:
         left = deadline.remaining()
-        soonest = self._soonest_end()
+        soonest = self._soonest_end(size)
         if left is None or soonest is None or soonest <= left:
             return
         raise WouldMissDeadline(

@@ -112,7 +112,7 @@ class InferenceService:
     async def _generate(self, call: GenerateCall, deadline: Deadline) -> Generation:
         attempts, queued, current = 0, 0.0, call
         for ask in range(1 + self._json_reasks):
-            outcome = await self.llm.call(_complete(current), deadline)
+            outcome = await self.llm.call(_complete(current), deadline, current.sampling.max_tokens)
             attempts += outcome.attempts
             queued += outcome.queue_seconds
             answer = outcome.value
@@ -136,7 +136,9 @@ class InferenceService:
     async def stream_generate(self, call: GenerateCall, deadline: Deadline) -> AsyncIterator[TextDelta | Generation]:
         """Text deltas as the model produces them, then the whole :class:`Generation`."""
         started = self._clock()
-        lease = await self.llm.open_stream(lambda client, limit: client.open_stream(call, limit), deadline)
+        lease = await self.llm.open_stream(
+            lambda client, limit: client.open_stream(call, limit), deadline, call.sampling.max_tokens
+        )
         pieces: list[str] = []
         final = Completion(text="")
         try:
