@@ -22,8 +22,8 @@ class LatencyWindow:
         return _nearest_rank([seconds for seconds, _ in self._samples], p)
 
     def percentile_of_size(self, p: float, size: int) -> float | None:
-        """The ``p``-th percentile of the calls whose size is within a factor of two of ``size``
-        (the same power of two), or ``None`` without such calls."""
+        """The ``p``-th percentile of the calls whose size has the same power of two as ``size``
+        (the same ``bit_length``: 64 to 127 is one size), or ``None`` without such calls."""
         grade = size.bit_length()
         return _nearest_rank([seconds for seconds, asked in self._samples if asked.bit_length() == grade], p)
 

@@ -147,6 +147,8 @@ class Dispatcher(Generic[C]):
             raise
         finally:
             self._waiting_sizes[size] -= 1
+            if not self._waiting_sizes[size]:
+                del self._waiting_sizes[size]
 
     def _soonest_end(self, size: int) -> float | None:
         """Seconds until a call of ``size`` queued now could end, at the soonest: every call in a
