@@ -34,8 +34,8 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 from loguru import logger
 
+from afirgen_runtime import heap, metrics, tracing
 from afirgen_runtime import logging as runtime_logging
-from afirgen_runtime import metrics, tracing
 from afirgen_runtime.interceptors import CallObserver, ServerInterceptor
 from afirgen_runtime.secrets import WeakSecret
 from afirgen_runtime.settings import LogSettings, MetricsSettings, ServerSettings, TracingSettings
@@ -101,7 +101,8 @@ class RunningServer:
         self.app = app
         self.settings = settings
         self.health = HealthServicer()
-        observers = (*app.observers, metrics.observe_server_call(app.name))
+        self.last_call = heap.LastCall()
+        observers: tuple[CallObserver, ...] = (*app.observers, metrics.observe_server_call(app.name), self.last_call)
         self.server = grpc.aio.server(
             # Tracing first: its span is active while the shared interceptor logs.
             interceptors=[
@@ -123,6 +124,7 @@ class RunningServer:
         self.metrics_port = 0
         self._draining = False
         self._ready_task: asyncio.Task[None] | None = None
+        self._give_back_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Bind, register and start serving (health NOT_SERVING until ready)."""
@@ -137,6 +139,7 @@ class RunningServer:
         self.metrics_port = metrics.serve(self.settings.metrics)
         await self.app.on_start()
         self._ready_task = asyncio.create_task(self._watch_readiness())
+        self._give_back_task = asyncio.create_task(heap.give_back_when_quiet(self.last_call))
         logger.info("serving", port=self.port, metrics_port=self.metrics_port, services=list(self.app.service_names))
 
     async def _set_all(self, status: int) -> None:
@@ -166,8 +169,9 @@ class RunningServer:
         self._draining = True
         logger.info("draining", grace_seconds=self.settings.shutdown_grace_seconds)
         await self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
-        if self._ready_task:
-            self._ready_task.cancel()
+        for task in (self._ready_task, self._give_back_task):
+            if task:
+                task.cancel()
         await self.app.on_drain()
         await self.server.stop(self.settings.shutdown_grace_seconds)
         await self.app.on_stop()
