@@ -4,10 +4,10 @@ set -euo pipefail
 
 # The model servers' packages are here too, so apt runs once, before the
 # steps that install in parallel. chromium (headless) checks the pages of `make observe`
-# in tests/e2e/test_observe.py.
+# in tests/e2e/test_observe.py. fir prints FIRs in DejaVu Sans with Lohit for Devanagari.
 packages=(mariadb-server mariadb-client mariadb-backup redis-server wrk hey prometheus
-  tesseract-ocr tesseract-ocr-eng tesseract-ocr-hin espeak-ng fonts-lohit-deva g++ make cmake
-  chromium)
+  tesseract-ocr tesseract-ocr-eng tesseract-ocr-hin espeak-ng fonts-dejavu-core fonts-lohit-deva
+  g++ make cmake chromium)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -21,7 +21,7 @@ import httpx
 import pypdf
 import pytest
 import uvloop
-from afirgen_fir.adapters.pdf_form import Fonts, render_fir_pdf
+from afirgen_fir.adapters.pdf_form import LATIN, Fonts, fonts_for, latin_cut, render_fir_pdf
 from afirgen_fir.adapters.pdf_renderer import ProcessPdfRenderer, RenderFailed
 from afirgen_fir.adapters.webhook import WebhookNotifier
 from afirgen_fir.domain import jobs
@@ -30,6 +30,7 @@ from afirgen_fir.service_layer.fir_jobs import FirDocuments, FirJobHandlers
 from afirgen_fir.service_layer.outbox_relay import OutboxRelay, RelayConfig
 from afirgen_fir.service_layer.ports import Change, OutboxEntry, StoredDocument
 from afirgen_runtime.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from fontTools import ttLib
 
 from chaos.mesh import alive
 from tests.unit.fakes import FakeFirRepository
@@ -286,6 +287,49 @@ def test_pdf_holds_the_form_and_the_fir_number(fonts: Fonts | None) -> None:
 
 def _text(content: bytes) -> str:
     return "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(content)).pages)
+
+
+def _widths(font: Path) -> dict[int, int]:
+    """Advance width of each character ``font`` maps."""
+    loaded = ttLib.TTFont(font)
+    metrics = loaded["hmtx"].metrics
+    return {code: metrics[glyph][0] for code, glyph in loaded.getBestCmap().items()}
+
+
+SYSTEM_FONTS = Fonts.system()
+needs_system_fonts = pytest.mark.skipif(
+    SYSTEM_FONTS.regular is None, reason="DejaVu Sans is not installed (fonts-dejavu-core)"
+)
+
+
+@needs_system_fonts
+def test_the_latin_cut_holds_every_latin_character_at_the_whole_fonts_width(tmp_path: Path) -> None:
+    assert SYSTEM_FONTS.regular is not None
+    whole = _widths(SYSTEM_FONTS.regular)
+    latin = {code for low, high in LATIN for code in range(low, high + 1) if code in whole}
+    assert _widths(latin_cut(SYSTEM_FONTS.regular, tmp_path)) == {code: whole[code] for code in latin}
+
+
+@needs_system_fonts
+def test_an_english_fir_is_set_in_the_latin_cut() -> None:
+    assert SYSTEM_FONTS.regular is not None
+    chosen = fonts_for(_fir(), SYSTEM_FONTS)
+    assert chosen.regular == latin_cut(SYSTEM_FONTS.regular) != SYSTEM_FONTS.regular
+
+
+@needs_system_fonts
+def test_an_fir_with_a_character_outside_the_cut_is_printed_with_it() -> None:
+    content = render_fir_pdf(_fir(complainant=Complainant(name="Ωmega Stavros")), SYSTEM_FONTS)
+    assert "Ωmega Stavros" in _text(content)
+
+
+@needs_system_fonts
+def test_a_cut_is_not_kept_where_other_users_may_write(tmp_path: Path) -> None:
+    assert SYSTEM_FONTS.regular is not None
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    assert latin_cut(SYSTEM_FONTS.regular, shared) == SYSTEM_FONTS.regular
 
 
 @contextlib.asynccontextmanager

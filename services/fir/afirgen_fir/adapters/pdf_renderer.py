@@ -98,9 +98,9 @@ class _Child:
 
 
 class ProcessPdfRenderer:
-    """Renders in child processes, so laying out PDFs (CPU-bound Python, about
-    80 ms of CPU a document, two thirds of it reading the fonts) never stalls the requests the
-    service's event loop is serving.
+    """Renders in child processes, so laying out PDFs (CPU-bound Python, 90-130 ms of CPU a
+    document in the Latin cut of the fonts, 230-350 ms with the whole fonts: pdf_form.py) never
+    stalls the requests the service's event loop is serving.
 
     ``workers`` children (spawned on first use) render at most that many documents
     at once; further renders wait their turn in this process. Each child uses at most
