@@ -117,7 +117,8 @@ class Connection:
         return count
 
     async def insert(self, stmt: Statement, args: Sequence[Any] | None = None) -> int:
-        """The AUTO_INCREMENT id of the inserted row."""
+        """The AUTO_INCREMENT id of the inserted row, or the value a ``LAST_INSERT_ID(expr)`` in
+        the statement set (the insert id of its OK packet)."""
         last_id: int = await self._run(stmt, args, "lastrowid")
         return last_id
 

@@ -140,9 +140,7 @@ class MySQLFirRepository:
             db_now = to_db_time(now)
             if idempotency is not None:
                 await conn.execute(sql.CLAIM_IDEMPOTENCY, (idempotency.key, idempotency.request_hash, db_now))
-            await conn.execute(sql.NEXT_SEQ, (fir.station.code, year))
-            row = await conn.fetch_one(sql.LAST_ID)
-            seq = int(row[0]) if row else 0
+            seq = await conn.insert(sql.NEXT_SEQ, (fir.station.code, year))
             fir.fir_number = fir_number(fir.station.code, year, seq)
             st = fir.station
             created = (

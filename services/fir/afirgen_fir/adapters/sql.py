@@ -85,7 +85,8 @@ NEXT_SEQ = Statement(
     "INSERT INTO fir_counters (station_code, fir_year, last_seq) VALUES (%s, %s, LAST_INSERT_ID(1))"
     " ON DUPLICATE KEY UPDATE last_seq = LAST_INSERT_ID(last_seq + 1)",
 )
-LAST_ID = Statement("fir.counter_read", "SELECT LAST_INSERT_ID()")
+"""The station's next number for the year. ``LAST_INSERT_ID(expr)`` puts it in the statement's
+OK packet as its insert id (the cursor's ``lastrowid``): no ``SELECT LAST_INSERT_ID()`` after."""
 INSERT_SECTIONS = Statement(
     "fir.sections_insert",
     "INSERT INTO fir_sections (fir_pk, act, section, created_at, updated_at, station_code, station_district)"

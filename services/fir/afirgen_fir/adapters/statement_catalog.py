@@ -100,7 +100,6 @@ def labelled(s: Samples | None = None) -> list[tuple[str, Statement, list[Any]]]
         ("idempotency_get", sql.GET_IDEMPOTENCY, ["catalog-missing-key"]),
         ("events_list", sql.LIST_EVENTS, [s.fir_id, 0, 100]),
         ("counter_next", sql.NEXT_SEQ, [s.station, now.year]),
-        ("counter_read", sql.LAST_ID, []),
         ("sections_delete", sql.DELETE_SECTIONS, [s.fir_pk]),
         ("idempotency_bind", sql.BIND_IDEMPOTENCY, [s.fir_pk, "catalog-key"]),
         ("idempotency_claim", sql.CLAIM_IDEMPOTENCY, ["catalog-key", "0" * 64, now]),
