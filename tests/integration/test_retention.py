@@ -18,6 +18,7 @@ from afirgen_runtime.db import Database, Statement
 
 from scripts.devstack.stack import Stack
 from tests.conftest import mysql_settings, unique_station
+from tests.integration.fir_rows import stored_fir_pk
 from tests.waiting import until
 
 pytestmark = pytest.mark.integration
@@ -32,19 +33,6 @@ def _db(when: datetime) -> datetime:
 def _purge(db: Database, now: datetime) -> FirRetention:
     """The purge as the service runs it, with small batches so several statements run."""
     return FirRetention(MySQLRetentionStore(db), RetentionPolicy(batch_rows=2), lambda: now)
-
-
-async def _fir_pk(db: Database) -> int:
-    repo = MySQLFirRepository(db, clock=lambda: datetime.now(UTC), numbering_utc_offset=IST)
-    fir, _ = await repo.create(
-        Fir(station=Station(code=unique_station()), complainant=Complainant(name="Retention Test")),
-        action="CREATED",
-        idempotency=None,
-        change=Change("t", "r"),
-    )
-    row = await db.fetch_one(Statement("t.fir_pk", "SELECT pk FROM firs WHERE id = %s"), (fir.id,))
-    assert row is not None
-    return int(row[0])
 
 
 async def test_only_idempotency_keys_past_seven_days_are_purged(fir_db: Database) -> None:
@@ -65,7 +53,7 @@ async def test_only_idempotency_keys_past_seven_days_are_purged(fir_db: Database
 
 
 async def test_sent_outbox_rows_past_seven_days_are_purged_and_unsent_ones_never(fir_db: Database) -> None:
-    now, tag, fir_pk = datetime.now(UTC), uuid.uuid4().hex, await _fir_pk(fir_db)
+    now, tag, fir_pk = datetime.now(UTC), uuid.uuid4().hex, await stored_fir_pk(fir_db)
     rows = {  # name: (created, sent); unsent rows wait far in the future, out of the relay's way
         "sent-8-days-ago": (now - 9 * DAY, now - 8 * DAY),
         "sent-yesterday": (now - 2 * DAY, now - DAY),

@@ -12,7 +12,7 @@ import json
 import os
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -224,6 +224,8 @@ class FakeOutbox:
     def __init__(self, entries: list[OutboxEntry]) -> None:
         self.entries = {e.pk: e for e in entries}
         self.sent: dict[int, str] = {}
+        self.marks: list[int] = []
+        """The rows each mark_sent call marked."""
         self.failures: list[tuple[int, float]] = []
         self.reads = 0
 
@@ -231,8 +233,9 @@ class FakeOutbox:
         self.reads += 1
         return [e for pk, e in self.entries.items() if pk not in self.sent][:limit]
 
-    async def mark_sent(self, pk: int, job_id: str) -> None:
-        self.sent[pk] = job_id
+    async def mark_sent(self, sent: Sequence[tuple[int, str]]) -> None:
+        self.marks.append(len(sent))
+        self.sent.update(sent)
 
     async def mark_failed(self, pk: int, error: str, retry_in_seconds: float) -> None:
         self.failures.append((pk, retry_in_seconds))
@@ -260,6 +263,13 @@ async def test_relay_retries_with_the_same_key_until_the_jobs_service_answers() 
     assert await relay.relay_once() == 1
     assert queue.keys == ["fir-outbox-1"] * 3 and outbox.sent == {1: "job-for-fir-outbox-1"}
     assert len(outbox.failures) == 2 and all(0 < delay <= 60 for _, delay in outbox.failures)
+
+
+async def test_relay_marks_the_rows_of_a_batch_it_sent_in_one_call() -> None:
+    entries = [OutboxEntry(pk, jobs.JobRequest("fir.rollup_stats", {}, 2), f"fir-outbox-{pk}", 0) for pk in (1, 2, 3)]
+    outbox, queue = FakeOutbox(entries), FlakyQueue(failures=1)  # the first send fails
+    await OutboxRelay(outbox, queue).relay_once()
+    assert (outbox.marks, sorted(outbox.sent)) == ([2], [2, 3])
 
 
 async def test_relay_sends_at_once_when_nudged() -> None:

@@ -6,7 +6,7 @@ The tracer provider here is the SDK's with an in-memory exporter, installed for 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 from afirgen_fir.domain.jobs import JobRequest
@@ -47,8 +47,8 @@ class _Outbox:
     async def pending(self, limit: int) -> list[OutboxEntry]:
         return [] if self.sent else [self.entry]
 
-    async def mark_sent(self, pk: int, job_id: str) -> None:
-        self.sent[pk] = job_id
+    async def mark_sent(self, sent: Sequence[tuple[int, str]]) -> None:
+        self.sent.update(sent)
 
     async def mark_failed(self, pk: int, error: str, retry_in_seconds: float) -> None:
         raise AssertionError(error)

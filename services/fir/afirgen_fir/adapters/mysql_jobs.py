@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 
 from afirgen_runtime import tracing
@@ -26,9 +26,19 @@ PENDING_OUTBOX = Statement(
     "SELECT pk, job_type, payload, priority, idempotency_key, attempts, trace_parent FROM fir_outbox"
     " WHERE sent_at IS NULL AND next_attempt_at <= %s ORDER BY next_attempt_at, pk LIMIT %s",
 )
-OUTBOX_SENT = Statement(
-    "fir.outbox_sent", "UPDATE fir_outbox SET sent_at = %s, job_id = %s WHERE pk = %s AND sent_at IS NULL"
-)
+
+
+def outbox_sent(rows: int) -> Statement:
+    """Marks ``rows`` rows sent in one statement: arguments ``sent_at``, then ``(pk, job_id)`` of
+    each row, then the pks again."""
+    cases = " ".join(["WHEN %s THEN %s"] * rows)
+    return Statement(
+        "fir.outbox_sent",
+        f"UPDATE fir_outbox SET sent_at = %s, job_id = CASE pk {cases} END"
+        f" WHERE pk IN ({', '.join(['%s'] * rows)}) AND sent_at IS NULL",
+    )
+
+
 OUTBOX_FAILED = Statement(
     "fir.outbox_failed",
     "UPDATE fir_outbox SET attempts = attempts + 1, next_attempt_at = %s, last_error = %s"
@@ -88,9 +98,12 @@ class MySQLOutbox:
             for pk, job_type, payload, priority, key, attempts, trace_parent in rows
         ]
 
-    async def mark_sent(self, pk: int, job_id: str) -> None:
-        """Record the job id; the row is done."""
-        await self._db.run(lambda c: c.execute(OUTBOX_SENT, (to_db_time(self._clock()), job_id, pk)))
+    async def mark_sent(self, sent: Sequence[tuple[int, str]]) -> None:
+        """Record the job ids; the rows are done. One statement for a batch of sends."""
+        if not sent:
+            return
+        args = [to_db_time(self._clock()), *(value for row in sent for value in row), *(pk for pk, _ in sent)]
+        await self._db.run(lambda c: c.execute(outbox_sent(len(sent)), args))
 
     async def mark_failed(self, pk: int, error: str, retry_in_seconds: float) -> None:
         """Schedule the next send."""

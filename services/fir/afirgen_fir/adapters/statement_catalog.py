@@ -182,7 +182,7 @@ def _jobs(s: Samples, now: datetime) -> list[tuple[str, Statement, list[Any]]]:
             [s.fir_pk, "fir.render_document", "{}", 5, "catalog-outbox", "", now, now],
         ),
         ("outbox_pending", jobs.PENDING_OUTBOX, [now, 50]),
-        ("outbox_sent", jobs.OUTBOX_SENT, [now, s.fir_id, 0]),
+        ("outbox_sent", jobs.outbox_sent(2), [now, 0, s.fir_id, 1, s.fir_id, 0, 1]),
         ("outbox_failed", jobs.OUTBOX_FAILED, [now, "error", 0]),
         ("document_get", jobs.GET_DOCUMENT, [s.fir_id]),
         ("document_revision", jobs.DOCUMENT_REVISION, [s.fir_id]),

@@ -3,7 +3,8 @@
 The FIR repository writes an outbox row in the same transaction as every FIR
 change that needs a job, so a stored FIR always has its jobs. This relay sends
 pending rows with the row's idempotency key (a repeated send returns the same
-job), marks them sent, and retries failures with capped exponential backoff.
+job), marks the rows of a batch sent in one statement, and retries failures with capped
+exponential backoff.
 It runs in every fir replica: two replicas sending one row is harmless.
 A nudge after each commit sends at once; the poll catches everything else
 (rows of a replica that died, rows whose send failed).
@@ -81,12 +82,16 @@ class OutboxRelay:
                 await asyncio.wait_for(self._wake.wait(), self._config.poll_seconds)
 
     async def relay_once(self) -> int:
-        """Send one batch of due rows; returns how many were sent."""
+        """Send one batch of due rows; returns how many were sent. The rows sent are marked
+        together, in one statement."""
         entries = await self._outbox.pending(self._config.batch)
         results = await asyncio.gather(*(self._send(e) for e in entries), return_exceptions=True)
-        return sum(1 for r in results if r is True)
+        sent = [(entry.pk, job_id) for entry, job_id in zip(entries, results, strict=True) if isinstance(job_id, str)]
+        await self._outbox.mark_sent(sent)
+        return len(sent)
 
-    async def _send(self, entry: OutboxEntry) -> bool:
+    async def _send(self, entry: OutboxEntry) -> str | None:
+        """The job id, or None when the send failed (the row is scheduled again)."""
         try:
             # The send joins the trace of the request that wrote the row: the jobs service
             # stores the call's trace context with the job, and the job's run continues it.
@@ -102,6 +107,5 @@ class OutboxRelay:
                 retry_in=delay,
             )
             await self._outbox.mark_failed(entry.pk, f"{exc.reason}: {exc.message}", delay)
-            return False
-        await self._outbox.mark_sent(entry.pk, job_id)
-        return True
+            return None
+        return job_id

@@ -6,7 +6,7 @@ roll-ups, the webhook and retention purges."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -255,8 +255,8 @@ class OutboxStore(Protocol):
         """Rows due for a send, oldest first."""
         ...
 
-    async def mark_sent(self, pk: int, job_id: str) -> None:
-        """The jobs service has the job."""
+    async def mark_sent(self, sent: Sequence[tuple[int, str]]) -> None:
+        """The jobs service has these rows' jobs: ``(pk, job_id)`` each."""
         ...
 
     async def mark_failed(self, pk: int, error: str, retry_in_seconds: float) -> None:
