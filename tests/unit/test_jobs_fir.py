@@ -328,6 +328,12 @@ def test_an_english_fir_is_set_in_the_latin_cut() -> None:
 
 
 @needs_system_fonts
+def test_an_fir_with_a_character_python_does_not_print_is_set_in_the_whole_fonts() -> None:
+    chosen = fonts_for(_fir(complainant=Complainant(name="Asha\u2003Verma")), SYSTEM_FONTS)  # EM SPACE
+    assert chosen.regular == SYSTEM_FONTS.regular
+
+
+@needs_system_fonts
 def test_an_fir_with_a_character_outside_the_cut_is_printed_with_it() -> None:
     content = render_fir_pdf(_fir(complainant=Complainant(name="Ωmega Stavros")), SYSTEM_FONTS)
     assert "Ωmega Stavros" in _text(content)

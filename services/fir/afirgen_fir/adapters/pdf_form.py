@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import os
 import stat
 import tempfile
@@ -76,7 +77,11 @@ CUT_VERSION = 1
 
 
 def _text_of(fir: Fir) -> str:
-    return repr(fir)  # every field, nested ones included (other characters are escaped)
+    """Every text field, nested ones included, as written. Not ``repr``: it escapes the
+    characters Python deems unprintable (U+2003 EM SPACE, U+200B ZERO WIDTH SPACE), which
+    would then pass for ASCII. JSON escapes only control characters, which fir refuses but
+    for line breaks and tabs, and those are not drawn."""
+    return json.dumps(dataclasses.asdict(fir), ensure_ascii=False, default=str)
 
 
 def _has_devanagari(fir: Fir) -> bool:
