@@ -9,8 +9,9 @@ scripts/codegen.py), and keeps each body it rendered: a FIR or a page read again
 printed again, by fir or by the edge.
 
 - **Which calls.** The edge marks each call it transcoded from REST with the header
-  ``x-afirgen-json`` (its Lua filter, edge/envoy.yaml.tmpl; a client's own header of that
-  name is removed before). gRPC callers never carry it: they get the message, as before.
+  ``x-afirgen-json`` (its ``afirgen.json_mark`` filter, edge/envoy.yaml.tmpl; a client's own
+  header of that name is removed before). gRPC callers never carry it: they get the message,
+  as before.
 - **The same JSON as the edge's.** What the transcoder prints with its ``print_options``:
   proto field names, no whitespace, fields at their defaults left out, enums by name,
   64-bit integers as strings. The message goes through protobuf's ``json_format``
