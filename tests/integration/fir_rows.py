@@ -12,6 +12,7 @@ from afirgen_runtime.db import Database, Statement
 from tests.conftest import unique_station
 
 IST = timedelta(minutes=330)
+"""fir's default numbering offset (India Standard Time)."""
 
 
 async def stored_fir_pk(db: Database) -> int:

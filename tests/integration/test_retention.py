@@ -18,12 +18,11 @@ from afirgen_runtime.db import Database, Statement
 
 from scripts.devstack.stack import Stack
 from tests.conftest import mysql_settings, unique_station
-from tests.integration.fir_rows import stored_fir_pk
+from tests.integration.fir_rows import IST, stored_fir_pk
 from tests.waiting import until
 
 pytestmark = pytest.mark.integration
 DAY = timedelta(days=1)
-IST = timedelta(minutes=330)
 
 
 def _db(when: datetime) -> datetime:

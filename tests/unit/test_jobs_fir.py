@@ -312,6 +312,18 @@ needs_system_fonts = pytest.mark.skipif(
 )
 
 
+LOHIT_ONLY = Fonts(None, None, Path("/fonts/Lohit-Devanagari.ttf"))
+
+
+def test_an_fir_without_devanagari_is_set_without_lohit() -> None:
+    assert fonts_for(_fir(), LOHIT_ONLY).devanagari is None
+
+
+def test_an_fir_with_devanagari_keeps_lohit() -> None:
+    fir = _fir(complainant=Complainant(name="\u0938\u0940\u0924\u093e Verma"))  # Sita in Devanagari
+    assert fonts_for(fir, LOHIT_ONLY).devanagari == LOHIT_ONLY.devanagari
+
+
 @needs_system_fonts
 def test_the_latin_cut_holds_every_latin_character_at_the_whole_fonts_width(tmp_path: Path) -> None:
     assert SYSTEM_FONTS.regular is not None

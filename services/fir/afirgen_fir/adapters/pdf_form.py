@@ -76,21 +76,16 @@ CUT_VERSION = 1
 """Part of a cut's file name: a change to :data:`LATIN` or to how a cut is made needs a new one."""
 
 
-def _text_of(fir: Fir) -> str:
-    """Every text field, nested ones included, as written. Not ``repr``: it escapes the
-    characters Python deems unprintable (U+2003 EM SPACE, U+200B ZERO WIDTH SPACE), which
-    would then pass for ASCII. JSON escapes only control characters, which fir refuses but
-    for line breaks and tabs, and those are not drawn."""
-    return json.dumps(dataclasses.asdict(fir), ensure_ascii=False, default=str)
+def _characters(fir: Fir) -> set[str]:
+    """The characters of every text field, nested ones included, as written. Not from ``repr``:
+    it escapes the characters Python deems unprintable (U+2003 EM SPACE, U+200B ZERO WIDTH
+    SPACE), which would then pass for ASCII. JSON escapes only control characters, which fir
+    refuses but for line breaks and tabs, and those are not drawn."""
+    return set(json.dumps(dataclasses.asdict(fir), ensure_ascii=False, default=str))
 
 
-def _has_devanagari(fir: Fir) -> bool:
-    return any("\u0900" <= ch <= "\u097f" for ch in _text_of(fir))
-
-
-def _in_cut(fir: Fir) -> bool:
-    """True when every character of ``fir`` is in :data:`LATIN` or is Devanagari."""
-    return all(any(low <= ord(ch) <= high for low, high in (*LATIN, DEVANAGARI)) for ch in set(_text_of(fir)))
+def _within(ch: str, ranges: tuple[tuple[int, int], ...]) -> bool:
+    return any(low <= ord(ch) <= high for low, high in ranges)
 
 
 def _private(directory: Path) -> bool:
@@ -138,8 +133,13 @@ def latin_cut(font: Path, into: Path = CUT_DIR) -> Path:
 
 
 def fonts_for(fir: Fir, fonts: Fonts) -> Fonts:
-    """The fonts to set ``fir`` in: the Latin cuts of ``fonts`` when its text is in them."""
-    if fonts.regular is None or not _in_cut(fir):
+    """The fonts to set ``fir`` in, from one look at its characters: Lohit only when it has
+    Devanagari (parsing a font costs more than laying out the whole form), and the Latin cuts
+    of ``fonts`` when every other character is in them."""
+    characters = _characters(fir)
+    if not any(_within(ch, (DEVANAGARI,)) for ch in characters):
+        fonts = dataclasses.replace(fonts, devanagari=None)
+    if fonts.regular is None or not all(_within(ch, (*LATIN, DEVANAGARI)) for ch in characters):
         return fonts
     return dataclasses.replace(
         fonts, regular=latin_cut(fonts.regular), bold=latin_cut(fonts.bold) if fonts.bold else None
@@ -174,8 +174,7 @@ class _Form(FPDF):
             self.add_font("dejavu", "", fonts.regular)
             self.add_font("dejavu", "B", fonts.bold or fonts.regular)
             self.family = "dejavu"
-            # Parsing a font costs more than laying out the whole form: only when needed.
-            if fonts.devanagari is not None and _has_devanagari(fir):
+            if fonts.devanagari is not None:  # fonts_for keeps it only for an FIR that needs it
                 self.add_font("lohit", "", fonts.devanagari)
                 self.set_fallback_fonts(["lohit"], exact_match=False)
         self.set_margins(15, 15, 15)
