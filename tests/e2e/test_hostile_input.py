@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 
 import grpc
 import httpx
@@ -135,6 +136,33 @@ async def test_another_host_name_is_refused(rest: httpx.AsyncClient) -> None:
 async def test_a_body_that_is_not_json_is_refused(rest: httpx.AsyncClient, station: str) -> None:
     resp = await rest.post("/v1/firs", content=b'{"station": {}}', headers={"content-type": "text/plain"})
     assert (resp.status_code, error_reason(resp.json())) == (415, "UNSUPPORTED_MEDIA_TYPE")
+
+
+async def test_a_json_type_in_capitals_with_a_charset_is_json(rest: httpx.AsyncClient, station: str) -> None:
+    body = json.dumps(fir_body(station)).encode()
+    resp = await rest.post("/v1/firs", content=body, headers={"content-type": "Application/JSON; charset=utf-8"})
+    assert resp.status_code == 200
+
+
+async def test_a_write_with_an_empty_body_reaches_the_service(rest: httpx.AsyncClient, station: str) -> None:
+    fir = await create_fir(rest, station)
+    resp = await rest.post(f"/v1/firs/{fir['id']}:finalize", headers={"content-length": "0"})
+    assert (resp.status_code, violations(resp.json())) == (400, ["etag"])
+
+
+async def test_a_write_with_neither_a_length_nor_a_type_reaches_the_service(
+    rest: httpx.AsyncClient, station: str
+) -> None:
+    fir = await create_fir(rest, station)
+    request = rest.build_request("POST", f"/v1/firs/{fir['id']}:finalize")
+    request.headers.pop("content-length", None)
+    resp = await rest.send(request)
+    assert (resp.status_code, violations(resp.json())) == (400, ["etag"])
+
+
+async def test_a_url_of_8_kib_reaches_the_service(rest: httpx.AsyncClient) -> None:
+    resp = await rest.get("/v1/firs", params={"filter": "x" * 8_000})
+    assert (resp.status_code, error_reason(resp.json())) == (400, "INVALID_FILTER")
 
 
 async def test_a_caller_over_its_rate_gets_429(rest: httpx.AsyncClient) -> None:
